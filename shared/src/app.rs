@@ -1,0 +1,170 @@
+//! The three functions: each built once per container from the configuration, each answering
+//! one API Gateway event at a time. `main.rs` only builds one and hands it to [`run`].
+
+use std::convert::Infallible;
+use std::future::Future;
+
+use lambda_http::aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use lambda_http::http::Method;
+use lambda_http::{LambdaEvent, service_fn};
+
+use crate::config::{Config, ConfigError, RoleAllowList};
+use crate::credentials::{ConfiguredSource, CredentialStore, SecretSource};
+use crate::edge::{ApiRequest, Reply, respond};
+use crate::error::ApiError;
+use crate::handlers;
+use crate::hms::{HmsApi, HmsClient};
+
+pub const CREATE_ROOM_PATH: &str = "/create-room";
+pub const AUTH_TOKEN_PATH: &str = "/auth-token";
+pub const SESSION_ANALYTICS_PATH: &str = "/session-analytics-by-room";
+pub const SESSION_LIST_PATH: &str = "/session-list-by-room";
+
+fn ready<T>(part: &Result<T, ConfigError>) -> Result<&T, ApiError> {
+    part.as_ref().map_err(|e| e.clone().into())
+}
+
+/// `create-room`.
+pub struct CreateRoom<H> {
+    pub hms: Result<H, ConfigError>,
+}
+
+impl CreateRoom<HmsClient<ConfiguredSource>> {
+    pub fn from_config(config: &Config) -> Self {
+        Self { hms: HmsClient::from_config(config) }
+    }
+}
+
+impl<H: HmsApi> CreateRoom<H> {
+    pub fn config_errors(&self) -> Vec<&ConfigError> {
+        self.hms.as_ref().err().into_iter().collect()
+    }
+
+    pub async fn handle(&self, event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
+        respond(self.run(event).await)
+    }
+
+    async fn run(&self, event: ApiGatewayV2httpRequest) -> Result<Reply, ApiError> {
+        let req = ApiRequest::from_event(event)?;
+        req.route(&[(CREATE_ROOM_PATH, Method::POST)])?;
+        handlers::create_room(ready(&self.hms)?, &req).await
+    }
+}
+
+/// `auth-token`.
+pub struct AuthToken<S> {
+    pub credentials: Result<CredentialStore<S>, ConfigError>,
+    pub roles: Result<RoleAllowList, ConfigError>,
+    pub ttl_seconds: Result<i64, ConfigError>,
+}
+
+impl AuthToken<ConfiguredSource> {
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            credentials: config
+                .secret
+                .as_ref()
+                .map(|s| CredentialStore::new(ConfiguredSource::from_config(s)))
+                .map_err(Clone::clone),
+            roles: config.allowed_roles.clone(),
+            ttl_seconds: config.auth_token_ttl_seconds.clone(),
+        }
+    }
+}
+
+impl<S: SecretSource> AuthToken<S> {
+    pub fn config_errors(&self) -> Vec<&ConfigError> {
+        [self.credentials.as_ref().err(), self.roles.as_ref().err(), self.ttl_seconds.as_ref().err()]
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
+    pub async fn handle(&self, event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
+        respond(self.run(event).await)
+    }
+
+    async fn run(&self, event: ApiGatewayV2httpRequest) -> Result<Reply, ApiError> {
+        let req = ApiRequest::from_event(event)?;
+        req.route(&[(AUTH_TOKEN_PATH, Method::POST)])?;
+        let roles = ready(&self.roles)?;
+        let ttl = *ready(&self.ttl_seconds)?;
+        // Validate before reading the secret: a bad request costs no Secrets Manager call.
+        handlers::auth_token_request(req.body.as_deref(), roles)?;
+        let creds = ready(&self.credentials)?.get().await?;
+        handlers::auth_token(&creds, roles, ttl, &req, chrono::Utc::now().timestamp())
+    }
+}
+
+/// `session-analytics`: serves both the analytics and the session list.
+pub struct SessionAnalytics<H> {
+    pub hms: Result<H, ConfigError>,
+}
+
+impl SessionAnalytics<HmsClient<ConfiguredSource>> {
+    pub fn from_config(config: &Config) -> Self {
+        Self { hms: HmsClient::from_config(config) }
+    }
+}
+
+impl<H: HmsApi> SessionAnalytics<H> {
+    pub fn config_errors(&self) -> Vec<&ConfigError> {
+        self.hms.as_ref().err().into_iter().collect()
+    }
+
+    pub async fn handle(&self, event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
+        respond(self.run(event).await)
+    }
+
+    async fn run(&self, event: ApiGatewayV2httpRequest) -> Result<Reply, ApiError> {
+        let req = ApiRequest::from_event(event)?;
+        let route = req.route(&[(SESSION_ANALYTICS_PATH, Method::GET), (SESSION_LIST_PATH, Method::GET)])?;
+        let hms = ready(&self.hms)?;
+        if route == 0 {
+            handlers::session_analytics(hms, &req, chrono::Utc::now()).await
+        } else {
+            handlers::session_list(hms, &req).await
+        }
+    }
+}
+
+/// Sets up JSON logs (level from `RUST_LOG`, default info) once per process.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(false)
+        .with_span_list(false)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}
+
+/// Logs each configuration error once, at start.
+pub fn log_config_errors<'a>(errors: impl IntoIterator<Item = &'a ConfigError>) {
+    for e in errors {
+        tracing::error!(error = %e, "configuration error: requests will be answered 500 config");
+    }
+}
+
+/// Runs the Lambda runtime loop with `handle` answering each API Gateway event.
+pub async fn run<F, Fut>(handle: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(ApiGatewayV2httpRequest) -> Fut,
+    Fut: Future<Output = ApiGatewayV2httpResponse>,
+{
+    lambda_http::lambda_runtime::run(service_fn(|event: LambdaEvent<ApiGatewayV2httpRequest>| {
+        let method = event.payload.request_context.http.method.clone();
+        let path = event.payload.raw_path.clone().unwrap_or_default();
+        let started = std::time::Instant::now();
+        let fut = handle(event.payload);
+        async move {
+            let resp = fut.await;
+            tracing::info!(%method, path, status = resp.status_code, ms = started.elapsed().as_millis() as u64, "request");
+            Ok::<_, Infallible>(resp)
+        }
+    }))
+    .await
+}

@@ -1,0 +1,384 @@
+//! Who attended a session and for how long. Pure functions of a [`Session`] and "now".
+//!
+//! - An attendee is every peer sharing one non-empty `user_id`; a peer without one is its own.
+//! - A peer is present from `joined_at` to `left_at`; without `left_at`, to now if the session is
+//!   active, else to the session's end.
+//! - An attendee's duration is the length of the union of its peers' presence.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::Serialize;
+
+use crate::sessions::{Peer, Session};
+
+/// One attendee's figures. Durations are kept exact; rounding happens in [`Report::to_json`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attendee {
+    pub user_id: Option<String>,
+    pub name: Option<String>,
+    pub role: Option<String>,
+    pub joins: usize,
+    pub first_join: DateTime<Utc>,
+    /// `None` while one of its peers is still in an active session.
+    pub last_leave: Option<DateTime<Utc>>,
+    pub duration: TimeDelta,
+}
+
+/// The attendance of one session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub room_id: String,
+    pub session_id: String,
+    pub active: bool,
+    pub session_duration: TimeDelta,
+    pub attendees: Vec<Attendee>,
+}
+
+impl Report {
+    pub fn total_peer_duration(&self) -> TimeDelta {
+        self.attendees.iter().map(|a| a.duration).sum()
+    }
+
+    /// The answer of `/session-analytics-by-room`: the sample's fields (minutes as numbers rounded
+    /// to 2 decimals) plus ours.
+    pub fn to_json(&self) -> serde_json::Value {
+        #[derive(Serialize)]
+        struct Row<'a> {
+            name: Option<&'a str>,
+            user_id: Option<&'a str>,
+            duration: f64,
+            duration_seconds: f64,
+            role: Option<&'a str>,
+            joins: usize,
+            first_join_at: String,
+            last_leave_at: Option<String>,
+        }
+        let rows: Vec<Row<'_>> = self
+            .attendees
+            .iter()
+            .map(|a| Row {
+                name: a.name.as_deref(),
+                user_id: a.user_id.as_deref(),
+                duration: minutes(a.duration),
+                duration_seconds: round2(seconds(a.duration)),
+                role: a.role.as_deref(),
+                joins: a.joins,
+                first_join_at: rfc3339(a.first_join),
+                last_leave_at: a.last_leave.map(rfc3339),
+            })
+            .collect();
+        serde_json::json!({
+            "user_duration_list": rows,
+            "session_duration": minutes(self.session_duration),
+            "total_peer_duration": minutes(self.total_peer_duration()),
+            "room_id": self.room_id,
+            "session_id": self.session_id,
+            "active": self.active,
+        })
+    }
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
+fn seconds(d: TimeDelta) -> f64 {
+    d.num_nanoseconds().map_or(d.num_seconds() as f64, |n| n as f64 / 1e9)
+}
+
+/// Rounds to 2 decimals, half away from zero.
+pub fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// A duration in minutes rounded to 2 decimals: the sample's unit, as a JSON number.
+pub fn minutes(d: TimeDelta) -> f64 {
+    round2(seconds(d) / 60.0)
+}
+
+/// When a closed session ended: `updated_at` when it is set and not before `created_at`, else the
+/// latest time any peer was seen, else `created_at`.
+pub fn session_end(session: &Session, now: DateTime<Utc>) -> DateTime<Utc> {
+    if session.active {
+        return now.max(session.created_at);
+    }
+    if let Some(updated) = session.updated_at.filter(|u| *u >= session.created_at) {
+        return updated;
+    }
+    session
+        .peers
+        .values()
+        .map(|p| p.left_at.unwrap_or(p.joined_at))
+        .max()
+        .unwrap_or(session.created_at)
+        .max(session.created_at)
+}
+
+/// Length of the union of intervals; empty or inverted intervals count nothing.
+pub fn union_length(mut intervals: Vec<(DateTime<Utc>, DateTime<Utc>)>) -> TimeDelta {
+    intervals.retain(|(s, e)| e > s);
+    intervals.sort_unstable();
+    let mut total = TimeDelta::zero();
+    let mut current: Option<(DateTime<Utc>, DateTime<Utc>)> = None;
+    for (s, e) in intervals {
+        match current {
+            Some((cs, ce)) if s <= ce => current = Some((cs, ce.max(e))),
+            Some((cs, ce)) => {
+                total += ce - cs;
+                current = Some((s, e));
+            }
+            None => current = Some((s, e)),
+        }
+    }
+    if let Some((cs, ce)) = current {
+        total += ce - cs;
+    }
+    total
+}
+
+/// Computes the attendance of `session` as of `now`.
+pub fn compute(session: &Session, now: DateTime<Utc>) -> Report {
+    let end = session_end(session, now);
+    let mut groups: HashMap<&str, Vec<(&str, &Peer)>> = HashMap::new();
+    for (peer_id, peer) in &session.peers {
+        let key = match peer.user_id.as_deref() {
+            Some(u) if !u.is_empty() => u,
+            _ => peer_id.as_str(),
+        };
+        groups.entry(key).or_default().push((peer_id, peer));
+    }
+    let mut attendees: Vec<Attendee> = groups
+        .into_values()
+        .map(|peers| {
+            let present = |p: &Peer| p.left_at.is_none() && session.active;
+            let latest = peers
+                .iter()
+                .max_by(|(ida, a), (idb, b)| a.joined_at.cmp(&b.joined_at).then_with(|| ida.cmp(idb)))
+                .map(|(_, p)| *p)
+                .expect("a group has at least one peer");
+            Attendee {
+                user_id: latest.user_id.clone().filter(|u| !u.is_empty()),
+                name: latest.name.clone(),
+                role: latest.role.clone(),
+                joins: peers.len(),
+                first_join: peers.iter().map(|(_, p)| p.joined_at).min().expect("non-empty"),
+                last_leave: if peers.iter().any(|(_, p)| present(p)) {
+                    None
+                } else {
+                    peers.iter().map(|(_, p)| p.left_at.unwrap_or(end)).max()
+                },
+                duration: union_length(peers.iter().map(|(_, p)| (p.joined_at, p.left_at.unwrap_or(end))).collect()),
+            }
+        })
+        .collect();
+    attendees.sort_by(|a, b| {
+        a.first_join.cmp(&b.first_join).then_with(|| a.user_id.cmp(&b.user_id)).then_with(|| a.name.cmp(&b.name))
+    });
+    Report {
+        room_id: session.room_id.clone(),
+        session_id: session.id.clone(),
+        active: session.active,
+        session_duration: end - session.created_at,
+        attendees,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sessions::{Page, parse};
+    use crate::time::parse_rfc3339;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        parse_rfc3339(&format!("2024-05-01T{s}Z")).unwrap()
+    }
+
+    fn peer(user: Option<&str>, name: &str, join: &str, leave: Option<&str>) -> Peer {
+        Peer {
+            id: None,
+            name: Some(name.into()),
+            role: Some("guest".into()),
+            user_id: user.map(String::from),
+            joined_at: t(join),
+            left_at: leave.map(t),
+        }
+    }
+
+    fn session(active: bool, created: &str, updated: Option<&str>, peers: Vec<Peer>) -> Session {
+        Session {
+            id: "s1".into(),
+            room_id: "r1".into(),
+            active,
+            created_at: t(created),
+            updated_at: updated.map(t),
+            peers: peers.into_iter().enumerate().map(|(i, p)| (format!("peer-{i}"), p)).collect(),
+        }
+    }
+
+    fn by_user<'a>(r: &'a Report, user: &str) -> &'a Attendee {
+        r.attendees.iter().find(|a| a.user_id.as_deref() == Some(user)).unwrap()
+    }
+
+    #[test]
+    fn union_of_intervals() {
+        let cases: Vec<(Vec<(&str, &str)>, i64)> = vec![
+            (vec![], 0),
+            (vec![("10:00:00", "10:10:00")], 600),
+            (vec![("10:00:00", "10:10:00"), ("10:05:00", "10:15:00")], 900),
+            (vec![("10:00:00", "10:10:00"), ("10:20:00", "10:30:00")], 1200),
+            (vec![("10:00:00", "10:30:00"), ("10:05:00", "10:10:00")], 1800),
+            (vec![("10:00:00", "10:10:00"), ("10:10:00", "10:20:00")], 1200),
+            (vec![("10:20:00", "10:30:00"), ("10:00:00", "10:25:00"), ("10:40:00", "10:41:00")], 1860),
+            (vec![("10:10:00", "10:00:00")], 0),
+            (vec![("10:00:00", "10:00:00")], 0),
+        ];
+        for (intervals, secs) in cases {
+            let iv = intervals.iter().map(|(s, e)| (t(s), t(e))).collect::<Vec<_>>();
+            assert_eq!(union_length(iv).num_seconds(), secs, "{intervals:?}");
+        }
+    }
+
+    #[test]
+    fn rounding() {
+        assert_eq!(round2(1.005 * 1000.0) / 1000.0, 1.005);
+        assert_eq!(round2(0.125), 0.13);
+        assert_eq!(round2(2.0 / 3.0), 0.67);
+        assert_eq!(minutes(TimeDelta::seconds(90)), 1.5);
+        assert_eq!(minutes(TimeDelta::milliseconds(1815)), 0.03);
+        assert_eq!(minutes(TimeDelta::seconds(20)), 0.33);
+        assert_eq!(minutes(TimeDelta::zero()), 0.0);
+        assert_eq!(minutes(TimeDelta::nanoseconds(59_999_999_999)), 1.0);
+    }
+
+    #[test]
+    fn two_devices_at_once_count_once_and_a_rejoin_counts_both_visits() {
+        let s = session(
+            false,
+            "10:00:00",
+            Some("11:00:00"),
+            vec![
+                peer(Some("alice"), "Alice phone", "10:00:00", Some("10:30:00")),
+                peer(Some("alice"), "Alice laptop", "10:10:00", Some("10:20:00")),
+                peer(Some("bob"), "Bob", "10:00:00", Some("10:10:00")),
+                peer(Some("bob"), "Bob again", "10:40:00", Some("10:50:00")),
+            ],
+        );
+        let r = compute(&s, t("12:00:00"));
+        assert_eq!(r.attendees.len(), 2);
+        let alice = by_user(&r, "alice");
+        assert_eq!(alice.duration.num_seconds(), 1800);
+        assert_eq!(alice.joins, 2);
+        assert_eq!(alice.name.as_deref(), Some("Alice laptop"), "name of the latest-joined peer");
+        let bob = by_user(&r, "bob");
+        assert_eq!(bob.duration.num_seconds(), 1200);
+        assert_eq!(bob.name.as_deref(), Some("Bob again"));
+        assert_eq!(bob.last_leave, Some(t("10:50:00")));
+        assert_eq!(r.session_duration.num_seconds(), 3600);
+        assert_eq!(r.total_peer_duration().num_seconds(), 3000);
+    }
+
+    #[test]
+    fn peers_without_user_id_are_attendees_of_their_own() {
+        let s = session(
+            false,
+            "10:00:00",
+            Some("10:30:00"),
+            vec![
+                peer(None, "Anon A", "10:00:00", Some("10:10:00")),
+                peer(None, "Anon B", "10:00:00", Some("10:20:00")),
+                peer(Some(""), "Empty id", "10:05:00", Some("10:06:00")),
+            ],
+        );
+        let r = compute(&s, t("12:00:00"));
+        assert_eq!(r.attendees.len(), 3);
+        assert!(r.attendees.iter().all(|a| a.user_id.is_none()));
+        assert_eq!(r.total_peer_duration().num_seconds(), 600 + 1200 + 60);
+        let json = r.to_json();
+        assert!(json["user_duration_list"].as_array().unwrap().iter().all(|row| row["user_id"].is_null()));
+    }
+
+    #[test]
+    fn no_left_at_runs_to_now_when_active_and_to_the_session_end_when_closed() {
+        let peers = vec![peer(Some("u"), "U", "10:00:00", None)];
+        let active = compute(&session(true, "10:00:00", Some("10:01:00"), peers.clone()), t("10:45:00"));
+        assert_eq!(by_user(&active, "u").duration.num_seconds(), 2700);
+        assert_eq!(by_user(&active, "u").last_leave, None);
+        assert_eq!(active.session_duration.num_seconds(), 2700);
+        let closed = compute(&session(false, "10:00:00", Some("10:20:00"), peers.clone()), t("10:45:00"));
+        assert_eq!(by_user(&closed, "u").duration.num_seconds(), 1200);
+        assert_eq!(by_user(&closed, "u").last_leave, Some(t("10:20:00")));
+        assert_eq!(closed.session_duration.num_seconds(), 1200);
+    }
+
+    #[test]
+    fn closed_session_without_updated_at_ends_at_the_last_peer_seen() {
+        let s = session(
+            false,
+            "10:00:00",
+            None,
+            vec![peer(Some("a"), "A", "10:00:00", Some("10:07:00")), peer(Some("b"), "B", "10:02:00", None)],
+        );
+        let r = compute(&s, t("23:00:00"));
+        assert_eq!(r.session_duration.num_seconds(), 420);
+        assert_eq!(by_user(&r, "b").duration.num_seconds(), 300);
+        let empty = compute(&session(false, "10:00:00", None, vec![]), t("23:00:00"));
+        assert_eq!(empty.session_duration, TimeDelta::zero());
+        assert!(empty.attendees.is_empty());
+        assert_eq!(empty.to_json()["total_peer_duration"], 0.0);
+    }
+
+    #[test]
+    fn output_shape_minutes_rounded_at_output_only() {
+        // Three peers of 20 s each: 0.33 min each when rounded, but the total is 1.0 min, not 0.99.
+        let s = session(
+            false,
+            "10:00:00",
+            Some("10:01:00"),
+            vec![
+                peer(Some("a"), "A", "10:00:00", Some("10:00:20")),
+                peer(Some("b"), "B", "10:00:20", Some("10:00:40")),
+                peer(Some("c"), "C", "10:00:40", Some("10:01:00")),
+            ],
+        );
+        let json = compute(&s, t("11:00:00")).to_json();
+        assert_eq!(json["total_peer_duration"], 1.0);
+        assert_eq!(json["session_duration"], 1.0);
+        let rows = json["user_duration_list"].as_array().unwrap();
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[0]["user_id"], "a", "ordered by first join");
+        assert_eq!(rows[0]["name"], "A");
+        assert_eq!(rows[0]["duration"], 0.33);
+        assert_eq!(rows[0]["duration_seconds"], 20.0);
+        assert_eq!(rows[0]["joins"], 1);
+        assert_eq!(rows[0]["role"], "guest");
+        assert_eq!(rows[0]["first_join_at"], "2024-05-01T10:00:00Z");
+        assert_eq!(rows[0]["last_leave_at"], "2024-05-01T10:00:20Z");
+        assert_eq!(json["room_id"], "r1");
+        assert_eq!(json["session_id"], "s1");
+        assert_eq!(json["active"], false);
+        assert!(json["session_duration"].is_f64(), "a number, not a string");
+    }
+
+    #[test]
+    fn docs_examples_give_the_expected_figures() {
+        let bytes = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/100ms-examples/legacy_sessions_list_response.json"
+        ))
+        .unwrap();
+        let page: Page<Session> = parse(&bytes, "page").unwrap();
+        // The closed session: two peers of "Deep2" without user_id -> two attendees of their own.
+        let closed = compute(&page.data[1], Utc::now());
+        assert_eq!(closed.attendees.len(), 2);
+        let mut secs: Vec<i64> = closed.attendees.iter().map(|a| a.duration.num_milliseconds()).collect();
+        secs.sort();
+        assert_eq!(secs, vec![5_531, 11_711]);
+        assert_eq!(closed.session_duration.num_milliseconds(), 11_767);
+        // The active session: its one peer is present until "now".
+        let now = parse_rfc3339("2022-02-11T04:53:46.306Z").unwrap();
+        let active = compute(&page.data[0], now);
+        assert_eq!(active.attendees[0].duration.num_seconds(), 600);
+        assert_eq!(active.to_json()["user_duration_list"][0]["duration"], 10.0);
+    }
+}

@@ -1,0 +1,217 @@
+//! Configuration from the environment, the same variable names in every function.
+//!
+//! Reading never panics: a bad value becomes a [`ConfigError`] that the function logs once at
+//! start and answers every request with (a JSON 500 with code `config`).
+
+use std::collections::BTreeSet;
+
+use crate::error::ApiError;
+
+pub const DEFAULT_API_BASE_URL: &str = "https://api.100ms.live/v2";
+pub const DEFAULT_AUTH_TOKEN_TTL_SECONDS: i64 = 86_400;
+/// Shortest auth-token lifetime we mint: a client needs time to join.
+pub const MIN_AUTH_TOKEN_TTL_SECONDS: i64 = 60;
+/// Longest: a week. 100ms sessions last at most 12 h; a longer-lived token is a liability.
+pub const MAX_AUTH_TOKEN_TTL_SECONDS: i64 = 7 * 86_400;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(pub String);
+
+impl From<ConfigError> for ApiError {
+    fn from(e: ConfigError) -> Self {
+        ApiError::Config(e.to_string())
+    }
+}
+
+/// Where the app access key and secret come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretConfig {
+    /// `HMS_SECRET_ID`: a Secrets Manager secret (name or ARN).
+    SecretsManager { secret_id: String },
+    /// `APP_ACCESS_KEY` / `APP_SECRET` from the environment, for local development.
+    Environment { access_key: String, secret: String },
+}
+
+/// Which roles `/auth-token` may mint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoleAllowList {
+    Any,
+    Only(BTreeSet<String>),
+}
+
+impl RoleAllowList {
+    pub fn allows(&self, role: &str) -> bool {
+        match self {
+            Self::Any => true,
+            Self::Only(roles) => roles.contains(role),
+        }
+    }
+}
+
+/// Everything the functions read from the environment. Parts only one function needs are kept as
+/// results so that, say, a missing `ALLOWED_ROLES` breaks `/auth-token` but not `/create-room`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub secret: Result<SecretConfig, ConfigError>,
+    pub api_base_url: Result<String, ConfigError>,
+    pub allowed_roles: Result<RoleAllowList, ConfigError>,
+    pub auth_token_ttl_seconds: Result<i64, ConfigError>,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Self {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads configuration through `get`, so tests need not touch the process environment.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
+        let non_empty = |k: &str| get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        Self {
+            secret: secret_config(non_empty("HMS_SECRET_ID"), non_empty("APP_ACCESS_KEY"), non_empty("APP_SECRET")),
+            api_base_url: api_base_url(non_empty("HMS_API_BASE_URL")),
+            allowed_roles: allowed_roles(non_empty("ALLOWED_ROLES")),
+            auth_token_ttl_seconds: auth_token_ttl(non_empty("AUTH_TOKEN_TTL_SECONDS")),
+        }
+    }
+
+    /// Every configuration error, for logging once at start.
+    pub fn errors(&self) -> Vec<&ConfigError> {
+        [
+            self.secret.as_ref().err(),
+            self.api_base_url.as_ref().err(),
+            self.allowed_roles.as_ref().err(),
+            self.auth_token_ttl_seconds.as_ref().err(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+}
+
+fn secret_config(
+    secret_id: Option<String>,
+    access_key: Option<String>,
+    secret: Option<String>,
+) -> Result<SecretConfig, ConfigError> {
+    match (secret_id, access_key, secret) {
+        (Some(secret_id), _, _) => Ok(SecretConfig::SecretsManager { secret_id }),
+        (None, Some(access_key), Some(secret)) => Ok(SecretConfig::Environment { access_key, secret }),
+        _ => Err(ConfigError("set HMS_SECRET_ID (a Secrets Manager secret), or APP_ACCESS_KEY and APP_SECRET".into())),
+    }
+}
+
+fn api_base_url(value: Option<String>) -> Result<String, ConfigError> {
+    let raw = value.unwrap_or_else(|| DEFAULT_API_BASE_URL.to_string());
+    let url = reqwest::Url::parse(&raw).map_err(|e| ConfigError(format!("HMS_API_BASE_URL is not a URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(ConfigError("HMS_API_BASE_URL must be an http(s) URL with a host".into()));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(ConfigError("HMS_API_BASE_URL must not have a query or fragment".into()));
+    }
+    Ok(raw.trim_end_matches('/').to_string())
+}
+
+fn allowed_roles(value: Option<String>) -> Result<RoleAllowList, ConfigError> {
+    let Some(value) = value else {
+        return Err(ConfigError(
+            "ALLOWED_ROLES is not set: list the roles /auth-token may mint (comma-separated), or '*' for any".into(),
+        ));
+    };
+    if value == "*" {
+        return Ok(RoleAllowList::Any);
+    }
+    let roles: BTreeSet<String> = value.split(',').map(str::trim).filter(|r| !r.is_empty()).map(String::from).collect();
+    if roles.is_empty() {
+        return Err(ConfigError("ALLOWED_ROLES names no role".into()));
+    }
+    if let Some(bad) = roles.iter().find(|r| crate::validate::role_name(r).is_err()) {
+        return Err(ConfigError(format!("ALLOWED_ROLES has an invalid role name {bad:?}")));
+    }
+    Ok(RoleAllowList::Only(roles))
+}
+
+fn auth_token_ttl(value: Option<String>) -> Result<i64, ConfigError> {
+    let Some(value) = value else { return Ok(DEFAULT_AUTH_TOKEN_TTL_SECONDS) };
+    let ttl: i64 =
+        value.parse().map_err(|_| ConfigError(format!("AUTH_TOKEN_TTL_SECONDS is not a whole number: {value:?}")))?;
+    if !(MIN_AUTH_TOKEN_TTL_SECONDS..=MAX_AUTH_TOKEN_TTL_SECONDS).contains(&ttl) {
+        return Err(ConfigError(format!(
+            "AUTH_TOKEN_TTL_SECONDS must be between {MIN_AUTH_TOKEN_TTL_SECONDS} and {MAX_AUTH_TOKEN_TTL_SECONDS}, got {ttl}"
+        )));
+    }
+    Ok(ttl)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Config {
+        let env: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| env.get(k).cloned())
+    }
+
+    #[test]
+    fn empty_environment_fails_closed_for_secret_and_roles_only() {
+        let c = cfg(&[]);
+        assert!(c.secret.is_err());
+        assert!(c.allowed_roles.is_err());
+        assert_eq!(c.api_base_url.unwrap(), DEFAULT_API_BASE_URL);
+        assert_eq!(c.auth_token_ttl_seconds.unwrap(), 86_400);
+        assert_eq!(cfg(&[]).errors().len(), 2);
+    }
+
+    #[test]
+    fn secret_id_wins_over_environment_keys() {
+        let c = cfg(&[("HMS_SECRET_ID", "arn:aws:secretsmanager:x"), ("APP_ACCESS_KEY", "a"), ("APP_SECRET", "s")]);
+        assert_eq!(c.secret.unwrap(), SecretConfig::SecretsManager { secret_id: "arn:aws:secretsmanager:x".into() });
+        let c = cfg(&[("APP_ACCESS_KEY", "a"), ("APP_SECRET", "s")]);
+        assert_eq!(c.secret.unwrap(), SecretConfig::Environment { access_key: "a".into(), secret: "s".into() });
+        assert!(cfg(&[("APP_ACCESS_KEY", "a")]).secret.is_err());
+        assert!(cfg(&[("HMS_SECRET_ID", "  ")]).secret.is_err());
+    }
+
+    #[test]
+    fn allowed_roles_parsing() {
+        assert_eq!(cfg(&[("ALLOWED_ROLES", "*")]).allowed_roles.unwrap(), RoleAllowList::Any);
+        let roles = cfg(&[("ALLOWED_ROLES", " host, guest ,,")]).allowed_roles.unwrap();
+        assert!(roles.allows("host") && roles.allows("guest"));
+        assert!(!roles.allows("Host"), "roles are case-sensitive");
+        assert!(!roles.allows("admin"));
+        assert!(RoleAllowList::Any.allows("anything"));
+        for bad in ["", " ", ",", " , ", "ho st", "a,b c"] {
+            assert!(cfg(&[("ALLOWED_ROLES", bad)]).allowed_roles.is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn ttl_range() {
+        assert_eq!(cfg(&[("AUTH_TOKEN_TTL_SECONDS", "3600")]).auth_token_ttl_seconds.unwrap(), 3600);
+        assert_eq!(cfg(&[("AUTH_TOKEN_TTL_SECONDS", "60")]).auth_token_ttl_seconds.unwrap(), 60);
+        assert_eq!(cfg(&[("AUTH_TOKEN_TTL_SECONDS", "604800")]).auth_token_ttl_seconds.unwrap(), 604_800);
+        for bad in ["59", "0", "-1", "604801", "1e3", "abc", "3600s"] {
+            assert!(cfg(&[("AUTH_TOKEN_TTL_SECONDS", bad)]).auth_token_ttl_seconds.is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn base_url_is_validated_and_normalised() {
+        assert_eq!(
+            cfg(&[("HMS_API_BASE_URL", "http://127.0.0.1:8080/v2/")]).api_base_url.unwrap(),
+            "http://127.0.0.1:8080/v2"
+        );
+        for bad in ["not a url", "ftp://x/v2", "http://", "mailto:a@b", "https://x/v2?a=1"] {
+            assert!(cfg(&[("HMS_API_BASE_URL", bad)]).api_base_url.is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn config_error_maps_to_500_config() {
+        let e: ApiError = ConfigError("x".into()).into();
+        assert_eq!((e.status(), e.code()), (500, "config"));
+    }
+}

@@ -1,0 +1,318 @@
+//! The app access key and secret: where they come from and how a warm container caches them.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_secretsmanager::error::DisplayErrorContext;
+use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
+use serde::Deserialize;
+
+use crate::config::SecretConfig;
+use crate::error::ApiError;
+
+/// The app access key and secret. `Debug` never shows the secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub access_key: String,
+    secret: String,
+}
+
+impl Credentials {
+    pub fn new(access_key: String, secret: String) -> Self {
+        Self { access_key, secret }
+    }
+
+    pub fn secret(&self) -> &[u8] {
+        self.secret.as_bytes()
+    }
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials").field("access_key", &self.access_key).field("secret", &"<redacted>").finish()
+    }
+}
+
+/// Parses a SecretString of the form `{"APP_ACCESS_KEY": "...", "APP_SECRET": "..."}`.
+/// The error never quotes the secret's content.
+pub fn parse_secret_string(secret_string: &str) -> Result<Credentials, ApiError> {
+    #[derive(Deserialize)]
+    struct Raw {
+        #[serde(rename = "APP_ACCESS_KEY")]
+        access_key: Option<String>,
+        #[serde(rename = "APP_SECRET")]
+        secret: Option<String>,
+    }
+    let raw: Raw = serde_json::from_str(secret_string).map_err(|_| {
+        ApiError::Config("the secret is not a JSON object with APP_ACCESS_KEY and APP_SECRET strings".into())
+    })?;
+    match (raw.access_key.filter(|k| !k.trim().is_empty()), raw.secret.filter(|s| !s.is_empty())) {
+        (Some(access_key), Some(secret)) => Ok(Credentials::new(access_key, secret)),
+        (None, _) => Err(ApiError::Config("the secret has no non-empty APP_ACCESS_KEY".into())),
+        (_, None) => Err(ApiError::Config("the secret has no non-empty APP_SECRET".into())),
+    }
+}
+
+/// Where credentials are read from. The seam tests swap.
+pub trait SecretSource: Send + Sync {
+    fn fetch(&self) -> impl Future<Output = Result<Credentials, ApiError>> + Send;
+}
+
+/// Credentials fixed at start (`APP_ACCESS_KEY` / `APP_SECRET`, local development and tests).
+#[derive(Debug, Clone)]
+pub struct StaticSource(pub Credentials);
+
+impl SecretSource for StaticSource {
+    async fn fetch(&self) -> Result<Credentials, ApiError> {
+        Ok(self.0.clone())
+    }
+}
+
+/// Connect timeout towards Secrets Manager.
+pub const SECRETS_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Time for one attempt, and for the whole call including the SDK's one retry.
+pub const SECRETS_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
+pub const SECRETS_OPERATION_TIMEOUT: Duration = Duration::from_secs(6);
+
+/// A Secrets Manager secret, read through aws-sdk-secretsmanager. The SDK client is built on the
+/// first read, not at start, so a cold start does not pay for it before it is needed. The SDK's
+/// own `AWS_ENDPOINT_URL_SECRETS_MANAGER` / `AWS_ENDPOINT_URL` overrides apply.
+#[derive(Debug)]
+pub struct SecretsManagerSource {
+    secret_id: String,
+    client: tokio::sync::OnceCell<aws_sdk_secretsmanager::Client>,
+}
+
+impl SecretsManagerSource {
+    pub fn new(secret_id: String) -> Self {
+        Self { secret_id, client: tokio::sync::OnceCell::new() }
+    }
+
+    async fn client(&self) -> &aws_sdk_secretsmanager::Client {
+        self.client
+            .get_or_init(|| async {
+                let timeouts = aws_config::timeout::TimeoutConfig::builder()
+                    .connect_timeout(SECRETS_CONNECT_TIMEOUT)
+                    .operation_attempt_timeout(SECRETS_ATTEMPT_TIMEOUT)
+                    .operation_timeout(SECRETS_OPERATION_TIMEOUT)
+                    .build();
+                let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                    .timeout_config(timeouts)
+                    .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2))
+                    .load()
+                    .await;
+                aws_sdk_secretsmanager::Client::new(&config)
+            })
+            .await
+    }
+}
+
+impl SecretSource for SecretsManagerSource {
+    async fn fetch(&self) -> Result<Credentials, ApiError> {
+        // Boxed: the SDK's future is deep enough to overflow the compiler's layout limit in callers.
+        let client = Box::pin(self.client()).await;
+        let out = Box::pin(client.get_secret_value().secret_id(&self.secret_id).send()).await.map_err(|e| {
+            let why = match e.as_service_error() {
+                Some(GetSecretValueError::ResourceNotFoundException(_)) => "the secret does not exist".to_string(),
+                Some(GetSecretValueError::DecryptionFailure(_)) => "the secret could not be decrypted".to_string(),
+                _ => DisplayErrorContext(&e).to_string(),
+            };
+            tracing::warn!(secret_id = %self.secret_id, error = %why, "reading the secret failed");
+            ApiError::CredentialsUnavailable(format!("credentials are unavailable: {why}"))
+        })?;
+        let secret_string = out.secret_string().ok_or_else(|| {
+            ApiError::Config("the secret has no SecretString (binary secrets are not supported)".into())
+        })?;
+        parse_secret_string(secret_string)
+    }
+}
+
+/// The configured source: Secrets Manager or the environment.
+#[derive(Debug)]
+pub enum ConfiguredSource {
+    SecretsManager(SecretsManagerSource),
+    Static(StaticSource),
+}
+
+impl ConfiguredSource {
+    pub fn from_config(config: &SecretConfig) -> Self {
+        match config {
+            SecretConfig::SecretsManager { secret_id } => {
+                Self::SecretsManager(SecretsManagerSource::new(secret_id.clone()))
+            }
+            SecretConfig::Environment { access_key, secret } => {
+                Self::Static(StaticSource(Credentials::new(access_key.clone(), secret.clone())))
+            }
+        }
+    }
+}
+
+impl SecretSource for ConfiguredSource {
+    async fn fetch(&self) -> Result<Credentials, ApiError> {
+        match self {
+            Self::SecretsManager(s) => s.fetch().await,
+            Self::Static(s) => s.fetch().await,
+        }
+    }
+}
+
+/// Credentials cached for the life of a warm container. Read at most once; a failed read is not
+/// cached, so the next invocation tries again; [`CredentialStore::refresh`] re-reads after 100ms
+/// rejected what we have (the secret may have been rotated).
+#[derive(Debug)]
+pub struct CredentialStore<S> {
+    source: S,
+    cached: tokio::sync::Mutex<Option<Arc<Credentials>>>,
+}
+
+impl<S: SecretSource> CredentialStore<S> {
+    pub fn new(source: S) -> Self {
+        Self { source, cached: tokio::sync::Mutex::new(None) }
+    }
+
+    /// The cached credentials, reading them first if there are none. Concurrent callers wait for
+    /// one read instead of each reading.
+    pub async fn get(&self) -> Result<Arc<Credentials>, ApiError> {
+        let mut slot = self.cached.lock().await;
+        if let Some(creds) = slot.as_ref() {
+            return Ok(creds.clone());
+        }
+        let creds = Arc::new(self.source.fetch().await?);
+        *slot = Some(creds.clone());
+        Ok(creds)
+    }
+
+    /// Re-reads the credentials because `stale` was rejected, unless another caller already
+    /// replaced them. On failure the stale value is dropped, so the next call reads again.
+    pub async fn refresh(&self, stale: &Arc<Credentials>) -> Result<Arc<Credentials>, ApiError> {
+        let mut slot = self.cached.lock().await;
+        if let Some(current) = slot.as_ref()
+            && !Arc::ptr_eq(current, stale)
+        {
+            return Ok(current.clone());
+        }
+        *slot = None;
+        let creds = Arc::new(self.source.fetch().await?);
+        *slot = Some(creds.clone());
+        Ok(creds)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A source that answers from a script of results and counts reads.
+    pub(crate) struct ScriptedSource {
+        pub answers: Mutex<Vec<Result<Credentials, ApiError>>>,
+        pub reads: AtomicUsize,
+    }
+
+    impl ScriptedSource {
+        pub(crate) fn new(mut answers: Vec<Result<Credentials, ApiError>>) -> Self {
+            answers.reverse();
+            Self { answers: Mutex::new(answers), reads: AtomicUsize::new(0) }
+        }
+    }
+
+    impl SecretSource for ScriptedSource {
+        async fn fetch(&self) -> Result<Credentials, ApiError> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            self.answers.lock().unwrap().pop().expect("no scripted answer left")
+        }
+    }
+
+    fn c(secret: &str) -> Credentials {
+        Credentials::new("key".into(), secret.into())
+    }
+
+    #[test]
+    fn secret_string_parsing() {
+        let ok = parse_secret_string(r#"{"APP_ACCESS_KEY":"k","APP_SECRET":"s","other":1}"#).unwrap();
+        assert_eq!((ok.access_key.as_str(), ok.secret()), ("k", b"s".as_slice()));
+        let cases = [
+            ("not json", "not a JSON object"),
+            ("[]", "not a JSON object"),
+            (r#"{"APP_SECRET":"s"}"#, "APP_ACCESS_KEY"),
+            (r#"{"APP_ACCESS_KEY":"","APP_SECRET":"s"}"#, "APP_ACCESS_KEY"),
+            (r#"{"APP_ACCESS_KEY":"k"}"#, "APP_SECRET"),
+            (r#"{"APP_ACCESS_KEY":"k","APP_SECRET":""}"#, "APP_SECRET"),
+            (r#"{"APP_ACCESS_KEY":"k","APP_SECRET":42}"#, "not a JSON object"),
+        ];
+        for (input, needle) in cases {
+            let err = parse_secret_string(input).unwrap_err();
+            assert_eq!(err.code(), "config", "{input}");
+            assert!(err.to_string().contains(needle), "{input}: {err}");
+        }
+        let err = parse_secret_string(r#"{"APP_ACCESS_KEY":"k","APP_SECRET":123456789}"#).unwrap_err();
+        assert!(!err.to_string().contains("123456789"), "the secret's content is never quoted");
+    }
+
+    #[test]
+    fn debug_redacts_the_secret() {
+        let shown = format!("{:?}", Credentials::new("key-1".into(), "super-secret-value".into()));
+        assert!(shown.contains("key-1"));
+        assert!(!shown.contains("super-secret-value"));
+    }
+
+    #[tokio::test]
+    async fn read_once_then_cached() {
+        let store = CredentialStore::new(ScriptedSource::new(vec![Ok(c("s1"))]));
+        let a = store.get().await.unwrap();
+        let b = store.get().await.unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        assert_eq!(store.source.reads.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_failed_read_is_not_cached() {
+        let store = CredentialStore::new(ScriptedSource::new(vec![
+            Err(ApiError::CredentialsUnavailable("down".into())),
+            Ok(c("s1")),
+        ]));
+        assert_eq!(store.get().await.unwrap_err().code(), "credentials_unavailable");
+        assert_eq!(store.get().await.unwrap().secret(), b"s1");
+        assert_eq!(store.source.reads.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn refresh_rereads_once_and_keeps_a_newer_value() {
+        let store = CredentialStore::new(ScriptedSource::new(vec![Ok(c("old")), Ok(c("new"))]));
+        let old = store.get().await.unwrap();
+        let new = store.refresh(&old).await.unwrap();
+        assert_eq!(new.secret(), b"new");
+        let again = store.refresh(&old).await.unwrap();
+        assert!(Arc::ptr_eq(&new, &again), "a second refresh for the same stale value does not read again");
+        assert_eq!(store.source.reads.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn failed_refresh_drops_the_stale_value() {
+        let store = CredentialStore::new(ScriptedSource::new(vec![
+            Ok(c("old")),
+            Err(ApiError::CredentialsUnavailable("down".into())),
+            Ok(c("new")),
+        ]));
+        let old = store.get().await.unwrap();
+        assert!(store.refresh(&old).await.is_err());
+        assert_eq!(store.get().await.unwrap().secret(), b"new");
+    }
+
+    #[tokio::test]
+    async fn concurrent_first_reads_share_one_fetch() {
+        let store = Arc::new(CredentialStore::new(ScriptedSource::new(vec![Ok(c("s"))])));
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let s = store.clone();
+                tokio::spawn(async move { s.get().await.unwrap() })
+            })
+            .collect();
+        for h in handles {
+            assert_eq!(h.await.unwrap().secret(), b"s");
+        }
+        assert_eq!(store.source.reads.load(Ordering::SeqCst), 1);
+    }
+}

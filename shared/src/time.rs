@@ -1,0 +1,98 @@
+//! RFC 3339 timestamps as 100ms writes them (0 to 9 fractional digits, `Z`, Go's zero time).
+
+use chrono::{DateTime, Datelike, Utc};
+use serde::{Deserialize, Deserializer};
+
+/// Parses one RFC 3339 timestamp into UTC. Never a fixed format: 100ms varies the fraction.
+pub fn parse_rfc3339(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
+}
+
+/// Go's zero time (`0001-01-01T00:00:00Z`), which 100ms sends for "never set".
+pub fn is_unset(t: &DateTime<Utc>) -> bool {
+    t.year() <= 1
+}
+
+/// serde helper: a required RFC 3339 timestamp.
+pub fn de_required<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+    let s = <&str>::deserialize(d).map_err(|_| serde::de::Error::custom("timestamp must be an RFC 3339 string"))?;
+    parse_rfc3339(s).ok_or_else(|| serde::de::Error::custom(format!("not an RFC 3339 timestamp: {s:?}")))
+}
+
+/// serde helper: an optional RFC 3339 timestamp; null, absent, empty or Go's zero time give `None`.
+pub fn de_optional<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+    let s = Option::<std::borrow::Cow<'de, str>>::deserialize(d)?;
+    match s.as_deref() {
+        None | Some("") => Ok(None),
+        Some(s) => parse_rfc3339(s)
+            .map(|t| if is_unset(&t) { None } else { Some(t) })
+            .ok_or_else(|| serde::de::Error::custom(format!("not an RFC 3339 timestamp: {s:?}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_fraction_length_parses_to_the_same_instant_family() {
+        let base = parse_rfc3339("2022-09-08T15:07:37Z").unwrap();
+        let cases = [
+            ("2022-09-08T15:07:37Z", 0),
+            ("2022-09-08T15:07:37.8Z", 800_000_000),
+            ("2022-09-08T15:07:37.83Z", 830_000_000),
+            ("2022-09-08T15:07:37.009Z", 9_000_000),
+            ("2022-09-08T15:07:37.0809Z", 80_900_000),
+            ("2022-09-08T15:07:37.08099Z", 80_990_000),
+            ("2022-09-08T15:07:37.080990Z", 80_990_000),
+            ("2022-09-08T15:07:37.0809904Z", 80_990_400),
+            ("2022-09-08T15:07:37.08099040Z", 80_990_400),
+            ("2022-09-08T15:07:37.080990401Z", 80_990_401),
+            ("2022-09-08T15:07:37.080990401+00:00", 80_990_401),
+            ("2022-09-08T17:07:37.5+02:00", 500_000_000),
+            ("2022-09-08t15:07:37.5z", 500_000_000),
+        ];
+        for (s, nanos) in cases {
+            let t = parse_rfc3339(s).unwrap_or_else(|| panic!("{s} did not parse"));
+            assert_eq!((t - base).num_nanoseconds(), Some(nanos), "{s}");
+        }
+    }
+
+    #[test]
+    fn malformed_timestamps_are_rejected() {
+        for s in ["", "2022-09-08", "1662649657", "2022-13-08T15:07:37Z", "2022-09-08T15:07:37"] {
+            assert!(parse_rfc3339(s).is_none(), "{s} should not parse");
+        }
+    }
+
+    #[test]
+    fn go_zero_time_is_unset() {
+        let zero = parse_rfc3339("0001-01-01T00:00:00Z").unwrap();
+        assert!(is_unset(&zero));
+        assert!(!is_unset(&parse_rfc3339("1970-01-01T00:00:00Z").unwrap()));
+        assert!(!is_unset(&parse_rfc3339("2022-09-08T15:07:37Z").unwrap()));
+    }
+
+    #[derive(Deserialize)]
+    struct T {
+        #[serde(deserialize_with = "de_required")]
+        a: DateTime<Utc>,
+        #[serde(default, deserialize_with = "de_optional")]
+        b: Option<DateTime<Utc>>,
+    }
+
+    #[test]
+    fn serde_helpers_handle_absent_null_zero_and_bad() {
+        let t: T = serde_json::from_str(r#"{"a":"2022-09-08T15:07:37.83Z"}"#).unwrap();
+        assert!(t.b.is_none());
+        let t: T = serde_json::from_str(r#"{"a":"2022-09-08T15:07:37Z","b":null}"#).unwrap();
+        assert!(t.b.is_none());
+        let t: T = serde_json::from_str(r#"{"a":"2022-09-08T15:07:37Z","b":"0001-01-01T00:00:00Z"}"#).unwrap();
+        assert!(t.b.is_none());
+        let t: T = serde_json::from_str(r#"{"a":"2022-09-08T15:07:37Z","b":"2022-09-08T15:07:38.5Z"}"#).unwrap();
+        assert_eq!((t.b.unwrap() - t.a).num_milliseconds(), 1500);
+        assert!(serde_json::from_str::<T>(r#"{"a":"yesterday"}"#).is_err());
+        assert!(serde_json::from_str::<T>(r#"{"a":12}"#).is_err());
+        assert!(serde_json::from_str::<T>(r#"{"a":"2022-09-08T15:07:37Z","b":"soon"}"#).is_err());
+    }
+}

@@ -46,6 +46,26 @@ pub trait HmsApi: Send + Sync {
     fn get_session(&self, session_id: &str) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send;
 }
 
+/// A shared reference serves as well as the client it points to.
+impl<T: HmsApi> HmsApi for &T {
+    fn create_room(&self, body: &Map<String, Value>) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send {
+        (**self).create_room(body)
+    }
+
+    fn list_sessions(
+        &self,
+        room_id: &str,
+        limit: u32,
+        start: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send {
+        (**self).list_sessions(room_id, limit, start)
+    }
+
+    fn get_session(&self, session_id: &str) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send {
+        (**self).get_session(session_id)
+    }
+}
+
 /// The real client.
 #[derive(Debug)]
 pub struct HmsClient<S> {

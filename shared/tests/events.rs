@@ -1,0 +1,150 @@
+//! Every file in `events/` goes through the function that serves its path, and its answer is
+//! checked. A new event file without an expectation here fails the suite.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{FakeHms, answer, event};
+use hms_shared::app::{AuthToken, CreateRoom, SessionAnalytics};
+use hms_shared::config::RoleAllowList;
+use hms_shared::credentials::{CredentialStore, Credentials, StaticSource};
+use hms_shared::tokens::Claims;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde_json::{Value, json};
+
+const SECRET: &str = "events-test-secret-0123456789";
+
+fn auth_token_fn() -> AuthToken<StaticSource> {
+    AuthToken {
+        credentials: Ok(CredentialStore::new(StaticSource(Credentials::new(
+            "events-access-key".into(),
+            SECRET.into(),
+        )))),
+        roles: Ok(RoleAllowList::Only(["host".to_string(), "guest".to_string()].into())),
+        ttl_seconds: Ok(3600),
+    }
+}
+
+/// Runs an event through the function its file name names; returns status and body.
+async fn run(name: &str, hms: &FakeHms) -> (u16, Value) {
+    let ev = event(name);
+    let resp = if name.starts_with("create-room") {
+        CreateRoom { hms: Ok(hms) }.handle(ev).await
+    } else if name.starts_with("auth-token") {
+        auth_token_fn().handle(ev).await
+    } else if name.starts_with("session-") {
+        SessionAnalytics { hms: Ok(hms) }.handle(ev).await
+    } else {
+        panic!("{name}: no function serves this event's name")
+    };
+    answer(&resp)
+}
+
+fn expect_error(name: &str, status: u16, code: &str, body: &Value, actual: u16, needle: &str) {
+    assert_eq!(actual, status, "{name}: {body}");
+    assert_eq!(body["success"], false, "{name}");
+    assert_eq!(body["error"], code, "{name}: {body}");
+    assert!(body["msg"].as_str().unwrap().contains(needle), "{name}: msg should mention {needle:?}: {body}");
+}
+
+async fn check(name: &str) {
+    let hms = FakeHms::from_examples();
+    let (status, body) = run(name, &hms).await;
+    match name {
+        "create-room.json" => {
+            assert_eq!(status, 200, "{body}");
+            assert_eq!(body["name"], "demo-room");
+            assert_eq!(body["id"], "631b2654f771854d9bf633df");
+            let sent = hms.created.lock().unwrap();
+            assert_eq!(
+                Value::Object(sent[0].clone()),
+                json!({"name": "demo-room", "description": "Weekly sync", "template_id": "63188115d11d6db790c73c60", "region": "in"}),
+                "only the present fields are forwarded"
+            );
+        }
+        "create-room-large.json" => {
+            assert_eq!(status, 200, "{body}");
+            let sent = hms.created.lock().unwrap();
+            assert_eq!(sent[0]["large_room"], true);
+            assert_eq!(sent[0]["size"], 15000);
+            assert_eq!(sent[0]["max_duration_seconds"], 7200);
+        }
+        "create-room-invalid-name.json" => expect_error(name, 400, "invalid_field", &body, status, "'name'"),
+        "create-room-unknown-field.json" => expect_error(name, 400, "unknown_field", &body, status, "'recording'"),
+        "create-room-bad-base64.json" => expect_error(name, 400, "invalid_base64", &body, status, "base64"),
+        "create-room-wrong-method.json" => expect_error(name, 405, "method_not_allowed", &body, status, "POST"),
+        "auth-token.json" => {
+            assert_eq!(status, 200, "{body}");
+            assert_eq!(body["msg"], "Token generated successfully!");
+            assert_eq!(body["success"], true);
+            let mut v = Validation::new(Algorithm::HS256);
+            v.required_spec_claims = ["exp", "nbf", "iat"].iter().map(|s| s.to_string()).collect();
+            let claims = jsonwebtoken::decode::<Claims>(
+                body["token"].as_str().unwrap(),
+                &DecodingKey::from_secret(SECRET.as_bytes()),
+                &v,
+            )
+            .unwrap()
+            .claims;
+            assert_eq!(claims.access_key, "events-access-key");
+            assert_eq!(claims.kind, "app");
+            assert_eq!(claims.room_id.as_deref(), Some("631a0f990e6ffae22efa610c"));
+            assert_eq!(claims.user_id.as_deref(), Some("alice@example.com"));
+            assert_eq!(claims.role.as_deref(), Some("host"));
+            assert_eq!(claims.exp - claims.iat, 3600);
+        }
+        "auth-token-missing-role.json" => expect_error(name, 400, "missing_field", &body, status, "'role'"),
+        "auth-token-role-not-allowed.json" => expect_error(name, 403, "role_not_allowed", &body, status, "'admin'"),
+        "auth-token-empty-body.json" => expect_error(name, 400, "missing_body", &body, status, "required"),
+        "auth-token-not-json.json" => expect_error(name, 400, "invalid_json", &body, status, "JSON"),
+        "session-analytics.json" => {
+            assert_eq!(status, 200, "{body}");
+            assert_eq!(body["session_id"], "631a0fa23e3d9fdb00832596");
+            assert_eq!(body["room_id"], "631a0f990e6ffae22efa610c");
+            assert_eq!(body["active"], false);
+            // 15:52:02.197 -> 15:52:04.015 is 1.818 s; the one peer stayed 1.815 s.
+            assert_eq!(body["session_duration"], 0.03);
+            assert_eq!(body["total_peer_duration"], 0.03);
+            let rows = body["user_duration_list"].as_array().unwrap();
+            assert_eq!(rows.len(), 1);
+            assert_eq!(rows[0]["user_id"], "Batch1-student1");
+            assert_eq!(rows[0]["name"], "asdas");
+            assert_eq!(rows[0]["duration_seconds"], 1.82);
+        }
+        "session-analytics-by-session.json" => {
+            assert_eq!(status, 200, "{body}");
+            assert_eq!(body["session_id"], "63172c2d3e3d9fdb008322e1");
+            let rows = body["user_duration_list"].as_array().unwrap();
+            assert_eq!(rows[0]["name"], "Nixon K");
+            assert_eq!(rows[0]["role"], "backstage");
+        }
+        "session-analytics-no-session.json" => {
+            expect_error(name, 404, "session_not_found", &body, status, "no session")
+        }
+        "session-analytics-missing-room-id.json" => {
+            expect_error(name, 400, "missing_parameter", &body, status, "'room_id'")
+        }
+        "session-list.json" => {
+            assert_eq!(status, 200, "{body}");
+            assert_eq!(body["count"], 1);
+            assert_eq!(body["truncated"], false);
+            assert_eq!(body["sessions"][0]["id"], "631a0fa23e3d9fdb00832596");
+            assert!(body["sessions"][0]["peers"].is_object(), "sessions are passed through whole");
+        }
+        other => panic!("events/{other} has no expected answer in tests/events.rs: add one"),
+    }
+}
+
+#[tokio::test]
+async fn every_event_file_gives_its_expected_answer() {
+    let names: BTreeSet<String> = std::fs::read_dir(common::EVENTS)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    assert!(names.len() >= 16, "events/ lost files: {names:?}");
+    for name in &names {
+        check(name).await;
+    }
+}

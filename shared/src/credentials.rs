@@ -85,8 +85,14 @@ pub struct SecretsManagerSource {
 }
 
 impl SecretsManagerSource {
+    /// Reads `secret_id` with the SDK configured from the environment (on first use).
     pub fn new(secret_id: String) -> Self {
         Self { secret_id, client: tokio::sync::OnceCell::new() }
+    }
+
+    /// Reads `secret_id` through an SDK client the caller configured (an explicit endpoint, say).
+    pub fn with_client(secret_id: String, client: aws_sdk_secretsmanager::Client) -> Self {
+        Self { secret_id, client: tokio::sync::OnceCell::new_with(Some(client)) }
     }
 
     async fn client(&self) -> &aws_sdk_secretsmanager::Client {

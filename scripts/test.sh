@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, lints, unit, event, integration and end-to-end tests.
+# Sets up what it needs (scripts/setup.sh) and starts the services the tests use: moto's
+# Secrets Manager server; the tests start the 100ms emulator themselves.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+scripts/setup.sh
+export PATH="$PWD/.venv/bin:$PATH"
+mkdir -p target
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+start_moto target/moto.log
+pids+=("$MOTO_PID")
+echo "== moto (Secrets Manager) on $MOTO_ENDPOINT"
+export MOTO_ENDPOINT AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
+unset AWS_PROFILE AWS_SESSION_TOKEN
+
+echo "== cargo test"
+cargo test --workspace

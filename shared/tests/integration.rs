@@ -1,0 +1,436 @@
+//! The real pieces together, in one process: the functions with the real 100ms client against the
+//! emulator (which verifies management tokens as 100ms does), and credentials from moto's Secrets
+//! Manager server through aws-sdk-secretsmanager, the secret created through the AWS API.
+//!
+//! Needs `MOTO_ENDPOINT` (scripts/test.sh starts moto and sets it).
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials as AwsCredentials, Region};
+use common::{answer, event};
+use hms_emulator::Emulator;
+use hms_shared::ApiError;
+use hms_shared::app::{AuthToken, CreateRoom, SessionAnalytics};
+use hms_shared::config::RoleAllowList;
+use hms_shared::credentials::{CredentialStore, Credentials, SecretSource, SecretsManagerSource};
+use hms_shared::hms::HmsClient;
+use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequest;
+use serde_json::{Value, json};
+use tokio::net::{TcpListener, TcpStream};
+
+fn moto_endpoint() -> String {
+    std::env::var("MOTO_ENDPOINT").expect(
+        "MOTO_ENDPOINT is not set: run the suite with scripts/test.sh, which starts moto's Secrets Manager server",
+    )
+}
+
+fn fresh_secret() -> String {
+    format!("test-secret-{}", uuid::Uuid::new_v4().simple())
+}
+
+fn sm_client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
+    let timeouts = aws_sdk_secretsmanager::config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(1))
+        .operation_timeout(Duration::from_secs(3))
+        .build();
+    let conf = aws_sdk_secretsmanager::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(AwsCredentials::new("testing", "testing", None, None, "tests"))
+        .endpoint_url(endpoint)
+        .timeout_config(timeouts)
+        .build();
+    aws_sdk_secretsmanager::Client::from_conf(conf)
+}
+
+/// Creates a secret in moto through the AWS API; returns its name.
+async fn create_secret(secret_string: &str) -> String {
+    let name = format!("hms/test/{}", uuid::Uuid::new_v4().simple());
+    sm_client(&moto_endpoint()).create_secret().name(&name).secret_string(secret_string).send().await.unwrap();
+    name
+}
+
+async fn put_secret(name: &str, secret_string: &str) {
+    sm_client(&moto_endpoint()).put_secret_value().secret_id(name).secret_string(secret_string).send().await.unwrap();
+}
+
+fn secret_json(key: &str, secret: &str) -> String {
+    json!({"APP_ACCESS_KEY": key, "APP_SECRET": secret}).to_string()
+}
+
+/// Counts reads of the secret source it wraps.
+struct Counting<S> {
+    inner: S,
+    reads: Arc<AtomicUsize>,
+}
+
+impl<S: SecretSource> SecretSource for Counting<S> {
+    async fn fetch(&self) -> Result<Credentials, ApiError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        self.inner.fetch().await
+    }
+}
+
+/// A TCP forwarder to moto that can be switched off: while off it drops every connection, the way
+/// an unreachable Secrets Manager looks to the SDK.
+struct Switch {
+    endpoint: String,
+    up: Arc<AtomicBool>,
+}
+
+async fn switchable_moto() -> Switch {
+    let target = moto_endpoint().trim_start_matches("http://").trim_end_matches('/').to_string();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let up = Arc::new(AtomicBool::new(false));
+    let flag = up.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut inbound, _)) = listener.accept().await else { return };
+            if !flag.load(Ordering::SeqCst) {
+                drop(inbound);
+                continue;
+            }
+            let target = target.clone();
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = TcpStream::connect(&target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    });
+    Switch { endpoint, up }
+}
+
+struct Hms {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Hms {
+    async fn start(key: &str, secret: &str) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(Emulator::new(key, secret).serve(listener));
+        Self { base, http: reqwest::Client::new() }
+    }
+
+    fn api(&self) -> String {
+        format!("{}/v2", self.base)
+    }
+
+    async fn control(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        let resp =
+            self.http.request(method, format!("{}/_emulator/{path}", self.base)).json(&body).send().await.unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        assert!(status.is_success(), "emulator {path}: {status} {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    async fn fault(&self, route: &str, kind: Value) {
+        let mut f = kind;
+        f["route"] = json!(route);
+        self.control(reqwest::Method::POST, "faults", f).await;
+    }
+
+    async fn counters(&self) -> Value {
+        self.http.get(format!("{}/_emulator/counters", self.base)).send().await.unwrap().json().await.unwrap()
+    }
+
+    async fn join(&self, token: &str, name: &str, at: &str) -> String {
+        let r = self.control(reqwest::Method::POST, "join", json!({"token": token, "name": name, "at": at})).await;
+        r["peer_id"].as_str().unwrap().to_string()
+    }
+
+    async fn leave(&self, peer: &str, at: &str) {
+        self.control(reqwest::Method::POST, "leave", json!({"peer_id": peer, "at": at})).await;
+    }
+}
+
+type Client = HmsClient<Counting<SecretsManagerSource>>;
+
+fn counted_client(hms: &Hms, secret_id: &str, sm_endpoint: &str) -> (Client, Arc<AtomicUsize>) {
+    let reads = Arc::new(AtomicUsize::new(0));
+    let source = Counting {
+        inner: SecretsManagerSource::with_client(secret_id.into(), sm_client(sm_endpoint)),
+        reads: reads.clone(),
+    };
+    (HmsClient::new(hms.api(), CredentialStore::new(source)), reads)
+}
+
+fn post(path: &str, body: Value) -> ApiGatewayV2httpRequest {
+    let mut ev = event("create-room.json");
+    ev.raw_path = Some(path.into());
+    ev.body = Some(body.to_string());
+    ev
+}
+
+fn get(path: &str, room_id: &str) -> ApiGatewayV2httpRequest {
+    let mut ev = event("session-list.json");
+    ev.raw_path = Some(path.into());
+    let q: std::collections::HashMap<String, String> = [("room_id".to_string(), room_id.to_string())].into();
+    ev.query_string_parameters = q.into();
+    ev
+}
+
+#[tokio::test]
+async fn five_creates_read_the_secret_once_and_send_one_management_token() {
+    let secret = fresh_secret();
+    let hms = Hms::start("key-five", &secret).await;
+    let id = create_secret(&secret_json("key-five", &secret)).await;
+    let (client, reads) = counted_client(&hms, &id, &moto_endpoint());
+    let f = CreateRoom { hms: Ok(client) };
+    for i in 0..5 {
+        let (status, body) = answer(&f.handle(post("/create-room", json!({"name": format!("room-{i}")}))).await);
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["name"], format!("room-{i}"));
+        assert_eq!(body["template_id"], hms_emulator::DEFAULT_TEMPLATE_ID);
+    }
+    assert_eq!(reads.load(Ordering::SeqCst), 1, "the secret is read once per container");
+    let c = hms.counters().await;
+    assert_eq!(c["requests"]["POST /rooms"], 5);
+    assert_eq!(c["management_tokens_seen"], 1, "one management token for all five calls");
+    assert_eq!(c["auth_failures"], 0);
+}
+
+#[tokio::test]
+async fn a_rejected_management_token_is_replaced_and_the_call_succeeds() {
+    let secret = fresh_secret();
+    let hms = Hms::start("key-401", &secret).await;
+    let id = create_secret(&secret_json("key-401", &secret)).await;
+    let (client, reads) = counted_client(&hms, &id, &moto_endpoint());
+    let f = CreateRoom { hms: Ok(client) };
+    assert_eq!(answer(&f.handle(post("/create-room", json!({"name": "a"}))).await).0, 200);
+    hms.fault("POST /rooms", json!({"kind": "status", "status": 401})).await;
+    let (status, body) = answer(&f.handle(post("/create-room", json!({"name": "b"}))).await);
+    assert_eq!(status, 200, "{body}");
+    let c = hms.counters().await;
+    assert_eq!(c["requests"]["POST /rooms"], 3, "one success, one 401, one retry");
+    assert_eq!(c["management_tokens_seen"], 2, "a fresh token after the 401");
+    assert_eq!(reads.load(Ordering::SeqCst), 1, "a fresh token alone fixed it: no re-read");
+    // The fresh token is then reused.
+    assert_eq!(answer(&f.handle(post("/create-room", json!({"name": "c"}))).await).0, 200);
+    assert_eq!(hms.counters().await["management_tokens_seen"], 2);
+}
+
+#[tokio::test]
+async fn a_rotated_secret_is_picked_up_without_a_restart() {
+    let old = fresh_secret();
+    let hms = Hms::start("key-rot", &old).await;
+    let id = create_secret(&secret_json("key-rot", &old)).await;
+    let (client, reads) = counted_client(&hms, &id, &moto_endpoint());
+    let f = CreateRoom { hms: Ok(client) };
+    assert_eq!(answer(&f.handle(post("/create-room", json!({"name": "before"}))).await).0, 200);
+    // Rotate: Secrets Manager gets the new value, 100ms accepts only the new secret.
+    let new = fresh_secret();
+    put_secret(&id, &secret_json("key-rot", &new)).await;
+    hms.control(reqwest::Method::PUT, "credentials", json!({"access_key": "key-rot", "secret": new})).await;
+    let (status, body) = answer(&f.handle(post("/create-room", json!({"name": "after"}))).await);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(reads.load(Ordering::SeqCst), 2, "re-read once after a fresh token was rejected too");
+    let c = hms.counters().await;
+    assert_eq!(c["auth_failures"], 2, "old token, then a fresh one with the old secret");
+}
+
+#[tokio::test]
+async fn wrong_credentials_everywhere_end_in_a_clean_502() {
+    let hms = Hms::start("key-x", &fresh_secret()).await;
+    let id = create_secret(&secret_json("key-x", "not-the-secret-100ms-knows")).await;
+    let (client, reads) = counted_client(&hms, &id, &moto_endpoint());
+    let f = CreateRoom { hms: Ok(client) };
+    let (status, body) = answer(&f.handle(post("/create-room", json!({}))).await);
+    assert_eq!((status, body["error"].as_str()), (502, Some("upstream_auth")), "{body}");
+    assert_eq!(reads.load(Ordering::SeqCst), 2);
+    assert_eq!(hms.counters().await["requests"]["POST /rooms"], 3, "exactly three tries, then stop");
+}
+
+#[tokio::test]
+async fn secrets_manager_down_is_503_then_recovers_without_a_restart() {
+    let secret = fresh_secret();
+    let hms = Hms::start("key-down", &secret).await;
+    let id = create_secret(&secret_json("key-down", &secret)).await;
+    let switch = switchable_moto().await;
+    let (client, reads) = counted_client(&hms, &id, &switch.endpoint);
+    let f = CreateRoom { hms: Ok(client) };
+    let (status, body) = answer(&f.handle(post("/create-room", json!({"name": "x"}))).await);
+    assert_eq!((status, body["error"].as_str()), (503, Some("credentials_unavailable")), "{body}");
+    assert_eq!(hms.counters().await["requests"].get("POST /rooms"), None, "100ms is not called without credentials");
+    switch.up.store(true, Ordering::SeqCst);
+    let (status, body) = answer(&f.handle(post("/create-room", json!({"name": "x"}))).await);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(reads.load(Ordering::SeqCst), 2, "the failed read was not cached");
+}
+
+#[tokio::test]
+async fn missing_and_malformed_secrets_are_clear_errors() {
+    let hms = Hms::start("k", "s").await;
+    let (client, _) = counted_client(&hms, "hms/does-not-exist", &moto_endpoint());
+    let (status, body) = answer(&CreateRoom { hms: Ok(client) }.handle(post("/create-room", json!({}))).await);
+    assert_eq!((status, body["error"].as_str()), (503, Some("credentials_unavailable")), "{body}");
+    assert!(body["msg"].as_str().unwrap().contains("does not exist"), "{body}");
+
+    for (content, needle) in [("not json at all", "not a JSON object"), (r#"{"APP_SECRET":"s"}"#, "APP_ACCESS_KEY")] {
+        let id = create_secret(content).await;
+        let (client, _) = counted_client(&hms, &id, &moto_endpoint());
+        let (status, body) = answer(&CreateRoom { hms: Ok(client) }.handle(post("/create-room", json!({}))).await);
+        assert_eq!((status, body["error"].as_str()), (500, Some("config")), "{body}");
+        assert!(body["msg"].as_str().unwrap().contains(needle), "{body}");
+    }
+}
+
+#[tokio::test]
+async fn upstream_errors_map_to_clean_answers_and_the_next_call_succeeds() {
+    let secret = fresh_secret();
+    let hms = Hms::start("key-f", &secret).await;
+    let id = create_secret(&secret_json("key-f", &secret)).await;
+    let (client, _) = counted_client(&hms, &id, &moto_endpoint());
+    let create = CreateRoom { hms: Ok(client) };
+    let (status, room) = answer(&create.handle(post("/create-room", json!({"name": "faults"}))).await);
+    assert_eq!(status, 200);
+    let room_id = room["id"].as_str().unwrap().to_string();
+
+    // 100ms's own 4xx message reaches the caller.
+    let (status, body) =
+        answer(&create.handle(post("/create-room", json!({"template_id": "0123456789abcdef01234567"}))).await);
+    assert_eq!((status, body["error"].as_str()), (400, Some("upstream_rejected")), "{body}");
+    assert!(body["msg"].as_str().unwrap().contains("template not found"), "{body}");
+
+    let (client, _) = counted_client(&hms, &id, &moto_endpoint());
+    let f = SessionAnalytics { hms: Ok(client) };
+    let cases = [
+        (json!({"kind": "status", "status": 500, }), 3, 502, "upstream_error"),
+        (json!({"kind": "status", "status": 503}), 3, 502, "upstream_error"),
+        (json!({"kind": "status", "status": 429, "retry_after": 1}), 3, 502, "upstream_rate_limited"),
+        (json!({"kind": "malformed"}), 1, 502, "upstream_invalid_response"),
+        (json!({"kind": "close"}), 1, 502, "upstream_error"),
+        (json!({"kind": "status", "status": 404}), 1, 404, "upstream_not_found"),
+    ];
+    for (kind, count, status, code) in cases {
+        let mut fault = kind.clone();
+        fault["count"] = json!(count);
+        hms.fault("GET /sessions", fault).await;
+        let (s, body) = answer(&f.handle(get("/session-analytics-by-room", &room_id)).await);
+        assert_eq!((s, body["error"].as_str()), (status, Some(code)), "{kind}: {body}");
+        assert_eq!(hms.counters().await["faults_pending"], 0, "{kind}: every injected fault was consumed");
+        let (s, body) = answer(&f.handle(get("/session-analytics-by-room", &room_id)).await);
+        assert_eq!((s, body["error"].as_str()), (404, Some("session_not_found")), "recovered after {kind}: {body}");
+    }
+
+    // A transient 503 is retried away on a GET.
+    hms.fault("GET /sessions", json!({"kind": "status", "status": 503, "count": 1})).await;
+    let (s, _) = answer(&f.handle(get("/session-list-by-room", &room_id)).await);
+    assert_eq!(s, 200);
+
+    // A hang ends in a 504 after the request timeout, and the next call works.
+    hms.fault("GET /sessions", json!({"kind": "hang"})).await;
+    let started = Instant::now();
+    let (s, body) = answer(&f.handle(get("/session-list-by-room", &room_id)).await);
+    assert_eq!((s, body["error"].as_str()), (504, Some("upstream_timeout")), "{body}");
+    assert!(started.elapsed() < Duration::from_secs(15), "bounded by the request timeout");
+    assert_eq!(answer(&f.handle(get("/session-list-by-room", &room_id)).await).0, 200);
+}
+
+#[tokio::test]
+async fn unreachable_100ms_is_a_clean_502() {
+    let secret = fresh_secret();
+    let id = create_secret(&secret_json("k", &secret)).await;
+    let dead = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/v2", dead.local_addr().unwrap());
+    drop(dead);
+    let source = SecretsManagerSource::with_client(id, sm_client(&moto_endpoint()));
+    let f = CreateRoom { hms: Ok(HmsClient::new(base, CredentialStore::new(source))) };
+    let (status, body) = answer(&f.handle(post("/create-room", json!({"name": "x"}))).await);
+    assert_eq!((status, body["error"].as_str()), (502, Some("upstream_unreachable")), "{body}");
+}
+
+#[tokio::test]
+async fn rooms_tokens_joins_and_attendance_end_to_end() {
+    let secret = fresh_secret();
+    let hms = Hms::start("key-flow", &secret).await;
+    let id = create_secret(&secret_json("key-flow", &secret)).await;
+    let (client, _) = counted_client(&hms, &id, &moto_endpoint());
+    let create = CreateRoom { hms: Ok(client) };
+    let (status, room) = answer(&create.handle(post("/create-room", json!({"name": "standup", "region": "eu"}))).await);
+    assert_eq!(status, 200, "{room}");
+    let room_id = room["id"].as_str().unwrap().to_string();
+
+    let auth = AuthToken {
+        credentials: Ok(CredentialStore::new(SecretsManagerSource::with_client(
+            id.clone(),
+            sm_client(&moto_endpoint()),
+        ))),
+        roles: Ok(RoleAllowList::Only(["host".to_string(), "guest".to_string()].into())),
+        ttl_seconds: Ok(3600),
+    };
+    let token = |user: &'static str, role: &'static str| {
+        let ev = post("/auth-token", json!({"room_id": room_id, "user_id": user, "role": role}));
+        let auth = &auth;
+        async move {
+            let (status, body) = answer(&auth.handle(ev).await);
+            assert_eq!(status, 200, "{body}");
+            body["token"].as_str().unwrap().to_string()
+        }
+    };
+    let alice = token("alice", "host").await;
+    let bob = token("bob", "guest").await;
+    let carol = token("carol", "guest").await;
+
+    let day = "2026-11-20T";
+    let a1 = hms.join(&alice, "Alice (phone)", &format!("{day}10:00:00Z")).await;
+    let b1 = hms.join(&bob, "Bob", &format!("{day}10:00:00Z")).await;
+    let c1 = hms.join(&carol, "Carol", &format!("{day}10:05:00.5Z")).await;
+    let a2 = hms.join(&alice, "Alice (laptop)", &format!("{day}10:10:00Z")).await;
+    hms.leave(&b1, &format!("{day}10:10:00Z")).await;
+    hms.leave(&c1, &format!("{day}10:15:00.5Z")).await;
+    hms.leave(&a2, &format!("{day}10:20:00Z")).await;
+    hms.leave(&a1, &format!("{day}10:30:00Z")).await;
+    // The room is empty: the session closed. Bob comes back and opens a second session.
+    let b2 = hms.join(&bob, "Bob", &format!("{day}10:40:00Z")).await;
+    hms.leave(&b2, &format!("{day}10:50:00Z")).await;
+
+    let (client, _) = counted_client(&hms, &id, &moto_endpoint());
+    let f = SessionAnalytics { hms: Ok(client) };
+    let (status, list) = answer(&f.handle(get("/session-list-by-room", &room_id)).await);
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["count"], 2);
+    let first_session = list["sessions"][1]["id"].as_str().unwrap().to_string();
+
+    // Latest session: Bob alone, 10 minutes.
+    let (status, latest) = answer(&f.handle(get("/session-analytics-by-room", &room_id)).await);
+    assert_eq!(status, 200, "{latest}");
+    assert_eq!(latest["session_duration"], 10.0);
+    assert_eq!(latest["user_duration_list"].as_array().unwrap().len(), 1);
+
+    // The first session, chosen by id.
+    let mut ev = get("/session-analytics-by-room", &room_id);
+    let q: std::collections::HashMap<String, String> =
+        [("room_id".to_string(), room_id.clone()), ("session_id".to_string(), first_session.clone())].into();
+    ev.query_string_parameters = q.into();
+    let (status, first) = answer(&f.handle(ev).await);
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["session_id"], first_session);
+    assert_eq!(first["active"], false);
+    assert_eq!(first["session_duration"], 30.0);
+    let rows: Vec<(String, f64, String)> = first["user_duration_list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (r["user_id"].as_str().unwrap().into(), r["duration"].as_f64().unwrap(), r["name"].as_str().unwrap().into())
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("alice".into(), 30.0, "Alice (laptop)".into()),
+            ("bob".into(), 10.0, "Bob".into()),
+            ("carol".into(), 10.0, "Carol".into()),
+        ]
+    );
+    assert_eq!(first["total_peer_duration"], 50.0);
+}

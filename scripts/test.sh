@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, unit, event, integration and end-to-end tests.
 # Sets up what it needs (scripts/setup.sh) and starts the services the tests use: moto's
-# Secrets Manager server; the tests start the 100ms emulator themselves.
+# Secrets Manager server here; the tests start the 100ms emulator and, for the end-to-end tests,
+# cargo-lambda's Runtime API with the release binaries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -24,6 +25,10 @@ pids+=("$MOTO_PID")
 echo "== moto (Secrets Manager) on $MOTO_ENDPOINT"
 export MOTO_ENDPOINT AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
 unset AWS_PROFILE AWS_SESSION_TOKEN
+
+echo "== cargo build --release (the functions, for the end-to-end tests)"
+cargo build --release --quiet -p create-room -p auth-token -p session-analytics
+export FUNCTIONS_BIN_DIR="$PWD/target/release"
 
 echo "== cargo test"
 cargo test --workspace

@@ -61,11 +61,7 @@ pub struct AuthToken<S> {
 impl AuthToken<ConfiguredSource> {
     pub fn from_config(config: &Config) -> Self {
         Self {
-            credentials: config
-                .secret
-                .as_ref()
-                .map(|s| CredentialStore::new(ConfiguredSource::from_config(s)))
-                .map_err(Clone::clone),
+            credentials: CredentialStore::from_config(config),
             roles: config.allowed_roles.clone(),
             ttl_seconds: config.auth_token_ttl_seconds.clone(),
         }

@@ -57,6 +57,8 @@ pub struct Config {
     pub api_base_url: Result<String, ConfigError>,
     pub allowed_roles: Result<RoleAllowList, ConfigError>,
     pub auth_token_ttl_seconds: Result<i64, ConfigError>,
+    /// `HMS_SECRET_CACHE_SECONDS`: how long credentials are cached before they are read again.
+    pub secret_cache_seconds: Result<u64, ConfigError>,
 }
 
 impl Config {
@@ -73,6 +75,7 @@ impl Config {
             api_base_url: api_base_url(non_empty("HMS_API_BASE_URL")),
             allowed_roles: allowed_roles(non_empty("ALLOWED_ROLES")),
             auth_token_ttl_seconds: auth_token_ttl(non_empty("AUTH_TOKEN_TTL_SECONDS")),
+            secret_cache_seconds: secret_cache(non_empty("HMS_SECRET_CACHE_SECONDS")),
         }
     }
 
@@ -83,6 +86,7 @@ impl Config {
             self.api_base_url.as_ref().err(),
             self.allowed_roles.as_ref().err(),
             self.auth_token_ttl_seconds.as_ref().err(),
+            self.secret_cache_seconds.as_ref().err(),
         ]
         .into_iter()
         .flatten()
@@ -145,6 +149,18 @@ fn auth_token_ttl(value: Option<String>) -> Result<i64, ConfigError> {
     Ok(ttl)
 }
 
+pub const DEFAULT_SECRET_CACHE_SECONDS: u64 = 300;
+
+fn secret_cache(value: Option<String>) -> Result<u64, ConfigError> {
+    let Some(value) = value else { return Ok(DEFAULT_SECRET_CACHE_SECONDS) };
+    match value.parse::<u64>() {
+        Ok(s) if (1..=86_400).contains(&s) => Ok(s),
+        _ => {
+            Err(ConfigError(format!("HMS_SECRET_CACHE_SECONDS must be a whole number from 1 to 86400, got {value:?}")))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,6 +211,15 @@ mod tests {
         assert_eq!(cfg(&[("AUTH_TOKEN_TTL_SECONDS", "604800")]).auth_token_ttl_seconds.unwrap(), 604_800);
         for bad in ["59", "0", "-1", "604801", "1e3", "abc", "3600s"] {
             assert!(cfg(&[("AUTH_TOKEN_TTL_SECONDS", bad)]).auth_token_ttl_seconds.is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn secret_cache_range() {
+        assert_eq!(cfg(&[]).secret_cache_seconds.unwrap(), DEFAULT_SECRET_CACHE_SECONDS);
+        assert_eq!(cfg(&[("HMS_SECRET_CACHE_SECONDS", "2")]).secret_cache_seconds.unwrap(), 2);
+        for bad in ["0", "86401", "-5", "5m"] {
+            assert!(cfg(&[("HMS_SECRET_CACHE_SECONDS", bad)]).secret_cache_seconds.is_err(), "{bad}");
         }
     }
 

@@ -7,8 +7,9 @@ use std::time::Duration;
 use aws_sdk_secretsmanager::error::DisplayErrorContext;
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
 use serde::Deserialize;
+use tokio::time::Instant;
 
-use crate::config::SecretConfig;
+use crate::config::{Config, ConfigError, SecretConfig};
 use crate::error::ApiError;
 
 /// The app access key and secret. `Debug` never shows the secret.
@@ -130,7 +131,9 @@ impl SecretSource for SecretsManagerSource {
         let secret_string = out.secret_string().ok_or_else(|| {
             ApiError::Config("the secret has no SecretString (binary secrets are not supported)".into())
         })?;
-        parse_secret_string(secret_string)
+        let creds = parse_secret_string(secret_string)?;
+        tracing::info!(secret_id = %self.secret_id, "credentials read from Secrets Manager");
+        Ok(creds)
     }
 }
 
@@ -163,30 +166,52 @@ impl SecretSource for ConfiguredSource {
     }
 }
 
-/// Credentials cached for the life of a warm container. Read at most once; a failed read is not
-/// cached, so the next invocation tries again; [`CredentialStore::refresh`] re-reads after 100ms
-/// rejected what we have (the secret may have been rotated).
+/// How long cached credentials are used before they are read again, by default. A container can
+/// live for hours; without a maximum age `/auth-token` (which never hears a 401 from 100ms) would
+/// sign with a rotated-out secret for as long as it lives.
+pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(300);
+
+#[derive(Debug)]
+struct Cached {
+    creds: Arc<Credentials>,
+    read_at: Instant,
+}
+
+/// Credentials cached per warm container: read once, reused until `max_age`, then read again
+/// (if that read fails the cached value is kept and the failure logged). A failed first read is
+/// not cached, so the next invocation tries again; [`CredentialStore::refresh`] re-reads at once
+/// after 100ms rejected what we have (the secret may have been rotated).
 #[derive(Debug)]
 pub struct CredentialStore<S> {
     source: S,
-    cached: tokio::sync::Mutex<Option<Arc<Credentials>>>,
+    max_age: Duration,
+    cached: tokio::sync::Mutex<Option<Cached>>,
 }
 
 impl<S: SecretSource> CredentialStore<S> {
     pub fn new(source: S) -> Self {
-        Self { source, cached: tokio::sync::Mutex::new(None) }
+        Self::with_max_age(source, DEFAULT_MAX_AGE)
     }
 
-    /// The cached credentials, reading them first if there are none. Concurrent callers wait for
-    /// one read instead of each reading.
+    pub fn with_max_age(source: S, max_age: Duration) -> Self {
+        Self { source, max_age, cached: tokio::sync::Mutex::new(None) }
+    }
+
+    /// The cached credentials, reading them first if there are none or they are older than the
+    /// maximum age. Concurrent callers wait for one read instead of each reading.
     pub async fn get(&self) -> Result<Arc<Credentials>, ApiError> {
         let mut slot = self.cached.lock().await;
-        if let Some(creds) = slot.as_ref() {
-            return Ok(creds.clone());
+        match slot.as_ref() {
+            Some(c) if c.read_at.elapsed() < self.max_age => Ok(c.creds.clone()),
+            Some(c) => match self.source.fetch().await {
+                Ok(fresh) => Ok(store(&mut slot, fresh)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "re-reading credentials failed; using the cached ones");
+                    Ok(c.creds.clone())
+                }
+            },
+            None => Ok(store(&mut slot, self.source.fetch().await?)),
         }
-        let creds = Arc::new(self.source.fetch().await?);
-        *slot = Some(creds.clone());
-        Ok(creds)
     }
 
     /// Re-reads the credentials because `stale` was rejected, unless another caller already
@@ -194,15 +219,28 @@ impl<S: SecretSource> CredentialStore<S> {
     pub async fn refresh(&self, stale: &Arc<Credentials>) -> Result<Arc<Credentials>, ApiError> {
         let mut slot = self.cached.lock().await;
         if let Some(current) = slot.as_ref()
-            && !Arc::ptr_eq(current, stale)
+            && !Arc::ptr_eq(&current.creds, stale)
         {
-            return Ok(current.clone());
+            return Ok(current.creds.clone());
         }
         *slot = None;
-        let creds = Arc::new(self.source.fetch().await?);
-        *slot = Some(creds.clone());
-        Ok(creds)
+        Ok(store(&mut slot, self.source.fetch().await?))
     }
+}
+
+impl CredentialStore<ConfiguredSource> {
+    /// The store the functions use: the configured source and cache age.
+    pub fn from_config(config: &Config) -> Result<Self, ConfigError> {
+        let source = ConfiguredSource::from_config(config.secret.as_ref().map_err(Clone::clone)?);
+        let max_age = Duration::from_secs(config.secret_cache_seconds.clone()?);
+        Ok(Self::with_max_age(source, max_age))
+    }
+}
+
+fn store(slot: &mut Option<Cached>, creds: Credentials) -> Arc<Credentials> {
+    let creds = Arc::new(creds);
+    *slot = Some(Cached { creds: creds.clone(), read_at: Instant::now() });
+    creds
 }
 
 #[cfg(test)]
@@ -305,6 +343,28 @@ pub(crate) mod tests {
         let old = store.get().await.unwrap();
         assert!(store.refresh(&old).await.is_err());
         assert_eq!(store.get().await.unwrap().secret(), b"new");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn credentials_are_read_again_after_the_max_age_and_kept_if_that_fails() {
+        let store = CredentialStore::with_max_age(
+            ScriptedSource::new(vec![
+                Ok(c("first")),
+                Ok(c("rotated")),
+                Err(ApiError::CredentialsUnavailable("down".into())),
+            ]),
+            Duration::from_secs(60),
+        );
+        assert_eq!(store.get().await.unwrap().secret(), b"first");
+        tokio::time::advance(Duration::from_secs(59)).await;
+        assert_eq!(store.get().await.unwrap().secret(), b"first");
+        assert_eq!(store.source.reads.load(Ordering::SeqCst), 1);
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert_eq!(store.get().await.unwrap().secret(), b"rotated");
+        assert_eq!(store.source.reads.load(Ordering::SeqCst), 2);
+        tokio::time::advance(Duration::from_secs(61)).await;
+        assert_eq!(store.get().await.unwrap().secret(), b"rotated", "a failed re-read keeps the cached value");
+        assert_eq!(store.source.reads.load(Ordering::SeqCst), 3);
     }
 
     #[tokio::test]

@@ -79,8 +79,7 @@ pub struct HmsClient<S> {
 impl HmsClient<ConfiguredSource> {
     /// The client the functions use, from the environment's configuration.
     pub fn from_config(config: &Config) -> Result<Self, ConfigError> {
-        let source = ConfiguredSource::from_config(config.secret.as_ref().map_err(Clone::clone)?);
-        Ok(Self::new(config.api_base_url.clone()?, CredentialStore::new(source)))
+        Ok(Self::new(config.api_base_url.clone()?, CredentialStore::from_config(config)?))
     }
 }
 

@@ -1,0 +1,259 @@
+//! End to end: release binaries under cargo-lambda's Runtime API, called over HTTP on the
+//! production paths, with moto's Secrets Manager and the 100ms emulator behind them.
+
+use hms_e2e::{Options, Stack, random_secret, secret_json, secrets_manager};
+use serde_json::{Value, json};
+
+const DAY: &str = "2026-11-20T";
+
+fn at(time: &str) -> String {
+    format!("{DAY}{time}Z")
+}
+
+async fn token(stack: &Stack, room_id: &str, user: &str, role: &str) -> String {
+    let (status, body) = stack.post("/auth-token", json!({"room_id": room_id, "user_id": user, "role": role})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["success"], true);
+    body["token"].as_str().unwrap().to_string()
+}
+
+fn rows(report: &Value) -> Vec<(Value, f64, String, u64)> {
+    report["user_duration_list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (r["user_id"].clone(), r["duration"].as_f64().unwrap(), r["name"].as_str().unwrap().to_string(), {
+                r["joins"].as_u64().unwrap()
+            })
+        })
+        .collect()
+}
+
+/// The walkthrough: a room, three users (one rejoins, one on two devices at once), exact figures.
+#[tokio::test(flavor = "multi_thread")]
+async fn walkthrough_gives_the_defined_attendance() {
+    let stack = Stack::start("walkthrough", Options::default()).await;
+    let (status, room) = stack.post("/create-room", json!({"name": "e2e-standup", "region": "eu"})).await;
+    assert_eq!(status, 200, "{room}");
+    let room_id = room["id"].as_str().unwrap().to_string();
+    assert_eq!(room["name"], "e2e-standup");
+
+    let alice = token(&stack, &room_id, "alice", "host").await;
+    let bob = token(&stack, &room_id, "bob", "guest").await;
+    let carol = token(&stack, &room_id, "carol", "guest").await;
+
+    // Alice on two devices at once (phone 10:00-10:30, laptop 10:10-10:20): 30 min, not 40.
+    // Bob leaves and rejoins (10:00-10:10, 10:15-10:25): 20 min. Carol 10:05-10:35.5: 30.5 min.
+    let alice_phone = stack.join(&alice, "Alice (phone)", &at("10:00:00")).await;
+    let bob_1 = stack.join(&bob, "Bob", &at("10:00:00")).await;
+    let carol_1 = stack.join(&carol, "Carol", &at("10:05:00")).await;
+    let alice_laptop = stack.join(&alice, "Alice (laptop)", &at("10:10:00")).await;
+    stack.leave(&bob_1, &at("10:10:00")).await;
+    let bob_2 = stack.join(&bob, "Bob (again)", &at("10:15:00")).await;
+    stack.leave(&alice_laptop, &at("10:20:00")).await;
+    stack.leave(&bob_2, &at("10:25:00")).await;
+    stack.leave(&alice_phone, &at("10:30:00")).await;
+    stack.leave(&carol_1, &at("10:35:30")).await;
+
+    let (status, report) = stack.get(&format!("/session-analytics-by-room?room_id={room_id}")).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["active"], false);
+    assert_eq!(report["session_duration"], 35.5);
+    assert_eq!(report["total_peer_duration"], 80.5);
+    assert_eq!(
+        rows(&report),
+        vec![
+            (json!("alice"), 30.0, "Alice (laptop)".to_string(), 2),
+            (json!("bob"), 20.0, "Bob (again)".to_string(), 2),
+            (json!("carol"), 30.5, "Carol".to_string(), 1),
+        ]
+    );
+
+    let (status, list) = stack.get(&format!("/session-list-by-room?room_id={room_id}")).await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["count"], 1);
+    assert_eq!(list["sessions"][0]["id"], report["session_id"]);
+}
+
+/// Every route with good and bad input; five create-room calls read the secret once and send one
+/// management token; nothing secret reaches a log.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_route_and_one_secret_read_one_management_token() {
+    let stack = Stack::start("routes", Options::default()).await;
+    for i in 0..5 {
+        let (status, body) = stack.post("/create-room", json!({"name": format!("five-{i}")})).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    assert_eq!(stack.log_lines("create-room", "credentials read from Secrets Manager"), 1);
+    let c = stack.counters().await;
+    assert_eq!(c["requests"]["POST /rooms"], 5);
+    assert_eq!(c["management_tokens_seen"], 1);
+
+    let room = "0123456789abcdef01234567";
+    let cases: Vec<(&str, &str, Option<&str>, u16, &str)> = vec![
+        ("POST", "/create-room", Some(r#"{"name":"bad name"}"#), 400, "invalid_field"),
+        ("POST", "/create-room", Some(r#"{"colour":"red"}"#), 400, "unknown_field"),
+        ("POST", "/create-room", Some("{"), 400, "invalid_json"),
+        ("POST", "/create-room", None, 400, "missing_body"),
+        ("POST", "/create-room", Some(r#"{"template_id":"aaaaaaaaaaaaaaaaaaaaaaaa"}"#), 400, "upstream_rejected"),
+        ("GET", "/create-room", None, 405, "method_not_allowed"),
+        ("POST", "/auth-token", Some(r#"{"room_id":"x","user_id":"u","role":"host"}"#), 400, "invalid_field"),
+        ("POST", "/auth-token", Some(r#"{"room_id":"0123456789abcdef01234567","user_id":"u"}"#), 400, "missing_field"),
+        (
+            "POST",
+            "/auth-token",
+            Some(r#"{"room_id":"0123456789abcdef01234567","user_id":"u","role":"admin"}"#),
+            403,
+            "role_not_allowed",
+        ),
+        ("POST", "/auth-token", Some("[]"), 400, "invalid_body"),
+        ("GET", "/session-analytics-by-room", None, 400, "missing_parameter"),
+        ("GET", "/session-analytics-by-room?room_id=nothex", None, 400, "invalid_parameter"),
+        ("GET", "/session-analytics-by-room?room_id=0123456789abcdef01234567", None, 404, "session_not_found"),
+        ("POST", "/session-list-by-room?room_id=0123456789abcdef01234567", None, 405, "method_not_allowed"),
+    ];
+    for (method, path, body, status, code) in cases {
+        let (s, b) = stack.call(method, path, body).await;
+        assert_eq!((s, b["error"].as_str()), (status, Some(code)), "{method} {path}: {b}");
+        assert_eq!(b["success"], false);
+        assert!(b["msg"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+    let big = format!(r#"{{"description":"{}"}}"#, "x".repeat(17 * 1024));
+    let (s, b) = stack.call("POST", "/create-room", Some(&big)).await;
+    assert_eq!((s, b["error"].as_str()), (413, Some("payload_too_large")));
+    let (s, b) = stack.get(&format!("/session-list-by-room?room_id={room}")).await;
+    assert_eq!((s, b["count"].as_u64()), (200, Some(0)));
+
+    // Tokens and secrets never appear in a log.
+    let (_, minted) =
+        stack.post("/auth-token", json!({"room_id": room, "user_id": "log-check", "role": "guest"})).await;
+    let token = minted["token"].as_str().unwrap();
+    for f in hms_e2e::FUNCTIONS {
+        let log = stack.log(f);
+        assert!(!log.contains(token), "{f} logged an auth token");
+        assert!(!log.contains("eyJ"), "{f} logged something that looks like a JWT");
+        assert!(!log.contains(&stack.secret), "{f} logged the app secret");
+        assert!(log.contains("\"status\":200"), "{f} logged its requests: the checks above read a real log");
+    }
+}
+
+/// 100ms rejects the management token: a fresh one is signed and the call succeeds.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_401_is_refreshed_away() {
+    let stack = Stack::start("refresh", Options::default()).await;
+    assert_eq!(stack.post("/create-room", json!({"name": "r1"})).await.0, 200);
+    stack.fault("POST /rooms", json!({"kind": "status", "status": 401})).await;
+    let (status, body) = stack.post("/create-room", json!({"name": "r2"})).await;
+    assert_eq!(status, 200, "{body}");
+    let c = stack.counters().await;
+    assert_eq!(c["management_tokens_seen"], 2);
+    assert_eq!(c["requests"]["POST /rooms"], 3);
+    assert_eq!(stack.log_lines("create-room", "credentials read from Secrets Manager"), 1);
+}
+
+/// 5xx and a hang give clean 502/504 answers, then the next call succeeds in the same process.
+#[tokio::test(flavor = "multi_thread")]
+async fn upstream_failures_are_clean_and_recover() {
+    let mut stack = Stack::start("upstream", Options::default()).await;
+    let (_, room) = stack.post("/create-room", json!({"name": "upstream"})).await;
+    let q = format!("/session-list-by-room?room_id={}", room["id"].as_str().unwrap());
+    let pid = stack.pid("session-analytics");
+
+    stack.fault("GET /sessions", json!({"kind": "status", "status": 500, "count": 3})).await;
+    let (s, b) = stack.get(&q).await;
+    assert_eq!((s, b["error"].as_str()), (502, Some("upstream_error")), "{b}");
+    assert_eq!(stack.get(&q).await.0, 200);
+
+    stack.fault("GET /sessions", json!({"kind": "hang"})).await;
+    let (s, b) = stack.get(&q).await;
+    assert_eq!((s, b["error"].as_str()), (504, Some("upstream_timeout")), "{b}");
+    assert_eq!(stack.get(&q).await.0, 200);
+
+    stack.fault("POST /rooms", json!({"kind": "status", "status": 503})).await;
+    let (s, b) = stack.post("/create-room", json!({})).await;
+    assert_eq!((s, b["error"].as_str()), (502, Some("upstream_error")), "a nameless create is not retried: {b}");
+
+    assert!(stack.all_running(), "no function crashed");
+    assert_eq!(stack.pid("session-analytics"), pid);
+}
+
+/// Secrets Manager unreachable at cold start: 503; once it is back the same process recovers.
+#[tokio::test(flavor = "multi_thread")]
+async fn secrets_manager_down_then_back() {
+    let mut stack = Stack::start("sm-down", Options { secrets_manager_up: false, ..Options::default() }).await;
+    let (s, b) = stack.post("/create-room", json!({"name": "down"})).await;
+    assert_eq!((s, b["error"].as_str()), (503, Some("credentials_unavailable")), "{b}");
+    let (s, b) =
+        stack.post("/auth-token", json!({"room_id": "0123456789abcdef01234567", "user_id": "u", "role": "host"})).await;
+    assert_eq!((s, b["error"].as_str()), (503, Some("credentials_unavailable")), "{b}");
+    stack.set_secrets_manager_up(true);
+    assert_eq!(stack.post("/create-room", json!({"name": "down"})).await.0, 200);
+    let (s, _) =
+        stack.post("/auth-token", json!({"room_id": "0123456789abcdef01234567", "user_id": "u", "role": "host"})).await;
+    assert_eq!(s, 200);
+    assert!(stack.all_running(), "recovered without a restart");
+}
+
+/// The secret is rotated in Secrets Manager and 100ms accepts only the new one: the functions
+/// pick it up without a restart.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rotated_secret_is_picked_up() {
+    let mut stack = Stack::start("rotation", Options::default()).await;
+    let (_, room) = stack.post("/create-room", json!({"name": "rotation"})).await;
+    let room_id = room["id"].as_str().unwrap().to_string();
+    let old_token = token(&stack, &room_id, "before", "host").await;
+    // Warm both 100ms-calling functions with the old secret.
+    assert_eq!(stack.get(&format!("/session-list-by-room?room_id={room_id}")).await.0, 200);
+
+    let new = random_secret();
+    secrets_manager()
+        .put_secret_value()
+        .secret_id(&stack.secret_id)
+        .secret_string(secret_json(&stack.access_key, &new))
+        .send()
+        .await
+        .unwrap();
+    stack.control("PUT", "credentials", json!({"access_key": stack.access_key, "secret": new})).await;
+
+    let (s, b) = stack.get(&format!("/session-list-by-room?room_id={room_id}")).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(stack.log_lines("session-analytics", "credentials read from Secrets Manager"), 2);
+    assert_eq!(stack.post("/create-room", json!({"name": "rotation"})).await.0, 200);
+    assert_eq!(stack.log_lines("create-room", "credentials read from Secrets Manager"), 2);
+    assert!(stack.all_running());
+    // An auth token signed with the old secret no longer lets a client join.
+    let resp = reqwest::Client::new()
+        .post(format!("{}/_emulator/join", stack.hms))
+        .json(&json!({"token": old_token}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+}
+
+/// `/auth-token` never hears a 401, so it picks a rotated secret up when its cache ages out:
+/// tokens minted after that let clients join again.
+#[tokio::test(flavor = "multi_thread")]
+async fn auth_tokens_follow_a_rotation_once_the_cache_ages_out() {
+    let stack = Stack::start("rotation-auth", Options { secret_cache_seconds: Some(2), ..Options::default() }).await;
+    let (_, room) = stack.post("/create-room", json!({"name": "rotation-auth"})).await;
+    let room_id = room["id"].as_str().unwrap().to_string();
+    let before = token(&stack, &room_id, "u1", "host").await;
+    stack.join(&before, "U1", &at("09:00:00")).await;
+
+    let new = random_secret();
+    secrets_manager()
+        .put_secret_value()
+        .secret_id(&stack.secret_id)
+        .secret_string(secret_json(&stack.access_key, &new))
+        .send()
+        .await
+        .unwrap();
+    stack.control("PUT", "credentials", json!({"access_key": stack.access_key, "secret": new})).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+
+    let after = token(&stack, &room_id, "u2", "guest").await;
+    stack.join(&after, "U2", &at("09:01:00")).await;
+    assert_eq!(stack.log_lines("auth-token", "credentials read from Secrets Manager"), 2);
+}

@@ -31,6 +31,8 @@ pub const DEFAULT_TEMPLATE_NAME: &str = "default-template";
 pub const DEFAULT_ROLES: [&str; 3] = ["host", "guest", "viewer"];
 const CUSTOMER_ID: &str = "627cdddff2e4e30487862ad1";
 const APP_ID: &str = "62510797903d857ab8ec3ba5";
+/// Longest a session may last (12 h): the room default when none is given.
+const MAX_DURATION_SECONDS: u64 = 43_200;
 /// How long a "hang" fault holds a request: far past any client timeout.
 pub const HANG: Duration = Duration::from_secs(600);
 
@@ -84,15 +86,17 @@ struct Room {
     description: String,
     customer_id: String,
     app_id: String,
+    recording_source_template: bool,
     recording_info: Value,
     template_id: String,
     template: String,
     region: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     size: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    max_duration_seconds: Option<u64>,
+    max_duration_seconds: u64,
     large_room: bool,
+    /// `<customer_id>:<name>`, as in the docs' room list.
+    key: String,
     created_at: String,
     updated_at: String,
 }
@@ -273,11 +277,14 @@ async fn guard(emu: &Emulator, route: &str, headers: &HeaderMap) -> Result<(), R
             );
         }
         Some(FaultKind::Close) => {
-            let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
-                Ok(Bytes::from_static(b"{\"limit\": 10, \"data\": [")),
-                Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected close")),
-            ];
-            let body = Body::from_stream(futures_util::stream::iter(chunks));
+            use futures_util::StreamExt;
+            // The first chunk is flushed (status and headers with it) before the connection drops.
+            let head = futures_util::stream::once(async { Ok(Bytes::from_static(b"{\"limit\": 10, \"data\": [")) });
+            let cut = futures_util::stream::once(async {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected close"))
+            });
+            let body = Body::from_stream(head.chain(cut));
             return Err((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response());
         }
     }
@@ -358,26 +365,29 @@ async fn create_room(State(emu): State<Emulator>, headers: HeaderMap, body: Byte
                 r.size = Some(size);
             }
             if let Some(d) = u64_field("max_duration_seconds") {
-                r.max_duration_seconds = Some(d);
+                r.max_duration_seconds = d;
             }
             r.large_room = large || r.large_room;
             r.updated_at = now;
             r.clone()
         }
         None => {
+            let name = name.unwrap_or_else(|| format!("room-{}", &new_id()[..12]));
             let r = Room {
                 id: new_id(),
-                name: name.unwrap_or_else(|| format!("room-{}", &new_id()[..12])),
+                key: format!("{CUSTOMER_ID}:{name}"),
+                name,
                 enabled: true,
                 description: str_field("description").unwrap_or_default(),
                 customer_id: CUSTOMER_ID.into(),
                 app_id: APP_ID.into(),
+                recording_source_template: false,
                 recording_info: json!({"enabled": false}),
                 template_id: DEFAULT_TEMPLATE_ID.into(),
                 template: DEFAULT_TEMPLATE_NAME.into(),
                 region: str_field("region").unwrap_or_else(|| "auto".into()),
                 size: u64_field("size"),
-                max_duration_seconds: u64_field("max_duration_seconds"),
+                max_duration_seconds: u64_field("max_duration_seconds").unwrap_or(MAX_DURATION_SECONDS),
                 large_room: large,
                 created_at: now.clone(),
                 updated_at: now,

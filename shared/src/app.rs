@@ -8,6 +8,7 @@ use lambda_http::aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV
 use lambda_http::http::Method;
 use lambda_http::{LambdaEvent, service_fn};
 
+use crate::caller::CallerAuth;
 use crate::config::{Config, ConfigError, RoleAllowList};
 use crate::credentials::{ConfiguredSource, CredentialStore, SecretSource};
 use crate::edge::{ApiRequest, Reply, respond};
@@ -27,17 +28,23 @@ fn ready<T>(part: &Result<T, ConfigError>) -> Result<&T, ApiError> {
 /// `create-room`.
 pub struct CreateRoom<H> {
     pub hms: Result<H, ConfigError>,
+    pub caller_auth: Result<CallerAuth, ConfigError>,
 }
 
 impl CreateRoom<HmsClient<ConfiguredSource>> {
     pub fn from_config(config: &Config) -> Self {
-        Self { hms: HmsClient::from_config(config) }
+        Self { hms: HmsClient::from_config(config), caller_auth: config.caller_auth.clone() }
     }
 }
 
 impl<H: HmsApi> CreateRoom<H> {
+    /// A create-room function without caller authentication (local development, tests).
+    pub fn open(hms: H) -> Self {
+        Self { hms: Ok(hms), caller_auth: Ok(CallerAuth::Open) }
+    }
+
     pub fn config_errors(&self) -> Vec<&ConfigError> {
-        self.hms.as_ref().err().into_iter().collect()
+        [self.hms.as_ref().err(), self.caller_auth.as_ref().err()].into_iter().flatten().collect()
     }
 
     pub async fn handle(&self, event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
@@ -47,6 +54,7 @@ impl<H: HmsApi> CreateRoom<H> {
     async fn run(&self, event: ApiGatewayV2httpRequest) -> Result<Reply, ApiError> {
         let req = ApiRequest::from_event(event)?;
         req.route(&[(CREATE_ROOM_PATH, Method::POST)])?;
+        ready(&self.caller_auth)?.require_admin(&req.claims)?;
         handlers::create_room(ready(&self.hms)?, &req).await
     }
 }
@@ -56,6 +64,7 @@ pub struct AuthToken<S> {
     pub credentials: Result<CredentialStore<S>, ConfigError>,
     pub roles: Result<RoleAllowList, ConfigError>,
     pub ttl_seconds: Result<i64, ConfigError>,
+    pub caller_auth: Result<CallerAuth, ConfigError>,
 }
 
 impl AuthToken<ConfiguredSource> {
@@ -64,16 +73,22 @@ impl AuthToken<ConfiguredSource> {
             credentials: CredentialStore::from_config(config),
             roles: config.allowed_roles.clone(),
             ttl_seconds: config.auth_token_ttl_seconds.clone(),
+            caller_auth: config.caller_auth.clone(),
         }
     }
 }
 
 impl<S: SecretSource> AuthToken<S> {
     pub fn config_errors(&self) -> Vec<&ConfigError> {
-        [self.credentials.as_ref().err(), self.roles.as_ref().err(), self.ttl_seconds.as_ref().err()]
-            .into_iter()
-            .flatten()
-            .collect()
+        [
+            self.credentials.as_ref().err(),
+            self.roles.as_ref().err(),
+            self.ttl_seconds.as_ref().err(),
+            self.caller_auth.as_ref().err(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
     }
 
     pub async fn handle(&self, event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
@@ -85,10 +100,11 @@ impl<S: SecretSource> AuthToken<S> {
         req.route(&[(AUTH_TOKEN_PATH, Method::POST)])?;
         let roles = ready(&self.roles)?;
         let ttl = *ready(&self.ttl_seconds)?;
+        let caller = ready(&self.caller_auth)?.subject(&req.claims)?;
         // Validate before reading the secret: a bad request costs no Secrets Manager call.
-        handlers::auth_token_request(req.body.as_deref(), roles)?;
+        let request = handlers::auth_token_request(req.body.as_deref(), roles, caller)?;
         let creds = ready(&self.credentials)?.get().await?;
-        handlers::auth_token(&creds, roles, ttl, &req, chrono::Utc::now().timestamp())
+        handlers::auth_token(&creds, &request, ttl, chrono::Utc::now().timestamp())
     }
 }
 

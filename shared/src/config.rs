@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::caller::CallerAuth;
 use crate::error::ApiError;
 
 pub const DEFAULT_API_BASE_URL: &str = "https://api.100ms.live/v2";
@@ -59,6 +60,8 @@ pub struct Config {
     pub auth_token_ttl_seconds: Result<i64, ConfigError>,
     /// `HMS_SECRET_CACHE_SECONDS`: how long credentials are cached before they are read again.
     pub secret_cache_seconds: Result<u64, ConfigError>,
+    /// `CALLER_AUTH`, `ADMIN_CLAIM_NAME`, `ADMIN_CLAIM_VALUE`: whether a JWT authorizer runs in front.
+    pub caller_auth: Result<CallerAuth, ConfigError>,
 }
 
 impl Config {
@@ -76,6 +79,11 @@ impl Config {
             allowed_roles: allowed_roles(non_empty("ALLOWED_ROLES")),
             auth_token_ttl_seconds: auth_token_ttl(non_empty("AUTH_TOKEN_TTL_SECONDS")),
             secret_cache_seconds: secret_cache(non_empty("HMS_SECRET_CACHE_SECONDS")),
+            caller_auth: CallerAuth::from_values(
+                non_empty("CALLER_AUTH").as_deref(),
+                non_empty("ADMIN_CLAIM_NAME").as_deref(),
+                non_empty("ADMIN_CLAIM_VALUE").as_deref(),
+            ),
         }
     }
 
@@ -87,6 +95,7 @@ impl Config {
             self.allowed_roles.as_ref().err(),
             self.auth_token_ttl_seconds.as_ref().err(),
             self.secret_cache_seconds.as_ref().err(),
+            self.caller_auth.as_ref().err(),
         ]
         .into_iter()
         .flatten()

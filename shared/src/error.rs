@@ -14,6 +14,9 @@ pub enum ApiError {
     /// The request body is larger than we accept.
     #[error("request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    /// The caller did not prove who it is (no verified JWT where one is required).
+    #[error("{0}")]
+    Unauthenticated(String),
     /// The caller may not do this.
     #[error("{msg}")]
     Forbidden { code: &'static str, msg: String },
@@ -65,6 +68,7 @@ impl ApiError {
         match self {
             Self::BadRequest { .. } => 400,
             Self::PayloadTooLarge { .. } => 413,
+            Self::Unauthenticated(_) => 401,
             Self::Forbidden { .. } => 403,
             Self::NotFound { .. } => 404,
             Self::MethodNotAllowed { .. } => 405,
@@ -90,6 +94,7 @@ impl ApiError {
             | Self::NotFound { code, .. }
             | Self::UpstreamFailed { code, .. } => code,
             Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::Unauthenticated(_) => "unauthenticated",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::Config(_) => "config",
             Self::CredentialsUnavailable(_) => "credentials_unavailable",
@@ -128,6 +133,7 @@ mod tests {
         let cases = [
             (ApiError::bad_request("invalid_json", "x"), 400, "invalid_json"),
             (ApiError::PayloadTooLarge { limit: 16384 }, 413, "payload_too_large"),
+            (ApiError::Unauthenticated("x".into()), 401, "unauthenticated"),
             (ApiError::Forbidden { code: "role_not_allowed", msg: "x".into() }, 403, "role_not_allowed"),
             (ApiError::NotFound { code: "session_not_found", msg: "x".into() }, 404, "session_not_found"),
             (ApiError::MethodNotAllowed { method: "GET".into(), allowed: "POST" }, 405, "method_not_allowed"),

@@ -88,11 +88,28 @@ pub struct AuthTokenRequest {
 }
 
 /// Validates a `/auth-token` body. Fields other than the three are ignored, as the sample did.
-pub fn auth_token_request(body: Option<&[u8]>, roles: &RoleAllowList) -> Result<AuthTokenRequest, ApiError> {
+/// `caller` is the authenticated caller's `sub` when a JWT authorizer runs: the token is then for
+/// that user only, and a `user_id` in the body, if any, must be the same.
+pub fn auth_token_request(
+    body: Option<&[u8]>,
+    roles: &RoleAllowList,
+    caller: Option<&str>,
+) -> Result<AuthTokenRequest, ApiError> {
     let map = json_object(body)?;
     let room_id = req_str(&map, "room_id")?;
     check("room_id", room_id, validate::object_id)?;
-    let user_id = req_str(&map, "user_id")?;
+    let user_id = match (caller, opt_str(&map, "user_id")?) {
+        (Some(sub), None) => sub,
+        (Some(sub), Some(asked)) if asked == sub => sub,
+        (Some(_), Some(_)) => {
+            return Err(ApiError::Forbidden {
+                code: "user_mismatch",
+                msg: "user_id must be the authenticated caller's own id (or be left out)".into(),
+            });
+        }
+        (None, Some(asked)) => asked,
+        (None, None) => return Err(ApiError::missing_field("user_id")),
+    };
     check("user_id", user_id, validate::user_id)?;
     let role = req_str(&map, "role")?;
     check("role", role, validate::role_name)?;
@@ -105,15 +122,8 @@ pub fn auth_token_request(body: Option<&[u8]>, roles: &RoleAllowList) -> Result<
     Ok(AuthTokenRequest { room_id: room_id.into(), user_id: user_id.into(), role: role.into() })
 }
 
-/// `POST /auth-token`: mints an auth token for a client.
-pub fn auth_token(
-    creds: &Credentials,
-    roles: &RoleAllowList,
-    ttl_seconds: i64,
-    req: &ApiRequest,
-    now: i64,
-) -> Result<Reply, ApiError> {
-    let r = auth_token_request(req.body.as_deref(), roles)?;
+/// `POST /auth-token`: mints an auth token for a validated request.
+pub fn auth_token(creds: &Credentials, r: &AuthTokenRequest, ttl_seconds: i64, now: i64) -> Result<Reply, ApiError> {
     let token = tokens::mint_auth_token(creds, &r.room_id, &r.user_id, &r.role, now, ttl_seconds)?;
     tracing::info!(room_id = %r.room_id, role = %r.role, "auth token minted");
     Ok(Reply::ok_json(&json!({ "token": token, "msg": "Token generated successfully!", "success": true })))

@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod attendance;
+pub mod caller;
 pub mod config;
 pub mod credentials;
 pub mod edge;

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 
 use common::{FakeHms, answer, event};
 use hms_shared::app::{AuthToken, CreateRoom, SessionAnalytics};
+use hms_shared::caller::{AdminClaim, CallerAuth};
 use hms_shared::config::RoleAllowList;
 use hms_shared::credentials::{CredentialStore, Credentials, StaticSource};
 use hms_shared::tokens::Claims;
@@ -15,7 +16,17 @@ use serde_json::{Value, json};
 
 const SECRET: &str = "events-test-secret-0123456789";
 
-fn auth_token_fn() -> AuthToken<StaticSource> {
+/// Events named `*-jwt*` come through a JWT authorizer; their functions run with caller
+/// authentication on and `cognito:groups` containing `admin` required to create rooms.
+fn caller_auth(name: &str) -> CallerAuth {
+    if name.contains("-jwt") {
+        CallerAuth::Jwt { admin: Some(AdminClaim { name: "cognito:groups".into(), value: "admin".into() }) }
+    } else {
+        CallerAuth::Open
+    }
+}
+
+fn auth_token_fn(name: &str) -> AuthToken<StaticSource> {
     AuthToken {
         credentials: Ok(CredentialStore::new(StaticSource(Credentials::new(
             "events-access-key".into(),
@@ -23,6 +34,7 @@ fn auth_token_fn() -> AuthToken<StaticSource> {
         )))),
         roles: Ok(RoleAllowList::Only(["host".to_string(), "guest".to_string()].into())),
         ttl_seconds: Ok(3600),
+        caller_auth: Ok(caller_auth(name)),
     }
 }
 
@@ -30,15 +42,24 @@ fn auth_token_fn() -> AuthToken<StaticSource> {
 async fn run(name: &str, hms: &FakeHms) -> (u16, Value) {
     let ev = event(name);
     let resp = if name.starts_with("create-room") {
-        CreateRoom { hms: Ok(hms) }.handle(ev).await
+        CreateRoom { hms: Ok(hms), caller_auth: Ok(caller_auth(name)) }.handle(ev).await
     } else if name.starts_with("auth-token") {
-        auth_token_fn().handle(ev).await
+        auth_token_fn(name).handle(ev).await
     } else if name.starts_with("session-") {
         SessionAnalytics { hms: Ok(hms) }.handle(ev).await
     } else {
         panic!("{name}: no function serves this event's name")
     };
     answer(&resp)
+}
+
+/// The claims of the token in an answer, verified with the app secret.
+fn decode(body: &Value) -> Claims {
+    let mut v = Validation::new(Algorithm::HS256);
+    v.required_spec_claims = ["exp", "nbf", "iat"].iter().map(|s| s.to_string()).collect();
+    jsonwebtoken::decode::<Claims>(body["token"].as_str().unwrap(), &DecodingKey::from_secret(SECRET.as_bytes()), &v)
+        .unwrap()
+        .claims
 }
 
 fn expect_error(name: &str, status: u16, code: &str, body: &Value, actual: u16, needle: &str) {
@@ -78,15 +99,7 @@ async fn check(name: &str) {
             assert_eq!(status, 200, "{body}");
             assert_eq!(body["msg"], "Token generated successfully!");
             assert_eq!(body["success"], true);
-            let mut v = Validation::new(Algorithm::HS256);
-            v.required_spec_claims = ["exp", "nbf", "iat"].iter().map(|s| s.to_string()).collect();
-            let claims = jsonwebtoken::decode::<Claims>(
-                body["token"].as_str().unwrap(),
-                &DecodingKey::from_secret(SECRET.as_bytes()),
-                &v,
-            )
-            .unwrap()
-            .claims;
+            let claims = decode(&body);
             assert_eq!(claims.access_key, "events-access-key");
             assert_eq!(claims.kind, "app");
             assert_eq!(claims.room_id.as_deref(), Some("631a0f990e6ffae22efa610c"));
@@ -132,6 +145,22 @@ async fn check(name: &str) {
             assert_eq!(body["sessions"][0]["id"], "631a0fa23e3d9fdb00832596");
             assert!(body["sessions"][0]["peers"].is_object(), "sessions are passed through whole");
         }
+        "auth-token-jwt.json" => {
+            assert_eq!(status, 200, "{body}");
+            let claims = decode(&body);
+            assert_eq!(claims.user_id.as_deref(), Some("7d3f-alice-sub"), "the token is bound to the caller's sub");
+            assert_eq!(claims.role.as_deref(), Some("guest"));
+        }
+        "auth-token-jwt-user-mismatch.json" => expect_error(name, 403, "user_mismatch", &body, status, "user_id"),
+        "auth-token-jwt-no-sub.json" => expect_error(name, 401, "unauthenticated", &body, status, "sub"),
+        "create-room-jwt-admin.json" => {
+            assert_eq!(status, 200, "{body}");
+            assert_eq!(hms.created.lock().unwrap()[0]["name"], "board-meeting");
+        }
+        "create-room-jwt-not-admin.json" => {
+            expect_error(name, 403, "admin_required", &body, status, "cognito:groups");
+            assert!(hms.created.lock().unwrap().is_empty(), "100ms is not called for a refused caller");
+        }
         other => panic!("events/{other} has no expected answer in tests/events.rs: add one"),
     }
 }
@@ -143,7 +172,7 @@ async fn every_event_file_gives_its_expected_answer() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .filter(|n| n.ends_with(".json"))
         .collect();
-    assert!(names.len() >= 16, "events/ lost files: {names:?}");
+    assert!(names.len() >= 21, "events/ lost files: {names:?}");
     for name in &names {
         check(name).await;
     }

@@ -136,7 +136,7 @@ async fn unknown_route_is_404_json() {
 #[tokio::test]
 async fn create_room_validation_ranges() {
     let hms = FakeHms::default();
-    let f = CreateRoom { hms: Ok(&hms) };
+    let f = CreateRoom::open(&hms);
     let cases = [
         (r#"{}"#, 200, ""),
         (r#"{"name":null,"region":null}"#, 200, ""),
@@ -181,7 +181,7 @@ async fn a_broken_room_answer_is_502() {
             Ok(b"not json".to_vec())
         }
     }
-    let (status, body) = answer(&CreateRoom { hms: Ok(Broken) }.handle(post("/create-room", "{}")).await);
+    let (status, body) = answer(&CreateRoom::open(Broken).handle(post("/create-room", "{}")).await);
     assert_eq!((status, body["error"].as_str()), (502, Some("upstream_invalid_response")));
     let f = SessionAnalytics { hms: Ok(Broken) };
     for ev in [
@@ -221,6 +221,7 @@ async fn auth_token_user_and_role_rules() {
         credentials: Ok(CredentialStore::new(StaticSource(Credentials::new("k".into(), "s".into())))),
         roles: Ok(RoleAllowList::Any),
         ttl_seconds: Ok(60),
+        caller_auth: Ok(hms_shared::caller::CallerAuth::Open),
     };
     let room = "631a0f990e6ffae22efa610c";
     let long_user = "u".repeat(257);
@@ -243,6 +244,7 @@ async fn auth_token_user_and_role_rules() {
         credentials: Ok(CredentialStore::new(StaticSource(Credentials::new("k".into(), "s".into())))),
         roles: Err(ConfigError("ALLOWED_ROLES is not set".into())),
         ttl_seconds: Ok(60),
+        caller_auth: Ok(hms_shared::caller::CallerAuth::Open),
     };
     let (s, b) = answer(
         &closed

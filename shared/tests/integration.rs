@@ -184,7 +184,7 @@ async fn five_creates_read_the_secret_once_and_send_one_management_token() {
     let hms = Hms::start("key-five", &secret).await;
     let id = create_secret(&secret_json("key-five", &secret)).await;
     let (client, reads) = counted_client(&hms, &id, &moto_endpoint());
-    let f = CreateRoom { hms: Ok(client) };
+    let f = CreateRoom::open(client);
     for i in 0..5 {
         let (status, body) = answer(&f.handle(post("/create-room", json!({"name": format!("room-{i}")}))).await);
         assert_eq!(status, 200, "{body}");
@@ -204,7 +204,7 @@ async fn a_rejected_management_token_is_replaced_and_the_call_succeeds() {
     let hms = Hms::start("key-401", &secret).await;
     let id = create_secret(&secret_json("key-401", &secret)).await;
     let (client, reads) = counted_client(&hms, &id, &moto_endpoint());
-    let f = CreateRoom { hms: Ok(client) };
+    let f = CreateRoom::open(client);
     assert_eq!(answer(&f.handle(post("/create-room", json!({"name": "a"}))).await).0, 200);
     hms.fault("POST /rooms", json!({"kind": "status", "status": 401})).await;
     let (status, body) = answer(&f.handle(post("/create-room", json!({"name": "b"}))).await);
@@ -224,7 +224,7 @@ async fn a_rotated_secret_is_picked_up_without_a_restart() {
     let hms = Hms::start("key-rot", &old).await;
     let id = create_secret(&secret_json("key-rot", &old)).await;
     let (client, reads) = counted_client(&hms, &id, &moto_endpoint());
-    let f = CreateRoom { hms: Ok(client) };
+    let f = CreateRoom::open(client);
     assert_eq!(answer(&f.handle(post("/create-room", json!({"name": "before"}))).await).0, 200);
     // Rotate: Secrets Manager gets the new value, 100ms accepts only the new secret.
     let new = fresh_secret();
@@ -242,7 +242,7 @@ async fn wrong_credentials_everywhere_end_in_a_clean_502() {
     let hms = Hms::start("key-x", &fresh_secret()).await;
     let id = create_secret(&secret_json("key-x", "not-the-secret-100ms-knows")).await;
     let (client, reads) = counted_client(&hms, &id, &moto_endpoint());
-    let f = CreateRoom { hms: Ok(client) };
+    let f = CreateRoom::open(client);
     let (status, body) = answer(&f.handle(post("/create-room", json!({}))).await);
     assert_eq!((status, body["error"].as_str()), (502, Some("upstream_auth")), "{body}");
     assert_eq!(reads.load(Ordering::SeqCst), 2);
@@ -256,7 +256,7 @@ async fn secrets_manager_down_is_503_then_recovers_without_a_restart() {
     let id = create_secret(&secret_json("key-down", &secret)).await;
     let switch = switchable_moto().await;
     let (client, reads) = counted_client(&hms, &id, &switch.endpoint);
-    let f = CreateRoom { hms: Ok(client) };
+    let f = CreateRoom::open(client);
     let (status, body) = answer(&f.handle(post("/create-room", json!({"name": "x"}))).await);
     assert_eq!((status, body["error"].as_str()), (503, Some("credentials_unavailable")), "{body}");
     assert_eq!(hms.counters().await["requests"].get("POST /rooms"), None, "100ms is not called without credentials");
@@ -270,14 +270,14 @@ async fn secrets_manager_down_is_503_then_recovers_without_a_restart() {
 async fn missing_and_malformed_secrets_are_clear_errors() {
     let hms = Hms::start("k", "s").await;
     let (client, _) = counted_client(&hms, "hms/does-not-exist", &moto_endpoint());
-    let (status, body) = answer(&CreateRoom { hms: Ok(client) }.handle(post("/create-room", json!({}))).await);
+    let (status, body) = answer(&CreateRoom::open(client).handle(post("/create-room", json!({}))).await);
     assert_eq!((status, body["error"].as_str()), (503, Some("credentials_unavailable")), "{body}");
     assert!(body["msg"].as_str().unwrap().contains("does not exist"), "{body}");
 
     for (content, needle) in [("not json at all", "not a JSON object"), (r#"{"APP_SECRET":"s"}"#, "APP_ACCESS_KEY")] {
         let id = create_secret(content).await;
         let (client, _) = counted_client(&hms, &id, &moto_endpoint());
-        let (status, body) = answer(&CreateRoom { hms: Ok(client) }.handle(post("/create-room", json!({}))).await);
+        let (status, body) = answer(&CreateRoom::open(client).handle(post("/create-room", json!({}))).await);
         assert_eq!((status, body["error"].as_str()), (500, Some("config")), "{body}");
         assert!(body["msg"].as_str().unwrap().contains(needle), "{body}");
     }
@@ -289,7 +289,7 @@ async fn upstream_errors_map_to_clean_answers_and_the_next_call_succeeds() {
     let hms = Hms::start("key-f", &secret).await;
     let id = create_secret(&secret_json("key-f", &secret)).await;
     let (client, _) = counted_client(&hms, &id, &moto_endpoint());
-    let create = CreateRoom { hms: Ok(client) };
+    let create = CreateRoom::open(client);
     let (status, room) = answer(&create.handle(post("/create-room", json!({"name": "faults"}))).await);
     assert_eq!(status, 200);
     let room_id = room["id"].as_str().unwrap().to_string();
@@ -343,7 +343,7 @@ async fn unreachable_100ms_is_a_clean_502() {
     let base = format!("http://{}/v2", dead.local_addr().unwrap());
     drop(dead);
     let source = SecretsManagerSource::with_client(id, sm_client(&moto_endpoint()));
-    let f = CreateRoom { hms: Ok(HmsClient::new(base, CredentialStore::new(source))) };
+    let f = CreateRoom::open(HmsClient::new(base, CredentialStore::new(source)));
     let (status, body) = answer(&f.handle(post("/create-room", json!({"name": "x"}))).await);
     assert_eq!((status, body["error"].as_str()), (502, Some("upstream_unreachable")), "{body}");
 }
@@ -354,7 +354,7 @@ async fn rooms_tokens_joins_and_attendance_end_to_end() {
     let hms = Hms::start("key-flow", &secret).await;
     let id = create_secret(&secret_json("key-flow", &secret)).await;
     let (client, _) = counted_client(&hms, &id, &moto_endpoint());
-    let create = CreateRoom { hms: Ok(client) };
+    let create = CreateRoom::open(client);
     let (status, room) = answer(&create.handle(post("/create-room", json!({"name": "standup", "region": "eu"}))).await);
     assert_eq!(status, 200, "{room}");
     let room_id = room["id"].as_str().unwrap().to_string();
@@ -366,6 +366,7 @@ async fn rooms_tokens_joins_and_attendance_end_to_end() {
         ))),
         roles: Ok(RoleAllowList::Only(["host".to_string(), "guest".to_string()].into())),
         ttl_seconds: Ok(3600),
+        caller_auth: Ok(hms_shared::caller::CallerAuth::Open),
     };
     let token = |user: &'static str, role: &'static str| {
         let ev = post("/auth-token", json!({"room_id": room_id, "user_id": user, "role": role}));

@@ -9,6 +9,12 @@ cd "$(dirname "$0")/.."
 command -v cargo >/dev/null || { echo "setup: cargo is missing: install Rust (rustup) first" >&2; exit 1; }
 command -v python3 >/dev/null || { echo "setup: python3 is missing" >&2; exit 1; }
 
+# The arm64 standard library, for `sam build` (cargo-lambda cross-compiles with zig).
+if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
+  echo "setup: adding the Rust target aarch64-unknown-linux-gnu"
+  rustup target add aarch64-unknown-linux-gnu
+fi
+
 pip_install() { .venv/bin/pip install --quiet --disable-pip-version-check "$@"; }
 
 if [ "${1:-}" = "--relock" ]; then

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: formatting, lints, unit, event, integration and end-to-end tests.
+# The whole test suite: formatting, lints, the SAM template (cfn-lint, sam validate, sam build for
+# arm64), unit, event, integration and end-to-end tests.
 # Sets up what it needs (scripts/setup.sh) and starts the services the tests use: moto's
 # Secrets Manager server here; the tests start the 100ms emulator and, for the end-to-end tests,
 # cargo-lambda's Runtime API with the release binaries.
@@ -20,6 +21,12 @@ cargo fmt --all -- --check
 echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
+echo "== cfn-lint and sam validate --lint (template.yaml)"
+export SAM_CLI_TELEMETRY=0
+cfn-lint template.yaml
+sam validate --lint --region us-east-1 --template-file template.yaml >target/sam-validate.log 2>&1 ||
+  { cat target/sam-validate.log; exit 1; }
+
 start_moto target/moto.log
 pids+=("$MOTO_PID")
 echo "== moto (Secrets Manager) on $MOTO_ENDPOINT"
@@ -32,3 +39,7 @@ export FUNCTIONS_BIN_DIR="$PWD/target/release"
 
 echo "== cargo test"
 cargo test --workspace
+
+echo "== sam build (arm64 via cargo-lambda, no Docker)"
+sam build --template-file template.yaml >target/sam-build.log 2>&1 || { tail -40 target/sam-build.log; exit 1; }
+scripts/package-sizes.sh

@@ -1,0 +1,192 @@
+//! template.yaml keeps least privilege and puts the authorizer on every route when it is enabled.
+//! The checker lists problems; the real template must have none, and mutated templates must be
+//! caught (so the checker cannot pass by accident).
+
+use serde_yaml_ng::Value;
+
+const TEMPLATE: &str = include_str!("../../template.yaml");
+const PATHS: [&str; 4] = ["/create-room", "/auth-token", "/session-analytics-by-room", "/session-list-by-room"];
+const BINARIES: [&str; 3] = ["create-room", "auth-token", "session-analytics"];
+
+/// `!Tag value` as ("!Tag", value).
+fn tagged(v: &Value) -> Option<(String, &Value)> {
+    match v {
+        Value::Tagged(t) => Some((t.tag.to_string(), &t.value)),
+        _ => None,
+    }
+}
+
+fn is_ref(v: &Value, name: &str) -> bool {
+    tagged(v).is_some_and(|(tag, inner)| tag == "!Ref" && inner.as_str() == Some(name))
+}
+
+/// `!If [cond, a, b]` as (cond, a, b).
+fn is_if(v: &Value) -> Option<(&str, &Value, &Value)> {
+    let (tag, inner) = tagged(v)?;
+    let items = inner.as_sequence()?;
+    (tag == "!If" && items.len() == 3).then(|| (items[0].as_str().unwrap_or(""), &items[1], &items[2]))
+}
+
+fn get<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
+    v.as_mapping()?.get(key)
+}
+
+fn is_secret_read(stmt: &Value) -> bool {
+    let keys = stmt.as_mapping().map_or(0, |m| m.len());
+    keys == 3
+        && get(stmt, "Effect").and_then(Value::as_str) == Some("Allow")
+        && get(stmt, "Action").and_then(Value::as_str) == Some("secretsmanager:GetSecretValue")
+        && get(stmt, "Resource").is_some_and(|r| is_ref(r, "HmsSecretArn"))
+}
+
+fn is_optional_kms(stmt: &Value) -> bool {
+    let Some((cond, then, otherwise)) = is_if(stmt) else { return false };
+    cond == "HasKmsKey"
+        && is_ref(otherwise, "AWS::NoValue")
+        && then.as_mapping().map_or(0, |m| m.len()) == 3
+        && get(then, "Effect").and_then(Value::as_str) == Some("Allow")
+        && get(then, "Action").and_then(Value::as_str) == Some("kms:Decrypt")
+        && get(then, "Resource").is_some_and(|r| is_ref(r, "KmsKeyArn"))
+}
+
+/// Every way the template can be wider or more open than intended.
+fn problems(template: &str) -> Vec<String> {
+    let doc: Value = serde_yaml_ng::from_str(template).expect("template.yaml parses");
+    let mut out = Vec::new();
+    let resources = get(&doc, "Resources").and_then(Value::as_mapping).expect("Resources");
+    let mut functions = Vec::new();
+    let mut routes = Vec::new();
+    for (name, res) in resources {
+        let name = name.as_str().unwrap_or("?").to_string();
+        let kind = get(res, "Type").and_then(Value::as_str).unwrap_or("");
+        let props = get(res, "Properties");
+        match kind {
+            "AWS::Serverless::Function" => {
+                let binary =
+                    get(res, "Metadata").and_then(|m| get(m, "BuildProperties")).and_then(|b| get(b, "Binary"));
+                functions.push(binary.and_then(Value::as_str).unwrap_or("").to_string());
+                if get(res, "Metadata").and_then(|m| get(m, "BuildMethod")).and_then(Value::as_str)
+                    != Some("rust-cargolambda")
+                {
+                    out.push(format!("{name}: not built with rust-cargolambda"));
+                }
+                if props.and_then(|p| get(p, "Role")).is_some() {
+                    out.push(format!("{name}: has its own Role (bypasses the checked policy)"));
+                }
+                let policies = props.and_then(|p| get(p, "Policies")).and_then(Value::as_sequence);
+                let Some([only]) = policies.map(Vec::as_slice) else {
+                    out.push(format!("{name}: must have exactly one inline policy"));
+                    continue;
+                };
+                if only.as_mapping().map_or(0, |m| m.len()) != 1 {
+                    out.push(format!("{name}: its policy must be a bare Statement list"));
+                }
+                let statements = get(only, "Statement").and_then(Value::as_sequence).cloned().unwrap_or_default();
+                if statements.iter().filter(|s| is_secret_read(s)).count() != 1 {
+                    out.push(format!("{name}: needs exactly one GetSecretValue on HmsSecretArn"));
+                }
+                for s in &statements {
+                    if !is_secret_read(s) && !is_optional_kms(s) {
+                        out.push(format!("{name}: statement wider than GetSecretValue on the secret: {s:?}"));
+                    }
+                }
+            }
+            "AWS::ApiGatewayV2::Route" => {
+                let p = props.expect("route properties");
+                let key = get(p, "RouteKey").and_then(Value::as_str).unwrap_or("").to_string();
+                routes.push(key.split_once(' ').map(|(_, path)| path.to_string()).unwrap_or_default());
+                let auth_type = get(p, "AuthorizationType").and_then(is_if);
+                let auth_ok = auth_type.is_some_and(|(c, a, b)| {
+                    c == "HasJwtAuth" && a.as_str() == Some("JWT") && b.as_str() == Some("NONE")
+                });
+                let id_ok = get(p, "AuthorizerId").and_then(is_if).is_some_and(|(c, a, b)| {
+                    c == "HasJwtAuth" && is_ref(a, "JwtAuthorizer") && is_ref(b, "AWS::NoValue")
+                });
+                if !auth_ok || !id_ok {
+                    out.push(format!("{name} ({key}): lacks the JWT authorizer when JwtIssuer/JwtAudience are set"));
+                }
+            }
+            "AWS::ApiGatewayV2::Authorizer" => {
+                let p = props.expect("authorizer properties");
+                let jwt = get(p, "JwtConfiguration");
+                let issuer_ok = jwt.and_then(|j| get(j, "Issuer")).is_some_and(|i| is_ref(i, "JwtIssuer"));
+                let audience_ok = jwt
+                    .and_then(|j| get(j, "Audience"))
+                    .and_then(Value::as_sequence)
+                    .is_some_and(|a| a.len() == 1 && is_ref(&a[0], "JwtAudience"));
+                if get(p, "AuthorizerType").and_then(Value::as_str) != Some("JWT") || !issuer_ok || !audience_ok {
+                    out.push(format!("{name}: not a JWT authorizer on JwtIssuer/JwtAudience"));
+                }
+                if get(res, "Condition").and_then(Value::as_str) != Some("HasJwtAuth") {
+                    out.push(format!("{name}: must exist exactly when HasJwtAuth"));
+                }
+            }
+            k if k.starts_with("AWS::IAM::") => {
+                out.push(format!("{name}: an IAM resource ({k}) outside the checked policies"))
+            }
+            _ => {}
+        }
+    }
+    let mut functions_sorted = functions.clone();
+    functions_sorted.sort();
+    let mut expected: Vec<String> = BINARIES.iter().map(|s| s.to_string()).collect();
+    expected.sort();
+    if functions_sorted != expected {
+        out.push(format!("functions build {functions:?}, expected {BINARIES:?}"));
+    }
+    routes.sort();
+    let mut want: Vec<String> = PATHS.iter().map(|s| s.to_string()).collect();
+    want.sort();
+    if routes != want {
+        out.push(format!("routes are {routes:?}, expected {want:?}"));
+    }
+    let cond = get(&doc, "Conditions").and_then(|c| get(c, "HasJwtAuth"));
+    let cond_text = format!("{cond:?}");
+    if !(cond_text.contains("JwtIssuer") && cond_text.contains("JwtAudience")) {
+        out.push("HasJwtAuth must depend on both JwtIssuer and JwtAudience".into());
+    }
+    let globals = get(&doc, "Globals").and_then(|g| get(g, "Function")).expect("Globals.Function");
+    if get(globals, "Runtime").and_then(Value::as_str) != Some("provided.al2023")
+        || get(globals, "Architectures").and_then(Value::as_sequence).map(|a| a.len()) != Some(1)
+        || get(globals, "Architectures").and_then(|a| a.get(0)).and_then(Value::as_str) != Some("arm64")
+        || get(globals, "MemorySize").and_then(Value::as_u64) != Some(128)
+    {
+        out.push("Globals: functions must be provided.al2023, arm64, 128 MB".into());
+    }
+    out
+}
+
+#[test]
+fn the_template_is_least_privilege_and_fully_authorized() {
+    let found = problems(TEMPLATE);
+    assert!(found.is_empty(), "template.yaml problems:\n{}", found.join("\n"));
+}
+
+#[test]
+fn the_checker_catches_wider_policies_and_open_routes() {
+    let secret_stmt = "Action: secretsmanager:GetSecretValue\n              Resource: !Ref HmsSecretArn";
+    assert!(TEMPLATE.contains(secret_stmt), "the mutations below start from the real template");
+    let route_auth = "AuthorizationType: !If [HasJwtAuth, JWT, NONE]";
+    let mutations = [
+        ("any secret", TEMPLATE.replacen(secret_stmt, "Action: secretsmanager:GetSecretValue\n              Resource: \"*\"", 1)),
+        ("more actions", TEMPLATE.replacen(secret_stmt, "Action: secretsmanager:*\n              Resource: !Ref HmsSecretArn", 1)),
+        (
+            "an extra statement",
+            TEMPLATE.replacen(
+                secret_stmt,
+                &format!("{secret_stmt}\n            - Effect: Allow\n              Action: s3:GetObject\n              Resource: \"*\""),
+                1,
+            ),
+        ),
+        ("kms unconditional", TEMPLATE.replacen("- HasKmsKey", "- XRayOn", 1)),
+        ("a route without the authorizer", TEMPLATE.replacen(route_auth, "AuthorizationType: NONE", 1)),
+        ("authorizer always off", TEMPLATE.replacen(route_auth, "AuthorizationType: !If [HasJwtAuth, NONE, NONE]", 1)),
+        ("a managed policy", TEMPLATE.replacen("      Policies:\n", "      Policies:\n        - AWSLambdaBasicExecutionRole\n", 1)),
+        ("a missing route", TEMPLATE.replacen("RouteKey: ANY /session-list-by-room", "RouteKey: ANY /other", 1)),
+        ("x86", TEMPLATE.replacen("Architectures: [arm64]", "Architectures: [x86_64]", 1)),
+    ];
+    for (what, mutated) in mutations {
+        assert_ne!(mutated, TEMPLATE, "{what}: the mutation did not apply");
+        assert!(!problems(&mutated).is_empty(), "{what}: not caught");
+    }
+}

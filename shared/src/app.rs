@@ -3,6 +3,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::time::Duration;
 
 use lambda_http::aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use lambda_http::http::Method;
@@ -14,7 +15,7 @@ use crate::credentials::{ConfiguredSource, CredentialStore, SecretSource};
 use crate::edge::{ApiRequest, Reply, respond};
 use crate::error::ApiError;
 use crate::handlers;
-use crate::hms::{HmsApi, HmsClient};
+use crate::hms::{DEADLINE_MARGIN, HmsApi, HmsClient, INVOCATION_DEADLINE};
 
 pub const CREATE_ROOM_PATH: &str = "/create-room";
 pub const AUTH_TOKEN_PATH: &str = "/auth-token";
@@ -161,6 +162,13 @@ pub fn log_config_errors<'a>(errors: impl IntoIterator<Item = &'a ConfigError>) 
     }
 }
 
+/// The instant by which an invocation with Lambda deadline `deadline_ms` (epoch milliseconds)
+/// must have its answer, given the wall clock `now_ms`.
+pub fn invocation_deadline(deadline_ms: u64, now_ms: i64) -> tokio::time::Instant {
+    let left = Duration::from_millis((deadline_ms as i64 - now_ms).max(0) as u64);
+    tokio::time::Instant::now() + left.saturating_sub(DEADLINE_MARGIN)
+}
+
 /// Runs the Lambda runtime loop with `handle` answering each API Gateway event.
 pub async fn run<F, Fut>(handle: F) -> Result<(), lambda_http::Error>
 where
@@ -171,7 +179,8 @@ where
         let method = event.payload.request_context.http.method.clone();
         let path = event.payload.raw_path.clone().unwrap_or_default();
         let started = std::time::Instant::now();
-        let fut = handle(event.payload);
+        let deadline = invocation_deadline(event.context.deadline, chrono::Utc::now().timestamp_millis());
+        let fut = INVOCATION_DEADLINE.scope(deadline, handle(event.payload));
         async move {
             let resp = fut.await;
             tracing::info!(%method, path, status = resp.status_code, ms = started.elapsed().as_millis() as u64, "request");
@@ -179,4 +188,17 @@ where
         }
     }))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn deadline_leaves_the_margin() {
+        let d = invocation_deadline(10_000, 4_000) - tokio::time::Instant::now();
+        assert!(d <= Duration::from_secs(6) - DEADLINE_MARGIN && d > Duration::from_secs(4), "{d:?}");
+        let past = invocation_deadline(1_000, 4_000) - tokio::time::Instant::now();
+        assert!(past < Duration::from_millis(50), "a passed deadline leaves no time: {past:?}");
+    }
 }

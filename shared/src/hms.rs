@@ -27,6 +27,22 @@ pub const MAX_ATTEMPTS: u32 = 3;
 pub const BASE_BACKOFF: Duration = Duration::from_millis(100);
 /// A Retry-After longer than this is not waited for: the call fails instead.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(2);
+/// Time kept back from the Lambda deadline: enough to answer with a clean 504 before Lambda
+/// kills the invocation.
+pub const DEADLINE_MARGIN: Duration = Duration::from_millis(1500);
+
+tokio::task_local! {
+    /// When the current invocation must be answered by (the Lambda deadline minus the margin).
+    pub static INVOCATION_DEADLINE: Instant;
+}
+
+/// The latest instant a call started now may run to: its own budget, cut to the invocation's
+/// deadline when one is set.
+pub fn call_deadline() -> Instant {
+    let own = Instant::now() + CALL_BUDGET;
+    INVOCATION_DEADLINE.try_with(|d| own.min(*d)).unwrap_or(own)
+}
+
 /// Largest answer we read from 100ms.
 pub const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
 
@@ -122,7 +138,7 @@ impl<S: SecretSource> HmsClient<S> {
         body: Option<&Map<String, Value>>,
         idempotent: bool,
     ) -> Result<Vec<u8>, ApiError> {
-        let deadline = Instant::now() + CALL_BUDGET;
+        let deadline = call_deadline();
         let mut creds = self.credentials.get().await?;
         let mut token = self.management.get(&creds, chrono::Utc::now().timestamp())?;
         for auth_round in 0..3 {
@@ -347,6 +363,18 @@ mod tests {
         }
         let err = map_answer(answer(400, r#"{"message":"template not found"}"#)).unwrap_err();
         assert!(err.to_string().contains("template not found"));
+    }
+
+    #[tokio::test]
+    async fn the_invocation_deadline_caps_every_call() {
+        let free = call_deadline();
+        assert!(free > Instant::now() + CALL_BUDGET - Duration::from_secs(1));
+        let soon = Instant::now() + Duration::from_secs(3);
+        let capped = INVOCATION_DEADLINE.scope(soon, async { call_deadline() }).await;
+        assert_eq!(capped, soon);
+        let late = Instant::now() + Duration::from_secs(600);
+        let own = INVOCATION_DEADLINE.scope(late, async { call_deadline() }).await;
+        assert!(own < late, "a far deadline leaves the call's own budget in force");
     }
 
     #[test]

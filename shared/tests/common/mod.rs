@@ -1,6 +1,8 @@
 //! Test helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod live;
+
 use std::sync::Mutex;
 
 use hms_shared::ApiError;

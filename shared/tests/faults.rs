@@ -1,0 +1,175 @@
+//! Every upstream fault against every route that calls 100ms, and every credential fault: each
+//! gives its documented status and JSON error, never a panic, and the next call succeeds in the
+//! same warm function (no cold start).
+//!
+//! Needs `MOTO_ENDPOINT` (scripts/test.sh starts moto).
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use common::answer;
+use common::live::*;
+use hms_shared::app::{CreateRoom, SessionAnalytics};
+use hms_shared::credentials::{CredentialStore, SecretsManagerSource};
+use hms_shared::hms::HmsClient;
+use serde_json::{Value, json};
+
+#[derive(Clone, Copy, Debug)]
+enum Route {
+    CreateRoom,
+    SessionAnalytics,
+    SessionList,
+}
+
+const ROUTES: [Route; 3] = [Route::CreateRoom, Route::SessionAnalytics, Route::SessionList];
+
+impl Route {
+    /// The 100ms route the function calls (for the emulator's fault injection).
+    fn upstream(self) -> &'static str {
+        match self {
+            Route::CreateRoom => "POST /rooms",
+            Route::SessionAnalytics | Route::SessionList => "GET /sessions",
+        }
+    }
+}
+
+enum Fault {
+    /// Armed in the emulator for the next `count` requests.
+    Emulator(Value, u32),
+    /// Nothing listens where 100ms should be.
+    Refused,
+}
+
+type Client = HmsClient<SecretsManagerSource>;
+
+struct Functions {
+    create: CreateRoom<Client>,
+    analytics: SessionAnalytics<Client>,
+}
+
+impl Functions {
+    fn new(base: &str, secret_id: &str) -> Self {
+        let client = || {
+            let source = SecretsManagerSource::with_client(secret_id.into(), sm_client(&moto_endpoint()));
+            HmsClient::new(format!("{base}/v2"), CredentialStore::new(source))
+        };
+        Self { create: CreateRoom::open(client()), analytics: SessionAnalytics { hms: Ok(client()) } }
+    }
+
+    async fn call(&self, route: Route, room_id: &str) -> (u16, Value) {
+        match route {
+            Route::CreateRoom => answer(&self.create.handle(post("/create-room", json!({"name": "matrix"}))).await),
+            Route::SessionAnalytics => answer(&self.analytics.handle(get("/session-analytics-by-room", room_id)).await),
+            Route::SessionList => answer(&self.analytics.handle(get("/session-list-by-room", room_id)).await),
+        }
+    }
+}
+
+#[tokio::test]
+async fn fault_matrix() {
+    let secret = fresh_secret();
+    let hms = Hms::start("key-matrix", &secret).await;
+    let id = create_secret(&secret_json("key-matrix", &secret)).await;
+    let mut gate = Gate::new(&hms.base).await;
+    let f = Functions::new(&gate.url(), &id);
+
+    // A room with one finished session, so that every route has a 200 to come back to.
+    let (status, room) = f.call(Route::CreateRoom, "").await;
+    assert_eq!(status, 200, "{room}");
+    let room_id = room["id"].as_str().unwrap().to_string();
+    let auth = hms_shared::tokens::mint_auth_token(
+        &hms_shared::credentials::Credentials::new("key-matrix".into(), secret.clone()),
+        &room_id,
+        "u",
+        "host",
+        chrono::Utc::now().timestamp(),
+        600,
+    )
+    .unwrap();
+    let peer = hms.join(&auth, "U", "2026-01-01T10:00:00Z").await;
+    hms.leave(&peer, "2026-01-01T10:10:00Z").await;
+
+    let matrix: Vec<(&str, Fault, u16, &str)> = vec![
+        ("401", Fault::Emulator(json!({"kind": "status", "status": 401}), 3), 502, "upstream_auth"),
+        ("403", Fault::Emulator(json!({"kind": "status", "status": 403}), 3), 502, "upstream_auth"),
+        (
+            "429",
+            Fault::Emulator(json!({"kind": "status", "status": 429, "retry_after": 1}), 3),
+            502,
+            "upstream_rate_limited",
+        ),
+        ("500", Fault::Emulator(json!({"kind": "status", "status": 500}), 3), 502, "upstream_error"),
+        ("503", Fault::Emulator(json!({"kind": "status", "status": 503}), 3), 502, "upstream_error"),
+        ("hang", Fault::Emulator(json!({"kind": "hang"}), 1), 504, "upstream_timeout"),
+        ("malformed JSON", Fault::Emulator(json!({"kind": "malformed"}), 1), 502, "upstream_invalid_response"),
+        ("connection refused", Fault::Refused, 502, "upstream_unreachable"),
+        ("closed mid-body", Fault::Emulator(json!({"kind": "close"}), 1), 502, "upstream_error"),
+    ];
+    let mut cases = 0;
+    for (name, fault, status, code) in &matrix {
+        for route in ROUTES {
+            match fault {
+                Fault::Emulator(kind, count) => {
+                    let mut armed = kind.clone();
+                    armed["count"] = json!(count);
+                    hms.fault(route.upstream(), armed).await;
+                }
+                Fault::Refused => gate.close().await,
+            }
+            let (s, body) = f.call(route, &room_id).await;
+            assert_eq!((s, body["error"].as_str()), (*status, Some(*code)), "{name} x {route:?}: {body}");
+            assert_eq!(body["success"], false);
+            assert!(!body["msg"].as_str().unwrap_or("").is_empty(), "{name} x {route:?}: a message for a human");
+            if matches!(fault, Fault::Refused) {
+                gate.open().await;
+            }
+            assert_eq!(hms.counters().await["faults_pending"], 0, "{name} x {route:?}: the fault was used up");
+            let (s, body) = f.call(route, &room_id).await;
+            assert_eq!(s, 200, "{name} x {route:?}: the next call succeeds: {body}");
+            cases += 1;
+        }
+    }
+    assert_eq!(cases, 27, "9 faults x 3 routes");
+}
+
+#[tokio::test]
+async fn credential_faults_are_clear_and_recover_without_a_cold_start() {
+    let secret = fresh_secret();
+    let hms = Hms::start("key-cred", &secret).await;
+    let good = secret_json("key-cred", &secret);
+
+    // Missing secret: 503, then it is created and the same function recovers.
+    let name = format!("hms/test/missing-{}", uuid::Uuid::new_v4().simple());
+    let f = Functions::new(&hms.base, &name);
+    let (s, b) = f.call(Route::CreateRoom, "").await;
+    assert_eq!((s, b["error"].as_str()), (503, Some("credentials_unavailable")), "{b}");
+    sm_client(&moto_endpoint()).create_secret().name(&name).secret_string(&good).send().await.unwrap();
+    assert_eq!(f.call(Route::CreateRoom, "").await.0, 200);
+
+    // Malformed JSON, then keys missing: 500 config naming the problem; fixed in place: recovers.
+    for (content, needle) in [("{not json", "not a JSON object"), (r#"{"APP_ACCESS_KEY":"key-cred"}"#, "APP_SECRET")] {
+        let id = create_secret(content).await;
+        let f = Functions::new(&hms.base, &id);
+        let (s, b) = f.call(Route::SessionList, "0123456789abcdef01234567").await;
+        assert_eq!((s, b["error"].as_str()), (500, Some("config")), "{content}: {b}");
+        assert!(b["msg"].as_str().unwrap().contains(needle), "{b}");
+        assert!(!b["msg"].as_str().unwrap().contains("key-cred"), "the secret's content is not echoed");
+        put_secret(&id, &good).await;
+        assert_eq!(f.call(Route::SessionList, "0123456789abcdef01234567").await.0, 200, "{content}: recovered");
+    }
+
+    // Slow Secrets Manager: past the SDK's timeout it is a 503, not a hang; once fast, it recovers.
+    let id = create_secret(&good).await;
+    let delay = Arc::new(AtomicU64::new(10_000));
+    let endpoint = slow_moto(delay.clone()).await;
+    let source = SecretsManagerSource::with_client(id, sm_client(&endpoint));
+    let slow = CreateRoom::open(HmsClient::new(hms.api(), CredentialStore::new(source)));
+    let started = std::time::Instant::now();
+    let (s, b) = answer(&slow.handle(post("/create-room", json!({"name": "slow"}))).await);
+    assert_eq!((s, b["error"].as_str()), (503, Some("credentials_unavailable")), "{b}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(9), "bounded by the SDK timeouts");
+    delay.store(0, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(answer(&slow.handle(post("/create-room", json!({"name": "slow"}))).await).0, 200);
+}

@@ -1,0 +1,134 @@
+//! Properties over generated input: the request parsing and validation never panic, and every
+//! rejection is a caller error (4xx) with the JSON envelope; attendance arithmetic stays sound.
+
+mod common;
+
+use base64::Engine;
+use chrono::{DateTime, TimeDelta, Utc};
+use hms_shared::attendance::union_length;
+use hms_shared::config::RoleAllowList;
+use hms_shared::edge::{ApiRequest, respond};
+use hms_shared::handlers::{auth_token_request, create_room_body};
+use hms_shared::time::parse_rfc3339;
+use proptest::prelude::*;
+use serde_json::Value;
+
+fn json_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(|n| Value::from(n)),
+        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null)),
+        ".{0,40}".prop_map(Value::String),
+        "[0-9a-f]{24}".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(3, 32, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::btree_map(
+                prop_oneof![
+                    Just("name".to_string()),
+                    Just("room_id".to_string()),
+                    Just("user_id".to_string()),
+                    Just("role".to_string()),
+                    Just("size".to_string()),
+                    Just("large_room".to_string()),
+                    Just("region".to_string()),
+                    Just("template_id".to_string()),
+                    Just("max_duration_seconds".to_string()),
+                    ".{0,12}",
+                ],
+                inner,
+                0..6
+            )
+            .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+fn event(body: Option<String>, b64: bool, query: Vec<(String, String)>, path: String) -> Value {
+    let mut ev = serde_json::json!({
+        "version": "2.0", "rawPath": path, "rawQueryString": "",
+        "requestContext": {"http": {"method": "POST", "path": "/x"}, "stage": "$default"},
+        "isBase64Encoded": b64,
+        "queryStringParameters": query.into_iter().map(|(k, v)| (k, Value::String(v))).collect::<serde_json::Map<String, Value>>()
+    });
+    if let Some(b) = body {
+        ev["body"] = Value::String(b);
+    }
+    ev
+}
+
+fn roles() -> RoleAllowList {
+    RoleAllowList::Only(["host".to_string()].into())
+}
+
+fn assert_caller_error(result: Result<impl Sized, hms_shared::ApiError>) {
+    if let Err(e) = result {
+        assert!((400..500).contains(&e.status()), "{e:?} is not a caller error");
+        let resp = respond(Err(e));
+        assert_eq!(resp.headers["content-type"], "application/json");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_body_bytes_are_parsed_without_panic(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
+        assert_caller_error(create_room_body(Some(&bytes)));
+        assert_caller_error(auth_token_request(Some(&bytes), &roles(), None));
+        assert_caller_error(auth_token_request(Some(&bytes), &roles(), Some("sub")));
+    }
+
+    #[test]
+    fn any_json_is_validated_without_panic(v in json_value()) {
+        let bytes = serde_json::to_vec(&v).unwrap();
+        assert_caller_error(create_room_body(Some(&bytes)));
+        assert_caller_error(auth_token_request(Some(&bytes), &roles(), None));
+        assert_caller_error(auth_token_request(Some(&bytes), &RoleAllowList::Any, Some("caller")));
+    }
+
+    #[test]
+    fn any_event_body_query_and_path_convert_without_panic(
+        body in proptest::option::of(".{0,200}"),
+        raw in prop::collection::vec(any::<u8>(), 0..200),
+        b64 in any::<bool>(),
+        encode in any::<bool>(),
+        query in prop::collection::vec((".{0,10}", ".{0,30}"), 0..4),
+        path in ".{0,30}",
+    ) {
+        let body = if encode { Some(base64::engine::general_purpose::STANDARD.encode(&raw)) } else { body };
+        let ev = serde_json::from_value(event(body, b64, query, path)).unwrap();
+        match ApiRequest::from_event(ev) {
+            Ok(req) => {
+                assert_caller_error(req.route(&[("/create-room", lambda_http::http::Method::POST)]));
+                assert_caller_error(create_room_body(req.body.as_deref()));
+            }
+            Err(e) => assert_caller_error(Err::<(), _>(e)),
+        }
+    }
+
+    #[test]
+    fn any_timestamp_text_parses_or_not_without_panic(s in ".{0,40}") {
+        let _ = parse_rfc3339(&s);
+    }
+
+    #[test]
+    fn the_union_is_between_the_longest_interval_and_the_sum(
+        spans in prop::collection::vec((0i64..10_000, -100i64..3_000), 0..30)
+    ) {
+        let base = DateTime::<Utc>::UNIX_EPOCH;
+        let intervals: Vec<_> = spans
+            .iter()
+            .map(|(s, len)| (base + TimeDelta::seconds(*s), base + TimeDelta::seconds(s + len)))
+            .collect();
+        let union = union_length(intervals.clone()).num_seconds();
+        let lengths: Vec<i64> = spans.iter().map(|(_, l)| (*l).max(0)).collect();
+        prop_assert!(union <= lengths.iter().sum::<i64>());
+        prop_assert!(union >= lengths.iter().copied().max().unwrap_or(0));
+        let mut reversed = intervals;
+        reversed.reverse();
+        prop_assert_eq!(union_length(reversed).num_seconds(), union, "order does not matter");
+    }
+}

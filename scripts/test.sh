@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, the SAM template (cfn-lint, sam validate, sam build for
-# arm64), unit, event, integration and end-to-end tests.
+# arm64), unit, event, property, integration, fault and end-to-end tests, and schemathesis.
 # Sets up what it needs (scripts/setup.sh) and starts the services the tests use: moto's
 # Secrets Manager server here; the tests start the 100ms emulator and, for the end-to-end tests,
 # cargo-lambda's Runtime API with the release binaries.
@@ -39,6 +39,9 @@ export FUNCTIONS_BIN_DIR="$PWD/target/release"
 
 echo "== cargo test"
 cargo test --workspace
+
+echo "== schemathesis against the local API (openapi.yaml)"
+scripts/schemathesis.sh
 
 echo "== sam build (arm64 via cargo-lambda, no Docker)"
 sam build --template-file template.yaml >target/sam-build.log 2>&1 || { tail -40 target/sam-build.log; exit 1; }

@@ -163,10 +163,16 @@ pub fn log_config_errors<'a>(errors: impl IntoIterator<Item = &'a ConfigError>) 
 }
 
 /// The instant by which an invocation with Lambda deadline `deadline_ms` (epoch milliseconds)
-/// must have its answer, given the wall clock `now_ms`.
-pub fn invocation_deadline(deadline_ms: u64, now_ms: i64) -> tokio::time::Instant {
-    let left = Duration::from_millis((deadline_ms as i64 - now_ms).max(0) as u64);
-    tokio::time::Instant::now() + left.saturating_sub(DEADLINE_MARGIN)
+/// must have its answer, given the wall clock `now_ms`. A deadline more than an hour in the past
+/// is not a deadline but a runtime emulator's placeholder (cargo-lambda sends a relative
+/// `600000`): then the calls' own budgets apply.
+pub fn invocation_deadline(deadline_ms: u64, now_ms: i64) -> Option<tokio::time::Instant> {
+    let left_ms = deadline_ms as i64 - now_ms;
+    if left_ms < -3_600_000 {
+        return None;
+    }
+    let left = Duration::from_millis(left_ms.max(0) as u64);
+    Some(tokio::time::Instant::now() + left.saturating_sub(DEADLINE_MARGIN))
 }
 
 /// Runs the Lambda runtime loop with `handle` answering each API Gateway event.
@@ -180,9 +186,12 @@ where
         let path = event.payload.raw_path.clone().unwrap_or_default();
         let started = std::time::Instant::now();
         let deadline = invocation_deadline(event.context.deadline, chrono::Utc::now().timestamp_millis());
-        let fut = INVOCATION_DEADLINE.scope(deadline, handle(event.payload));
+        let fut = handle(event.payload);
         async move {
-            let resp = fut.await;
+            let resp = match deadline {
+                Some(deadline) => INVOCATION_DEADLINE.scope(deadline, fut).await,
+                None => fut.await,
+            };
             tracing::info!(%method, path, status = resp.status_code, ms = started.elapsed().as_millis() as u64, "request");
             Ok::<_, Infallible>(resp)
         }
@@ -196,9 +205,15 @@ mod tests {
 
     #[tokio::test]
     async fn deadline_leaves_the_margin() {
-        let d = invocation_deadline(10_000, 4_000) - tokio::time::Instant::now();
+        let now_ms = 1_795_000_000_000;
+        let d = invocation_deadline(now_ms as u64 + 6_000, now_ms).unwrap() - tokio::time::Instant::now();
         assert!(d <= Duration::from_secs(6) - DEADLINE_MARGIN && d > Duration::from_secs(4), "{d:?}");
-        let past = invocation_deadline(1_000, 4_000) - tokio::time::Instant::now();
+        let past = invocation_deadline(now_ms as u64 - 1_000, now_ms).unwrap() - tokio::time::Instant::now();
         assert!(past < Duration::from_millis(50), "a passed deadline leaves no time: {past:?}");
+    }
+
+    #[test]
+    fn an_emulators_relative_placeholder_is_no_deadline() {
+        assert!(invocation_deadline(600_000, 1_795_000_000_000).is_none(), "cargo-lambda's 600000");
     }
 }

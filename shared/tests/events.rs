@@ -110,6 +110,7 @@ async fn check(name: &str) {
         "auth-token-missing-role.json" => expect_error(name, 400, "missing_field", &body, status, "'role'"),
         "auth-token-role-not-allowed.json" => expect_error(name, 403, "role_not_allowed", &body, status, "'admin'"),
         "auth-token-empty-body.json" => expect_error(name, 400, "missing_body", &body, status, "required"),
+        "auth-token-binary-body.json" => expect_error(name, 400, "invalid_json", &body, status, "JSON"),
         "auth-token-not-json.json" => expect_error(name, 400, "invalid_json", &body, status, "JSON"),
         "session-analytics.json" => {
             assert_eq!(status, 200, "{body}");
@@ -172,7 +173,7 @@ async fn every_event_file_gives_its_expected_answer() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .filter(|n| n.ends_with(".json"))
         .collect();
-    assert!(names.len() >= 21, "events/ lost files: {names:?}");
+    assert!(names.len() >= 22, "events/ lost files: {names:?}");
     for name in &names {
         check(name).await;
     }

@@ -34,11 +34,13 @@ export MOTO_ENDPOINT AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_A
 unset AWS_PROFILE AWS_SESSION_TOKEN
 
 echo "== cargo build --release (the functions, for the end-to-end tests)"
-cargo build --release --quiet -p create-room -p auth-token -p session-analytics
+cargo build --release --quiet -p create-room -p auth-token -p session-analytics -p hello-world
 export FUNCTIONS_BIN_DIR="$PWD/target/release"
 
 echo "== cargo test"
 cargo test --workspace
+echo "== soak (10,000 invocations per function, e2e/tests/soak.rs)"
+cat target/soak.txt
 
 echo "== schemathesis against the local API (openapi.yaml)"
 scripts/schemathesis.sh

@@ -19,6 +19,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::process::{Child, Command};
 
 pub const FUNCTIONS: [&str; 3] = ["create-room", "auth-token", "session-analytics"];
+/// The hello-world lambda_http binary (bench/hello-world): the floor measurements compare with.
+pub const FLOOR: &str = "hello-world";
 
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
@@ -91,11 +93,13 @@ pub struct Options {
     pub allowed_roles: &'static str,
     /// `HMS_SECRET_CACHE_SECONDS` for the functions (their default when `None`).
     pub secret_cache_seconds: Option<u64>,
+    /// Also run the hello-world floor (served on `/hello-world`).
+    pub with_floor: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { secrets_manager_up: true, allowed_roles: "host,guest", secret_cache_seconds: None }
+        Self { secrets_manager_up: true, allowed_roles: "host,guest", secret_cache_seconds: None, with_floor: false }
     }
 }
 
@@ -163,7 +167,8 @@ impl Stack {
         let mut children = vec![("cargo-lambda".to_string(), watch)];
         wait_for_port(port, Duration::from_secs(60)).await;
 
-        for f in FUNCTIONS {
+        let floor = opts.with_floor.then_some(FLOOR);
+        for f in FUNCTIONS.into_iter().chain(floor) {
             let log = std::fs::File::create(log_dir.join(format!("{f}.log"))).unwrap();
             let mut cmd = Command::new(bins.join(f));
             cmd.env_clear();

@@ -1,0 +1,75 @@
+//! `cargo bench -p hms-shared`: the hot paths of the functions.
+//! - minting an auth token; getting the cached management token;
+//! - attendance of one session with 10 to 100,000 peers, from the 100ms JSON page to the report.
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use hms_shared::attendance;
+use hms_shared::credentials::Credentials;
+use hms_shared::sessions::{self, Page, Session};
+use hms_shared::tokens::{ManagementTokenCache, mint_auth_token};
+
+/// A `GET /sessions` page with one closed session of `peers` peers: users with one to three
+/// visits each, some overlapping, some peers without user_id, fraction lengths varying.
+fn page_json(peers: usize) -> Vec<u8> {
+    let mut out = String::with_capacity(peers * 260 + 400);
+    out.push_str(r#"{"limit":10,"data":[{"id":"631a0fa23e3d9fdb00832596","room_id":"631a0f990e6ffae22efa610c","customer_id":"627cdddff2e4e30487862ad1","active":false,"peers":{"#);
+    for i in 0..peers {
+        if i > 0 {
+            out.push(',');
+        }
+        let user = i / 3;
+        let start = (i * 7) % 36_000;
+        let (h, m, s) = (start / 3600, (start / 60) % 60, start % 60);
+        let end = start + 60 + (i * 13) % 1_800;
+        let (eh, em, es) = (end / 3600, (end / 60) % 60, end % 60);
+        let user_id = if i % 50 == 0 { String::new() } else { format!(r#","user_id":"user-{user}""#) };
+        out.push_str(&format!(
+            r#""peer-{i:08}":{{"id":"peer-{i:08}","session_id":"631a0fa23e3d9fdb00832596","name":"Name {user}","role":"guest"{user_id},"joined_at":"2022-09-08T{h:02}:{m:02}:{s:02}.{:03}Z","left_at":"2022-09-08T{eh:02}:{em:02}:{es:02}.{:06}Z"}}"#,
+            i % 1000,
+            (i * 31) % 1_000_000
+        ));
+    }
+    out.push_str(r#"},"created_at":"2022-09-08T00:00:00.1Z","updated_at":"2022-09-08T11:00:00.25Z"}],"last":"631a0fa23e3d9fdb00832596"}"#);
+    out.into_bytes()
+}
+
+fn tokens(c: &mut Criterion) {
+    let creds = Arc::new(Credentials::new("bench-access-key".into(), "bench-secret-0123456789abcdef".into()));
+    c.bench_function("mint auth token", |b| {
+        b.iter(|| {
+            mint_auth_token(black_box(&creds), "631a0f990e6ffae22efa610c", "user-42", "guest", 1_795_000_000, 86_400)
+                .unwrap()
+        })
+    });
+    let cache = ManagementTokenCache::new();
+    cache.get(&creds, 1_795_000_000).unwrap();
+    c.bench_function("cached management token", |b| b.iter(|| cache.get(black_box(&creds), 1_795_000_001).unwrap()));
+}
+
+fn attendance_by_peers(c: &mut Criterion) {
+    let now = chrono::Utc::now();
+    let mut group = c.benchmark_group("attendance: parse page + compute + JSON");
+    for peers in [10usize, 1_000, 10_000, 100_000] {
+        let bytes = page_json(peers);
+        let page: Page<Session> = sessions::parse(&bytes, "page").unwrap();
+        assert_eq!(page.data[0].peers.len(), peers);
+        group.throughput(Throughput::Elements(peers as u64));
+        if peers >= 10_000 {
+            group.sample_size(20);
+        }
+        group.bench_with_input(BenchmarkId::from_parameter(peers), &bytes, |b, bytes| {
+            b.iter(|| {
+                let page: Page<Session> = sessions::parse(black_box(bytes), "page").unwrap();
+                let session = sessions::latest(page.data).unwrap();
+                attendance::compute(&session, now).to_json()
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, tokens, attendance_by_peers);
+criterion_main!(benches);

@@ -263,6 +263,21 @@ impl Stack {
         self.control("POST", "leave", json!({"peer_id": peer, "at": at})).await;
     }
 
+    /// Rotates the app secret: Secrets Manager gets a new value and 100ms (the emulator) accepts
+    /// only the new one from now on. Returns the new secret.
+    pub async fn rotate_secret(&self) -> String {
+        let new = random_secret();
+        secrets_manager()
+            .put_secret_value()
+            .secret_id(&self.secret_id)
+            .secret_string(secret_json(&self.access_key, &new))
+            .send()
+            .await
+            .expect("putting the new secret value in moto");
+        self.control("PUT", "credentials", json!({"access_key": self.access_key, "secret": new})).await;
+        new
+    }
+
     pub fn set_secrets_manager_up(&self, up: bool) {
         self.secrets_manager_up.store(up, Ordering::SeqCst);
     }

@@ -1,7 +1,7 @@
 //! End to end: release binaries under cargo-lambda's Runtime API, called over HTTP on the
 //! production paths, with moto's Secrets Manager and the 100ms emulator behind them.
 
-use hms_e2e::{Options, Stack, random_secret, secret_json, secrets_manager};
+use hms_e2e::{Options, Stack};
 use serde_json::{Value, json};
 
 const DAY: &str = "2026-11-20T";
@@ -206,15 +206,7 @@ async fn a_rotated_secret_is_picked_up() {
     // Warm both 100ms-calling functions with the old secret.
     assert_eq!(stack.get(&format!("/session-list-by-room?room_id={room_id}")).await.0, 200);
 
-    let new = random_secret();
-    secrets_manager()
-        .put_secret_value()
-        .secret_id(&stack.secret_id)
-        .secret_string(secret_json(&stack.access_key, &new))
-        .send()
-        .await
-        .unwrap();
-    stack.control("PUT", "credentials", json!({"access_key": stack.access_key, "secret": new})).await;
+    stack.rotate_secret().await;
 
     let (s, b) = stack.get(&format!("/session-list-by-room?room_id={room_id}")).await;
     assert_eq!(s, 200, "{b}");
@@ -242,15 +234,7 @@ async fn auth_tokens_follow_a_rotation_once_the_cache_ages_out() {
     let before = token(&stack, &room_id, "u1", "host").await;
     stack.join(&before, "U1", &at("09:00:00")).await;
 
-    let new = random_secret();
-    secrets_manager()
-        .put_secret_value()
-        .secret_id(&stack.secret_id)
-        .secret_string(secret_json(&stack.access_key, &new))
-        .send()
-        .await
-        .unwrap();
-    stack.control("PUT", "credentials", json!({"access_key": stack.access_key, "secret": new})).await;
+    stack.rotate_secret().await;
     tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
 
     let after = token(&stack, &room_id, "u2", "guest").await;

@@ -86,21 +86,6 @@ impl Config {
             ),
         }
     }
-
-    /// Every configuration error, for logging once at start.
-    pub fn errors(&self) -> Vec<&ConfigError> {
-        [
-            self.secret.as_ref().err(),
-            self.api_base_url.as_ref().err(),
-            self.allowed_roles.as_ref().err(),
-            self.auth_token_ttl_seconds.as_ref().err(),
-            self.secret_cache_seconds.as_ref().err(),
-            self.caller_auth.as_ref().err(),
-        ]
-        .into_iter()
-        .flatten()
-        .collect()
-    }
 }
 
 fn secret_config(
@@ -187,7 +172,6 @@ mod tests {
         assert!(c.allowed_roles.is_err());
         assert_eq!(c.api_base_url.unwrap(), DEFAULT_API_BASE_URL);
         assert_eq!(c.auth_token_ttl_seconds.unwrap(), 86_400);
-        assert_eq!(cfg(&[]).errors().len(), 2);
     }
 
     #[test]

@@ -65,7 +65,7 @@ impl ApiRequest {
             }
         }
         match path_matched {
-            Some(m) => Err(ApiError::MethodNotAllowed { method: self.method.to_string(), allowed: m.as_str_static() }),
+            Some(m) => Err(ApiError::MethodNotAllowed { method: self.method.to_string(), allowed: m.to_string() }),
             None => Err(ApiError::NotFound { code: "route_not_found", msg: format!("no route {}", self.path) }),
         }
     }
@@ -73,23 +73,6 @@ impl ApiRequest {
     /// A query parameter, present and non-empty.
     pub fn query_param(&self, name: &str) -> Option<&str> {
         self.query.get(name).map(String::as_str).filter(|v| !v.is_empty())
-    }
-}
-
-trait MethodStr {
-    fn as_str_static(&self) -> &'static str;
-}
-
-impl MethodStr for Method {
-    fn as_str_static(&self) -> &'static str {
-        match *self {
-            Method::GET => "GET",
-            Method::POST => "POST",
-            Method::PUT => "PUT",
-            Method::DELETE => "DELETE",
-            Method::PATCH => "PATCH",
-            _ => "GET, POST",
-        }
     }
 }
 

@@ -25,7 +25,7 @@ pub enum ApiError {
     NotFound { code: &'static str, msg: String },
     /// The path exists but not with this method.
     #[error("method {method} is not allowed here; use {allowed}")]
-    MethodNotAllowed { method: String, allowed: &'static str },
+    MethodNotAllowed { method: String, allowed: String },
     /// The deployment is misconfigured (environment or secret content).
     #[error("{0}")]
     Config(String),
@@ -118,7 +118,7 @@ impl ApiError {
     /// Extra headers this error needs (`Allow` on a 405).
     pub fn headers(&self) -> Vec<(&'static str, String)> {
         match self {
-            Self::MethodNotAllowed { allowed, .. } => vec![("allow", (*allowed).to_string())],
+            Self::MethodNotAllowed { allowed, .. } => vec![("allow", allowed.clone())],
             _ => Vec::new(),
         }
     }
@@ -136,7 +136,7 @@ mod tests {
             (ApiError::Unauthenticated("x".into()), 401, "unauthenticated"),
             (ApiError::Forbidden { code: "role_not_allowed", msg: "x".into() }, 403, "role_not_allowed"),
             (ApiError::NotFound { code: "session_not_found", msg: "x".into() }, 404, "session_not_found"),
-            (ApiError::MethodNotAllowed { method: "GET".into(), allowed: "POST" }, 405, "method_not_allowed"),
+            (ApiError::MethodNotAllowed { method: "GET".into(), allowed: "POST".into() }, 405, "method_not_allowed"),
             (ApiError::Config("x".into()), 500, "config"),
             (ApiError::CredentialsUnavailable("x".into()), 503, "credentials_unavailable"),
             (ApiError::UpstreamRejected { status: 400, msg: "template not found".into() }, 400, "upstream_rejected"),
@@ -164,7 +164,7 @@ mod tests {
 
     #[test]
     fn method_not_allowed_carries_allow_header() {
-        let err = ApiError::MethodNotAllowed { method: "GET".into(), allowed: "POST" };
+        let err = ApiError::MethodNotAllowed { method: "GET".into(), allowed: "POST".into() };
         assert_eq!(err.headers(), vec![("allow", "POST".to_string())]);
         assert!(ApiError::UpstreamTimeout.headers().is_empty());
     }

@@ -110,10 +110,6 @@ impl<S: SecretSource> HmsClient<S> {
         Self { base_url, credentials, management: ManagementTokenCache::new(), http: OnceLock::new() }
     }
 
-    pub fn credentials(&self) -> &CredentialStore<S> {
-        &self.credentials
-    }
-
     fn http(&self) -> Result<&reqwest::Client, ApiError> {
         self.http
             .get_or_init(|| {

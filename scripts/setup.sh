@@ -28,7 +28,7 @@ fi
 
 stamp=".venv/.installed-$(cat tools/requirements.txt tools/requirements.lock | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
-  echo "setup: installing pinned Python tools into .venv/ (about a minute, once)"
+  echo "setup: installing pinned Python tools into .venv/ (a few minutes, once)"
   rm -rf .venv
   python3 -m venv .venv
   pip_install -r tools/requirements.txt -c tools/requirements.lock

@@ -69,9 +69,7 @@ impl Functions {
 
 #[tokio::test]
 async fn fault_matrix() {
-    let secret = fresh_secret();
-    let hms = Hms::start("key-matrix", &secret).await;
-    let id = create_secret(&secret_json("key-matrix", &secret)).await;
+    let (hms, secret, id) = app_with_secret("key-matrix").await;
     let mut gate = Gate::new(&hms.base).await;
     let f = Functions::new(&gate.url(), &id);
 

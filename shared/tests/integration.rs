@@ -21,9 +21,7 @@ use tokio::net::TcpListener;
 
 #[tokio::test]
 async fn five_creates_read_the_secret_once_and_send_one_management_token() {
-    let secret = fresh_secret();
-    let hms = Hms::start("key-five", &secret).await;
-    let id = create_secret(&secret_json("key-five", &secret)).await;
+    let (hms, _, id) = app_with_secret("key-five").await;
     let (client, reads) = counted_client(&hms, &id, &moto_endpoint());
     let f = CreateRoom::open(client);
     for i in 0..5 {
@@ -41,9 +39,7 @@ async fn five_creates_read_the_secret_once_and_send_one_management_token() {
 
 #[tokio::test]
 async fn a_rejected_management_token_is_replaced_and_the_call_succeeds() {
-    let secret = fresh_secret();
-    let hms = Hms::start("key-401", &secret).await;
-    let id = create_secret(&secret_json("key-401", &secret)).await;
+    let (hms, _, id) = app_with_secret("key-401").await;
     let (client, reads) = counted_client(&hms, &id, &moto_endpoint());
     let f = CreateRoom::open(client);
     assert_eq!(answer(&f.handle(post("/create-room", json!({"name": "a"}))).await).0, 200);
@@ -92,9 +88,7 @@ async fn wrong_credentials_everywhere_end_in_a_clean_502() {
 
 #[tokio::test]
 async fn secrets_manager_down_is_503_then_recovers_without_a_restart() {
-    let secret = fresh_secret();
-    let hms = Hms::start("key-down", &secret).await;
-    let id = create_secret(&secret_json("key-down", &secret)).await;
+    let (hms, _, id) = app_with_secret("key-down").await;
     let switch = switchable_moto().await;
     let (client, reads) = counted_client(&hms, &id, &switch.endpoint);
     let f = CreateRoom::open(client);
@@ -126,9 +120,7 @@ async fn missing_and_malformed_secrets_are_clear_errors() {
 
 #[tokio::test]
 async fn upstream_errors_map_to_clean_answers_and_the_next_call_succeeds() {
-    let secret = fresh_secret();
-    let hms = Hms::start("key-f", &secret).await;
-    let id = create_secret(&secret_json("key-f", &secret)).await;
+    let (hms, _, id) = app_with_secret("key-f").await;
     let (client, _) = counted_client(&hms, &id, &moto_endpoint());
     let create = CreateRoom::open(client);
     let (status, room) = answer(&create.handle(post("/create-room", json!({"name": "faults"}))).await);
@@ -191,9 +183,7 @@ async fn unreachable_100ms_is_a_clean_502() {
 
 #[tokio::test]
 async fn rooms_tokens_joins_and_attendance_end_to_end() {
-    let secret = fresh_secret();
-    let hms = Hms::start("key-flow", &secret).await;
-    let id = create_secret(&secret_json("key-flow", &secret)).await;
+    let (hms, _, id) = app_with_secret("key-flow").await;
     let (client, _) = counted_client(&hms, &id, &moto_endpoint());
     let create = CreateRoom::open(client);
     let (status, room) = answer(&create.handle(post("/create-room", json!({"name": "standup", "region": "eu"}))).await);

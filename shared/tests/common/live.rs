@@ -146,6 +146,15 @@ impl Hms {
     }
 }
 
+/// An emulated 100ms app with a fresh secret, and that secret stored in moto (through the AWS
+/// API) as `{"APP_ACCESS_KEY", "APP_SECRET"}`. Returns the emulator, the secret and its id.
+pub async fn app_with_secret(access_key: &str) -> (Hms, String, String) {
+    let secret = fresh_secret();
+    let hms = Hms::start(access_key, &secret).await;
+    let id = create_secret(&secret_json(access_key, &secret)).await;
+    (hms, secret, id)
+}
+
 pub type Client = HmsClient<Counting<SecretsManagerSource>>;
 
 pub fn counted_client(hms: &Hms, secret_id: &str, sm_endpoint: &str) -> (Client, Arc<AtomicUsize>) {

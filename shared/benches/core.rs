@@ -51,7 +51,7 @@ fn tokens(c: &mut Criterion) {
 
 fn attendance_by_peers(c: &mut Criterion) {
     let now = chrono::Utc::now();
-    let mut group = c.benchmark_group("attendance: parse page + compute + JSON");
+    let mut group = c.benchmark_group("attendance: parse page + compute + JSON bytes");
     for peers in [10usize, 1_000, 10_000, 100_000] {
         let bytes = page_json(peers);
         let page: Page<Session> = sessions::parse(&bytes, "page").unwrap();
@@ -64,10 +64,28 @@ fn attendance_by_peers(c: &mut Criterion) {
             b.iter(|| {
                 let page: Page<Session> = sessions::parse(black_box(bytes), "page").unwrap();
                 let session = sessions::latest(page.data).unwrap();
-                attendance::compute(&session, now).to_json()
+                serde_json::to_vec(&attendance::compute(&session, now)).unwrap()
             })
         });
     }
+    group.finish();
+
+    // Where the time of the 10,000-peer case goes, against a floor: serde_json reading the same
+    // bytes and keeping nothing (`IgnoredAny`), which no parser built on serde_json can beat.
+    let bytes = page_json(10_000);
+    let mut group = c.benchmark_group("attendance stages, 10000 peers");
+    group.sample_size(30);
+    group.bench_function("floor: read JSON, keep nothing", |b| {
+        b.iter(|| serde_json::from_slice::<serde::de::IgnoredAny>(black_box(&bytes)).unwrap())
+    });
+    group.bench_function("parse page", |b| {
+        b.iter(|| sessions::parse::<Page<Session>>(black_box(&bytes), "page").unwrap().data.len())
+    });
+    let page: Page<Session> = sessions::parse(&bytes, "page").unwrap();
+    let session = &page.data[0];
+    group.bench_function("compute", |b| b.iter(|| attendance::compute(black_box(session), now).attendees.len()));
+    let report = attendance::compute(session, now);
+    group.bench_function("serialize", |b| b.iter(|| serde_json::to_vec(black_box(&report)).unwrap()));
     group.finish();
 }
 

@@ -5,19 +5,19 @@
 //!   active, else to the session's end.
 //! - An attendee's duration is the length of the union of its peers' presence.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
+use serde::ser::{SerializeStruct, Serializer};
 
 use crate::sessions::{Peer, Session};
 
-/// One attendee's figures. Durations are kept exact; rounding happens in [`Report::to_json`].
+/// One attendee's figures. Durations are kept exact; rounding happens when the report is
+/// serialized. Strings borrow from the session.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Attendee {
-    pub user_id: Option<String>,
-    pub name: Option<String>,
-    pub role: Option<String>,
+pub struct Attendee<'a> {
+    pub user_id: Option<&'a str>,
+    pub name: Option<&'a str>,
+    pub role: Option<&'a str>,
     pub joins: usize,
     pub first_join: DateTime<Utc>,
     /// `None` while one of its peers is still in an active session.
@@ -25,60 +25,56 @@ pub struct Attendee {
     pub duration: TimeDelta,
 }
 
-/// The attendance of one session.
+/// The attendance of one session. Its JSON form (`Serialize`) is the answer of
+/// `/session-analytics-by-room`: the sample's fields (minutes as numbers rounded to 2 decimals)
+/// plus ours, written straight to the output without an intermediate `serde_json::Value`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Report {
-    pub room_id: String,
-    pub session_id: String,
+pub struct Report<'a> {
+    pub room_id: &'a str,
+    pub session_id: &'a str,
     pub active: bool,
     pub session_duration: TimeDelta,
-    pub attendees: Vec<Attendee>,
+    pub attendees: Vec<Attendee<'a>>,
 }
 
-impl Report {
+impl Report<'_> {
     pub fn total_peer_duration(&self) -> TimeDelta {
         self.attendees.iter().map(|a| a.duration).sum()
     }
+}
 
-    /// The answer of `/session-analytics-by-room`: the sample's fields (minutes as numbers rounded
-    /// to 2 decimals) plus ours.
-    pub fn to_json(&self) -> serde_json::Value {
-        #[derive(Serialize)]
-        struct Row<'a> {
-            name: Option<&'a str>,
-            user_id: Option<&'a str>,
-            duration: f64,
-            duration_seconds: f64,
-            role: Option<&'a str>,
-            joins: usize,
-            first_join_at: String,
-            last_leave_at: Option<String>,
-        }
-        let rows: Vec<Row<'_>> = self
-            .attendees
-            .iter()
-            .map(|a| Row {
-                name: a.name.as_deref(),
-                user_id: a.user_id.as_deref(),
-                duration: minutes(a.duration),
-                duration_seconds: round2(seconds(a.duration)),
-                role: a.role.as_deref(),
-                joins: a.joins,
-                first_join_at: rfc3339(a.first_join),
-                last_leave_at: a.last_leave.map(rfc3339),
-            })
-            .collect();
-        serde_json::json!({
-            "user_duration_list": rows,
-            "session_duration": minutes(self.session_duration),
-            "total_peer_duration": minutes(self.total_peer_duration()),
-            "room_id": self.room_id,
-            "session_id": self.session_id,
-            "active": self.active,
-        })
+impl Serialize for Report<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut s = serializer.serialize_struct("Report", 6)?;
+        s.serialize_field("user_duration_list", &self.attendees)?;
+        s.serialize_field("session_duration", &minutes(self.session_duration))?;
+        s.serialize_field("total_peer_duration", &minutes(self.total_peer_duration()))?;
+        s.serialize_field("room_id", self.room_id)?;
+        s.serialize_field("session_id", self.session_id)?;
+        s.serialize_field("active", &self.active)?;
+        s.end()
     }
 }
 
+/// One row of `user_duration_list`.
+impl Serialize for Attendee<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut s = serializer.serialize_struct("Attendee", 8)?;
+        s.serialize_field("name", &self.name)?;
+        s.serialize_field("user_id", &self.user_id)?;
+        s.serialize_field("duration", &minutes(self.duration))?;
+        s.serialize_field("duration_seconds", &round2(seconds(self.duration)))?;
+        s.serialize_field("role", &self.role)?;
+        s.serialize_field("joins", &self.joins)?;
+        s.serialize_field("first_join_at", &rfc3339(self.first_join))?;
+        s.serialize_field("last_leave_at", &self.last_leave.map(rfc3339))?;
+        s.end()
+    }
+}
+
+/// RFC 3339 in UTC with `Z` and as many fraction digits as needed (0, 3, 6 or 9). Formatted into a
+/// string first: chrono's own `Serialize` goes through `collect_str`, which serde_json escapes one
+/// character at a time, and made serializing a report 5x slower.
 fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
 }
@@ -99,7 +95,7 @@ pub fn minutes(d: TimeDelta) -> f64 {
 
 /// When a closed session ended: `updated_at` when it is set and not before `created_at`, else the
 /// latest time any peer was seen, else `created_at`.
-pub fn session_end(session: &Session, now: DateTime<Utc>) -> DateTime<Utc> {
+pub fn session_end(session: &Session<'_>, now: DateTime<Utc>) -> DateTime<Utc> {
     if session.active {
         return now.max(session.created_at);
     }
@@ -108,7 +104,7 @@ pub fn session_end(session: &Session, now: DateTime<Utc>) -> DateTime<Utc> {
     }
     session
         .peers
-        .values()
+        .iter()
         .map(|p| p.left_at.unwrap_or(p.joined_at))
         .max()
         .unwrap_or(session.created_at)
@@ -117,11 +113,15 @@ pub fn session_end(session: &Session, now: DateTime<Utc>) -> DateTime<Utc> {
 
 /// Length of the union of intervals; empty or inverted intervals count nothing.
 pub fn union_length(mut intervals: Vec<(DateTime<Utc>, DateTime<Utc>)>) -> TimeDelta {
-    intervals.retain(|(s, e)| e > s);
     intervals.sort_unstable();
+    union_of_sorted(intervals.into_iter())
+}
+
+/// [`union_length`] of intervals already in order of their start: one pass, no allocation.
+fn union_of_sorted(intervals: impl Iterator<Item = (DateTime<Utc>, DateTime<Utc>)>) -> TimeDelta {
     let mut total = TimeDelta::zero();
     let mut current: Option<(DateTime<Utc>, DateTime<Utc>)> = None;
-    for (s, e) in intervals {
+    for (s, e) in intervals.filter(|(s, e)| e > s) {
         match current {
             Some((cs, ce)) if s <= ce => current = Some((cs, ce.max(e))),
             Some((cs, ce)) => {
@@ -137,47 +137,52 @@ pub fn union_length(mut intervals: Vec<(DateTime<Utc>, DateTime<Utc>)>) -> TimeD
     total
 }
 
-/// Computes the attendance of `session` as of `now`.
-pub fn compute(session: &Session, now: DateTime<Utc>) -> Report {
-    let end = session_end(session, now);
-    let mut groups: HashMap<&str, Vec<(&str, &Peer)>> = HashMap::new();
-    for (peer_id, peer) in &session.peers {
-        let key = match peer.user_id.as_deref() {
-            Some(u) if !u.is_empty() => u,
-            _ => peer_id.as_str(),
-        };
-        groups.entry(key).or_default().push((peer_id, peer));
+/// The attendee a peer belongs to: its non-empty `user_id`, else the peer itself.
+fn attendee_key<'a>(peer: &'a Peer<'_>) -> &'a str {
+    match peer.user_id.as_deref() {
+        Some(u) if !u.is_empty() => u,
+        _ => &peer.key,
     }
-    let mut attendees: Vec<Attendee> = groups
-        .into_values()
-        .map(|peers| {
-            let present = |p: &Peer| p.left_at.is_none() && session.active;
-            let latest = peers
-                .iter()
-                .max_by(|(ida, a), (idb, b)| a.joined_at.cmp(&b.joined_at).then_with(|| ida.cmp(idb)))
-                .map(|(_, p)| *p)
-                .expect("a group has at least one peer");
+}
+
+/// Computes the attendance of `session` as of `now`.
+///
+/// One sort groups the peers by attendee and orders each group by join time (then peer id), so
+/// each attendee's union of intervals is a single pass; no hash map, no per-attendee allocation.
+pub fn compute<'a>(session: &'a Session<'a>, now: DateTime<Utc>) -> Report<'a> {
+    let end = session_end(session, now);
+    let mut peers: Vec<(&'a str, &'a Peer<'a>)> = session.peers.iter().map(|p| (attendee_key(p), p)).collect();
+    peers.sort_unstable_by(|(ka, a), (kb, b)| {
+        ka.cmp(kb).then_with(|| a.joined_at.cmp(&b.joined_at)).then_with(|| a.key.cmp(&b.key))
+    });
+    let mut attendees: Vec<Attendee<'a>> = peers
+        .chunk_by(|(ka, _), (kb, _)| ka == kb)
+        .map(|group| {
+            let present = |p: &Peer<'_>| p.left_at.is_none() && session.active;
+            // The group is in join order: the latest-joined peer (ties: the larger id) names it.
+            let (_, latest) = group[group.len() - 1];
             Attendee {
-                user_id: latest.user_id.clone().filter(|u| !u.is_empty()),
-                name: latest.name.clone(),
-                role: latest.role.clone(),
-                joins: peers.len(),
-                first_join: peers.iter().map(|(_, p)| p.joined_at).min().expect("non-empty"),
-                last_leave: if peers.iter().any(|(_, p)| present(p)) {
+                user_id: latest.user_id.as_deref().filter(|u| !u.is_empty()),
+                name: latest.name.as_deref(),
+                role: latest.role.as_deref(),
+                joins: group.len(),
+                first_join: group[0].1.joined_at,
+                last_leave: if group.iter().any(|(_, p)| present(p)) {
                     None
                 } else {
-                    peers.iter().map(|(_, p)| p.left_at.unwrap_or(end)).max()
+                    group.iter().map(|(_, p)| p.left_at.unwrap_or(end)).max()
                 },
-                duration: union_length(peers.iter().map(|(_, p)| (p.joined_at, p.left_at.unwrap_or(end))).collect()),
+                duration: union_of_sorted(group.iter().map(|(_, p)| (p.joined_at, p.left_at.unwrap_or(end)))),
             }
         })
         .collect();
+    // Stable: attendees alike in all three stay in attendee-key order, so the answer is repeatable.
     attendees.sort_by(|a, b| {
         a.first_join.cmp(&b.first_join).then_with(|| a.user_id.cmp(&b.user_id)).then_with(|| a.name.cmp(&b.name))
     });
     Report {
-        room_id: session.room_id.clone(),
-        session_id: session.id.clone(),
+        room_id: &session.room_id,
+        session_id: &session.id,
         active: session.active,
         session_duration: end - session.created_at,
         attendees,
@@ -194,30 +199,34 @@ mod tests {
         parse_rfc3339(&format!("2024-05-01T{s}Z")).unwrap()
     }
 
-    fn peer(user: Option<&str>, name: &str, join: &str, leave: Option<&str>) -> Peer {
+    fn peer(user: Option<&'static str>, name: &'static str, join: &str, leave: Option<&str>) -> Peer<'static> {
         Peer {
-            id: None,
+            key: Default::default(),
             name: Some(name.into()),
             role: Some("guest".into()),
-            user_id: user.map(String::from),
+            user_id: user.map(Into::into),
             joined_at: t(join),
             left_at: leave.map(t),
         }
     }
 
-    fn session(active: bool, created: &str, updated: Option<&str>, peers: Vec<Peer>) -> Session {
+    fn session(active: bool, created: &str, updated: Option<&str>, peers: Vec<Peer<'static>>) -> Session<'static> {
         Session {
             id: "s1".into(),
             room_id: "r1".into(),
             active,
             created_at: t(created),
             updated_at: updated.map(t),
-            peers: peers.into_iter().enumerate().map(|(i, p)| (format!("peer-{i}"), p)).collect(),
+            peers: peers.into_iter().enumerate().map(|(i, p)| Peer { key: format!("peer-{i}").into(), ..p }).collect(),
         }
     }
 
-    fn by_user<'a>(r: &'a Report, user: &str) -> &'a Attendee {
-        r.attendees.iter().find(|a| a.user_id.as_deref() == Some(user)).unwrap()
+    fn to_json(r: &Report<'_>) -> serde_json::Value {
+        serde_json::to_value(r).unwrap()
+    }
+
+    fn by_user<'a>(r: &'a Report<'_>, user: &str) -> &'a Attendee<'a> {
+        r.attendees.iter().find(|a| a.user_id == Some(user)).unwrap()
     }
 
     #[test]
@@ -269,10 +278,10 @@ mod tests {
         let alice = by_user(&r, "alice");
         assert_eq!(alice.duration.num_seconds(), 1800);
         assert_eq!(alice.joins, 2);
-        assert_eq!(alice.name.as_deref(), Some("Alice laptop"), "name of the latest-joined peer");
+        assert_eq!(alice.name, Some("Alice laptop"), "name of the latest-joined peer");
         let bob = by_user(&r, "bob");
         assert_eq!(bob.duration.num_seconds(), 1200);
-        assert_eq!(bob.name.as_deref(), Some("Bob again"));
+        assert_eq!(bob.name, Some("Bob again"));
         assert_eq!(bob.last_leave, Some(t("10:50:00")));
         assert_eq!(r.session_duration.num_seconds(), 3600);
         assert_eq!(r.total_peer_duration().num_seconds(), 3000);
@@ -294,18 +303,20 @@ mod tests {
         assert_eq!(r.attendees.len(), 3);
         assert!(r.attendees.iter().all(|a| a.user_id.is_none()));
         assert_eq!(r.total_peer_duration().num_seconds(), 600 + 1200 + 60);
-        let json = r.to_json();
+        let json = to_json(&r);
         assert!(json["user_duration_list"].as_array().unwrap().iter().all(|row| row["user_id"].is_null()));
     }
 
     #[test]
     fn no_left_at_runs_to_now_when_active_and_to_the_session_end_when_closed() {
         let peers = vec![peer(Some("u"), "U", "10:00:00", None)];
-        let active = compute(&session(true, "10:00:00", Some("10:01:00"), peers.clone()), t("10:45:00"));
+        let active = session(true, "10:00:00", Some("10:01:00"), peers.clone());
+        let active = compute(&active, t("10:45:00"));
         assert_eq!(by_user(&active, "u").duration.num_seconds(), 2700);
         assert_eq!(by_user(&active, "u").last_leave, None);
         assert_eq!(active.session_duration.num_seconds(), 2700);
-        let closed = compute(&session(false, "10:00:00", Some("10:20:00"), peers.clone()), t("10:45:00"));
+        let closed = session(false, "10:00:00", Some("10:20:00"), peers.clone());
+        let closed = compute(&closed, t("10:45:00"));
         assert_eq!(by_user(&closed, "u").duration.num_seconds(), 1200);
         assert_eq!(by_user(&closed, "u").last_leave, Some(t("10:20:00")));
         assert_eq!(closed.session_duration.num_seconds(), 1200);
@@ -322,10 +333,11 @@ mod tests {
         let r = compute(&s, t("23:00:00"));
         assert_eq!(r.session_duration.num_seconds(), 420);
         assert_eq!(by_user(&r, "b").duration.num_seconds(), 300);
-        let empty = compute(&session(false, "10:00:00", None, vec![]), t("23:00:00"));
+        let empty = session(false, "10:00:00", None, vec![]);
+        let empty = compute(&empty, t("23:00:00"));
         assert_eq!(empty.session_duration, TimeDelta::zero());
         assert!(empty.attendees.is_empty());
-        assert_eq!(empty.to_json()["total_peer_duration"], 0.0);
+        assert_eq!(to_json(&empty)["total_peer_duration"], 0.0);
     }
 
     #[test]
@@ -341,7 +353,7 @@ mod tests {
                 peer(Some("c"), "C", "10:00:40", Some("10:01:00")),
             ],
         );
-        let json = compute(&s, t("11:00:00")).to_json();
+        let json = to_json(&compute(&s, t("11:00:00")));
         assert_eq!(json["total_peer_duration"], 1.0);
         assert_eq!(json["session_duration"], 1.0);
         let rows = json["user_duration_list"].as_array().unwrap();
@@ -379,6 +391,6 @@ mod tests {
         let now = parse_rfc3339("2022-02-11T04:53:46.306Z").unwrap();
         let active = compute(&page.data[0], now);
         assert_eq!(active.attendees[0].duration.num_seconds(), 600);
-        assert_eq!(active.to_json()["user_duration_list"][0]["duration"], 10.0);
+        assert_eq!(to_json(&active)["user_duration_list"][0]["duration"], 10.0);
     }
 }

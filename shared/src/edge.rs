@@ -98,7 +98,7 @@ pub struct Reply {
 }
 
 impl Reply {
-    pub fn ok_json(value: &serde_json::Value) -> Self {
+    pub fn ok_json(value: &impl serde::Serialize) -> Self {
         Self { status: 200, body: serde_json::to_vec(value).unwrap_or_default() }
     }
 

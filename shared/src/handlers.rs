@@ -146,21 +146,28 @@ fn no_session(room_id: &str) -> ApiError {
 /// session, or of the chosen one.
 pub async fn session_analytics(hms: &impl HmsApi, req: &ApiRequest, now: DateTime<Utc>) -> Result<Reply, ApiError> {
     let room_id = room_id_param(req)?;
-    let session = match req.query_param("session_id") {
+    let session_id = req.query_param("session_id");
+    if let Some(session_id) = session_id {
+        validate::object_id(session_id)
+            .map_err(|why| ApiError::bad_request("invalid_parameter", format!("query parameter 'session_id' {why}")))?;
+    }
+    // The session borrows its strings from these bytes, so they are fetched first and outlive it.
+    let bytes = match session_id {
+        Some(session_id) => match hms.get_session(session_id).await {
+            Ok(bytes) => bytes,
+            Err(ApiError::UpstreamRejected { status: 404, .. }) => {
+                return Err(ApiError::NotFound {
+                    code: "session_not_found",
+                    msg: format!("session {session_id} does not exist"),
+                });
+            }
+            Err(e) => return Err(e),
+        },
+        None => hms.list_sessions(room_id, sessions::LATEST_PAGE_LIMIT, None).await?,
+    };
+    let session: Session<'_> = match session_id {
         Some(session_id) => {
-            validate::object_id(session_id).map_err(|why| {
-                ApiError::bad_request("invalid_parameter", format!("query parameter 'session_id' {why}"))
-            })?;
-            let session: Session = match hms.get_session(session_id).await {
-                Ok(bytes) => sessions::parse(&bytes, "session")?,
-                Err(ApiError::UpstreamRejected { status: 404, .. }) => {
-                    return Err(ApiError::NotFound {
-                        code: "session_not_found",
-                        msg: format!("session {session_id} does not exist"),
-                    });
-                }
-                Err(e) => return Err(e),
-            };
+            let session: Session<'_> = sessions::parse(&bytes, "session")?;
             if session.room_id != room_id {
                 return Err(ApiError::NotFound {
                     code: "session_not_found",
@@ -170,12 +177,11 @@ pub async fn session_analytics(hms: &impl HmsApi, req: &ApiRequest, now: DateTim
             session
         }
         None => {
-            let bytes = hms.list_sessions(room_id, sessions::LATEST_PAGE_LIMIT, None).await?;
-            let page: Page<Session> = sessions::parse(&bytes, "session list")?;
+            let page: Page<Session<'_>> = sessions::parse(&bytes, "session list")?;
             sessions::latest(page.data).ok_or_else(|| no_session(room_id))?
         }
     };
-    Ok(Reply::ok_json(&attendance::compute(&session, now).to_json()))
+    Ok(Reply::ok_json(&attendance::compute(&session, now)))
 }
 
 /// `GET /session-list-by-room?room_id=`: every session of the room, newest first, following the

@@ -1,11 +1,12 @@
 //! 100ms sessions as `GET /sessions` and `GET /sessions/{id}` return them, and the rules for
 //! walking the paginated list.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::fmt;
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
+use serde::de::{Deserializer, MapAccess, Visitor};
 
 use crate::error::ApiError;
 use crate::time;
@@ -18,16 +19,20 @@ pub const LIST_MAX_PAGES: usize = 20;
 pub const LATEST_PAGE_LIMIT: u32 = 10;
 
 /// One peer (a client connection) of a session. Several peers can share one `user_id`.
+///
+/// Strings borrow from the 100ms answer (they are only copied when JSON escapes force it): a
+/// session of 10,000 peers is parsed without 40,000 small allocations.
 #[derive(Debug, Clone, Deserialize)]
-pub struct Peer {
-    #[serde(default)]
-    pub id: Option<String>,
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub role: Option<String>,
-    #[serde(default)]
-    pub user_id: Option<String>,
+pub struct Peer<'a> {
+    /// The peer id: the key of this peer in the session's `peers` object.
+    #[serde(skip)]
+    pub key: Cow<'a, str>,
+    #[serde(default, borrow, deserialize_with = "optional_text")]
+    pub name: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "optional_text")]
+    pub role: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "optional_text")]
+    pub user_id: Option<Cow<'a, str>>,
     #[serde(deserialize_with = "time::de_required")]
     pub joined_at: DateTime<Utc>,
     #[serde(default, deserialize_with = "time::de_optional")]
@@ -35,24 +40,26 @@ pub struct Peer {
 }
 
 /// A session of a room. `peers` is an object keyed by peer id (not an array, whatever the docs'
-/// table says).
+/// table says); it is read into a list in the order 100ms sent it, each peer keeping its key.
 #[derive(Debug, Clone, Deserialize)]
-pub struct Session {
-    pub id: String,
-    pub room_id: String,
+pub struct Session<'a> {
+    #[serde(borrow)]
+    pub id: Cow<'a, str>,
+    #[serde(borrow)]
+    pub room_id: Cow<'a, str>,
     #[serde(default)]
     pub active: bool,
     #[serde(deserialize_with = "time::de_required")]
     pub created_at: DateTime<Utc>,
     #[serde(default, deserialize_with = "time::de_optional")]
     pub updated_at: Option<DateTime<Utc>>,
-    #[serde(default, deserialize_with = "null_as_empty")]
-    pub peers: HashMap<String, Peer>,
+    #[serde(default, borrow, deserialize_with = "peers_object")]
+    pub peers: Vec<Peer<'a>>,
 }
 
 /// One page of `GET /sessions`. `data` may be `[]` or `null`.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(bound = "T: DeserializeOwned")]
+#[serde(bound(deserialize = "T: Deserialize<'de>"))]
 pub struct Page<T> {
     #[serde(default)]
     pub limit: Option<u32>,
@@ -64,14 +71,50 @@ pub struct Page<T> {
 
 fn null_as_empty<'de, D, T>(d: D) -> Result<T, D::Error>
 where
-    D: serde::Deserializer<'de>,
+    D: Deserializer<'de>,
     T: Default + Deserialize<'de>,
 {
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
+/// A string that borrows from the input when it has no escapes. serde borrows a bare `Cow<str>`
+/// field but not one inside an `Option` (serde-rs/serde#1497), hence this newtype.
+#[derive(Deserialize)]
+struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
+
+fn optional_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>, D::Error> {
+    Ok(Option::<Text<'de>>::deserialize(d)?.map(|Text(t)| t))
+}
+
+/// `peers`: `null` or an object of peer id -> peer, read straight into a list (no map is built).
+fn peers_object<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Peer<'de>>, D::Error> {
+    struct PeersVisitor;
+    impl<'de> Visitor<'de> for PeersVisitor {
+        type Value = Vec<Peer<'de>>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an object of peers keyed by peer id, or null")
+        }
+
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut peers = Vec::with_capacity(map.size_hint().unwrap_or(0));
+            while let Some(Text(key)) = map.next_key()? {
+                let mut peer: Peer<'de> = map.next_value()?;
+                peer.key = key;
+                peers.push(peer);
+            }
+            Ok(peers)
+        }
+    }
+    d.deserialize_any(PeersVisitor)
+}
+
 /// Parses a 100ms answer; anything that does not fit is a 502 (100ms answered nonsense).
-pub fn parse<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, ApiError> {
+pub fn parse<'a, T: Deserialize<'a>>(bytes: &'a [u8], what: &str) -> Result<T, ApiError> {
     serde_json::from_slice(bytes)
         .map_err(|e| ApiError::upstream("upstream_invalid_response", format!("100ms sent an unreadable {what}: {e}")))
 }
@@ -91,7 +134,7 @@ pub fn next_start(page_len: usize, requested_limit: u32, last: Option<&str>, see
 }
 
 /// The session with the latest `created_at` (ties: the larger id, so the choice is stable).
-pub fn latest(sessions: Vec<Session>) -> Option<Session> {
+pub fn latest(sessions: Vec<Session<'_>>) -> Option<Session<'_>> {
     sessions.into_iter().max_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)))
 }
 
@@ -107,35 +150,62 @@ mod tests {
 
     #[test]
     fn docs_sessions_list_example_parses() {
-        let page: Page<Session> = parse(&example("sessions_list_response.json"), "page").unwrap();
+        let bytes = example("sessions_list_response.json");
+        let page: Page<Session> = parse(&bytes, "page").unwrap();
         assert_eq!(page.limit, Some(10));
         assert_eq!(page.last.as_deref(), Some("63172c2d3e3d9fdb008322e1"));
         assert_eq!(page.data.len(), 2);
         let s = &page.data[0];
         assert_eq!(s.id, "631a0fa23e3d9fdb00832596");
         assert!(!s.active);
-        let p = &s.peers["a24687bb-de68-4276-9758-e1efa5e7e4d8"];
+        let p = s.peers.iter().find(|p| p.key == "a24687bb-de68-4276-9758-e1efa5e7e4d8").unwrap();
         assert_eq!(p.user_id.as_deref(), Some("Batch1-student1"));
+        for text in [p.name.as_ref().unwrap(), p.user_id.as_ref().unwrap(), p.role.as_ref().unwrap(), &p.key, &s.id] {
+            assert!(matches!(text, Cow::Borrowed(_)), "{text} is borrowed from the answer, not copied");
+        }
         assert_eq!((p.left_at.unwrap() - p.joined_at).num_milliseconds(), 1815);
     }
 
     #[test]
     fn docs_legacy_list_example_parses_with_missing_peer_fields() {
-        let page: Page<Session> = parse(&example("legacy_sessions_list_response.json"), "page").unwrap();
+        let bytes = example("legacy_sessions_list_response.json");
+        let page: Page<Session> = parse(&bytes, "page").unwrap();
         assert_eq!(page.data.len(), 2);
         let active = &page.data[0];
         assert!(active.active);
-        let peer = active.peers.values().next().unwrap();
-        assert!(peer.id.is_none() && peer.user_id.is_none() && peer.left_at.is_none());
+        let peer = &active.peers[0];
+        assert!(peer.user_id.is_none() && peer.left_at.is_none());
+        assert!(!peer.key.is_empty());
         assert_eq!(page.data[1].peers.len(), 2);
     }
 
     #[test]
     fn docs_session_retrieve_example_parses() {
-        let s: Session = parse(&example("sessions_retrieve_response.json"), "session").unwrap();
+        let bytes = example("sessions_retrieve_response.json");
+        let s: Session = parse(&bytes, "session").unwrap();
         assert_eq!(s.room_id, "627ce5b8f2e4e30487862adb");
         assert_eq!(s.peers.len(), 1);
         assert_eq!(s.updated_at.unwrap().to_rfc3339(), "2022-09-06T11:17:03.650+00:00");
+    }
+
+    #[test]
+    fn escaped_strings_are_unescaped_and_peers_keep_their_order_and_keys() {
+        let bytes = br#"{"id":"s\u0031","room_id":"r","created_at":"2022-01-01T00:00:00Z","peers":{
+            "p\"2":{"name":"Zo\u00eb \"Z\"","user_id":"u\/1","role":null,"joined_at":"2022-01-01T00:00:01Z"},
+            "p1":{"name":"Al","joined_at":"2022-01-01T00:00:02Z","left_at":null}}}"#;
+        let s: Session = parse(bytes, "session").unwrap();
+        assert_eq!(s.id, "s1");
+        let keys: Vec<&str> = s.peers.iter().map(|p| p.key.as_ref()).collect();
+        assert_eq!(keys, ["p\"2", "p1"], "the object's order, keys unescaped");
+        assert_eq!(s.peers[0].name.as_deref(), Some("Zo\u{eb} \"Z\""));
+        assert_eq!(s.peers[0].user_id.as_deref(), Some("u/1"));
+        assert_eq!(s.peers[0].role, None);
+        assert!(matches!(s.peers[1].name, Some(Cow::Borrowed("Al"))));
+        for bad in [&br#"{"id":"s","room_id":"r","created_at":"2022-01-01T00:00:00Z","peers":[]}"#[..],
+            br#"{"id":"s","room_id":"r","created_at":"2022-01-01T00:00:00Z","peers":{"p":{"name":1,"joined_at":"2022-01-01T00:00:00Z"}}}"#]
+        {
+            assert_eq!(parse::<Session>(bad, "session").unwrap_err().code(), "upstream_invalid_response");
+        }
     }
 
     #[test]

@@ -114,6 +114,22 @@ proptest! {
         let _ = parse_rfc3339(&s);
     }
 
+    /// Whatever the fast path takes, it reads exactly as chrono does; what it leaves, chrono reads.
+    #[test]
+    fn timestamps_parse_exactly_as_chrono_parses_them(
+        date in (0u32..10_000, 0u32..14, 0u32..33),
+        time in (0u32..26, 0u32..61, 0u32..62),
+        fraction in prop::option::of("[0-9]{0,11}"),
+        zone in prop::sample::select(vec!["Z", "z", "+00:00", "-05:30", "", "ZZ"]),
+        sep in prop::sample::select(vec!["T", "t", " "]),
+    ) {
+        let ((y, mo, d), (h, mi, se)) = (date, time);
+        let fraction = fraction.map(|f| format!(".{f}")).unwrap_or_default();
+        let s = format!("{y:04}-{mo:02}-{d:02}{sep}{h:02}:{mi:02}:{se:02}{fraction}{zone}");
+        let chrono = chrono::DateTime::parse_from_rfc3339(&s).ok().map(|t| t.to_utc());
+        prop_assert_eq!(parse_rfc3339(&s), chrono, "{}", s);
+    }
+
     #[test]
     fn the_union_is_between_the_longest_interval_and_the_sum(
         spans in prop::collection::vec((0i64..10_000, -100i64..3_000), 0..30)

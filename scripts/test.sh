@@ -42,6 +42,15 @@ cargo test --workspace
 echo "== soak (10,000 invocations per function, e2e/tests/soak.rs)"
 cat target/soak.txt
 
+echo "== lambda-bench smoke (the harness behind scripts/bench.sh: 1 run, 20 invocations, no figures kept)"
+cargo build --quiet -p hms-e2e --bin lambda-bench
+rm -rf target/bench-smoke
+for b in hello-world create-room auth-token session-analytics; do
+  mkdir -p "target/bench-smoke/$b" && ln -s "$PWD/target/release/$b" "target/bench-smoke/$b/bootstrap"
+done
+target/debug/lambda-bench --run-dir target/bench-smoke --runs 1 --invocations 20 >target/bench-smoke/table.md
+grep -q '^| session-analytics |' target/bench-smoke/table.md
+
 echo "== schemathesis against the local API (openapi.yaml)"
 scripts/schemathesis.sh
 

@@ -1,12 +1,16 @@
 //! `cargo bench -p hms-shared`: the hot paths of the functions.
 //! - minting an auth token; getting the cached management token;
-//! - attendance of one session with 10 to 100,000 peers, from the 100ms JSON page to the report.
+//! - attendance of one session with 10 to 100,000 peers, from the 100ms JSON page to the bytes of
+//!   the answer, and where the time of the 10,000-peer case goes;
+//! - what init does in-process (configuration, the functions built).
 
 use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use hms_shared::app::{AuthToken, CreateRoom, SessionAnalytics};
 use hms_shared::attendance;
+use hms_shared::config::Config;
 use hms_shared::credentials::Credentials;
 use hms_shared::sessions::{self, Page, Session};
 use hms_shared::tokens::{ManagementTokenCache, mint_auth_token};
@@ -64,7 +68,7 @@ fn attendance_by_peers(c: &mut Criterion) {
             b.iter(|| {
                 let page: Page<Session> = sessions::parse(black_box(bytes), "page").unwrap();
                 let session = sessions::latest(page.data).unwrap();
-                serde_json::to_vec(&attendance::compute(&session, now)).unwrap()
+                attendance::compute(&session, now).to_json_bytes()
             })
         });
     }
@@ -85,9 +89,34 @@ fn attendance_by_peers(c: &mut Criterion) {
     let session = &page.data[0];
     group.bench_function("compute", |b| b.iter(|| attendance::compute(black_box(session), now).attendees.len()));
     let report = attendance::compute(session, now);
-    group.bench_function("serialize", |b| b.iter(|| serde_json::to_vec(black_box(&report)).unwrap()));
+    group.bench_function("serialize", |b| b.iter(|| black_box(&report).to_json_bytes()));
     group.finish();
 }
 
-criterion_group!(benches, tokens, attendance_by_peers);
+/// What a function does at init besides logging setup: read its configuration and build itself.
+/// Clients (reqwest, Secrets Manager) are built on first use, so none of that is here.
+fn init(c: &mut Criterion) {
+    let env = |k: &str| {
+        match k {
+            "HMS_SECRET_ID" => Some("hms/prod/app"),
+            "HMS_API_BASE_URL" => Some("https://api.100ms.live/v2"),
+            "ALLOWED_ROLES" => Some("host,guest,viewer"),
+            "CALLER_AUTH" => Some("jwt"),
+            _ => None,
+        }
+        .map(String::from)
+    };
+    c.bench_function("init: config from the environment + the three functions built", |b| {
+        b.iter(|| {
+            let config = Config::from_lookup(env);
+            (
+                CreateRoom::from_config(black_box(&config)),
+                AuthToken::from_config(&config),
+                SessionAnalytics::from_config(&config),
+            )
+        })
+    });
+}
+
+criterion_group!(benches, tokens, attendance_by_peers, init);
 criterion_main!(benches);

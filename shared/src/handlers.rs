@@ -181,7 +181,7 @@ pub async fn session_analytics(hms: &impl HmsApi, req: &ApiRequest, now: DateTim
             sessions::latest(page.data).ok_or_else(|| no_session(room_id))?
         }
     };
-    Ok(Reply::ok_json(&attendance::compute(&session, now)))
+    Ok(Reply::ok_raw(attendance::compute(&session, now).to_json_bytes()))
 }
 
 /// `GET /session-list-by-room?room_id=`: every session of the room, newest first, following the

@@ -8,7 +8,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use hms_shared::app::{AuthToken, CreateRoom, SessionAnalytics};
+use hms_shared::app::{self, AuthToken, CreateRoom, SessionAnalytics};
 use hms_shared::attendance;
 use hms_shared::config::Config;
 use hms_shared::credentials::Credentials;
@@ -106,6 +106,7 @@ fn init(c: &mut Criterion) {
         }
         .map(String::from)
     };
+    c.bench_function("init: JSON log subscriber built (RUST_LOG unset: info)", |b| b.iter(app::log_subscriber));
     c.bench_function("init: config from the environment + the three functions built", |b| {
         b.iter(|| {
             let config = Config::from_lookup(env);

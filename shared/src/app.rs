@@ -143,16 +143,22 @@ impl<H: HmsApi> SessionAnalytics<H> {
 
 /// Sets up JSON logs (level from `RUST_LOG`, default info) once per process.
 pub fn init_logging() {
+    let _ = tracing::subscriber::set_global_default(log_subscriber());
+}
+
+/// The JSON log subscriber (`RUST_LOG`, default `info`), built but not installed: apart from
+/// installing it, this is all logging costs at init (`cargo bench` measures it).
+pub fn log_subscriber() -> impl tracing::Subscriber + Send + Sync {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)
         .with_current_span(false)
         .with_span_list(false)
         .with_target(false)
         .without_time()
-        .try_init();
+        .finish()
 }
 
 /// Logs each configuration error once, at start.

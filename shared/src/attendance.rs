@@ -83,7 +83,7 @@ impl Serialize for Attendee<'_> {
 
 /// RFC 3339 in UTC with `Z` and as many fraction digits as needed (0, 3, 6 or 9). Formatted into a
 /// string first: chrono's own `Serialize` goes through `collect_str`, which serde_json escapes one
-/// character at a time, and made serializing a report 5x slower.
+/// character at a time, and made writing a 10,000-peer report 1.7x slower.
 fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
 }

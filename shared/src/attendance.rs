@@ -5,6 +5,8 @@
 //!   active, else to the session's end.
 //! - An attendee's duration is the length of the union of its peers' presence.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 use serde::ser::{SerializeStruct, Serializer};
@@ -156,16 +158,26 @@ fn attendee_key<'a>(peer: &'a Peer<'_>) -> &'a str {
 
 /// Computes the attendance of `session` as of `now`.
 ///
-/// One sort groups the peers by attendee and orders each group by join time (then peer id), so
-/// each attendee's union of intervals is a single pass; no hash map, no per-attendee allocation.
+/// Each attendee gets a number (in order of first appearance), then one sort by (number, join
+/// time, peer id) groups the peers by attendee with each group in join order: each attendee's
+/// union of intervals is a single pass, with no per-attendee allocation and no string compared
+/// while sorting.
 pub fn compute<'a>(session: &'a Session<'a>, now: DateTime<Utc>) -> Report<'a> {
     let end = session_end(session, now);
-    let mut peers: Vec<(&'a str, &'a Peer<'a>)> = session.peers.iter().map(|p| (attendee_key(p), p)).collect();
-    peers.sort_unstable_by(|(ka, a), (kb, b)| {
-        ka.cmp(kb).then_with(|| a.joined_at.cmp(&b.joined_at)).then_with(|| a.key.cmp(&b.key))
+    let mut numbers: HashMap<&'a str, u32> = HashMap::with_capacity(session.peers.len());
+    let mut peers: Vec<(u32, &'a Peer<'a>)> = session
+        .peers
+        .iter()
+        .map(|p| {
+            let next = numbers.len() as u32;
+            (*numbers.entry(attendee_key(p)).or_insert(next), p)
+        })
+        .collect();
+    peers.sort_unstable_by(|(na, a), (nb, b)| {
+        na.cmp(nb).then_with(|| a.joined_at.cmp(&b.joined_at)).then_with(|| a.key.cmp(&b.key))
     });
     let mut attendees: Vec<Attendee<'a>> = peers
-        .chunk_by(|(ka, _), (kb, _)| ka == kb)
+        .chunk_by(|(na, _), (nb, _)| na == nb)
         .map(|group| {
             let present = |p: &Peer<'_>| p.left_at.is_none() && session.active;
             // The group is in join order: the latest-joined peer (ties: the larger id) names it.
@@ -185,7 +197,8 @@ pub fn compute<'a>(session: &'a Session<'a>, now: DateTime<Utc>) -> Report<'a> {
             }
         })
         .collect();
-    // Stable: attendees alike in all three stay in attendee-key order, so the answer is repeatable.
+    // Stable: attendees alike in all three stay in order of first appearance, so the answer is
+    // repeatable.
     attendees.sort_by(|a, b| {
         a.first_join.cmp(&b.first_join).then_with(|| a.user_id.cmp(&b.user_id)).then_with(|| a.name.cmp(&b.name))
     });

@@ -5,10 +5,13 @@ mod common;
 
 use base64::Engine;
 use chrono::{DateTime, TimeDelta, Utc};
-use hms_shared::attendance::union_length;
+use std::collections::BTreeMap;
+
+use hms_shared::attendance::{self, union_length};
 use hms_shared::config::RoleAllowList;
 use hms_shared::edge::{ApiRequest, respond};
 use hms_shared::handlers::{auth_token_request, create_room_body};
+use hms_shared::sessions::{Peer, Session};
 use hms_shared::time::parse_rfc3339;
 use proptest::prelude::*;
 use serde_json::Value;
@@ -146,5 +149,62 @@ proptest! {
         let mut reversed = intervals;
         reversed.reverse();
         prop_assert_eq!(union_length(reversed).num_seconds(), union, "order does not matter");
+    }
+
+    /// compute() against the definition, written the plain way: group by user_id (or peer id),
+    /// count joins, take the earliest join and the union of each group's presence.
+    #[test]
+    fn attendance_matches_the_definition_computed_naively(
+        peers in prop::collection::vec(
+            (prop::option::of(prop::sample::select(vec!["", "ann", "bob", "cy"])), 0i64..3_600, prop::option::of(0i64..1_800)),
+            0..40,
+        ),
+        active in any::<bool>(),
+    ) {
+        let base = DateTime::<Utc>::UNIX_EPOCH + TimeDelta::days(20_000);
+        let session = Session {
+            id: "s".into(),
+            room_id: "r".into(),
+            active,
+            created_at: base,
+            updated_at: None,
+            peers: peers
+                .iter()
+                .enumerate()
+                .map(|(i, (user, join, stay))| Peer {
+                    key: format!("peer-{i:02}").into(),
+                    name: Some(format!("n{i}").into()),
+                    role: None,
+                    user_id: user.map(Into::into),
+                    joined_at: base + TimeDelta::seconds(*join),
+                    left_at: stay.map(|s| base + TimeDelta::seconds(join + s)),
+                })
+                .collect(),
+        };
+        let now = base + TimeDelta::seconds(7_200);
+        let report = attendance::compute(&session, now);
+        let end = attendance::session_end(&session, now);
+        let mut groups: BTreeMap<String, Vec<&Peer>> = BTreeMap::new();
+        for p in &session.peers {
+            let key = p.user_id.as_deref().filter(|u| !u.is_empty()).map_or_else(|| format!("peer:{}", p.key), String::from);
+            groups.entry(key).or_default().push(p);
+        }
+        prop_assert_eq!(report.attendees.len(), groups.len());
+        for (key, members) in &groups {
+            let user = key.strip_prefix("peer:").is_none().then_some(key.as_str());
+            let found: Vec<_> = report
+                .attendees
+                .iter()
+                .filter(|a| a.user_id == user && (user.is_some() || members.iter().any(|p| a.name == p.name.as_deref())))
+                .collect();
+            prop_assert_eq!(found.len(), 1, "one row for {}", key);
+            let a = found[0];
+            prop_assert_eq!(a.joins, members.len());
+            prop_assert_eq!(a.first_join, members.iter().map(|p| p.joined_at).min().unwrap());
+            let union = union_length(members.iter().map(|p| (p.joined_at, p.left_at.unwrap_or(end))).collect());
+            prop_assert_eq!(a.duration, union);
+        }
+        let firsts: Vec<_> = report.attendees.iter().map(|a| a.first_join).collect();
+        prop_assert!(firsts.windows(2).all(|w| w[0] <= w[1]), "ordered by first join");
     }
 }

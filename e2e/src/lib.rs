@@ -86,6 +86,36 @@ async fn switch(target: String, up: Arc<AtomicBool>) -> String {
     endpoint
 }
 
+/// The 100ms emulator (in-process, on a free port) and, in moto, the secret that holds its
+/// credentials: what every function needs behind it.
+pub struct Backends {
+    /// Base URL of the emulator (its `/v2` and `/_emulator`).
+    pub hms: String,
+    pub access_key: String,
+    pub secret: String,
+    /// Where the credentials are in Secrets Manager (moto): `hms/<scope>/<random>`.
+    pub secret_id: String,
+}
+
+impl Backends {
+    pub async fn start(scope: &str) -> Self {
+        let access_key = format!("e2e-key-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        let secret = random_secret();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let hms = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(Emulator::new(access_key.clone(), secret.clone()).serve(listener));
+        let secret_id = format!("hms/{scope}/{}", uuid::Uuid::new_v4().simple());
+        secrets_manager()
+            .create_secret()
+            .name(&secret_id)
+            .secret_string(secret_json(&access_key, &secret))
+            .send()
+            .await
+            .expect("creating the secret in moto");
+        Self { hms, access_key, secret, secret_id }
+    }
+}
+
 /// How a stack starts.
 pub struct Options {
     /// Whether Secrets Manager is reachable at start.
@@ -135,20 +165,7 @@ impl Stack {
         let _ = std::fs::remove_dir_all(&log_dir);
         std::fs::create_dir_all(&log_dir).unwrap();
 
-        let access_key = format!("e2e-key-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-        let secret = random_secret();
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let hms = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(Emulator::new(access_key.clone(), secret.clone()).serve(listener));
-
-        let secret_id = format!("hms/e2e/{name}/{}", uuid::Uuid::new_v4().simple());
-        secrets_manager()
-            .create_secret()
-            .name(&secret_id)
-            .secret_string(secret_json(&access_key, &secret))
-            .send()
-            .await
-            .expect("creating the secret in moto");
+        let Backends { hms, access_key, secret, secret_id } = Backends::start(&format!("e2e/{name}")).await;
         let up = Arc::new(AtomicBool::new(opts.secrets_manager_up));
         let moto = moto_endpoint().trim_start_matches("http://").trim_end_matches('/').to_string();
         let sm_endpoint = switch(moto, up.clone()).await;

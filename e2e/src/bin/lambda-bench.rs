@@ -28,8 +28,7 @@ use axum::body::Bytes;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::routing::{get, post};
-use hms_e2e::{FLOOR, FUNCTIONS, secret_json, secrets_manager, workspace_root};
-use hms_emulator::Emulator;
+use hms_e2e::{Backends, FLOOR, FUNCTIONS, workspace_root};
 use hms_shared::credentials::Credentials;
 use hms_shared::tokens::{ManagementTokenCache, mint_auth_token};
 use serde_json::{Value, json};
@@ -168,19 +167,7 @@ fn api_event(file: &str, edit: impl FnOnce(&mut Value)) -> Vec<u8> {
 
 impl Services {
     async fn start(peers: usize) -> Self {
-        let access_key = format!("bench-key-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-        let secret = format!("bench-{}", uuid::Uuid::new_v4().simple());
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let hms = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(Emulator::new(access_key.clone(), secret.clone()).serve(listener));
-        let secret_id = format!("hms/bench/{}", uuid::Uuid::new_v4().simple());
-        secrets_manager()
-            .create_secret()
-            .name(&secret_id)
-            .secret_string(secret_json(&access_key, &secret))
-            .send()
-            .await
-            .expect("creating the secret in moto");
+        let Backends { hms, access_key, secret, secret_id } = Backends::start("bench").await;
 
         // A room with one closed session of `peers` peers, for session-analytics.
         let creds = Arc::new(Credentials::new(access_key, secret));

@@ -116,6 +116,12 @@ impl Backends {
     }
 }
 
+/// Peak resident memory (`VmHWM`, KiB) of a running process, or `None` when it has gone.
+pub fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find_map(|l| l.strip_prefix("VmHWM:"))?.split_whitespace().next()?.parse().ok()
+}
+
 /// How a stack starts.
 pub struct Options {
     /// Whether Secrets Manager is reachable at start.

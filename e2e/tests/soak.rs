@@ -19,12 +19,6 @@ const SLACK_KIB: u64 = 2 * 1024;
 /// aws-lambda-rust-runtime#972), so our code must add no more than this on top of it.
 const OVER_FLOOR_SLACK_KIB: u64 = 512;
 
-fn peak_rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmHWM:")).expect("VmHWM in /proc status");
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
-}
-
 /// `n` calls from CLIENTS concurrent callers; every one must succeed.
 async fn calls(stack: &Arc<Stack>, function: &'static str, room_id: &Arc<String>, n: usize) {
     let per_client = n / CLIENTS;
@@ -79,7 +73,7 @@ async fn ten_thousand_invocations_per_function_without_growth() {
         for checkpoint in [WARMUP, 1_000, INVOCATIONS / 2, INVOCATIONS] {
             calls(&stack, function, &room_id, checkpoint - done).await;
             done = checkpoint;
-            peaks.push(peak_rss_kib(pid));
+            peaks.push(hms_e2e::peak_rss_kib(pid).expect("VmHWM of the running function"));
         }
         assert_eq!(stack.pid(function), Some(pid), "{function}: same process throughout");
         let mib = |k: u64| k as f64 / 1024.0;

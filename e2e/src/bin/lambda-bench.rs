@@ -28,7 +28,7 @@ use axum::body::Bytes;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::routing::{get, post};
-use hms_e2e::{Backends, FLOOR, FUNCTIONS, workspace_root};
+use hms_e2e::{Backends, FLOOR, FUNCTIONS, peak_rss_kib, workspace_root};
 use hms_shared::credentials::Credentials;
 use hms_shared::tokens::{ManagementTokenCache, mint_auth_token};
 use serde_json::{Value, json};
@@ -224,15 +224,6 @@ impl Services {
     }
 }
 
-fn peak_rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or_else(|| fail(&format!("no VmHWM for process {pid}")))
-}
-
 /// Waits for `rx` or fails the benchmark with `what`.
 async fn within<T>(what: &str, rx: impl Future<Output = T>) -> T {
     tokio::time::timeout(STEP_TIMEOUT, rx)
@@ -316,7 +307,7 @@ async fn run_once(binary: &str, path: &Path, services: &Services, invocations: u
         warm.push(t.elapsed());
         check_ok(binary, answer);
     }
-    let peak_rss_kib = peak_rss_kib(pid);
+    let peak_rss_kib = peak_rss_kib(pid).unwrap_or_else(|| fail(&format!("no VmHWM for {binary} (pid {pid})")));
     let _ = child.kill().await;
     server.abort();
     Run { init, cold, warm_median: median(&mut warm).unwrap_or(cold), peak_rss_kib }
@@ -369,7 +360,6 @@ fn render(rows: &[Row], args: &Args) -> String {
     .unwrap();
     writeln!(t, "|---|---:|---:|---:|---:|---:|---:|---:|").unwrap();
     for r in rows {
-        let stripped = r.stripped;
         writeln!(
             t,
             "| {} | {:.2} | {:.2} | {:.0} | {:.1} | {} | {} | {} |",
@@ -378,7 +368,7 @@ fn render(rows: &[Row], args: &Args) -> String {
             ms(r.cold),
             r.warm.as_secs_f64() * 1e6,
             r.rss_kib as f64 / 1024.0,
-            opt_mb(stripped),
+            opt_mb(r.stripped),
             opt_mb(r.zip_arm64),
             opt_mb(r.zip_x86_64),
         )

@@ -1,5 +1,6 @@
 //! Properties over generated input: the request parsing and validation never panic, and every
-//! rejection is a caller error (4xx) with the JSON envelope; attendance arithmetic stays sound.
+//! rejection is a caller error (4xx) with the JSON envelope; attendance arithmetic stays sound;
+//! the hand-written report and timestamp writers write what serde_json and chrono would.
 
 mod common;
 
@@ -7,14 +8,14 @@ use base64::Engine;
 use chrono::{DateTime, TimeDelta, Utc};
 use std::collections::BTreeMap;
 
-use hms_shared::attendance::{self, union_length};
+use hms_shared::attendance::{self, Attendee, Report, union_length};
 use hms_shared::config::RoleAllowList;
 use hms_shared::edge::{ApiRequest, respond};
 use hms_shared::handlers::{auth_token_request, create_room_body};
 use hms_shared::sessions::{Peer, Session};
-use hms_shared::time::parse_rfc3339;
+use hms_shared::time::{parse_rfc3339, write_rfc3339};
 use proptest::prelude::*;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 fn json_value() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
@@ -206,5 +207,76 @@ proptest! {
         }
         let firsts: Vec<_> = report.attendees.iter().map(|a| a.first_join).collect();
         prop_assert!(firsts.windows(2).all(|w| w[0] <= w[1]), "ordered by first join");
+    }
+
+    /// Any instant, from year -300,000 to 300,000, leap seconds included, reads as chrono writes it.
+    #[test]
+    fn timestamps_are_written_exactly_as_chrono_writes_them(
+        secs in -9_500_000_000_000i64..9_500_000_000_000,
+        nanos in prop_oneof![Just(0u32), (0u32..1_000).prop_map(|n| n * 1_000_000), (0u32..1_000_000).prop_map(|n| n * 1_000), 0u32..2_000_000_000],
+    ) {
+        let secs = if nanos >= 1_000_000_000 { secs - secs.rem_euclid(60) + 59 } else { secs };
+        if let Some(t) = DateTime::<Utc>::from_timestamp(secs, nanos) {
+            let mut out = b"x".to_vec();
+            write_rfc3339(t, &mut out);
+            prop_assert_eq!(String::from_utf8(out).unwrap(), format!("x{}", t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)));
+        }
+    }
+
+    /// The report's bytes are the JSON of its figures: any text escaped (quotes, controls, any
+    /// Unicode), absent values null, minutes and seconds rounded to 2 decimals.
+    #[test]
+    fn the_report_is_written_as_the_json_of_its_figures(
+        rows in prop::collection::vec(
+            (prop::option::of(".{0,12}"), prop::option::of("[\\PC\"\\\\\u{0}-\u{1f}]{0,12}"), prop::option::of(".{0,6}"),
+             1usize..5, 0i64..4_000_000_000_000, prop::option::of(0i64..100_000_000_000_000)),
+            0..6,
+        ),
+        strings in ("[\\PC\"\\\\\u{0}-\u{1f}]{0,20}", ".{0,20}"),
+        active in any::<bool>(),
+        session_nanos in 0i64..1_000_000_000_000_000,
+    ) {
+        let base = DateTime::<Utc>::UNIX_EPOCH + TimeDelta::days(19_000);
+        let report = Report {
+            room_id: &strings.0,
+            session_id: &strings.1,
+            active,
+            session_duration: TimeDelta::nanoseconds(session_nanos),
+            attendees: rows
+                .iter()
+                .map(|(name, user_id, role, joins, join_nanos, stay_nanos)| Attendee {
+                    user_id: user_id.as_deref(),
+                    name: name.as_deref(),
+                    role: role.as_deref(),
+                    joins: *joins,
+                    first_join: base + TimeDelta::nanoseconds(*join_nanos),
+                    last_leave: stay_nanos.map(|s| base + TimeDelta::nanoseconds(join_nanos + s)),
+                    duration: TimeDelta::nanoseconds(stay_nanos.unwrap_or(1_234_567_891)),
+                })
+                .collect(),
+        };
+        // The rounding has tests of its own; here the writer is under test.
+        let minutes = attendance::minutes;
+        let stamp = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+        let expected = json!({
+            "user_duration_list": report.attendees.iter().map(|a| json!({
+                "name": a.name,
+                "user_id": a.user_id,
+                "duration": minutes(a.duration),
+                "duration_seconds": attendance::round2(a.duration.num_nanoseconds().unwrap() as f64 / 1e9),
+                "role": a.role,
+                "joins": a.joins,
+                "first_join_at": stamp(a.first_join),
+                "last_leave_at": a.last_leave.map(stamp),
+            })).collect::<Vec<_>>(),
+            "session_duration": minutes(report.session_duration),
+            "total_peer_duration": minutes(report.total_peer_duration()),
+            "room_id": report.room_id,
+            "session_id": report.session_id,
+            "active": active,
+        });
+        let bytes = report.to_json_bytes();
+        let text = std::str::from_utf8(&bytes).unwrap();
+        prop_assert_eq!(serde_json::from_str::<Value>(text).unwrap(), expected, "{}", text);
     }
 }

@@ -321,6 +321,49 @@ mod tests {
     }
 
     #[test]
+    fn ties_go_to_the_larger_peer_id_then_user_id_then_name_then_first_appearance() {
+        // Two peers of alice join at the same instant: the one with the larger peer id names her,
+        // whichever came first in the answer.
+        for (first, second, expected) in [("A1", "A2", "A2"), ("A2", "A1", "A1")] {
+            let s = session(
+                false,
+                "10:00:00",
+                Some("11:00:00"),
+                vec![peer(Some("alice"), first, "10:00:00", None), peer(Some("alice"), second, "10:00:00", None)],
+            );
+            assert_eq!(compute(&s, t("12:00:00")).attendees[0].name, Some(expected));
+        }
+        // Attendees joining at the same instant: by user_id (none first), then name, then order.
+        let s = session(
+            false,
+            "10:00:00",
+            Some("11:00:00"),
+            vec![
+                peer(Some("carl"), "C", "10:05:00", None),
+                peer(None, "Zed", "10:05:00", None),
+                peer(Some("bob"), "B", "10:05:00", None),
+                peer(None, "Amy", "10:05:00", Some("10:06:00")),
+                peer(None, "Amy", "10:05:00", Some("10:07:00")),
+                peer(Some("ann"), "A", "10:04:59.999999999", None),
+            ],
+        );
+        let r = compute(&s, t("12:00:00"));
+        let rows: Vec<(Option<&str>, Option<&str>, i64)> =
+            r.attendees.iter().map(|a| (a.user_id, a.name, a.duration.num_seconds())).collect();
+        assert_eq!(
+            rows,
+            [
+                (Some("ann"), Some("A"), 3300),
+                (None, Some("Amy"), 60),
+                (None, Some("Amy"), 120),
+                (None, Some("Zed"), 3300),
+                (Some("bob"), Some("B"), 3300),
+                (Some("carl"), Some("C"), 3300),
+            ]
+        );
+    }
+
+    #[test]
     fn peers_without_user_id_are_attendees_of_their_own() {
         let s = session(
             false,

@@ -174,7 +174,8 @@ fn attendee_key<'a>(peer: &'a Peer<'_>) -> &'a str {
 /// while sorting.
 pub fn compute<'a>(session: &'a Session<'a>, now: DateTime<Utc>) -> Report<'a> {
     let end = session_end(session, now);
-    let mut numbers: HashMap<&'a str, u32> = HashMap::with_capacity(session.peers.len());
+    let mut numbers: HashMap<&'a str, u32, foldhash::fast::RandomState> =
+        HashMap::with_capacity_and_hasher(session.peers.len(), Default::default());
     let mut peers: Vec<(u32, &'a Peer<'a>)> = session
         .peers
         .iter()

@@ -33,9 +33,9 @@ pub struct Peer<'a> {
     pub role: Option<Cow<'a, str>>,
     #[serde(default, borrow, deserialize_with = "optional_text")]
     pub user_id: Option<Cow<'a, str>>,
-    #[serde(deserialize_with = "time::de_required")]
+    #[serde(deserialize_with = "timestamp")]
     pub joined_at: DateTime<Utc>,
-    #[serde(default, deserialize_with = "time::de_optional")]
+    #[serde(default, deserialize_with = "optional_timestamp")]
     pub left_at: Option<DateTime<Utc>>,
 }
 
@@ -49,9 +49,9 @@ pub struct Session<'a> {
     pub room_id: Cow<'a, str>,
     #[serde(default)]
     pub active: bool,
-    #[serde(deserialize_with = "time::de_required")]
+    #[serde(deserialize_with = "timestamp")]
     pub created_at: DateTime<Utc>,
-    #[serde(default, deserialize_with = "time::de_optional")]
+    #[serde(default, deserialize_with = "optional_timestamp")]
     pub updated_at: Option<DateTime<Utc>>,
     #[serde(default, borrow, deserialize_with = "peers_object")]
     pub peers: Vec<Peer<'a>>,
@@ -84,6 +84,26 @@ struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
 
 fn optional_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>, D::Error> {
     Ok(Option::<Text<'de>>::deserialize(d)?.map(|Text(t)| t))
+}
+
+fn timestamp_text<E: serde::de::Error>(s: &str) -> Result<DateTime<Utc>, E> {
+    time::parse_rfc3339(s).ok_or_else(|| E::custom(format!("not an RFC 3339 timestamp: {s:?}")))
+}
+
+/// A required RFC 3339 timestamp. Its text is borrowed ([`Text`]): a bare `Option<Cow<str>>`
+/// would have been a `String` for each of the 10,000 `left_at` of a large session.
+fn timestamp<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+    let Text(s) = Text::deserialize(d).map_err(|_| serde::de::Error::custom("timestamp must be an RFC 3339 string"))?;
+    timestamp_text(&s)
+}
+
+/// An optional RFC 3339 timestamp; null, absent, empty or Go's zero time give `None`.
+fn optional_timestamp<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+    match Option::<Text<'de>>::deserialize(d)? {
+        None => Ok(None),
+        Some(Text(s)) if s.is_empty() => Ok(None),
+        Some(Text(s)) => timestamp_text(&s).map(|t| (!time::is_unset(&t)).then_some(t)),
+    }
 }
 
 /// `peers`: `null` or an object of peer id -> peer, read straight into a list (no map is built).
@@ -266,5 +286,34 @@ mod tests {
         .unwrap();
         assert_eq!(latest(page.data).unwrap().id, "b");
         assert!(latest(Vec::new()).is_none());
+    }
+
+    #[derive(Deserialize)]
+    struct T {
+        #[serde(deserialize_with = "timestamp")]
+        a: DateTime<Utc>,
+        #[serde(default, deserialize_with = "optional_timestamp")]
+        b: Option<DateTime<Utc>>,
+    }
+
+    #[test]
+    fn timestamps_absent_null_zero_escaped_and_bad() {
+        let t: T = serde_json::from_str(r#"{"a":"2022-09-08T15:07:37.83Z"}"#).unwrap();
+        assert!(t.b.is_none());
+        let t: T = serde_json::from_str(r#"{"a":"2022-09-08T15:07:37Z","b":null}"#).unwrap();
+        assert!(t.b.is_none());
+        let t: T = serde_json::from_str(r#"{"a":"2022-09-08T15:07:37Z","b":"0001-01-01T00:00:00Z"}"#).unwrap();
+        assert!(t.b.is_none());
+        let t: T = serde_json::from_str(r#"{"a":"2022-09-08T15:07:37Z","b":"2022-09-08T15:07:38.5Z"}"#).unwrap();
+        assert_eq!((t.b.unwrap() - t.a).num_milliseconds(), 1500);
+        assert!(serde_json::from_str::<T>(r#"{"a":"yesterday"}"#).is_err());
+        assert!(serde_json::from_str::<T>(r#"{"a":12}"#).is_err());
+        assert!(serde_json::from_str::<T>(r#"{"a":"2022-09-08T15:07:37Z","b":"soon"}"#).is_err());
+        // Escapes are JSON's business, not the timestamp's: both helpers read through them.
+        let t: T =
+            serde_json::from_str(r#"{"a":"2022-09-08T15:07:37\u005a","b":"2022-09-08T15:07:38\u002e5Z"}"#).unwrap();
+        assert_eq!((t.b.unwrap() - t.a).num_milliseconds(), 1500);
+        let t: T = serde_json::from_str(r#"{"a":"2022-09-08T15:07:37Z","b":""}"#).unwrap();
+        assert!(t.b.is_none());
     }
 }

@@ -1,9 +1,6 @@
 //! RFC 3339 timestamps as 100ms writes them (0 to 9 fractional digits, `Z`, Go's zero time).
 
-use std::borrow::Cow;
-
 use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Timelike, Utc};
-use serde::{Deserialize, Deserializer};
 
 /// Parses one RFC 3339 timestamp into UTC. Never a fixed format: 100ms varies the fraction.
 ///
@@ -77,32 +74,6 @@ pub fn write_rfc3339(t: DateTime<Utc>, out: &mut Vec<u8>) {
 /// Go's zero time (`0001-01-01T00:00:00Z`), which 100ms sends for "never set".
 pub fn is_unset(t: &DateTime<Utc>) -> bool {
     t.year() <= 1
-}
-
-/// The text of a timestamp, borrowed from the input (copied only if JSON escapes force it). A bare
-/// `Option<Cow<str>>` would copy every one: serde only borrows a `Cow` it is told to (serde#1497),
-/// and that cost a `String` for each of the 10,000 `left_at` of a large session.
-#[derive(Deserialize)]
-struct Stamp<'a>(#[serde(borrow)] Cow<'a, str>);
-
-fn parsed<E: serde::de::Error>(s: &str) -> Result<DateTime<Utc>, E> {
-    parse_rfc3339(s).ok_or_else(|| E::custom(format!("not an RFC 3339 timestamp: {s:?}")))
-}
-
-/// serde helper: a required RFC 3339 timestamp.
-pub fn de_required<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
-    let Stamp(s) =
-        Stamp::deserialize(d).map_err(|_| serde::de::Error::custom("timestamp must be an RFC 3339 string"))?;
-    parsed(&s)
-}
-
-/// serde helper: an optional RFC 3339 timestamp; null, absent, empty or Go's zero time give `None`.
-pub fn de_optional<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
-    match Option::<Stamp<'de>>::deserialize(d)? {
-        None => Ok(None),
-        Some(Stamp(s)) if s.is_empty() => Ok(None),
-        Some(Stamp(s)) => parsed(&s).map(|t| (!is_unset(&t)).then_some(t)),
-    }
 }
 
 #[cfg(test)]
@@ -185,34 +156,5 @@ mod tests {
         assert!(is_unset(&zero));
         assert!(!is_unset(&parse_rfc3339("1970-01-01T00:00:00Z").unwrap()));
         assert!(!is_unset(&parse_rfc3339("2022-09-08T15:07:37Z").unwrap()));
-    }
-
-    #[derive(Deserialize)]
-    struct T {
-        #[serde(deserialize_with = "de_required")]
-        a: DateTime<Utc>,
-        #[serde(default, deserialize_with = "de_optional")]
-        b: Option<DateTime<Utc>>,
-    }
-
-    #[test]
-    fn serde_helpers_handle_absent_null_zero_and_bad() {
-        let t: T = serde_json::from_str(r#"{"a":"2022-09-08T15:07:37.83Z"}"#).unwrap();
-        assert!(t.b.is_none());
-        let t: T = serde_json::from_str(r#"{"a":"2022-09-08T15:07:37Z","b":null}"#).unwrap();
-        assert!(t.b.is_none());
-        let t: T = serde_json::from_str(r#"{"a":"2022-09-08T15:07:37Z","b":"0001-01-01T00:00:00Z"}"#).unwrap();
-        assert!(t.b.is_none());
-        let t: T = serde_json::from_str(r#"{"a":"2022-09-08T15:07:37Z","b":"2022-09-08T15:07:38.5Z"}"#).unwrap();
-        assert_eq!((t.b.unwrap() - t.a).num_milliseconds(), 1500);
-        assert!(serde_json::from_str::<T>(r#"{"a":"yesterday"}"#).is_err());
-        assert!(serde_json::from_str::<T>(r#"{"a":12}"#).is_err());
-        assert!(serde_json::from_str::<T>(r#"{"a":"2022-09-08T15:07:37Z","b":"soon"}"#).is_err());
-        // Escapes are JSON's business, not the timestamp's: both helpers read through them.
-        let t: T =
-            serde_json::from_str(r#"{"a":"2022-09-08T15:07:37\u005a","b":"2022-09-08T15:07:38\u002e5Z"}"#).unwrap();
-        assert_eq!((t.b.unwrap() - t.a).num_milliseconds(), 1500);
-        let t: T = serde_json::from_str(r#"{"a":"2022-09-08T15:07:37Z","b":""}"#).unwrap();
-        assert!(t.b.is_none());
     }
 }

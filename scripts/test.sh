@@ -15,7 +15,7 @@ mkdir -p target
 # A clean clone builds everything once, so incremental caches would only take disk (about 0.9 GB);
 # the disk is shared, so say how much is free before the builds start.
 if [ "${CI:-}" = true ]; then export CARGO_INCREMENTAL=0; fi
-df -Pk . | awk 'NR == 2 { printf "== disk: %.1f GB free here (a clean run needs about 6 GB)\n", $4 / 1048576 }'
+df -Pk . | awk 'NR == 2 { printf "== disk: %.1f GB free here (a clean run takes about 4 GB)\n", $4 / 1048576 }'
 
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }

@@ -33,10 +33,25 @@ trap stop INT TERM EXIT
 
 if [ -n "${HMS_SECRET_ID:-}" ] || { [ -n "${APP_ACCESS_KEY:-}" ] && [ -n "${APP_SECRET:-}" ]; }; then
   mode="the REAL 100ms API (${HMS_API_BASE_URL:-https://api.100ms.live/v2})"
-  for v in HMS_SECRET_ID APP_ACCESS_KEY APP_SECRET HMS_API_BASE_URL AWS_REGION AWS_PROFILE AWS_ACCESS_KEY_ID \
-           AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_ENDPOINT_URL_SECRETS_MANAGER; do
+  for v in HMS_SECRET_ID APP_ACCESS_KEY APP_SECRET HMS_API_BASE_URL AWS_REGION AWS_DEFAULT_REGION AWS_ACCESS_KEY_ID \
+           AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_ENDPOINT_URL AWS_ENDPOINT_URL_SECRETS_MANAGER; do
     if [ -n "${!v:-}" ]; then echo "$v=${!v}" >>"$envfile"; fi
   done
+  # The functions read AWS credentials and region from the environment only, as on Lambda: a
+  # profile (SSO included) is turned into variables by the AWS CLI.
+  if [ -n "${HMS_SECRET_ID:-}" ] && [ -z "${AWS_ACCESS_KEY_ID:-}" ]; then
+    profile=()
+    if [ -n "${AWS_PROFILE:-}" ]; then profile=(--profile "$AWS_PROFILE"); fi
+    if ! command -v aws >/dev/null || ! aws configure export-credentials "${profile[@]}" --format env-no-export >>"$envfile"; then
+      echo "run.sh: HMS_SECRET_ID needs AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY" >&2
+      echo "        (and AWS_SESSION_TOKEN), or install AWS CLI v2 to export them from your profile" >&2
+      exit 1
+    fi
+    if [ -z "${AWS_REGION:-}${AWS_DEFAULT_REGION:-}" ]; then
+      region=$(aws configure get region "${profile[@]}" || true)
+      if [ -n "$region" ]; then echo "AWS_REGION=$region" >>"$envfile"; fi
+    fi
+  fi
 else
   mode="the local 100ms emulator"
   key="dev-access-key-$(python3 -c 'import secrets; print(secrets.token_hex(4))')"

@@ -77,12 +77,66 @@ pub const SECRETS_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
 pub const SECRETS_OPERATION_TIMEOUT: Duration = Duration::from_secs(6);
 
 /// A Secrets Manager secret, read through aws-sdk-secretsmanager. The SDK client is built on the
-/// first read, not at start, so a cold start does not pay for it before it is needed. The SDK's
-/// own `AWS_ENDPOINT_URL_SECRETS_MANAGER` / `AWS_ENDPOINT_URL` overrides apply.
+/// first read, not at start, so a cold start does not pay for it before it is needed.
+///
+/// The client is configured the way Lambda configures a function, from the environment alone
+/// ([`SdkEnvironment`]): region from `AWS_REGION`, credentials from `AWS_ACCESS_KEY_ID` /
+/// `AWS_SECRET_ACCESS_KEY` / `AWS_SESSION_TOKEN`, and the `AWS_ENDPOINT_URL_SECRETS_MANAGER` /
+/// `AWS_ENDPOINT_URL` overrides. aws-config's default chain (profile files, web identity through
+/// STS, ECS and EC2 metadata) would find nothing more on Lambda, and carrying its code made each
+/// binary larger and slower to start (BENCHMARKS.md).
 #[derive(Debug)]
 pub struct SecretsManagerSource {
     secret_id: String,
     client: tokio::sync::OnceCell<aws_sdk_secretsmanager::Client>,
+}
+
+/// What the Secrets Manager client takes from the environment besides its credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SdkEnvironment {
+    /// `AWS_REGION`, else `AWS_DEFAULT_REGION`.
+    pub region: Option<String>,
+    /// `AWS_ENDPOINT_URL_SECRETS_MANAGER`, else `AWS_ENDPOINT_URL`; neither when
+    /// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is `true`.
+    pub endpoint_url: Option<String>,
+}
+
+impl SdkEnvironment {
+    /// Reads the variables through `var` (the process environment: `std::env::var(..).ok()`);
+    /// empty values count as unset, as in the AWS SDKs.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Self {
+        let var = |name: &str| var(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let ignore_endpoints =
+            var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        Self {
+            region: var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")),
+            endpoint_url: if ignore_endpoints {
+                None
+            } else {
+                var("AWS_ENDPOINT_URL_SECRETS_MANAGER").or_else(|| var("AWS_ENDPOINT_URL"))
+            },
+        }
+    }
+
+    /// The SDK configuration: these settings, credentials from the environment, our timeouts and
+    /// one retry.
+    pub fn sdk_config(&self) -> aws_sdk_secretsmanager::Config {
+        let timeouts = aws_sdk_secretsmanager::config::timeout::TimeoutConfig::builder()
+            .connect_timeout(SECRETS_CONNECT_TIMEOUT)
+            .operation_attempt_timeout(SECRETS_ATTEMPT_TIMEOUT)
+            .operation_timeout(SECRETS_OPERATION_TIMEOUT)
+            .build();
+        let mut config = aws_sdk_secretsmanager::Config::builder()
+            .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
+            .region(self.region.clone().map(aws_sdk_secretsmanager::config::Region::new))
+            .credentials_provider(aws_config::environment::EnvironmentVariableCredentialsProvider::new())
+            .timeout_config(timeouts)
+            .retry_config(aws_sdk_secretsmanager::config::retry::RetryConfig::standard().with_max_attempts(2));
+        if let Some(url) = &self.endpoint_url {
+            config = config.endpoint_url(url);
+        }
+        config.build()
+    }
 }
 
 impl SecretsManagerSource {
@@ -99,17 +153,8 @@ impl SecretsManagerSource {
     async fn client(&self) -> &aws_sdk_secretsmanager::Client {
         self.client
             .get_or_init(|| async {
-                let timeouts = aws_config::timeout::TimeoutConfig::builder()
-                    .connect_timeout(SECRETS_CONNECT_TIMEOUT)
-                    .operation_attempt_timeout(SECRETS_ATTEMPT_TIMEOUT)
-                    .operation_timeout(SECRETS_OPERATION_TIMEOUT)
-                    .build();
-                let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                    .timeout_config(timeouts)
-                    .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2))
-                    .load()
-                    .await;
-                aws_sdk_secretsmanager::Client::new(&config)
+                let env = SdkEnvironment::from_vars(|name| std::env::var(name).ok());
+                aws_sdk_secretsmanager::Client::from_conf(env.sdk_config())
             })
             .await
     }
@@ -271,6 +316,44 @@ pub(crate) mod tests {
 
     fn c(secret: &str) -> Credentials {
         Credentials::new("key".into(), secret.into())
+    }
+
+    fn env_of(vars: &[(&str, &str)]) -> SdkEnvironment {
+        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        SdkEnvironment::from_vars(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn sdk_environment_follows_the_aws_variables_and_their_precedence() {
+        let env = |region: Option<&str>, endpoint: Option<&str>| SdkEnvironment {
+            region: region.map(str::to_string),
+            endpoint_url: endpoint.map(str::to_string),
+        };
+        assert_eq!(env_of(&[]), env(None, None));
+        assert_eq!(
+            env_of(&[("AWS_REGION", "eu-west-1"), ("AWS_DEFAULT_REGION", "us-east-1")]),
+            env(Some("eu-west-1"), None)
+        );
+        assert_eq!(env_of(&[("AWS_REGION", " "), ("AWS_DEFAULT_REGION", "us-east-1")]), env(Some("us-east-1"), None));
+        let both = [("AWS_ENDPOINT_URL", "http://all:1"), ("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://sm:2")];
+        assert_eq!(env_of(&both), env(None, Some("http://sm:2")));
+        assert_eq!(env_of(&both[..1]), env(None, Some("http://all:1")));
+        let ignored = [both[0], both[1], ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "TRUE")];
+        assert_eq!(env_of(&ignored), env(None, None));
+        let not_ignored = [both[1], ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "false")];
+        assert_eq!(env_of(&not_ignored), env(None, Some("http://sm:2")));
+    }
+
+    #[test]
+    fn sdk_config_carries_the_region_timeouts_and_one_retry() {
+        let config = env_of(&[("AWS_REGION", "eu-west-1")]).sdk_config();
+        assert_eq!(config.region().map(|r| r.as_ref()), Some("eu-west-1"));
+        let timeouts = config.timeout_config().unwrap();
+        assert_eq!(timeouts.connect_timeout(), Some(SECRETS_CONNECT_TIMEOUT));
+        assert_eq!(timeouts.operation_attempt_timeout(), Some(SECRETS_ATTEMPT_TIMEOUT));
+        assert_eq!(timeouts.operation_timeout(), Some(SECRETS_OPERATION_TIMEOUT));
+        assert_eq!(config.retry_config().unwrap().max_attempts(), 2);
+        assert_eq!(env_of(&[]).sdk_config().region(), None);
     }
 
     #[test]

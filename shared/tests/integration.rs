@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use common::answer;
 use hms_shared::app::{AuthToken, CreateRoom, SessionAnalytics};
 use hms_shared::config::RoleAllowList;
-use hms_shared::credentials::{CredentialStore, SecretsManagerSource};
+use hms_shared::credentials::{CredentialStore, Credentials, SdkEnvironment, SecretSource, SecretsManagerSource};
 use hms_shared::hms::HmsClient;
 use serde_json::json;
 use tokio::net::TcpListener;
@@ -166,6 +166,28 @@ async fn upstream_errors_map_to_clean_answers_and_the_next_call_succeeds() {
     assert_eq!((s, body["error"].as_str()), (504, Some("upstream_timeout")), "{body}");
     assert!(started.elapsed() < Duration::from_secs(15), "bounded by the request timeout");
     assert_eq!(answer(&f.handle(get("/session-list-by-room", &room_id)).await).0, 200);
+}
+
+/// The SDK configuration the functions build for themselves (region and endpoint from the
+/// environment, credentials from `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`, as scripts/test.sh
+/// exports them for moto) reads a secret through the real AWS API shape.
+#[tokio::test]
+async fn the_functions_own_sdk_configuration_reads_the_secret() {
+    assert!(
+        std::env::var("AWS_ACCESS_KEY_ID").is_ok_and(|k| !k.is_empty()),
+        "AWS_ACCESS_KEY_ID is not set: run the suite with scripts/test.sh"
+    );
+    let secret = fresh_secret();
+    let id = create_secret(&secret_json("key-own-config", &secret)).await;
+    let moto = moto_endpoint();
+    let env = SdkEnvironment::from_vars(|name| match name {
+        "AWS_REGION" => Some("us-east-1".to_string()),
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER" => Some(moto.clone()),
+        _ => None,
+    });
+    let client = aws_sdk_secretsmanager::Client::from_conf(env.sdk_config());
+    let creds = SecretsManagerSource::with_client(id, client).fetch().await.unwrap();
+    assert_eq!(creds, Credentials::new("key-own-config".into(), secret));
 }
 
 #[tokio::test]

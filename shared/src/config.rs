@@ -74,7 +74,12 @@ impl Config {
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
         let non_empty = |k: &str| get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
         Self {
-            secret: secret_config(non_empty("HMS_SECRET_ID"), non_empty("APP_ACCESS_KEY"), non_empty("APP_SECRET")),
+            secret: secret_config(
+                non_empty("HMS_SECRET_ID"),
+                non_empty("APP_ACCESS_KEY"),
+                non_empty("APP_SECRET"),
+                non_empty("AWS_REGION").is_some() || non_empty("AWS_DEFAULT_REGION").is_some(),
+            ),
             api_base_url: api_base_url(non_empty("HMS_API_BASE_URL")),
             allowed_roles: allowed_roles(non_empty("ALLOWED_ROLES")),
             auth_token_ttl_seconds: auth_token_ttl(non_empty("AUTH_TOKEN_TTL_SECONDS")),
@@ -88,12 +93,18 @@ impl Config {
     }
 }
 
+/// Where the credentials come from. A Secrets Manager secret also needs the AWS region, which
+/// Lambda always sets: without it every read would fail, so it is a configuration error at start.
 fn secret_config(
     secret_id: Option<String>,
     access_key: Option<String>,
     secret: Option<String>,
+    has_region: bool,
 ) -> Result<SecretConfig, ConfigError> {
     match (secret_id, access_key, secret) {
+        (Some(_), _, _) if !has_region => Err(ConfigError(
+            "HMS_SECRET_ID is set but AWS_REGION is not (Lambda sets it; set it when running elsewhere)".into(),
+        )),
         (Some(secret_id), _, _) => Ok(SecretConfig::SecretsManager { secret_id }),
         (None, Some(access_key), Some(secret)) => Ok(SecretConfig::Environment { access_key, secret }),
         _ => Err(ConfigError("set HMS_SECRET_ID (a Secrets Manager secret), or APP_ACCESS_KEY and APP_SECRET".into())),
@@ -176,8 +187,12 @@ mod tests {
 
     #[test]
     fn secret_id_wins_over_environment_keys() {
-        let c = cfg(&[("HMS_SECRET_ID", "arn:aws:secretsmanager:x"), ("APP_ACCESS_KEY", "a"), ("APP_SECRET", "s")]);
-        assert_eq!(c.secret.unwrap(), SecretConfig::SecretsManager { secret_id: "arn:aws:secretsmanager:x".into() });
+        let sm = [("HMS_SECRET_ID", "arn:aws:secretsmanager:x"), ("APP_ACCESS_KEY", "a"), ("APP_SECRET", "s")];
+        let want = SecretConfig::SecretsManager { secret_id: "arn:aws:secretsmanager:x".into() };
+        assert_eq!(cfg(&[sm[0], sm[1], sm[2], ("AWS_REGION", "eu-west-1")]).secret.unwrap(), want);
+        assert_eq!(cfg(&[sm[0], ("AWS_DEFAULT_REGION", "eu-west-1")]).secret.unwrap(), want);
+        let no_region = cfg(&sm).secret.unwrap_err().to_string();
+        assert!(no_region.contains("AWS_REGION"), "{no_region}");
         let c = cfg(&[("APP_ACCESS_KEY", "a"), ("APP_SECRET", "s")]);
         assert_eq!(c.secret.unwrap(), SecretConfig::Environment { access_key: "a".into(), secret: "s".into() });
         assert!(cfg(&[("APP_ACCESS_KEY", "a")]).secret.is_err());

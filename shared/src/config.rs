@@ -78,7 +78,7 @@ impl Config {
                 non_empty("HMS_SECRET_ID"),
                 non_empty("APP_ACCESS_KEY"),
                 non_empty("APP_SECRET"),
-                non_empty("AWS_REGION").is_some() || non_empty("AWS_DEFAULT_REGION").is_some(),
+                crate::credentials::SdkEnvironment::from_vars(&get).region.is_some(),
             ),
             api_base_url: api_base_url(non_empty("HMS_API_BASE_URL")),
             allowed_roles: allowed_roles(non_empty("ALLOWED_ROLES")),

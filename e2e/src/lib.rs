@@ -42,6 +42,7 @@ pub fn secrets_manager() -> aws_sdk_secretsmanager::Client {
         .region(Region::new("us-east-1"))
         .credentials_provider(AwsCredentials::new("testing", "testing", None, None, "e2e"))
         .endpoint_url(moto_endpoint())
+        .http_client(hms_shared::sdk_http::http_client())
         .build();
     aws_sdk_secretsmanager::Client::from_conf(conf)
 }

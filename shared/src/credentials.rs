@@ -131,7 +131,8 @@ impl SdkEnvironment {
             .region(self.region.clone().map(aws_sdk_secretsmanager::config::Region::new))
             .credentials_provider(aws_config::environment::EnvironmentVariableCredentialsProvider::new())
             .timeout_config(timeouts)
-            .retry_config(aws_sdk_secretsmanager::config::retry::RetryConfig::standard().with_max_attempts(2));
+            .retry_config(aws_sdk_secretsmanager::config::retry::RetryConfig::standard().with_max_attempts(2))
+            .http_client(crate::sdk_http::http_client());
         if let Some(url) = &self.endpoint_url {
             config = config.endpoint_url(url);
         }
@@ -345,7 +346,7 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn sdk_config_carries_the_region_timeouts_and_one_retry() {
+    fn sdk_config_carries_the_region_timeouts_one_retry_and_the_transport() {
         let config = env_of(&[("AWS_REGION", "eu-west-1")]).sdk_config();
         assert_eq!(config.region().map(|r| r.as_ref()), Some("eu-west-1"));
         let timeouts = config.timeout_config().unwrap();
@@ -353,6 +354,7 @@ pub(crate) mod tests {
         assert_eq!(timeouts.operation_attempt_timeout(), Some(SECRETS_ATTEMPT_TIMEOUT));
         assert_eq!(timeouts.operation_timeout(), Some(SECRETS_OPERATION_TIMEOUT));
         assert_eq!(config.retry_config().unwrap().max_attempts(), 2);
+        assert!(config.http_client().is_some(), "the SDK has no HTTP client of its own: it must be given reqwest");
         assert_eq!(env_of(&[]).sdk_config().region(), None);
     }
 

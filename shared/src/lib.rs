@@ -11,6 +11,7 @@ pub mod edge;
 pub mod error;
 pub mod handlers;
 pub mod hms;
+pub mod sdk_http;
 pub mod sessions;
 pub mod time;
 pub mod tokens;

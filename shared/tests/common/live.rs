@@ -37,6 +37,7 @@ pub fn sm_client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
         .credentials_provider(AwsCredentials::new("testing", "testing", None, None, "tests"))
         .endpoint_url(endpoint)
         .timeout_config(timeouts)
+        .http_client(hms_shared::sdk_http::http_client())
         .build();
     aws_sdk_secretsmanager::Client::from_conf(conf)
 }

@@ -108,7 +108,9 @@ fn init(c: &mut Criterion) {
         }
         .map(String::from)
     };
-    c.bench_function("init: JSON log subscriber built (RUST_LOG unset: info)", |b| b.iter(app::log_subscriber));
+    c.bench_function("init: JSON log subscriber built (RUST_LOG unset: info)", |b| {
+        b.iter(|| app::log_subscriber(app::log_filter(None).0))
+    });
     c.bench_function("init: config from the environment + the three functions built", |b| {
         b.iter(|| {
             let config = Config::from_lookup(env);

@@ -8,6 +8,8 @@ use std::time::Duration;
 use lambda_http::aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use lambda_http::http::Method;
 use lambda_http::{LambdaEvent, service_fn};
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt;
 
 use crate::caller::CallerAuth;
 use crate::config::{Config, ConfigError, RoleAllowList};
@@ -141,24 +143,46 @@ impl<H: HmsApi> SessionAnalytics<H> {
     }
 }
 
-/// Sets up JSON logs (level from `RUST_LOG`, default info) once per process.
+/// Sets up JSON logs (filter from `RUST_LOG`, default info) once per process. A `RUST_LOG` that
+/// is not a filter is reported in the logs, which then run at info.
 pub fn init_logging() {
-    let _ = tracing::subscriber::set_global_default(log_subscriber());
+    let (filter, rejected) = log_filter(std::env::var("RUST_LOG").ok().as_deref());
+    if tracing::subscriber::set_global_default(log_subscriber(filter)).is_ok()
+        && let Some(why) = rejected
+    {
+        tracing::warn!("{why}");
+    }
 }
 
-/// The JSON log subscriber (`RUST_LOG`, default `info`), built but not installed: apart from
-/// installing it, this is all logging costs at init (`cargo bench` measures it).
-pub fn log_subscriber() -> impl tracing::Subscriber + Send + Sync {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+/// The filter `RUST_LOG` asks for: a level (`debug`) or comma-separated `target=level`
+/// directives (`info,hms_shared=debug`); `info` when unset. When it is not such a filter: `info`,
+/// and why.
+///
+/// tracing-subscriber's `Targets`, not its `EnvFilter`: the span and field directives of
+/// `EnvFilter` need a regex engine, 0.34 MB of each binary and ~0.05 of the init ratio
+/// (BENCHMARKS.md), for filters nobody sets on a Lambda function.
+pub fn log_filter(rust_log: Option<&str>) -> (Targets, Option<String>) {
+    let info = || Targets::new().with_default(tracing::Level::INFO);
+    match rust_log.map(str::trim).filter(|s| !s.is_empty()) {
+        None => (info(), None),
+        Some(text) => match text.parse::<Targets>() {
+            Ok(filter) => (filter, None),
+            Err(e) => (info(), Some(format!("RUST_LOG {text:?} is not a log filter ({e}): logging at info"))),
+        },
+    }
+}
+
+/// The JSON log subscriber with `filter`, built but not installed: apart from installing it,
+/// this is all logging costs at init (`cargo bench` measures it).
+pub fn log_subscriber(filter: Targets) -> impl tracing::Subscriber + Send + Sync {
     tracing_subscriber::fmt()
         .json()
-        .with_env_filter(filter)
         .with_current_span(false)
         .with_span_list(false)
         .with_target(false)
         .without_time()
         .finish()
+        .with(filter)
 }
 
 /// Logs each configuration error once, at start.
@@ -242,6 +266,28 @@ mod tests {
         assert!(d <= Duration::from_secs(6) - DEADLINE_MARGIN && d > Duration::from_secs(4), "{d:?}");
         let past = invocation_deadline(now_ms as u64 - 1_000, now_ms).unwrap() - tokio::time::Instant::now();
         assert!(past < Duration::from_millis(50), "a passed deadline leaves no time: {past:?}");
+    }
+
+    #[test]
+    fn rust_log_sets_levels_per_target_and_falls_back_to_info() {
+        use tracing::Level;
+        let (unset, why) = log_filter(None);
+        assert!(why.is_none());
+        assert!(unset.would_enable("hms_shared::hms", &Level::INFO));
+        assert!(!unset.would_enable("hms_shared::hms", &Level::DEBUG));
+
+        let (filter, why) = log_filter(Some("warn,hms_shared=debug"));
+        assert!(why.is_none());
+        assert!(filter.would_enable("hms_shared::hms", &Level::DEBUG));
+        assert!(!filter.would_enable("hms_shared::hms", &Level::TRACE));
+        assert!(filter.would_enable("hyper_util::client", &Level::WARN));
+        assert!(!filter.would_enable("hyper_util::client", &Level::INFO));
+
+        let (filter, why) = log_filter(Some("hms_shared=loud"));
+        assert!(why.unwrap().contains("\"hms_shared=loud\" is not a log filter"));
+        assert!(filter.would_enable("hms_shared", &Level::INFO));
+        assert!(!filter.would_enable("hms_shared", &Level::DEBUG));
+        assert!(log_filter(Some("  ")).1.is_none(), "blank is unset");
     }
 
     #[test]

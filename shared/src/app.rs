@@ -160,7 +160,7 @@ pub fn init_logging() {
 ///
 /// tracing-subscriber's `Targets`, not its `EnvFilter`: the span and field directives of
 /// `EnvFilter` need a regex engine, 0.34 MB of each binary and ~0.05 of the init ratio
-/// (BENCHMARKS.md), for filters nobody sets on a Lambda function.
+/// (BENCHMARKS.md), for filters rarely set on a Lambda function.
 pub fn log_filter(rust_log: Option<&str>) -> (Targets, Option<String>) {
     let info = || Targets::new().with_default(tracing::Level::INFO);
     match rust_log.map(str::trim).filter(|s| !s.is_empty()) {

@@ -48,8 +48,12 @@ impl ReqwestHttpClient {
 
 impl HttpClient for ReqwestHttpClient {
     fn http_connector(&self, settings: &HttpConnectorSettings, _: &RuntimeComponents) -> SharedHttpConnector {
-        self.connector_for((settings.connect_timeout(), settings.read_timeout()))
+        self.connector_for(timeouts_of(settings))
     }
+}
+
+fn timeouts_of(settings: &HttpConnectorSettings) -> Timeouts {
+    (settings.connect_timeout(), settings.read_timeout())
 }
 
 #[derive(Debug)]
@@ -203,5 +207,13 @@ mod tests {
         client.connector_for(a);
         let built: Vec<Timeouts> = client.connectors.lock().unwrap().iter().map(|(t, _)| *t).collect();
         assert_eq!(built, vec![a, b]);
+
+        // The SDK's settings reach the connector as (connect, read), not the other way round.
+        let settings = HttpConnectorSettings::builder()
+            .connect_timeout(Duration::from_secs(2))
+            .read_timeout(Duration::from_secs(5))
+            .build();
+        assert_eq!(timeouts_of(&settings), b);
+        assert_eq!(timeouts_of(&HttpConnectorSettings::builder().build()), (None, None));
     }
 }

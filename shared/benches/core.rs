@@ -109,7 +109,7 @@ fn init(c: &mut Criterion) {
         .map(String::from)
     };
     c.bench_function("init: JSON log subscriber built (RUST_LOG unset: info)", |b| {
-        b.iter(|| app::log_subscriber(app::log_filter(None).0))
+        b.iter(|| app::log_subscriber(app::log_filter(None, tracing::level_filters::STATIC_MAX_LEVEL).0))
     });
     c.bench_function("init: config from the environment + the three functions built", |b| {
         b.iter(|| {

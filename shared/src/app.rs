@@ -8,6 +8,7 @@ use std::time::Duration;
 use lambda_http::aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use lambda_http::http::Method;
 use lambda_http::{LambdaEvent, service_fn};
+use tracing::level_filters::{LevelFilter, STATIC_MAX_LEVEL};
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 
@@ -144,29 +145,39 @@ impl<H: HmsApi> SessionAnalytics<H> {
 }
 
 /// Sets up JSON logs (filter from `RUST_LOG`, default info) once per process. A `RUST_LOG` that
-/// is not a filter is reported in the logs, which then run at info.
+/// is not a filter, or that asks for levels this build does not carry, is reported in the logs.
 pub fn init_logging() {
-    let (filter, rejected) = log_filter(std::env::var("RUST_LOG").ok().as_deref());
+    let (filter, notice) = log_filter(std::env::var("RUST_LOG").ok().as_deref(), STATIC_MAX_LEVEL);
     if tracing::subscriber::set_global_default(log_subscriber(filter)).is_ok()
-        && let Some(why) = rejected
+        && let Some(notice) = notice
     {
-        tracing::warn!("{why}");
+        tracing::warn!("{notice}");
     }
 }
 
-/// The filter `RUST_LOG` asks for: a level (`debug`) or comma-separated `target=level`
-/// directives (`info,hms_shared=debug`); `info` when unset. When it is not such a filter: `info`,
-/// and why.
+/// The filter `RUST_LOG` asks for: a level (`warn`) or comma-separated `target=level`
+/// directives (`warn,hms_shared=info`); `info` when unset. When it is not such a filter: `info`,
+/// and why. When it asks for more than `built_max`, the most verbose level the build carries
+/// (release builds stop at info: the workspace's Cargo.toml), the filter and a word on that.
 ///
 /// tracing-subscriber's `Targets`, not its `EnvFilter`: the span and field directives of
 /// `EnvFilter` need a regex engine, 0.34 MB of each binary and ~0.05 of the init ratio
 /// (BENCHMARKS.md), for filters rarely set on a Lambda function.
-pub fn log_filter(rust_log: Option<&str>) -> (Targets, Option<String>) {
+pub fn log_filter(rust_log: Option<&str>, built_max: LevelFilter) -> (Targets, Option<String>) {
     let info = || Targets::new().with_default(tracing::Level::INFO);
     match rust_log.map(str::trim).filter(|s| !s.is_empty()) {
         None => (info(), None),
         Some(text) => match text.parse::<Targets>() {
-            Ok(filter) => (filter, None),
+            Ok(filter) => {
+                let asked = filter.iter().map(|(_, level)| level).chain(filter.default_level()).max();
+                let notice = asked.filter(|&asked| asked > built_max).map(|asked| {
+                    format!(
+                        "RUST_LOG {text:?} asks for {asked} events; this build carries {built_max} and above \
+                         (build with CARGO_PROFILE_RELEASE_DEBUG_ASSERTIONS=true for every level)"
+                    )
+                });
+                (filter, notice)
+            }
             Err(e) => (info(), Some(format!("RUST_LOG {text:?} is not a log filter ({e}): logging at info"))),
         },
     }
@@ -271,23 +282,44 @@ mod tests {
     #[test]
     fn rust_log_sets_levels_per_target_and_falls_back_to_info() {
         use tracing::Level;
-        let (unset, why) = log_filter(None);
+        let all = LevelFilter::TRACE;
+        let (unset, why) = log_filter(None, all);
         assert!(why.is_none());
         assert!(unset.would_enable("hms_shared::hms", &Level::INFO));
         assert!(!unset.would_enable("hms_shared::hms", &Level::DEBUG));
 
-        let (filter, why) = log_filter(Some("warn,hms_shared=debug"));
+        let (filter, why) = log_filter(Some("warn,hms_shared=debug"), all);
         assert!(why.is_none());
         assert!(filter.would_enable("hms_shared::hms", &Level::DEBUG));
         assert!(!filter.would_enable("hms_shared::hms", &Level::TRACE));
         assert!(filter.would_enable("hyper_util::client", &Level::WARN));
         assert!(!filter.would_enable("hyper_util::client", &Level::INFO));
 
-        let (filter, why) = log_filter(Some("hms_shared=loud"));
+        let (filter, why) = log_filter(Some("hms_shared=loud"), all);
         assert!(why.unwrap().contains("\"hms_shared=loud\" is not a log filter"));
         assert!(filter.would_enable("hms_shared", &Level::INFO));
         assert!(!filter.would_enable("hms_shared", &Level::DEBUG));
-        assert!(log_filter(Some("  ")).1.is_none(), "blank is unset");
+        assert!(log_filter(Some("  "), all).1.is_none(), "blank is unset");
+    }
+
+    #[test]
+    fn rust_log_above_what_the_build_carries_is_kept_and_reported() {
+        use tracing::Level;
+        let release = LevelFilter::INFO;
+        for (rust_log, asked) in [("debug", "debug"), ("warn,hyper_util=trace", "trace"), ("hms_shared=debug", "debug")]
+        {
+            let (filter, notice) = log_filter(Some(rust_log), release);
+            let notice = notice.unwrap_or_else(|| panic!("{rust_log}: no notice"));
+            assert!(
+                notice.contains(&format!("asks for {asked} events; this build carries info and above")),
+                "{notice}"
+            );
+            assert!(filter.would_enable("hms_shared", &Level::WARN), "{rust_log}: the filter still applies");
+        }
+        for within in ["info", "warn,hms_shared=info", "error"] {
+            assert!(log_filter(Some(within), release).1.is_none(), "{within}: nothing to report");
+        }
+        assert!(log_filter(Some("debug"), LevelFilter::DEBUG).1.is_none(), "a build that carries debug");
     }
 
     #[test]

@@ -132,11 +132,19 @@ pub struct Options {
     pub secret_cache_seconds: Option<u64>,
     /// Also run the hello-world floor (served on `/hello-world`).
     pub with_floor: bool,
+    /// `RUST_LOG` for the functions.
+    pub rust_log: &'static str,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { secrets_manager_up: true, allowed_roles: "host,guest", secret_cache_seconds: None, with_floor: false }
+        Self {
+            secrets_manager_up: true,
+            allowed_roles: "host,guest",
+            secret_cache_seconds: None,
+            with_floor: false,
+            rust_log: "info",
+        }
     }
 }
 
@@ -211,7 +219,7 @@ impl Stack {
                 .env("AWS_REGION", "us-east-1")
                 .env("AWS_ACCESS_KEY_ID", "testing")
                 .env("AWS_SECRET_ACCESS_KEY", "testing")
-                .env("RUST_LOG", "info")
+                .env("RUST_LOG", opts.rust_log)
                 .stdin(Stdio::null())
                 .stdout(log.try_clone().unwrap())
                 .stderr(log)

@@ -241,3 +241,26 @@ async fn auth_tokens_follow_a_rotation_once_the_cache_ages_out() {
     stack.join(&after, "U2", &at("09:01:00")).await;
     assert_eq!(stack.log_lines("auth-token", "credentials read from Secrets Manager"), 2);
 }
+
+/// Release builds carry info and above: `RUST_LOG=debug` is reported at start and opens up
+/// nothing, though the calls go through the SDK's and hyper's code, which has debug events.
+#[tokio::test(flavor = "multi_thread")]
+async fn release_builds_report_a_rust_log_above_info_and_log_no_debug() {
+    let stack = Stack::start("rust-log-debug", Options { rust_log: "debug", ..Options::default() }).await;
+    let (status, room) = stack.post("/create-room", json!({"name": "e2e-logs", "region": "eu"})).await;
+    assert_eq!(status, 200, "{room}");
+    token(&stack, room["id"].as_str().unwrap(), "alice", "host").await;
+    let (status, list) = stack.get(&format!("/session-list-by-room?room_id={}", room["id"].as_str().unwrap())).await;
+    assert_eq!(status, 200, "{list}");
+    for f in ["create-room", "auth-token", "session-analytics"] {
+        let log = stack.log(f);
+        let notice = r#"RUST_LOG \"debug\" asks for debug events; this build carries info and above"#;
+        assert_eq!(stack.log_lines(f, notice), 1, "{f}: the notice, once:\n{log}");
+        assert_eq!(stack.log_lines(f, r#""message":"request""#), 1, "{f}: its one request, logged at info:\n{log}");
+        assert_eq!(
+            stack.log_lines(f, r#""level":"DEBUG""#) + stack.log_lines(f, r#""level":"TRACE""#),
+            0,
+            "{f}:\n{log}"
+        );
+    }
+}

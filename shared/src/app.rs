@@ -1,207 +1,80 @@
-//! The three functions: each built once per container from the configuration, each answering
-//! one API Gateway event at a time. `main.rs` only builds one and hands it to [`run`].
+//! The composition root: each function built once per container from the configuration, as a
+//! whole (ready, or misconfigured with the list of what is wrong), and the Lambda runtime loop
+//! that answers its events. The only module that knows both the configuration and what is built
+//! from it; `main.rs` calls one builder and [`run`].
 
 use std::convert::Infallible;
-use std::future::Future;
 use std::time::Duration;
 
 use lambda_http::aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
-use lambda_http::http::Method;
 use lambda_http::{LambdaEvent, service_fn};
-use tracing::level_filters::{LevelFilter, STATIC_MAX_LEVEL};
-use tracing_subscriber::filter::Targets;
-use tracing_subscriber::layer::SubscriberExt;
 
-use crate::caller::CallerAuth;
-use crate::config::{Config, ConfigError, RoleAllowList};
-use crate::credentials::{ConfiguredSource, CredentialStore, SecretSource};
-use crate::edge::{ApiRequest, Reply, respond};
-use crate::error::ApiError;
-use crate::handlers;
-use crate::hms::{DEADLINE_MARGIN, HmsApi, HmsClient, INVOCATION_DEADLINE};
+use crate::config::{Config, SecretConfig};
+use crate::credentials::{ConfiguredSource, CredentialStore, Credentials, SecretsManagerSource, StaticSource};
+use crate::error::ConfigError;
+use crate::handlers::{self, AuthToken, CreateRoom, Function, SessionAnalytics};
+use crate::hms::{DEADLINE_MARGIN, HmsClient};
+use crate::invocation::{self, Counts, Invocation};
 
-pub const CREATE_ROOM_PATH: &str = "/create-room";
-pub const AUTH_TOKEN_PATH: &str = "/auth-token";
-pub const SESSION_ANALYTICS_PATH: &str = "/session-analytics-by-room";
-pub const SESSION_LIST_PATH: &str = "/session-list-by-room";
+/// A function as configured: ready to answer, or the configuration errors it answers every
+/// request with (a 500 `config`).
+pub type Built<F> = Result<F, Vec<ConfigError>>;
 
-fn ready<T>(part: &Result<T, ConfigError>) -> Result<&T, ApiError> {
-    part.as_ref().map_err(|e| e.clone().into())
-}
+/// The 100ms client the functions use.
+pub type Hms = HmsClient<ConfiguredSource>;
 
 /// `create-room`.
-pub struct CreateRoom<H> {
-    pub hms: Result<H, ConfigError>,
-    pub caller_auth: Result<CallerAuth, ConfigError>,
-}
-
-impl CreateRoom<HmsClient<ConfiguredSource>> {
-    pub fn from_config(config: &Config) -> Self {
-        Self { hms: HmsClient::from_config(config), caller_auth: config.caller_auth.clone() }
-    }
-}
-
-impl<H: HmsApi> CreateRoom<H> {
-    /// A create-room function without caller authentication (local development, tests).
-    pub fn open(hms: H) -> Self {
-        Self { hms: Ok(hms), caller_auth: Ok(CallerAuth::Open) }
-    }
-
-    pub fn config_errors(&self) -> Vec<&ConfigError> {
-        [self.hms.as_ref().err(), self.caller_auth.as_ref().err()].into_iter().flatten().collect()
-    }
-
-    pub async fn handle(&self, event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
-        respond(self.run(event).await)
-    }
-
-    async fn run(&self, event: ApiGatewayV2httpRequest) -> Result<Reply, ApiError> {
-        let req = ApiRequest::from_event(event)?;
-        req.route(&[(CREATE_ROOM_PATH, Method::POST)])?;
-        ready(&self.caller_auth)?.require_admin(&req.claims)?;
-        handlers::create_room(ready(&self.hms)?, &req).await
-    }
+pub fn create_room(config: &Config) -> Built<CreateRoom<Hms>> {
+    let (hms, caller_auth) = both(hms(config), part(&config.caller_auth))?;
+    Ok(CreateRoom { hms, caller_auth })
 }
 
 /// `auth-token`.
-pub struct AuthToken<S> {
-    pub credentials: Result<CredentialStore<S>, ConfigError>,
-    pub roles: Result<RoleAllowList, ConfigError>,
-    pub ttl_seconds: Result<i64, ConfigError>,
-    pub caller_auth: Result<CallerAuth, ConfigError>,
+pub fn auth_token(config: &Config) -> Built<AuthToken<ConfiguredSource>> {
+    let (credentials, (roles, (ttl_seconds, caller_auth))) = both(
+        credential_store(config),
+        both(
+            part(&config.allowed_roles),
+            both(part(&config.auth_token_ttl_seconds), part(&config.caller_auth)),
+        ),
+    )?;
+    Ok(AuthToken { credentials, roles, ttl_seconds, caller_auth })
 }
 
-impl AuthToken<ConfiguredSource> {
-    pub fn from_config(config: &Config) -> Self {
-        Self {
-            credentials: CredentialStore::from_config(config),
-            roles: config.allowed_roles.clone(),
-            ttl_seconds: config.auth_token_ttl_seconds.clone(),
-            caller_auth: config.caller_auth.clone(),
+/// `session-analytics`.
+pub fn session_analytics(config: &Config) -> Built<SessionAnalytics<Hms>> {
+    Ok(SessionAnalytics { hms: hms(config)? })
+}
+
+fn hms(config: &Config) -> Built<Hms> {
+    let (base_url, credentials) = both(part(&config.api_base_url), credential_store(config))?;
+    Ok(HmsClient::new(base_url, credentials))
+}
+
+fn credential_store(config: &Config) -> Built<CredentialStore<ConfiguredSource>> {
+    let (secret, max_age) = both(part(&config.secret), part(&config.secret_cache_seconds))?;
+    let source = match secret {
+        SecretConfig::SecretsManager { secret_id } => ConfiguredSource::SecretsManager(SecretsManagerSource::new(
+            secret_id,
+            config.sdk.region.clone(),
+            config.sdk.endpoint_url.clone(),
+        )),
+        SecretConfig::Environment { access_key, secret } => {
+            ConfiguredSource::Static(StaticSource(Credentials::new(access_key, secret)))
         }
-    }
+    };
+    Ok(CredentialStore::with_max_age(source, Duration::from_secs(max_age)))
 }
 
-impl<S: SecretSource> AuthToken<S> {
-    pub fn config_errors(&self) -> Vec<&ConfigError> {
-        [
-            self.credentials.as_ref().err(),
-            self.roles.as_ref().err(),
-            self.ttl_seconds.as_ref().err(),
-            self.caller_auth.as_ref().err(),
-        ]
-        .into_iter()
-        .flatten()
-        .collect()
-    }
-
-    pub async fn handle(&self, event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
-        respond(self.run(event).await)
-    }
-
-    async fn run(&self, event: ApiGatewayV2httpRequest) -> Result<Reply, ApiError> {
-        let req = ApiRequest::from_event(event)?;
-        req.route(&[(AUTH_TOKEN_PATH, Method::POST)])?;
-        let roles = ready(&self.roles)?;
-        let ttl = *ready(&self.ttl_seconds)?;
-        let caller = ready(&self.caller_auth)?.subject(&req.claims)?;
-        // Validate before reading the secret: a bad request costs no Secrets Manager call.
-        let request = handlers::auth_token_request(req.body.as_deref(), roles, caller)?;
-        let creds = ready(&self.credentials)?.get().await?;
-        handlers::auth_token(&creds, &request, ttl, chrono::Utc::now().timestamp())
-    }
+fn part<T: Clone>(value: &Result<T, ConfigError>) -> Built<T> {
+    value.clone().map_err(|e| vec![e])
 }
 
-/// `session-analytics`: serves both the analytics and the session list.
-pub struct SessionAnalytics<H> {
-    pub hms: Result<H, ConfigError>,
-}
-
-impl SessionAnalytics<HmsClient<ConfiguredSource>> {
-    pub fn from_config(config: &Config) -> Self {
-        Self { hms: HmsClient::from_config(config) }
-    }
-}
-
-impl<H: HmsApi> SessionAnalytics<H> {
-    pub fn config_errors(&self) -> Vec<&ConfigError> {
-        self.hms.as_ref().err().into_iter().collect()
-    }
-
-    pub async fn handle(&self, event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
-        respond(self.run(event).await)
-    }
-
-    async fn run(&self, event: ApiGatewayV2httpRequest) -> Result<Reply, ApiError> {
-        let req = ApiRequest::from_event(event)?;
-        let route = req.route(&[(SESSION_ANALYTICS_PATH, Method::GET), (SESSION_LIST_PATH, Method::GET)])?;
-        let hms = ready(&self.hms)?;
-        if route == 0 {
-            handlers::session_analytics(hms, &req, chrono::Utc::now()).await
-        } else {
-            handlers::session_list(hms, &req).await
-        }
-    }
-}
-
-/// Sets up JSON logs (filter from `RUST_LOG`, default info) once per process. A `RUST_LOG` that
-/// is not a filter, or that asks for levels this build does not carry, is reported in the logs.
-pub fn init_logging() {
-    let (filter, notice) = log_filter(std::env::var("RUST_LOG").ok().as_deref(), STATIC_MAX_LEVEL);
-    if tracing::subscriber::set_global_default(log_subscriber(filter)).is_ok()
-        && let Some(notice) = notice
-    {
-        tracing::warn!("{notice}");
-    }
-}
-
-/// The filter `RUST_LOG` asks for: a level (`warn`) or comma-separated `target=level`
-/// directives (`warn,hms_shared=info`); `info` when unset. When it is not such a filter: `info`,
-/// and why. When it asks for more than `built_max`, the most verbose level the build carries
-/// (release builds stop at info: the workspace's Cargo.toml), the filter and a word on that.
-///
-/// tracing-subscriber's `Targets`, not its `EnvFilter`: the span and field directives of
-/// `EnvFilter` need a regex engine, 0.34 MB of each binary and ~0.05 of the init ratio
-/// (BENCHMARKS.md), for filters rarely set on a Lambda function.
-pub fn log_filter(rust_log: Option<&str>, built_max: LevelFilter) -> (Targets, Option<String>) {
-    let info = || Targets::new().with_default(tracing::Level::INFO);
-    match rust_log.map(str::trim).filter(|s| !s.is_empty()) {
-        None => (info(), None),
-        Some(text) => match text.parse::<Targets>() {
-            Ok(filter) => {
-                let asked = filter.iter().map(|(_, level)| level).chain(filter.default_level()).max();
-                let notice = asked.filter(|&asked| asked > built_max).map(|asked| {
-                    format!(
-                        "RUST_LOG {text:?} asks for {asked} events; this build carries {built_max} and above \
-                         (build with CARGO_PROFILE_RELEASE_DEBUG_ASSERTIONS=true for every level)"
-                    )
-                });
-                (filter, notice)
-            }
-            Err(e) => (info(), Some(format!("RUST_LOG {text:?} is not a log filter ({e}): logging at info"))),
-        },
-    }
-}
-
-/// The JSON log subscriber with `filter`, built but not installed: apart from installing it,
-/// this is all logging costs at init (`cargo bench` measures it).
-///
-/// A registry with the filter and a JSON layer, not `tracing_subscriber::fmt()`: that builder
-/// brings its own info filter, under which `filter` could never open up debug.
-pub fn log_subscriber(filter: Targets) -> impl tracing::Subscriber + Send + Sync {
-    let json = tracing_subscriber::fmt::layer()
-        .json()
-        .with_current_span(false)
-        .with_span_list(false)
-        .with_target(false)
-        .without_time();
-    tracing_subscriber::registry().with(filter).with(json)
-}
-
-/// Logs each configuration error once, at start.
-pub fn log_config_errors<'a>(errors: impl IntoIterator<Item = &'a ConfigError>) {
-    for e in errors {
-        tracing::error!(error = %e, "configuration error: requests will be answered 500 config");
+/// Both parts, or every error of either.
+fn both<A, B>(a: Built<A>, b: Built<B>) -> Built<(A, B)> {
+    match (a, b) {
+        (Ok(a), Ok(b)) => Ok((a, b)),
+        (a, b) => Err(a.err().into_iter().chain(b.err()).flatten().collect()),
     }
 }
 
@@ -222,11 +95,11 @@ pub fn invocation_deadline(deadline_ms: u64, now_ms: i64) -> Option<tokio::time:
 /// back to the kernel.
 ///
 /// glibc returns blocks over its mmap threshold (128 KiB at first, raised as they are freed) and
-/// trims the top of the heap past 128 KiB: the ~3 MB that attendance of a 10,000-peer session
-/// allocates came back from the kernel as ~800 freshly zeroed pages on every warm invocation,
-/// 1.2 ms of 7.4 (criterion, alternating runs). With fixed thresholds the memory stays: peak RSS,
-/// which the function's memory size must cover anyway, is unchanged; RSS between invocations
-/// stays at that peak instead of falling back. A no-op where the allocator is not glibc's.
+/// trims the top of the heap past 128 KiB: the memory attendance of a large session allocates
+/// came back from the kernel as freshly zeroed pages on every warm invocation (BENCHMARKS.md).
+/// With fixed thresholds the memory stays: peak RSS, which the function's memory size must cover
+/// anyway, is unchanged; RSS between invocations stays at that peak instead of falling back. A
+/// no-op where the allocator is not glibc's.
 pub fn retain_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets two allocator parameters; it has no memory-safety preconditions,
@@ -237,33 +110,58 @@ pub fn retain_freed_memory() {
     }
 }
 
-/// Runs the Lambda runtime loop with `handle` answering each API Gateway event (after
-/// [`retain_freed_memory`]).
+/// Answers one event as the invocation `invocation` and logs its summary line: route, method,
+/// status, error code (and message), duration, and the 100ms calls and retries it made.
+pub async fn invoke<F: Function>(
+    function: Result<&F, &[ConfigError]>,
+    event: ApiGatewayV2httpRequest,
+    invocation: Invocation,
+) -> ApiGatewayV2httpResponse {
+    let method = event.request_context.http.method.clone();
+    let path = event.raw_path.clone().unwrap_or_default();
+    let started = std::time::Instant::now();
+    invocation
+        .scope(async move {
+            let served = handlers::serve(function, event).await;
+            let route = served.route.unwrap_or("-");
+            let status = served.response.status_code;
+            let ms = started.elapsed().as_secs_f64() * 1000.0;
+            let Counts { hms_calls, hms_retries } = invocation::counts();
+            match &served.error {
+                None => tracing::info!(%method, path, route, status, ms, hms_calls, hms_retries, "request"),
+                Some(e) => {
+                    let error = e.code().as_str();
+                    if status >= 500 {
+                        tracing::error!(%method, path, route, status, error, msg = %e, ms, hms_calls, hms_retries, "request");
+                    } else {
+                        tracing::info!(%method, path, route, status, error, msg = %e, ms, hms_calls, hms_retries, "request");
+                    }
+                }
+            }
+            served.response
+        })
+        .await
+}
+
+/// Runs the Lambda runtime loop with `function` answering each API Gateway event, after logging
+/// its configuration errors once (a misconfigured function answers them; it never crash-loops)
+/// and [`retain_freed_memory`].
 ///
 /// The runtime's future and each invocation's future live on the heap. Held inline, the loop's
-/// future (~9.5 KB with the handler's inside) was copied into a 49 KB frame in `main` and a 37 KB
-/// one in the runtime's loop, whose stack probes touch every page: 28 of a start's page faults,
-/// for the price of one allocation per invocation.
-pub async fn run<F, Fut>(handle: F) -> Result<(), lambda_http::Error>
-where
-    F: Fn(ApiGatewayV2httpRequest) -> Fut,
-    Fut: Future<Output = ApiGatewayV2httpResponse>,
-{
-    retain_freed_memory();
-    let runtime = lambda_http::lambda_runtime::run(service_fn(|event: LambdaEvent<ApiGatewayV2httpRequest>| {
-        let method = event.payload.request_context.http.method.clone();
-        let path = event.payload.raw_path.clone().unwrap_or_default();
-        let started = std::time::Instant::now();
-        let deadline = invocation_deadline(event.context.deadline, chrono::Utc::now().timestamp_millis());
-        let fut = Box::pin(handle(event.payload));
-        async move {
-            let resp = match deadline {
-                Some(deadline) => INVOCATION_DEADLINE.scope(deadline, fut).await,
-                None => fut.await,
-            };
-            tracing::info!(%method, path, status = resp.status_code, ms = started.elapsed().as_millis() as u64, "request");
-            Ok::<_, Infallible>(resp)
+/// future was copied into large stack frames whose probes touch every page (BENCHMARKS.md).
+pub async fn run<F: Function>(function: Built<F>) -> Result<(), lambda_http::Error> {
+    if let Err(errors) = &function {
+        for e in errors {
+            tracing::error!(error = %e, "configuration error: requests will be answered 500 config");
         }
+    }
+    retain_freed_memory();
+    let function = function.as_ref().map_err(Vec::as_slice);
+    let runtime = lambda_http::lambda_runtime::run(service_fn(|event: LambdaEvent<ApiGatewayV2httpRequest>| {
+        let deadline = invocation_deadline(event.context.deadline, chrono::Utc::now().timestamp_millis());
+        let invocation = Invocation::new(event.context.request_id, event.context.xray_trace_id, deadline);
+        let fut = Box::pin(invoke(function, event.payload, invocation));
+        async move { Ok::<_, Infallible>(fut.await) }
     }));
     Box::pin(runtime).await
 }
@@ -271,6 +169,11 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> Config {
+        let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| pairs.iter().find(|(name, _)| name == k).map(|(_, v)| v.clone()))
+    }
 
     #[tokio::test]
     async fn deadline_leaves_the_margin() {
@@ -282,68 +185,30 @@ mod tests {
     }
 
     #[test]
-    fn rust_log_sets_levels_per_target_and_falls_back_to_info() {
-        use tracing::Level;
-        let all = LevelFilter::TRACE;
-        let (unset, why) = log_filter(None, all);
-        assert!(why.is_none());
-        assert!(unset.would_enable("hms_shared::hms", &Level::INFO));
-        assert!(!unset.would_enable("hms_shared::hms", &Level::DEBUG));
-
-        let (filter, why) = log_filter(Some("warn,hms_shared=debug"), all);
-        assert!(why.is_none());
-        assert!(filter.would_enable("hms_shared::hms", &Level::DEBUG));
-        assert!(!filter.would_enable("hms_shared::hms", &Level::TRACE));
-        assert!(filter.would_enable("hyper_util::client", &Level::WARN));
-        assert!(!filter.would_enable("hyper_util::client", &Level::INFO));
-
-        let (filter, why) = log_filter(Some("hms_shared=loud"), all);
-        assert!(why.unwrap().contains("\"hms_shared=loud\" is not a log filter"));
-        assert!(filter.would_enable("hms_shared", &Level::INFO));
-        assert!(!filter.would_enable("hms_shared", &Level::DEBUG));
-        assert!(log_filter(Some("  "), all).1.is_none(), "blank is unset");
-    }
-
-    #[test]
-    fn the_subscriber_logs_what_the_filter_asks_for() {
-        use tracing::Level;
-        let enabled = |rust_log, level| {
-            let subscriber = log_subscriber(log_filter(rust_log, LevelFilter::TRACE).0);
-            tracing::subscriber::with_default(subscriber, || match level {
-                Level::DEBUG => tracing::enabled!(Level::DEBUG),
-                Level::INFO => tracing::enabled!(Level::INFO),
-                _ => tracing::enabled!(Level::WARN),
-            })
-        };
-        assert!(enabled(None, Level::INFO));
-        assert!(!enabled(None, Level::DEBUG));
-        assert!(enabled(Some("debug"), Level::DEBUG), "RUST_LOG=debug opens up debug");
-        assert!(!enabled(Some("warn"), Level::INFO));
-        assert!(enabled(Some("warn"), Level::WARN));
-    }
-
-    #[test]
-    fn rust_log_above_what_the_build_carries_is_kept_and_reported() {
-        use tracing::Level;
-        let release = LevelFilter::INFO;
-        for (rust_log, asked) in [("debug", "debug"), ("warn,hyper_util=trace", "trace"), ("hms_shared=debug", "debug")]
-        {
-            let (filter, notice) = log_filter(Some(rust_log), release);
-            let notice = notice.unwrap_or_else(|| panic!("{rust_log}: no notice"));
-            assert!(
-                notice.contains(&format!("asks for {asked} events; this build carries info and above")),
-                "{notice}"
-            );
-            assert!(filter.would_enable("hms_shared", &Level::WARN), "{rust_log}: the filter still applies");
-        }
-        for within in ["info", "warn,hms_shared=info", "error"] {
-            assert!(log_filter(Some(within), release).1.is_none(), "{within}: nothing to report");
-        }
-        assert!(log_filter(Some("debug"), LevelFilter::DEBUG).1.is_none(), "a build that carries debug");
-    }
-
-    #[test]
     fn an_emulators_relative_placeholder_is_no_deadline() {
         assert!(invocation_deadline(600_000, 1_795_000_000_000).is_none(), "cargo-lambda's 600000");
+    }
+
+    #[test]
+    fn each_function_is_built_whole_or_lists_everything_it_lacks() {
+        let keys = [("APP_ACCESS_KEY", "k"), ("APP_SECRET", "s")];
+        assert!(create_room(&config(&keys)).is_ok());
+        assert!(session_analytics(&config(&keys)).is_ok());
+        let errors = auth_token(&config(&keys)).err().unwrap();
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].to_string().contains("ALLOWED_ROLES"), "{errors:?}");
+
+        let bad = [("AUTH_TOKEN_TTL_SECONDS", "5"), ("CALLER_AUTH", "maybe"), ("HMS_API_BASE_URL", "ftp://x")];
+        let texts = |errors: Vec<ConfigError>| errors.iter().map(ToString::to_string).collect::<Vec<_>>().join(" | ");
+        let all = texts(auth_token(&config(&bad)).err().unwrap());
+        for needle in ["HMS_SECRET_ID", "ALLOWED_ROLES", "AUTH_TOKEN_TTL_SECONDS", "CALLER_AUTH"] {
+            assert!(all.contains(needle), "{needle}: {all}");
+        }
+        assert!(!all.contains("HMS_API_BASE_URL"), "auth-token does not call 100ms: {all}");
+        let create = texts(create_room(&config(&bad)).err().unwrap());
+        for needle in ["HMS_API_BASE_URL", "HMS_SECRET_ID", "CALLER_AUTH"] {
+            assert!(create.contains(needle), "{needle}: {create}");
+        }
+        assert!(!create.contains("ALLOWED_ROLES"), "create-room mints no token: {create}");
     }
 }

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
-use crate::sessions::{Peer, Session};
+use crate::hms::sessions::{Peer, Session};
 use crate::time;
 
 /// One attendee's figures. Durations are kept exact; rounding happens when the report is
@@ -255,7 +255,7 @@ pub fn compute<'a>(session: &'a Session<'a>, now: DateTime<Utc>) -> Report<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sessions::{Page, parse};
+    use crate::hms::sessions::{Page, parse};
     use crate::time::parse_rfc3339;
 
     fn t(s: &str) -> DateTime<Utc> {

@@ -1,12 +1,14 @@
 //! Configuration from the environment, the same variable names in every function.
 //!
 //! Reading never panics: a bad value becomes a [`ConfigError`] that the function logs once at
-//! start and answers every request with (a JSON 500 with code `config`).
+//! start and answers every request with (a JSON 500 with code `config`). What is read is plain
+//! data; `app` builds the functions from it.
 
 use std::collections::BTreeSet;
 
-use crate::caller::CallerAuth;
-use crate::error::ApiError;
+use crate::auth::{AdminClaim, CallerAuth, RoleAllowList};
+pub use crate::error::ConfigError;
+use crate::input::{Parse, Role};
 
 pub const DEFAULT_API_BASE_URL: &str = "https://api.100ms.live/v2";
 pub const DEFAULT_AUTH_TOKEN_TTL_SECONDS: i64 = 86_400;
@@ -14,16 +16,6 @@ pub const DEFAULT_AUTH_TOKEN_TTL_SECONDS: i64 = 86_400;
 pub const MIN_AUTH_TOKEN_TTL_SECONDS: i64 = 60;
 /// Longest: a week. 100ms sessions last at most 12 h; a longer-lived token is a liability.
 pub const MAX_AUTH_TOKEN_TTL_SECONDS: i64 = 7 * 86_400;
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("configuration error: {0}")]
-pub struct ConfigError(pub String);
-
-impl From<ConfigError> for ApiError {
-    fn from(e: ConfigError) -> Self {
-        ApiError::Config(e.to_string())
-    }
-}
 
 /// Where the app access key and secret come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,27 +26,13 @@ pub enum SecretConfig {
     Environment { access_key: String, secret: String },
 }
 
-/// Which roles `/auth-token` may mint.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RoleAllowList {
-    Any,
-    Only(BTreeSet<String>),
-}
-
-impl RoleAllowList {
-    pub fn allows(&self, role: &str) -> bool {
-        match self {
-            Self::Any => true,
-            Self::Only(roles) => roles.contains(role),
-        }
-    }
-}
-
 /// Everything the functions read from the environment. Parts only one function needs are kept as
 /// results so that, say, a missing `ALLOWED_ROLES` breaks `/auth-token` but not `/create-room`.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub secret: Result<SecretConfig, ConfigError>,
+    /// What the Secrets Manager client takes from the environment besides its credentials.
+    pub sdk: SdkEnvironment,
     pub api_base_url: Result<String, ConfigError>,
     pub allowed_roles: Result<RoleAllowList, ConfigError>,
     pub auth_token_ttl_seconds: Result<i64, ConfigError>,
@@ -73,18 +51,20 @@ impl Config {
     /// Reads configuration through `get`, so tests need not touch the process environment.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
         let non_empty = |k: &str| get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let sdk = SdkEnvironment::from_vars(&get);
         Self {
             secret: secret_config(
                 non_empty("HMS_SECRET_ID"),
                 non_empty("APP_ACCESS_KEY"),
                 non_empty("APP_SECRET"),
-                crate::credentials::SdkEnvironment::from_vars(&get).region.is_some(),
+                sdk.region.is_some(),
             ),
+            sdk,
             api_base_url: api_base_url(non_empty("HMS_API_BASE_URL")),
             allowed_roles: allowed_roles(non_empty("ALLOWED_ROLES")),
             auth_token_ttl_seconds: auth_token_ttl(non_empty("AUTH_TOKEN_TTL_SECONDS")),
             secret_cache_seconds: secret_cache(non_empty("HMS_SECRET_CACHE_SECONDS")),
-            caller_auth: CallerAuth::from_values(
+            caller_auth: caller_auth(
                 non_empty("CALLER_AUTH").as_deref(),
                 non_empty("ADMIN_CLAIM_NAME").as_deref(),
                 non_empty("ADMIN_CLAIM_VALUE").as_deref(),
@@ -132,12 +112,14 @@ fn allowed_roles(value: Option<String>) -> Result<RoleAllowList, ConfigError> {
     if value == "*" {
         return Ok(RoleAllowList::Any);
     }
-    let roles: BTreeSet<String> = value.split(',').map(str::trim).filter(|r| !r.is_empty()).map(String::from).collect();
+    let roles = value
+        .split(',')
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(|r| Role::parse(r).map_err(|_| ConfigError(format!("ALLOWED_ROLES has an invalid role name {r:?}"))))
+        .collect::<Result<BTreeSet<Role>, _>>()?;
     if roles.is_empty() {
         return Err(ConfigError("ALLOWED_ROLES names no role".into()));
-    }
-    if let Some(bad) = roles.iter().find(|r| crate::validate::role_name(r).is_err()) {
-        return Err(ConfigError(format!("ALLOWED_ROLES has an invalid role name {bad:?}")));
     }
     Ok(RoleAllowList::Only(roles))
 }
@@ -162,6 +144,49 @@ fn secret_cache(value: Option<String>) -> Result<u64, ConfigError> {
         Ok(s) if (1..=86_400).contains(&s) => Ok(s),
         _ => {
             Err(ConfigError(format!("HMS_SECRET_CACHE_SECONDS must be a whole number from 1 to 86400, got {value:?}")))
+        }
+    }
+}
+
+/// From `CALLER_AUTH` (`none` or `jwt`, default `none`), `ADMIN_CLAIM_NAME`, `ADMIN_CLAIM_VALUE`.
+fn caller_auth(mode: Option<&str>, admin_name: Option<&str>, admin_value: Option<&str>) -> Result<CallerAuth, ConfigError> {
+    let admin = match (admin_name, admin_value) {
+        (None, _) => None,
+        (Some(name), Some(value)) => Some(AdminClaim { name: name.into(), value: value.into() }),
+        (Some(_), None) => return Err(ConfigError("ADMIN_CLAIM_NAME is set without ADMIN_CLAIM_VALUE".into())),
+    };
+    match mode.unwrap_or("none") {
+        "none" if admin.is_some() => Err(ConfigError("ADMIN_CLAIM_NAME needs CALLER_AUTH=jwt (a JWT authorizer)".into())),
+        "none" => Ok(CallerAuth::Open),
+        "jwt" => Ok(CallerAuth::Jwt { admin }),
+        other => Err(ConfigError(format!("CALLER_AUTH must be none or jwt, got {other:?}"))),
+    }
+}
+
+/// What the Secrets Manager client takes from the environment besides its credentials (which
+/// the SDK reads itself, as Lambda provides them).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SdkEnvironment {
+    /// `AWS_REGION`, else `AWS_DEFAULT_REGION`.
+    pub region: Option<String>,
+    /// `AWS_ENDPOINT_URL_SECRETS_MANAGER`, else `AWS_ENDPOINT_URL`; neither when
+    /// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is `true`.
+    pub endpoint_url: Option<String>,
+}
+
+impl SdkEnvironment {
+    /// Reads the variables through `var`; empty values count as unset, as in the AWS SDKs.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Self {
+        let var = |name: &str| var(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let ignore_endpoints =
+            var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        Self {
+            region: var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")),
+            endpoint_url: if ignore_endpoints {
+                None
+            } else {
+                var("AWS_ENDPOINT_URL_SECRETS_MANAGER").or_else(|| var("AWS_ENDPOINT_URL"))
+            },
         }
     }
 }
@@ -203,10 +228,8 @@ mod tests {
     fn allowed_roles_parsing() {
         assert_eq!(cfg(&[("ALLOWED_ROLES", "*")]).allowed_roles.unwrap(), RoleAllowList::Any);
         let roles = cfg(&[("ALLOWED_ROLES", " host, guest ,,")]).allowed_roles.unwrap();
-        assert!(roles.allows("host") && roles.allows("guest"));
-        assert!(!roles.allows("Host"), "roles are case-sensitive");
-        assert!(!roles.allows("admin"));
-        assert!(RoleAllowList::Any.allows("anything"));
+        let role = |r: &str| Role::parse(r).unwrap();
+        assert_eq!(roles, RoleAllowList::Only([role("host"), role("guest")].into()));
         for bad in ["", " ", ",", " , ", "ho st", "a,b c"] {
             assert!(cfg(&[("ALLOWED_ROLES", bad)]).allowed_roles.is_err(), "{bad:?}");
         }
@@ -243,8 +266,40 @@ mod tests {
     }
 
     #[test]
-    fn config_error_maps_to_500_config() {
-        let e: ApiError = ConfigError("x".into()).into();
-        assert_eq!((e.status(), e.code()), (500, "config"));
+    fn caller_authentication() {
+        let auth = |pairs: &[(&str, &str)]| cfg(pairs).caller_auth;
+        assert_eq!(auth(&[]).unwrap(), CallerAuth::Open);
+        assert_eq!(auth(&[("CALLER_AUTH", "jwt")]).unwrap(), CallerAuth::Jwt { admin: None });
+        let with_admin =
+            auth(&[("CALLER_AUTH", "jwt"), ("ADMIN_CLAIM_NAME", "cognito:groups"), ("ADMIN_CLAIM_VALUE", "admin")]);
+        assert_eq!(
+            with_admin.unwrap(),
+            CallerAuth::Jwt { admin: Some(AdminClaim { name: "cognito:groups".into(), value: "admin".into() }) }
+        );
+        assert!(auth(&[("CALLER_AUTH", "JWT")]).is_err());
+        let open_with_admin = [("CALLER_AUTH", "none"), ("ADMIN_CLAIM_NAME", "g"), ("ADMIN_CLAIM_VALUE", "admin")];
+        assert!(auth(&open_with_admin).is_err(), "admin claim needs jwt");
+        assert!(auth(&[("CALLER_AUTH", "jwt"), ("ADMIN_CLAIM_NAME", "g")]).is_err());
+    }
+
+    #[test]
+    fn sdk_environment_follows_the_aws_variables_and_their_precedence() {
+        let env = |region: Option<&str>, endpoint: Option<&str>| SdkEnvironment {
+            region: region.map(str::to_string),
+            endpoint_url: endpoint.map(str::to_string),
+        };
+        assert_eq!(cfg(&[]).sdk, env(None, None));
+        assert_eq!(
+            cfg(&[("AWS_REGION", "eu-west-1"), ("AWS_DEFAULT_REGION", "us-east-1")]).sdk,
+            env(Some("eu-west-1"), None)
+        );
+        assert_eq!(cfg(&[("AWS_REGION", " "), ("AWS_DEFAULT_REGION", "us-east-1")]).sdk, env(Some("us-east-1"), None));
+        let both = [("AWS_ENDPOINT_URL", "http://all:1"), ("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://sm:2")];
+        assert_eq!(cfg(&both).sdk, env(None, Some("http://sm:2")));
+        assert_eq!(cfg(&both[..1]).sdk, env(None, Some("http://all:1")));
+        let ignored = [both[0], both[1], ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "TRUE")];
+        assert_eq!(cfg(&ignored).sdk, env(None, None));
+        let not_ignored = [both[1], ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "false")];
+        assert_eq!(cfg(&not_ignored).sdk, env(None, Some("http://sm:2")));
     }
 }

@@ -8,20 +8,30 @@ use std::collections::HashMap;
 use base64::Engine;
 use lambda_http::aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use lambda_http::aws_lambda_events::encodings::Body;
+use lambda_http::aws_lambda_events::query_map::QueryMap;
 use lambda_http::http::{HeaderMap, HeaderValue, Method, header};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
+use crate::input::Parse;
 
 /// Largest request body we accept (decoded).
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
+/// A route a function serves: a path and its method.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub path: &'static str,
+    pub method: Method,
+}
+
 /// What a handler needs of a request.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ApiRequest {
     pub method: Method,
     /// The path without the stage prefix and without a trailing slash.
     pub path: String,
-    pub query: HashMap<String, String>,
+    /// Query parameters in the order given, decoded; a name may repeat (see [`ApiRequest::param`]).
+    query: Vec<(String, String)>,
     pub body: Option<Vec<u8>>,
     /// Claims of a JWT authorizer, when one ran.
     pub claims: HashMap<String, String>,
@@ -33,7 +43,7 @@ impl ApiRequest {
         let method = event.request_context.http.method.clone();
         let raw_path = event.raw_path.or(event.request_context.http.path).unwrap_or_else(|| "/".into());
         let path = normalize_path(&raw_path, event.request_context.stage.as_deref());
-        let query = event.query_string_parameters.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let query = query_pairs(event.raw_query_string.as_deref(), &event.query_string_parameters);
         let body = match event.body {
             None => None,
             Some(b) if event.is_base64_encoded => {
@@ -41,7 +51,7 @@ impl ApiRequest {
                     return Err(ApiError::PayloadTooLarge { limit: MAX_BODY_BYTES });
                 }
                 Some(base64::engine::general_purpose::STANDARD.decode(b.trim()).map_err(|_| {
-                    ApiError::bad_request("invalid_base64", "request body is marked base64 but is not valid base64")
+                    ApiError::bad_request(ErrorCode::InvalidBase64, "request body is marked base64 but is not valid base64")
                 })?)
             }
             Some(b) => Some(b.into_bytes()),
@@ -53,26 +63,54 @@ impl ApiRequest {
         Ok(Self { method, path, query, body, claims })
     }
 
-    /// Which of `routes` this request is for: 404 for an unknown path, 405 for a wrong method.
-    pub fn route(&self, routes: &[(&'static str, Method)]) -> Result<usize, ApiError> {
+    /// Which of `routes` this request is for (its path): 404 for an unknown path, 405 for a wrong
+    /// method.
+    pub fn route(&self, routes: &[Route]) -> Result<&'static str, ApiError> {
         let mut path_matched = None;
-        for (i, (path, method)) in routes.iter().enumerate() {
-            if *path == self.path {
-                if *method == self.method {
-                    return Ok(i);
+        for route in routes {
+            if route.path == self.path {
+                if route.method == self.method {
+                    return Ok(route.path);
                 }
-                path_matched = Some(method);
+                path_matched = Some(&route.method);
             }
         }
         match path_matched {
             Some(m) => Err(ApiError::MethodNotAllowed { method: self.method.to_string(), allowed: m.to_string() }),
-            None => Err(ApiError::NotFound { code: "route_not_found", msg: format!("no route {}", self.path) }),
+            None => Err(ApiError::NotFound { code: ErrorCode::RouteNotFound, msg: format!("no route {}", self.path) }),
         }
     }
 
-    /// A query parameter, present and non-empty.
-    pub fn query_param(&self, name: &str) -> Option<&str> {
-        self.query.get(name).map(String::as_str).filter(|v| !v.is_empty())
+    /// A query parameter's text when present and non-empty. A parameter given more than once is
+    /// a 400 naming it: which of two values was meant is the caller's to say, not ours to guess.
+    pub fn param_text(&self, name: &str) -> Result<Option<&str>, ApiError> {
+        let mut values = self.query.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        match (values.next(), values.next()) {
+            (Some(_), Some(_)) => Err(ApiError::invalid_parameter(name, "is given more than once; give it once")),
+            (value, _) => Ok(value.filter(|v| !v.is_empty())),
+        }
+    }
+
+    /// An optional query parameter, parsed.
+    pub fn param<T: Parse>(&self, name: &str) -> Result<Option<T>, ApiError> {
+        self.param_text(name)?.map(|v| T::parse(v).map_err(|why| ApiError::invalid_parameter(name, why))).transpose()
+    }
+
+    /// A required query parameter, parsed.
+    pub fn required_param<T: Parse>(&self, name: &str) -> Result<T, ApiError> {
+        self.param(name)?.ok_or_else(|| {
+            ApiError::bad_request(ErrorCode::MissingParameter, format!("query parameter '{name}' is required"))
+        })
+    }
+}
+
+/// The query's name-value pairs. API Gateway's `rawQueryString` keeps a repeated name apart
+/// (`a=1&a=2`), where `queryStringParameters` joins the values with a comma (`a: "1,2"`, which
+/// cannot be told from one value `1,2`); the parsed map is used only for an event without it.
+fn query_pairs(raw: Option<&str>, parsed: &QueryMap) -> Vec<(String, String)> {
+    match raw.filter(|r| !r.is_empty()) {
+        Some(raw) => form_urlencoded::parse(raw.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect(),
+        None => parsed.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
     }
 }
 
@@ -90,37 +128,32 @@ fn normalize_path(raw: &str, stage: Option<&str>) -> String {
     if trimmed.is_empty() { "/".to_string() } else { trimmed.to_string() }
 }
 
-/// A successful answer: a status and a JSON body.
+/// A successful answer (200): its JSON body.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reply {
-    pub status: u16,
     pub body: Vec<u8>,
 }
 
 impl Reply {
-    pub fn ok_json(value: &impl serde::Serialize) -> Self {
-        Self { status: 200, body: serde_json::to_vec(value).unwrap_or_default() }
+    pub fn ok_json(value: &impl serde::Serialize) -> Result<Self, ApiError> {
+        let body = serde_json::to_vec(value).map_err(|e| ApiError::Internal(format!("could not write the answer: {e}")))?;
+        Ok(Self { body })
     }
 
     /// Bytes already known to be one JSON value (100ms's own answer, passed through unchanged).
     pub fn ok_raw(body: Vec<u8>) -> Self {
-        Self { status: 200, body }
+        Self { body }
     }
 }
 
 /// Turns a handler's result into the API Gateway answer. The one place errors become HTTP.
-pub fn respond(result: Result<Reply, ApiError>) -> ApiGatewayV2httpResponse {
+pub fn respond(result: Result<Reply, &ApiError>) -> ApiGatewayV2httpResponse {
     let mut headers = HeaderMap::new();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     let (status, body) = match result {
-        Ok(reply) => (reply.status, reply.body),
+        Ok(reply) => (200, reply.body),
         Err(err) => {
-            if err.status() >= 500 {
-                tracing::error!(status = err.status(), code = err.code(), error = %err, "request failed");
-            } else {
-                tracing::info!(status = err.status(), code = err.code(), error = %err, "request refused");
-            }
             for (name, value) in err.headers() {
                 if let Ok(v) = HeaderValue::from_str(&value) {
                     headers.insert(name, v);
@@ -157,12 +190,49 @@ mod tests {
         serde_json::from_value(v).unwrap()
     }
 
+    fn with_query(raw: &str) -> ApiRequest {
+        let mut ev = event("GET", "/x", None, false);
+        ev.raw_query_string = Some(raw.into());
+        ApiRequest::from_event(ev).unwrap()
+    }
+
+    #[test]
+    fn query_parameters_are_decoded_and_a_repeated_one_is_400() {
+        use crate::input::RoomId;
+        let req = with_query("room_id=631B2654F771854D9BF633DF&note=a%20b%2Cc&empty=");
+        assert_eq!(req.param::<RoomId>("room_id").unwrap().unwrap(), "631b2654f771854d9bf633df");
+        assert_eq!(req.param_text("note").unwrap(), Some("a b,c"));
+        assert_eq!(req.param_text("empty").unwrap(), None, "empty counts as absent");
+        assert_eq!(req.param_text("absent").unwrap(), None);
+        let err = req.required_param::<RoomId>("absent").unwrap_err();
+        assert_eq!((err.status(), err.code()), (400, ErrorCode::MissingParameter));
+        let err = req.required_param::<RoomId>("note").unwrap_err();
+        assert_eq!(err.to_string(), "query parameter 'note' must be 24 hexadecimal characters");
+
+        let twice = with_query("room_id=631b2654f771854d9bf633df&room_id=631b2654f771854d9bf633df");
+        let err = twice.param::<RoomId>("room_id").unwrap_err();
+        assert_eq!((err.status(), err.code()), (400, ErrorCode::InvalidParameter));
+        assert!(err.to_string().contains("'room_id' is given more than once"), "{err}");
+    }
+
+    #[test]
+    fn without_a_raw_query_the_parsed_map_is_read_and_its_repeats_count_too() {
+        let mut ev = event("GET", "/x", None, false);
+        ev.raw_query_string = None;
+        let map: HashMap<String, Vec<String>> =
+            [("a".to_string(), vec!["1".to_string()]), ("b".to_string(), vec!["1".to_string(), "2".to_string()])].into();
+        ev.query_string_parameters = map.into();
+        let req = ApiRequest::from_event(ev).unwrap();
+        assert_eq!(req.param_text("a").unwrap(), Some("1"));
+        assert_eq!(req.param_text("b").unwrap_err().code(), ErrorCode::InvalidParameter);
+    }
+
     #[test]
     fn base64_bodies_are_decoded_and_bad_ones_are_400() {
         let req = ApiRequest::from_event(event("POST", "/x", Some("eyJhIjoxfQ=="), true)).unwrap();
         assert_eq!(req.body.as_deref(), Some(&br#"{"a":1}"#[..]));
         let err = ApiRequest::from_event(event("POST", "/x", Some("not base64!"), true)).unwrap_err();
-        assert_eq!((err.status(), err.code()), (400, "invalid_base64"));
+        assert_eq!((err.status(), err.code()), (400, ErrorCode::InvalidBase64));
     }
 
     #[test]
@@ -188,10 +258,10 @@ mod tests {
 
     #[test]
     fn routing_gives_404_and_405() {
-        let routes = [("/a", Method::GET), ("/b", Method::POST)];
+        let routes = [Route { path: "/a", method: Method::GET }, Route { path: "/b", method: Method::POST }];
         let req = |m: &str, p: &str| ApiRequest::from_event(event(m, p, None, false)).unwrap();
-        assert_eq!(req("GET", "/a").route(&routes).unwrap(), 0);
-        assert_eq!(req("POST", "/b").route(&routes).unwrap(), 1);
+        assert_eq!(req("GET", "/a").route(&routes).unwrap(), "/a");
+        assert_eq!(req("POST", "/b").route(&routes).unwrap(), "/b");
         let e = req("GET", "/b").route(&routes).unwrap_err();
         assert_eq!((e.status(), e.headers()), (405, vec![("allow", "POST".to_string())]));
         assert_eq!(req("GET", "/c").route(&routes).unwrap_err().code(), "route_not_found");
@@ -199,7 +269,7 @@ mod tests {
 
     #[test]
     fn respond_sets_json_content_type_and_envelope() {
-        let r = respond(Err(ApiError::missing_field("room_id")));
+        let r = respond(Err(&ApiError::missing_field("room_id")));
         assert_eq!(r.status_code, 400);
         assert_eq!(r.headers[header::CONTENT_TYPE], "application/json");
         let Some(Body::Text(text)) = r.body else { panic!("text body") };
@@ -208,7 +278,7 @@ mod tests {
             v,
             serde_json::json!({"success": false, "msg": "field 'room_id' is required", "error": "missing_field"})
         );
-        let ok = respond(Ok(Reply::ok_json(&serde_json::json!({"a": 1}))));
+        let ok = respond(Ok(Reply::ok_json(&serde_json::json!({"a": 1})).unwrap()));
         assert_eq!(ok.status_code, 200);
         assert_eq!(ok.headers[header::CONTENT_TYPE], "application/json");
     }

@@ -1,16 +1,170 @@
-//! The one error type of the API and its mapping to HTTP answers.
+//! The one error type of the API, its stable codes and their mapping to HTTP answers.
 //!
-//! Every handler returns `Result<_, ApiError>`; [`ApiError::status`] and [`ApiError::code`] are the
-//! only place a failure becomes a status code and a stable machine-readable code.
+//! Every handler returns `Result<_, ApiError>`. [`ErrorCode`] lists every code a caller can see
+//! and gives each its status: the only place a failure becomes an HTTP status.
 
 use serde_json::json;
+
+/// The stable snake_case codes clients switch on, each with its HTTP status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ErrorCode {
+    MissingBody,
+    InvalidJson,
+    InvalidBody,
+    InvalidBase64,
+    MissingField,
+    InvalidField,
+    UnknownField,
+    MissingParameter,
+    InvalidParameter,
+    UpstreamRejected,
+    Unauthenticated,
+    RoleNotAllowed,
+    UserMismatch,
+    AdminRequired,
+    SessionNotFound,
+    UpstreamNotFound,
+    RouteNotFound,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    Config,
+    Internal,
+    UpstreamError,
+    UpstreamRateLimited,
+    UpstreamInvalidResponse,
+    UpstreamUnreachable,
+    UpstreamAuth,
+    CredentialsUnavailable,
+    UpstreamTimeout,
+}
+
+impl ErrorCode {
+    /// Every code, in the order openapi.yaml lists them.
+    pub const ALL: [ErrorCode; 28] = [
+        Self::MissingBody,
+        Self::InvalidJson,
+        Self::InvalidBody,
+        Self::InvalidBase64,
+        Self::MissingField,
+        Self::InvalidField,
+        Self::UnknownField,
+        Self::MissingParameter,
+        Self::InvalidParameter,
+        Self::UpstreamRejected,
+        Self::Unauthenticated,
+        Self::RoleNotAllowed,
+        Self::UserMismatch,
+        Self::AdminRequired,
+        Self::SessionNotFound,
+        Self::UpstreamNotFound,
+        Self::RouteNotFound,
+        Self::MethodNotAllowed,
+        Self::PayloadTooLarge,
+        Self::Config,
+        Self::Internal,
+        Self::UpstreamError,
+        Self::UpstreamRateLimited,
+        Self::UpstreamInvalidResponse,
+        Self::UpstreamUnreachable,
+        Self::UpstreamAuth,
+        Self::CredentialsUnavailable,
+        Self::UpstreamTimeout,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::MissingBody => "missing_body",
+            Self::InvalidJson => "invalid_json",
+            Self::InvalidBody => "invalid_body",
+            Self::InvalidBase64 => "invalid_base64",
+            Self::MissingField => "missing_field",
+            Self::InvalidField => "invalid_field",
+            Self::UnknownField => "unknown_field",
+            Self::MissingParameter => "missing_parameter",
+            Self::InvalidParameter => "invalid_parameter",
+            Self::UpstreamRejected => "upstream_rejected",
+            Self::Unauthenticated => "unauthenticated",
+            Self::RoleNotAllowed => "role_not_allowed",
+            Self::UserMismatch => "user_mismatch",
+            Self::AdminRequired => "admin_required",
+            Self::SessionNotFound => "session_not_found",
+            Self::UpstreamNotFound => "upstream_not_found",
+            Self::RouteNotFound => "route_not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::Config => "config",
+            Self::Internal => "internal",
+            Self::UpstreamError => "upstream_error",
+            Self::UpstreamRateLimited => "upstream_rate_limited",
+            Self::UpstreamInvalidResponse => "upstream_invalid_response",
+            Self::UpstreamUnreachable => "upstream_unreachable",
+            Self::UpstreamAuth => "upstream_auth",
+            Self::CredentialsUnavailable => "credentials_unavailable",
+            Self::UpstreamTimeout => "upstream_timeout",
+        }
+    }
+
+    /// The HTTP status a failure with this code is answered with.
+    pub fn status(self) -> u16 {
+        match self {
+            Self::MissingBody
+            | Self::InvalidJson
+            | Self::InvalidBody
+            | Self::InvalidBase64
+            | Self::MissingField
+            | Self::InvalidField
+            | Self::UnknownField
+            | Self::MissingParameter
+            | Self::InvalidParameter
+            | Self::UpstreamRejected => 400,
+            Self::Unauthenticated => 401,
+            Self::RoleNotAllowed | Self::UserMismatch | Self::AdminRequired => 403,
+            Self::SessionNotFound | Self::UpstreamNotFound | Self::RouteNotFound => 404,
+            Self::MethodNotAllowed => 405,
+            Self::PayloadTooLarge => 413,
+            Self::Config | Self::Internal => 500,
+            Self::UpstreamError
+            | Self::UpstreamRateLimited
+            | Self::UpstreamInvalidResponse
+            | Self::UpstreamUnreachable
+            | Self::UpstreamAuth => 502,
+            Self::CredentialsUnavailable => 503,
+            Self::UpstreamTimeout => 504,
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// So tests and logs can compare a code with its text.
+impl PartialEq<&str> for ErrorCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+/// A configuration value that is missing or wrong. The function logs it once at start and
+/// answers every request with a 500 `config` naming it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(pub String);
+
+impl From<ConfigError> for ApiError {
+    fn from(e: ConfigError) -> Self {
+        ApiError::Config(e.to_string())
+    }
+}
 
 /// Every failure an invocation can end with.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApiError {
     /// The caller's input is wrong; `code` names what kind of wrong.
     #[error("{msg}")]
-    BadRequest { code: &'static str, msg: String },
+    BadRequest { code: ErrorCode, msg: String },
     /// The request body is larger than we accept.
     #[error("request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
@@ -19,10 +173,10 @@ pub enum ApiError {
     Unauthenticated(String),
     /// The caller may not do this.
     #[error("{msg}")]
-    Forbidden { code: &'static str, msg: String },
+    Forbidden { code: ErrorCode, msg: String },
     /// The thing asked for does not exist.
     #[error("{msg}")]
-    NotFound { code: &'static str, msg: String },
+    NotFound { code: ErrorCode, msg: String },
     /// The path exists but not with this method.
     #[error("method {method} is not allowed here; use {allowed}")]
     MethodNotAllowed { method: String, allowed: String },
@@ -37,7 +191,7 @@ pub enum ApiError {
     UpstreamRejected { status: u16, msg: String },
     /// 100ms failed, answered nonsense, kept refusing our credentials or rate-limiting us.
     #[error("{msg}")]
-    UpstreamFailed { code: &'static str, msg: String },
+    UpstreamFailed { code: ErrorCode, msg: String },
     /// 100ms did not answer in time.
     #[error("100ms did not answer in time")]
     UpstreamTimeout,
@@ -47,72 +201,53 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    pub fn bad_request(code: &'static str, msg: impl Into<String>) -> Self {
+    pub fn bad_request(code: ErrorCode, msg: impl Into<String>) -> Self {
         Self::BadRequest { code, msg: msg.into() }
     }
 
     pub fn invalid_field(field: &str, why: impl std::fmt::Display) -> Self {
-        Self::bad_request("invalid_field", format!("field '{field}' {why}"))
+        Self::bad_request(ErrorCode::InvalidField, format!("field '{field}' {why}"))
     }
 
     pub fn missing_field(field: &str) -> Self {
-        Self::bad_request("missing_field", format!("field '{field}' is required"))
+        Self::bad_request(ErrorCode::MissingField, format!("field '{field}' is required"))
     }
 
-    pub fn upstream(code: &'static str, msg: impl Into<String>) -> Self {
+    pub fn invalid_parameter(name: &str, why: impl std::fmt::Display) -> Self {
+        Self::bad_request(ErrorCode::InvalidParameter, format!("query parameter '{name}' {why}"))
+    }
+
+    pub fn upstream(code: ErrorCode, msg: impl Into<String>) -> Self {
         Self::UpstreamFailed { code, msg: msg.into() }
     }
 
-    /// The HTTP status this error is answered with.
-    pub fn status(&self) -> u16 {
-        match self {
-            Self::BadRequest { .. } => 400,
-            Self::PayloadTooLarge { .. } => 413,
-            Self::Unauthenticated(_) => 401,
-            Self::Forbidden { .. } => 403,
-            Self::NotFound { .. } => 404,
-            Self::MethodNotAllowed { .. } => 405,
-            Self::Config(_) | Self::Internal(_) => 500,
-            Self::CredentialsUnavailable(_) => 503,
-            Self::UpstreamRejected { status, .. } => {
-                if *status == 404 {
-                    404
-                } else {
-                    400
-                }
-            }
-            Self::UpstreamFailed { .. } => 502,
-            Self::UpstreamTimeout => 504,
-        }
-    }
-
-    /// The stable snake_case code clients can switch on.
-    pub fn code(&self) -> &'static str {
+    /// The stable code clients can switch on.
+    pub fn code(&self) -> ErrorCode {
         match self {
             Self::BadRequest { code, .. }
             | Self::Forbidden { code, .. }
             | Self::NotFound { code, .. }
-            | Self::UpstreamFailed { code, .. } => code,
-            Self::PayloadTooLarge { .. } => "payload_too_large",
-            Self::Unauthenticated(_) => "unauthenticated",
-            Self::MethodNotAllowed { .. } => "method_not_allowed",
-            Self::Config(_) => "config",
-            Self::CredentialsUnavailable(_) => "credentials_unavailable",
-            Self::UpstreamRejected { status, .. } => {
-                if *status == 404 {
-                    "upstream_not_found"
-                } else {
-                    "upstream_rejected"
-                }
-            }
-            Self::UpstreamTimeout => "upstream_timeout",
-            Self::Internal(_) => "internal",
+            | Self::UpstreamFailed { code, .. } => *code,
+            Self::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
+            Self::Unauthenticated(_) => ErrorCode::Unauthenticated,
+            Self::MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
+            Self::Config(_) => ErrorCode::Config,
+            Self::CredentialsUnavailable(_) => ErrorCode::CredentialsUnavailable,
+            Self::UpstreamRejected { status: 404, .. } => ErrorCode::UpstreamNotFound,
+            Self::UpstreamRejected { .. } => ErrorCode::UpstreamRejected,
+            Self::UpstreamTimeout => ErrorCode::UpstreamTimeout,
+            Self::Internal(_) => ErrorCode::Internal,
         }
+    }
+
+    /// The HTTP status this error is answered with: its code's.
+    pub fn status(&self) -> u16 {
+        self.code().status()
     }
 
     /// The JSON envelope every non-2xx answer carries.
     pub fn body(&self) -> serde_json::Value {
-        json!({ "success": false, "msg": self.to_string(), "error": self.code() })
+        json!({ "success": false, "msg": self.to_string(), "error": self.code().as_str() })
     }
 
     /// Extra headers this error needs (`Allow` on a 405).
@@ -131,18 +266,18 @@ mod tests {
     #[test]
     fn every_variant_maps_to_its_status_and_code() {
         let cases = [
-            (ApiError::bad_request("invalid_json", "x"), 400, "invalid_json"),
+            (ApiError::bad_request(ErrorCode::InvalidJson, "x"), 400, "invalid_json"),
             (ApiError::PayloadTooLarge { limit: 16384 }, 413, "payload_too_large"),
             (ApiError::Unauthenticated("x".into()), 401, "unauthenticated"),
-            (ApiError::Forbidden { code: "role_not_allowed", msg: "x".into() }, 403, "role_not_allowed"),
-            (ApiError::NotFound { code: "session_not_found", msg: "x".into() }, 404, "session_not_found"),
+            (ApiError::Forbidden { code: ErrorCode::RoleNotAllowed, msg: "x".into() }, 403, "role_not_allowed"),
+            (ApiError::NotFound { code: ErrorCode::SessionNotFound, msg: "x".into() }, 404, "session_not_found"),
             (ApiError::MethodNotAllowed { method: "GET".into(), allowed: "POST".into() }, 405, "method_not_allowed"),
             (ApiError::Config("x".into()), 500, "config"),
             (ApiError::CredentialsUnavailable("x".into()), 503, "credentials_unavailable"),
             (ApiError::UpstreamRejected { status: 400, msg: "template not found".into() }, 400, "upstream_rejected"),
             (ApiError::UpstreamRejected { status: 422, msg: "x".into() }, 400, "upstream_rejected"),
             (ApiError::UpstreamRejected { status: 404, msg: "room not found".into() }, 404, "upstream_not_found"),
-            (ApiError::upstream("upstream_error", "500"), 502, "upstream_error"),
+            (ApiError::upstream(ErrorCode::UpstreamError, "500"), 502, "upstream_error"),
             (ApiError::UpstreamTimeout, 504, "upstream_timeout"),
             (ApiError::Internal("x".into()), 500, "internal"),
         ];
@@ -157,6 +292,24 @@ mod tests {
     }
 
     #[test]
+    fn every_code_has_a_distinct_snake_case_name_and_an_error_status() {
+        let names: std::collections::BTreeSet<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(names.len(), ErrorCode::ALL.len(), "no two codes share a name");
+        for code in ErrorCode::ALL {
+            assert!(code.as_str().bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'), "{code}");
+            assert!((400..600).contains(&code.status()), "{code}: {}", code.status());
+        }
+    }
+
+    #[test]
+    fn all_lists_every_code_once_in_declaration_order() {
+        assert_eq!(ErrorCode::ALL.len(), ErrorCode::UpstreamTimeout as usize + 1, "the last variant closes the list");
+        for (i, code) in ErrorCode::ALL.iter().enumerate() {
+            assert_eq!(*code as usize, i, "{code}");
+        }
+    }
+
+    #[test]
     fn upstream_message_is_kept_for_the_caller() {
         let err = ApiError::UpstreamRejected { status: 400, msg: "template not found".into() };
         assert_eq!(err.body()["msg"], "100ms rejected the request: template not found");
@@ -167,5 +320,11 @@ mod tests {
         let err = ApiError::MethodNotAllowed { method: "GET".into(), allowed: "POST".into() };
         assert_eq!(err.headers(), vec![("allow", "POST".to_string())]);
         assert!(ApiError::UpstreamTimeout.headers().is_empty());
+    }
+
+    #[test]
+    fn config_error_maps_to_500_config() {
+        let e: ApiError = ConfigError("x".into()).into();
+        assert_eq!((e.status(), e.code()), (500, ErrorCode::Config));
     }
 }

@@ -1,20 +1,23 @@
-//! Shared library of the 100ms Lambda functions: configuration, credentials, tokens, the 100ms
-//! REST client, sessions and attendance, and the HTTP edge. The binaries in `functions/` only
-//! wire these together.
+//! Shared library of the 100ms Lambda functions. One request's way through it: `edge` (the API
+//! Gateway event, routing, the answer) -> `input` (parsed ids, names, roles) -> `auth` (the
+//! caller, the role policy) -> `handlers` (what each function does) -> `hms` and `credentials`
+//! (100ms and Secrets Manager). `app` builds each function from `config` and runs it; `error` is
+//! the one error type and its HTTP mapping. The binaries in `functions/` only call `app`.
 
 pub mod app;
 pub mod attendance;
-pub mod caller;
+pub mod auth;
 pub mod config;
 pub mod credentials;
 pub mod edge;
 pub mod error;
 pub mod handlers;
 pub mod hms;
+pub mod input;
+pub mod invocation;
+pub mod logging;
 pub mod sdk_http;
-pub mod sessions;
 pub mod time;
 pub mod tokens;
-pub mod validate;
 
-pub use error::ApiError;
+pub use error::{ApiError, ErrorCode};

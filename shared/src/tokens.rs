@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::credentials::Credentials;
 use crate::error::ApiError;
+use crate::input::{Role, RoomId, UserId};
 
 /// `nbf` is set this many seconds before the issue time, so a client whose clock (or 100ms's) is
 /// slightly behind ours can still use a fresh token (the official SDK allows 10 s as well).
@@ -58,7 +59,7 @@ impl Claims {
     }
 
     /// Claims of an auth token that lets `user_id` join `room_id` as `role`.
-    pub fn auth(access_key: &str, room_id: &str, user_id: &str, role: &str, now: i64, ttl_seconds: i64) -> Self {
+    pub fn auth(access_key: &str, room_id: &RoomId, user_id: &UserId, role: &Role, now: i64, ttl_seconds: i64) -> Self {
         Self {
             room_id: Some(room_id.to_string()),
             user_id: Some(user_id.to_string()),
@@ -82,9 +83,9 @@ pub fn sign(claims: &Claims, secret: &[u8]) -> Result<String, ApiError> {
 /// Mints an auth token for a client.
 pub fn mint_auth_token(
     creds: &Credentials,
-    room_id: &str,
-    user_id: &str,
-    role: &str,
+    room_id: &RoomId,
+    user_id: &UserId,
+    role: &Role,
     now: i64,
     ttl_seconds: i64,
 ) -> Result<String, ApiError> {
@@ -137,15 +138,21 @@ impl ManagementTokenCache {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
     use jsonwebtoken::{DecodingKey, Validation};
 
-    pub(crate) fn creds(key: &str, secret: &str) -> Arc<Credentials> {
+    fn mint(c: &Credentials, room: &str, user: &str, role: &str, now: i64, ttl: i64) -> Result<String, ApiError> {
+        use crate::input::Parse;
+        let (room, user, role) = (RoomId::parse(room).unwrap(), UserId::parse(user).unwrap(), Role::parse(role).unwrap());
+        mint_auth_token(c, &room, &user, &role, now, ttl)
+    }
+
+    fn creds(key: &str, secret: &str) -> Arc<Credentials> {
         Arc::new(Credentials::new(key.into(), secret.into()))
     }
 
-    pub(crate) fn decode(token: &str, secret: &[u8]) -> Claims {
+    fn decode(token: &str, secret: &[u8]) -> Claims {
         let mut v = Validation::new(Algorithm::HS256);
         v.validate_exp = false;
         v.validate_nbf = false;
@@ -156,7 +163,7 @@ pub(crate) mod tests {
     #[test]
     fn auth_token_has_every_claim_and_verifies_with_the_secret() {
         let c = creds("access-key-1", "test-secret-abc");
-        let token = mint_auth_token(&c, "631b2654f771854d9bf633df", "alice", "host", 1_700_000_000, 3600).unwrap();
+        let token = mint(&c, "631b2654f771854d9bf633df", "alice", "host", 1_700_000_000, 3600).unwrap();
         let header = jsonwebtoken::decode_header(&token).unwrap();
         assert_eq!(header.alg, Algorithm::HS256);
         assert_eq!(header.typ.as_deref(), Some("JWT"));
@@ -176,7 +183,7 @@ pub(crate) mod tests {
     #[test]
     fn auth_token_does_not_verify_with_another_secret() {
         let c = creds("k", "right-secret");
-        let token = mint_auth_token(&c, "631b2654f771854d9bf633df", "u", "host", 1_700_000_000, 60).unwrap();
+        let token = mint(&c, "631b2654f771854d9bf633df", "u", "host", 1_700_000_000, 60).unwrap();
         let v = Validation::new(Algorithm::HS256);
         assert!(jsonwebtoken::decode::<Claims>(&token, &DecodingKey::from_secret(b"wrong-secret"), &v).is_err());
     }
@@ -184,8 +191,8 @@ pub(crate) mod tests {
     #[test]
     fn every_token_gets_a_fresh_jti() {
         let c = creds("k", "s");
-        let a = decode(&mint_auth_token(&c, "631b2654f771854d9bf633df", "u", "r", 1, 60).unwrap(), b"s");
-        let b = decode(&mint_auth_token(&c, "631b2654f771854d9bf633df", "u", "r", 1, 60).unwrap(), b"s");
+        let a = decode(&mint(&c, "631b2654f771854d9bf633df", "u", "r", 1, 60).unwrap(), b"s");
+        let b = decode(&mint(&c, "631b2654f771854d9bf633df", "u", "r", 1, 60).unwrap(), b"s");
         assert_ne!(a.jti, b.jti);
     }
 

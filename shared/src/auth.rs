@@ -1,13 +1,42 @@
-//! Who is calling, when an API Gateway JWT authorizer runs in front of the functions.
+//! Who is calling and what they may ask for: the caller behind an API Gateway JWT authorizer,
+//! and the roles `/auth-token` may mint.
 //!
 //! With `CALLER_AUTH=jwt` the authorizer has verified the caller's JWT and passes its claims in
 //! the event. `/auth-token` then mints tokens only for the caller's own `sub`, and `/create-room`
 //! (an upsert that can reconfigure any room) can require an admin claim.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
-use crate::config::ConfigError;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
+use crate::input::Role;
+
+/// Which roles `/auth-token` may mint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoleAllowList {
+    Any,
+    Only(BTreeSet<Role>),
+}
+
+impl RoleAllowList {
+    pub fn allows(&self, role: &Role) -> bool {
+        match self {
+            Self::Any => true,
+            Self::Only(roles) => roles.contains(role),
+        }
+    }
+
+    /// Fails with 403 `role_not_allowed` unless `role` may be minted.
+    pub fn require(&self, role: &Role) -> Result<(), ApiError> {
+        if self.allows(role) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden {
+                code: ErrorCode::RoleNotAllowed,
+                msg: format!("role '{role}' may not be requested here"),
+            })
+        }
+    }
+}
 
 /// How callers are authenticated.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,27 +55,6 @@ pub struct AdminClaim {
 }
 
 impl CallerAuth {
-    /// From `CALLER_AUTH` (`none` or `jwt`, default `none`), `ADMIN_CLAIM_NAME`, `ADMIN_CLAIM_VALUE`.
-    pub fn from_values(
-        mode: Option<&str>,
-        admin_name: Option<&str>,
-        admin_value: Option<&str>,
-    ) -> Result<Self, ConfigError> {
-        let admin = match (admin_name, admin_value) {
-            (None, _) => None,
-            (Some(name), Some(value)) => Some(AdminClaim { name: name.into(), value: value.into() }),
-            (Some(_), None) => return Err(ConfigError("ADMIN_CLAIM_NAME is set without ADMIN_CLAIM_VALUE".into())),
-        };
-        match mode.unwrap_or("none") {
-            "none" if admin.is_some() => {
-                Err(ConfigError("ADMIN_CLAIM_NAME needs CALLER_AUTH=jwt (a JWT authorizer)".into()))
-            }
-            "none" => Ok(Self::Open),
-            "jwt" => Ok(Self::Jwt { admin }),
-            other => Err(ConfigError(format!("CALLER_AUTH must be none or jwt, got {other:?}"))),
-        }
-    }
-
     /// The caller's `sub` when callers are authenticated; `None` on an open API.
     pub fn subject<'a>(&self, claims: &'a HashMap<String, String>) -> Result<Option<&'a str>, ApiError> {
         match self {
@@ -68,7 +76,7 @@ impl CallerAuth {
             Ok(())
         } else {
             Err(ApiError::Forbidden {
-                code: "admin_required",
+                code: ErrorCode::AdminRequired,
                 msg: format!("creating rooms needs the '{}' claim to include '{}'", admin.name, admin.value),
             })
         }
@@ -92,23 +100,21 @@ pub fn claim_has(claim: &str, value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::Parse;
 
     fn claims(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
-    fn configuration() {
-        assert_eq!(CallerAuth::from_values(None, None, None).unwrap(), CallerAuth::Open);
-        assert_eq!(CallerAuth::from_values(Some("jwt"), None, None).unwrap(), CallerAuth::Jwt { admin: None });
-        let with_admin = CallerAuth::from_values(Some("jwt"), Some("cognito:groups"), Some("admin")).unwrap();
-        assert_eq!(
-            with_admin,
-            CallerAuth::Jwt { admin: Some(AdminClaim { name: "cognito:groups".into(), value: "admin".into() }) }
-        );
-        assert!(CallerAuth::from_values(Some("JWT"), None, None).is_err());
-        assert!(CallerAuth::from_values(Some("none"), Some("g"), Some("admin")).is_err(), "admin claim needs jwt");
-        assert!(CallerAuth::from_values(Some("jwt"), Some("g"), None).is_err());
+    fn the_allow_list_is_exact_and_case_sensitive() {
+        let role = |r: &str| Role::parse(r).unwrap();
+        let only = RoleAllowList::Only([role("host"), role("guest")].into());
+        assert!(only.allows(&role("host")) && only.allows(&role("guest")));
+        assert!(!only.allows(&role("Host")), "roles are case-sensitive");
+        let err = only.require(&role("admin")).unwrap_err();
+        assert_eq!((err.status(), err.code()), (403, ErrorCode::RoleNotAllowed));
+        assert!(RoleAllowList::Any.allows(&role("anything")));
     }
 
     #[test]
@@ -122,13 +128,13 @@ mod tests {
 
     #[test]
     fn admin_claim_single_and_list_values() {
-        let auth = CallerAuth::from_values(Some("jwt"), Some("cognito:groups"), Some("admin")).unwrap();
+        let auth = CallerAuth::Jwt { admin: Some(AdminClaim { name: "cognito:groups".into(), value: "admin".into() }) };
         for ok in ["admin", "[admin]", "[users admin]", "users,admin"] {
             assert!(auth.require_admin(&claims(&[("sub", "s"), ("cognito:groups", ok)])).is_ok(), "{ok}");
         }
         for bad in ["administrators", "[users]", "", "[admins]"] {
             let err = auth.require_admin(&claims(&[("sub", "s"), ("cognito:groups", bad)])).unwrap_err();
-            assert_eq!((err.status(), err.code()), (403, "admin_required"), "{bad}");
+            assert_eq!((err.status(), err.code().as_str()), (403, "admin_required"), "{bad}");
         }
         assert_eq!(auth.require_admin(&claims(&[("sub", "s")])).unwrap_err().code(), "admin_required");
         assert_eq!(auth.require_admin(&claims(&[])).unwrap_err().status(), 401);

@@ -1,0 +1,189 @@
+//! Credentials cached per warm container.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::{Credentials, SecretSource};
+use crate::error::ApiError;
+
+/// How long cached credentials are used before they are read again, by default. A container can
+/// live for hours; without a maximum age `/auth-token` (which never hears a 401 from 100ms) would
+/// sign with a rotated-out secret for as long as it lives.
+pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(300);
+
+#[derive(Debug)]
+struct Cached {
+    creds: Arc<Credentials>,
+    read_at: Instant,
+}
+
+/// Credentials cached per warm container: read once, reused until `max_age`, then read again
+/// (if that read fails the cached value is kept and the failure logged). A failed first read is
+/// not cached, so the next invocation tries again; [`CredentialStore::refresh`] re-reads at once
+/// after 100ms rejected what we have (the secret may have been rotated).
+#[derive(Debug)]
+pub struct CredentialStore<S> {
+    source: S,
+    max_age: Duration,
+    cached: tokio::sync::Mutex<Option<Cached>>,
+}
+
+impl<S: SecretSource> CredentialStore<S> {
+    pub fn new(source: S) -> Self {
+        Self::with_max_age(source, DEFAULT_MAX_AGE)
+    }
+
+    pub fn with_max_age(source: S, max_age: Duration) -> Self {
+        Self { source, max_age, cached: tokio::sync::Mutex::new(None) }
+    }
+
+    /// The cached credentials, reading them first if there are none or they are older than the
+    /// maximum age. Concurrent callers wait for one read instead of each reading.
+    pub async fn get(&self) -> Result<Arc<Credentials>, ApiError> {
+        let mut slot = self.cached.lock().await;
+        match slot.as_ref() {
+            Some(c) if c.read_at.elapsed() < self.max_age => Ok(c.creds.clone()),
+            Some(c) => match self.source.fetch().await {
+                Ok(fresh) => Ok(store(&mut slot, fresh)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "re-reading credentials failed; using the cached ones");
+                    Ok(c.creds.clone())
+                }
+            },
+            None => Ok(store(&mut slot, self.source.fetch().await?)),
+        }
+    }
+
+    /// Re-reads the credentials because `stale` was rejected, unless another caller already
+    /// replaced them. On failure the stale value is dropped, so the next call reads again.
+    pub async fn refresh(&self, stale: &Arc<Credentials>) -> Result<Arc<Credentials>, ApiError> {
+        let mut slot = self.cached.lock().await;
+        if let Some(current) = slot.as_ref()
+            && !Arc::ptr_eq(&current.creds, stale)
+        {
+            return Ok(current.creds.clone());
+        }
+        *slot = None;
+        Ok(store(&mut slot, self.source.fetch().await?))
+    }
+}
+
+fn store(slot: &mut Option<Cached>, creds: Credentials) -> Arc<Credentials> {
+    let creds = Arc::new(creds);
+    *slot = Some(Cached { creds: creds.clone(), read_at: Instant::now() });
+    creds
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A source that answers from a script of results and counts reads.
+    struct ScriptedSource {
+        answers: Mutex<Vec<Result<Credentials, ApiError>>>,
+        reads: AtomicUsize,
+    }
+
+    impl ScriptedSource {
+        fn new(mut answers: Vec<Result<Credentials, ApiError>>) -> Self {
+            answers.reverse();
+            Self { answers: Mutex::new(answers), reads: AtomicUsize::new(0) }
+        }
+    }
+
+    impl SecretSource for ScriptedSource {
+        async fn fetch(&self) -> Result<Credentials, ApiError> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            self.answers.lock().unwrap().pop().expect("no scripted answer left")
+        }
+    }
+
+    fn c(secret: &str) -> Credentials {
+        Credentials::new("key".into(), secret.into())
+    }
+
+    #[tokio::test]
+    async fn read_once_then_cached() {
+        let store = CredentialStore::new(ScriptedSource::new(vec![Ok(c("s1"))]));
+        let a = store.get().await.unwrap();
+        let b = store.get().await.unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        assert_eq!(store.source.reads.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_failed_read_is_not_cached() {
+        let store = CredentialStore::new(ScriptedSource::new(vec![
+            Err(ApiError::CredentialsUnavailable("down".into())),
+            Ok(c("s1")),
+        ]));
+        assert_eq!(store.get().await.unwrap_err().code(), "credentials_unavailable");
+        assert_eq!(store.get().await.unwrap().secret(), b"s1");
+        assert_eq!(store.source.reads.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn refresh_rereads_once_and_keeps_a_newer_value() {
+        let store = CredentialStore::new(ScriptedSource::new(vec![Ok(c("old")), Ok(c("new"))]));
+        let old = store.get().await.unwrap();
+        let new = store.refresh(&old).await.unwrap();
+        assert_eq!(new.secret(), b"new");
+        let again = store.refresh(&old).await.unwrap();
+        assert!(Arc::ptr_eq(&new, &again), "a second refresh for the same stale value does not read again");
+        assert_eq!(store.source.reads.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn failed_refresh_drops_the_stale_value() {
+        let store = CredentialStore::new(ScriptedSource::new(vec![
+            Ok(c("old")),
+            Err(ApiError::CredentialsUnavailable("down".into())),
+            Ok(c("new")),
+        ]));
+        let old = store.get().await.unwrap();
+        assert!(store.refresh(&old).await.is_err());
+        assert_eq!(store.get().await.unwrap().secret(), b"new");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn credentials_are_read_again_after_the_max_age_and_kept_if_that_fails() {
+        let store = CredentialStore::with_max_age(
+            ScriptedSource::new(vec![
+                Ok(c("first")),
+                Ok(c("rotated")),
+                Err(ApiError::CredentialsUnavailable("down".into())),
+            ]),
+            Duration::from_secs(60),
+        );
+        assert_eq!(store.get().await.unwrap().secret(), b"first");
+        tokio::time::advance(Duration::from_secs(59)).await;
+        assert_eq!(store.get().await.unwrap().secret(), b"first");
+        assert_eq!(store.source.reads.load(Ordering::SeqCst), 1);
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert_eq!(store.get().await.unwrap().secret(), b"rotated");
+        assert_eq!(store.source.reads.load(Ordering::SeqCst), 2);
+        tokio::time::advance(Duration::from_secs(61)).await;
+        assert_eq!(store.get().await.unwrap().secret(), b"rotated", "a failed re-read keeps the cached value");
+        assert_eq!(store.source.reads.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn concurrent_first_reads_share_one_fetch() {
+        let store = Arc::new(CredentialStore::new(ScriptedSource::new(vec![Ok(c("s"))])));
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let s = store.clone();
+                tokio::spawn(async move { s.get().await.unwrap() })
+            })
+            .collect();
+        for h in handles {
+            assert_eq!(h.await.unwrap().secret(), b"s");
+        }
+        assert_eq!(store.source.reads.load(Ordering::SeqCst), 1);
+    }
+}

@@ -1,0 +1,100 @@
+//! The app access key and secret: the value ([`Credentials`]), where it is read from
+//! ([`sources`]) and how a warm container caches it ([`cache`]).
+
+mod cache;
+mod sources;
+
+use std::future::Future;
+
+use serde::Deserialize;
+
+pub use cache::{CredentialStore, DEFAULT_MAX_AGE};
+pub use sources::{
+    ConfiguredSource, SECRETS_ATTEMPT_TIMEOUT, SECRETS_CONNECT_TIMEOUT, SECRETS_OPERATION_TIMEOUT,
+    SecretsManagerSource, StaticSource,
+};
+
+use crate::error::ApiError;
+
+/// The app access key and secret. `Debug` never shows the secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub access_key: String,
+    secret: String,
+}
+
+impl Credentials {
+    pub fn new(access_key: String, secret: String) -> Self {
+        Self { access_key, secret }
+    }
+
+    pub fn secret(&self) -> &[u8] {
+        self.secret.as_bytes()
+    }
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials").field("access_key", &self.access_key).field("secret", &"<redacted>").finish()
+    }
+}
+
+/// Parses a SecretString of the form `{"APP_ACCESS_KEY": "...", "APP_SECRET": "..."}`.
+/// The error never quotes the secret's content.
+pub fn parse_secret_string(secret_string: &str) -> Result<Credentials, ApiError> {
+    #[derive(Deserialize)]
+    struct Raw {
+        #[serde(rename = "APP_ACCESS_KEY")]
+        access_key: Option<String>,
+        #[serde(rename = "APP_SECRET")]
+        secret: Option<String>,
+    }
+    let raw: Raw = serde_json::from_str(secret_string).map_err(|_| {
+        ApiError::Config("the secret is not a JSON object with APP_ACCESS_KEY and APP_SECRET strings".into())
+    })?;
+    match (raw.access_key.filter(|k| !k.trim().is_empty()), raw.secret.filter(|s| !s.is_empty())) {
+        (Some(access_key), Some(secret)) => Ok(Credentials::new(access_key, secret)),
+        (None, _) => Err(ApiError::Config("the secret has no non-empty APP_ACCESS_KEY".into())),
+        (_, None) => Err(ApiError::Config("the secret has no non-empty APP_SECRET".into())),
+    }
+}
+
+/// Where credentials are read from. The seam tests swap.
+pub trait SecretSource: Send + Sync {
+    fn fetch(&self) -> impl Future<Output = Result<Credentials, ApiError>> + Send;
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_string_parsing() {
+        let ok = parse_secret_string(r#"{"APP_ACCESS_KEY":"k","APP_SECRET":"s","other":1}"#).unwrap();
+        assert_eq!((ok.access_key.as_str(), ok.secret()), ("k", b"s".as_slice()));
+        let cases = [
+            ("not json", "not a JSON object"),
+            ("[]", "not a JSON object"),
+            (r#"{"APP_SECRET":"s"}"#, "APP_ACCESS_KEY"),
+            (r#"{"APP_ACCESS_KEY":"","APP_SECRET":"s"}"#, "APP_ACCESS_KEY"),
+            (r#"{"APP_ACCESS_KEY":"k"}"#, "APP_SECRET"),
+            (r#"{"APP_ACCESS_KEY":"k","APP_SECRET":""}"#, "APP_SECRET"),
+            (r#"{"APP_ACCESS_KEY":"k","APP_SECRET":42}"#, "not a JSON object"),
+        ];
+        for (input, needle) in cases {
+            let err = parse_secret_string(input).unwrap_err();
+            assert_eq!(err.code(), "config", "{input}");
+            assert!(err.to_string().contains(needle), "{input}: {err}");
+        }
+        let err = parse_secret_string(r#"{"APP_ACCESS_KEY":"k","APP_SECRET":123456789}"#).unwrap_err();
+        assert!(!err.to_string().contains("123456789"), "the secret's content is never quoted");
+    }
+
+    #[test]
+    fn debug_redacts_the_secret() {
+        let shown = format!("{:?}", Credentials::new("key-1".into(), "super-secret-value".into()));
+        assert!(shown.contains("key-1"));
+        assert!(!shown.contains("super-secret-value"));
+    }
+}

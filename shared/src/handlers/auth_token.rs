@@ -1,0 +1,77 @@
+//! `auth-token`: `POST /auth-token`, a 100ms auth token for a user, a room and a role.
+
+use lambda_http::http::Method;
+use serde_json::json;
+
+use super::Function;
+use crate::auth::{CallerAuth, RoleAllowList};
+use crate::credentials::{CredentialStore, Credentials, SecretSource};
+use crate::edge::{ApiRequest, Reply, Route};
+use crate::error::{ApiError, ErrorCode};
+use crate::input::{Parse, Role, RoomId, UserId, json_object, opt_str, req_field};
+use crate::tokens;
+
+pub const AUTH_TOKEN_PATH: &str = "/auth-token";
+
+/// The `auth-token` function.
+pub struct AuthToken<S> {
+    pub credentials: CredentialStore<S>,
+    pub roles: RoleAllowList,
+    pub ttl_seconds: i64,
+    pub caller_auth: CallerAuth,
+}
+
+impl<S: SecretSource> Function for AuthToken<S> {
+    const ROUTES: &'static [Route] = &[Route { path: AUTH_TOKEN_PATH, method: Method::POST }];
+
+    async fn call(&self, _: &'static str, req: ApiRequest) -> Result<Reply, ApiError> {
+        let caller = self.caller_auth.subject(&req.claims)?;
+        // Parsed before the secret is read: a bad request costs no Secrets Manager call.
+        let request = auth_token_request(req.body.as_deref(), &self.roles, caller)?;
+        let creds = self.credentials.get().await?;
+        auth_token(&creds, &request, self.ttl_seconds, chrono::Utc::now().timestamp())
+    }
+}
+
+/// A parsed `/auth-token` request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthTokenRequest {
+    pub room_id: RoomId,
+    pub user_id: UserId,
+    pub role: Role,
+}
+
+/// Parses a `/auth-token` body. Fields other than the three are ignored, as the sample did.
+/// `caller` is the authenticated caller's `sub` when a JWT authorizer runs: the token is then for
+/// that user only, and a `user_id` in the body, if any, must be the same.
+pub fn auth_token_request(
+    body: Option<&[u8]>,
+    roles: &RoleAllowList,
+    caller: Option<&str>,
+) -> Result<AuthTokenRequest, ApiError> {
+    let map = json_object(body)?;
+    let room_id = req_field(&map, "room_id")?;
+    let user_id = match (caller, opt_str(&map, "user_id")?) {
+        (Some(sub), None) => sub,
+        (Some(sub), Some(asked)) if asked == sub => sub,
+        (Some(_), Some(_)) => {
+            return Err(ApiError::Forbidden {
+                code: ErrorCode::UserMismatch,
+                msg: "user_id must be the authenticated caller's own id (or be left out)".into(),
+            });
+        }
+        (None, Some(asked)) => asked,
+        (None, None) => return Err(ApiError::missing_field("user_id")),
+    };
+    let user_id = UserId::parse(user_id).map_err(|why| ApiError::invalid_field("user_id", why))?;
+    let role = req_field(&map, "role")?;
+    roles.require(&role)?;
+    Ok(AuthTokenRequest { room_id, user_id, role })
+}
+
+/// `POST /auth-token`: mints an auth token for a parsed request.
+pub fn auth_token(creds: &Credentials, r: &AuthTokenRequest, ttl_seconds: i64, now: i64) -> Result<Reply, ApiError> {
+    let token = tokens::mint_auth_token(creds, &r.room_id, &r.user_id, &r.role, now, ttl_seconds)?;
+    tracing::info!(room_id = %r.room_id, role = %r.role, "auth token minted");
+    Reply::ok_json(&json!({ "token": token, "msg": "Token generated successfully!", "success": true }))
+}

@@ -1,0 +1,71 @@
+//! What each function does, one file each, as plain async functions of their dependencies and a
+//! parsed request; and [`serve`], the one path every API Gateway event takes through a function
+//! (edge, routing, the function or its configuration errors, the answer).
+
+pub mod auth_token;
+pub mod create_room;
+pub mod session_analytics;
+
+use std::future::Future;
+
+use lambda_http::aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+
+pub use auth_token::AuthToken;
+pub use create_room::CreateRoom;
+pub use session_analytics::SessionAnalytics;
+
+use crate::edge::{ApiRequest, Reply, Route, respond};
+use crate::error::{ApiError, ConfigError};
+
+/// A Lambda function of the API: the routes it serves and what it does for each.
+pub trait Function: Send + Sync {
+    /// The routes it serves; a request for another path is a 404, for another method a 405.
+    const ROUTES: &'static [Route];
+
+    /// Answers a request for `route`, the path of one of [`Function::ROUTES`].
+    fn call(&self, route: &'static str, req: ApiRequest) -> impl Future<Output = Result<Reply, ApiError>> + Send;
+
+    /// Answers an event as a deployed function would (the function is configured).
+    fn handle(&self, event: ApiGatewayV2httpRequest) -> impl Future<Output = ApiGatewayV2httpResponse> + Send
+    where
+        Self: Sized,
+    {
+        async move { serve(Ok(self), event).await.response }
+    }
+}
+
+/// What one event came to: the answer, and for the summary log line the route it matched and
+/// the error it ended with, if any.
+#[derive(Debug)]
+pub struct Served {
+    pub response: ApiGatewayV2httpResponse,
+    pub route: Option<&'static str>,
+    pub error: Option<ApiError>,
+}
+
+/// Answers `event` with `function`, or, when the function is misconfigured, with the 500
+/// `config` that names what is wrong (after the edge and routing, so a caller's mistake is still
+/// answered as one).
+pub async fn serve<F: Function>(function: Result<&F, &[ConfigError]>, event: ApiGatewayV2httpRequest) -> Served {
+    let mut route = None;
+    let result = async {
+        let req = ApiRequest::from_event(event)?;
+        let matched = req.route(F::ROUTES)?;
+        route = Some(matched);
+        match function {
+            Ok(f) => f.call(matched, req).await,
+            Err(errors) => Err(misconfigured(errors)),
+        }
+    }
+    .await;
+    match result {
+        Ok(reply) => Served { response: respond(Ok(reply)), route, error: None },
+        Err(error) => Served { response: respond(Err(&error)), route, error: Some(error) },
+    }
+}
+
+/// The error a misconfigured function answers with: every configuration error, in one message.
+pub fn misconfigured(errors: &[ConfigError]) -> ApiError {
+    let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    ApiError::Config(text.join("; "))
+}

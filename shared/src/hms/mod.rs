@@ -1,0 +1,115 @@
+//! The 100ms REST client: management-token auth with refresh and re-read on 401/403, bounded
+//! retries of idempotent calls, timeouts on every request, and 100ms answers mapped to
+//! [`ApiError`]. One file per 100ms area ([`rooms`], [`sessions`]) for its shapes; [`call`] is
+//! the one path every request takes.
+
+mod call;
+pub mod rooms;
+pub mod sessions;
+
+use std::future::Future;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use reqwest::Method;
+
+use crate::credentials::{CredentialStore, SecretSource};
+use crate::error::ApiError;
+use crate::input::{RoomId, SessionId};
+use crate::tokens::ManagementTokenCache;
+use call::Call;
+pub use call::upstream_message;
+use rooms::NewRoom;
+
+/// Connect timeout towards 100ms.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Longest single request to 100ms (headers and body).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest one call may take in all, retries included: well inside API Gateway's 29 s.
+pub const CALL_BUDGET: Duration = Duration::from_secs(20);
+/// Attempts of an idempotent call on 429, 5xx or a connection failure.
+pub const MAX_ATTEMPTS: u32 = 3;
+/// First backoff; doubled per attempt, with jitter.
+pub const BASE_BACKOFF: Duration = Duration::from_millis(100);
+/// A Retry-After longer than this is not waited for: the call fails instead.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(2);
+/// Time kept back from the Lambda deadline: enough to answer with a clean 504 before Lambda
+/// kills the invocation.
+pub const DEADLINE_MARGIN: Duration = Duration::from_millis(1500);
+/// Largest answer we read from 100ms.
+pub const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
+
+/// The 100ms API as the handlers use it. Answers are the raw JSON bytes of a 2xx answer.
+/// The seam handler tests swap for a fake.
+pub trait HmsApi: Send + Sync {
+    /// `POST /rooms` with the given room.
+    fn create_room(&self, room: &NewRoom) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send;
+    /// `GET /sessions` for a room, one page; `start` is the `last` of the page before.
+    fn list_sessions(
+        &self,
+        room_id: &RoomId,
+        limit: u32,
+        start: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send;
+    /// `GET /sessions/{id}`.
+    fn get_session(&self, session_id: &SessionId) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send;
+}
+
+/// A shared reference serves as well as the client it points to.
+impl<T: HmsApi> HmsApi for &T {
+    fn create_room(&self, room: &NewRoom) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send {
+        (**self).create_room(room)
+    }
+
+    fn list_sessions(
+        &self,
+        room_id: &RoomId,
+        limit: u32,
+        start: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send {
+        (**self).list_sessions(room_id, limit, start)
+    }
+
+    fn get_session(&self, session_id: &SessionId) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send {
+        (**self).get_session(session_id)
+    }
+}
+
+/// The real client.
+#[derive(Debug)]
+pub struct HmsClient<S> {
+    base_url: String,
+    credentials: CredentialStore<S>,
+    management: ManagementTokenCache,
+    /// Built on first use: loading the TLS roots costs milliseconds a cold start need not pay.
+    http: OnceLock<Result<reqwest::Client, String>>,
+}
+
+impl<S: SecretSource> HmsClient<S> {
+    /// A client of the 100ms API at `base_url` (no trailing slash), authenticating with the
+    /// credentials `credentials` holds.
+    pub fn new(base_url: String, credentials: CredentialStore<S>) -> Self {
+        Self { base_url, credentials, management: ManagementTokenCache::new(), http: OnceLock::new() }
+    }
+}
+
+impl<S: SecretSource> HmsApi for HmsClient<S> {
+    async fn create_room(&self, room: &NewRoom) -> Result<Vec<u8>, ApiError> {
+        // POST /rooms is an upsert by name: repeating it with a name gives the same room, so it is
+        // retried then; without a name each call would create another room, so it is not.
+        let call = Call::new(Method::POST, "/rooms".into()).json(room)?.idempotent(room.name.is_some());
+        self.call(&call).await
+    }
+
+    async fn list_sessions(&self, room_id: &RoomId, limit: u32, start: Option<&str>) -> Result<Vec<u8>, ApiError> {
+        let mut query = vec![("room_id", room_id.to_string()), ("limit", limit.to_string())];
+        if let Some(start) = start {
+            query.push(("start", start.to_string()));
+        }
+        self.call(&Call::new(Method::GET, "/sessions".into()).query(query).idempotent(true)).await
+    }
+
+    async fn get_session(&self, session_id: &SessionId) -> Result<Vec<u8>, ApiError> {
+        self.call(&Call::new(Method::GET, format!("/sessions/{session_id}")).idempotent(true)).await
+    }
+}

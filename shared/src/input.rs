@@ -1,0 +1,330 @@
+//! The parsed input types: ids, names and roles that flow from a request into a 100ms URL, a
+//! 100ms body or a token. Each can only be made by [`Parse::parse`], so every value in the
+//! program was checked once, at the edge, and nothing downstream builds a path segment or a
+//! token claim from an unchecked string. Also the readers of a JSON request body's fields.
+
+use std::fmt;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::error::{ApiError, ErrorCode};
+
+/// Longest room name we forward. 100ms does not document one (UNCONFIRMED); this is a sanity cap.
+pub const MAX_ROOM_NAME_LEN: usize = 255;
+/// Longest room description we forward (also a sanity cap; 100ms documents none).
+pub const MAX_DESCRIPTION_LEN: usize = 2_000;
+/// Longest `user_id` we put in an auth token.
+pub const MAX_USER_ID_LEN: usize = 256;
+/// Longest role name.
+pub const MAX_ROLE_LEN: usize = 100;
+pub const REGIONS: [&str; 4] = ["in", "us", "eu", "auto"];
+pub const MAX_ROOM_SIZE: u64 = 2_500;
+pub const MAX_LARGE_ROOM_SIZE: u64 = 20_000;
+pub const MIN_MAX_DURATION_SECONDS: u64 = 120;
+pub const MAX_MAX_DURATION_SECONDS: u64 = 43_200;
+
+/// A value made from text by the 100ms rules; `Err` says why the text is not one (the caller
+/// names the field or parameter).
+pub trait Parse: Sized {
+    fn parse(text: &str) -> Result<Self, String>;
+}
+
+macro_rules! text_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+    };
+}
+
+/// A 100ms object id: 24 hexadecimal characters, kept in lower case. 100ms writes its ids in
+/// lower case, so an id given in upper case names the same room (or session): it is normalised
+/// rather than minted into a token for an id no room has.
+fn object_id(s: &str) -> Result<String, String> {
+    if s.len() == 24 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(s.to_ascii_lowercase())
+    } else {
+        Err("must be 24 hexadecimal characters".into())
+    }
+}
+
+text_type!(
+    /// A room's id (24 hex, lower case).
+    RoomId
+);
+text_type!(
+    /// A session's id (24 hex, lower case).
+    SessionId
+);
+text_type!(
+    /// A template's id (24 hex, lower case).
+    TemplateId
+);
+text_type!(
+    /// A room name: `A-Z a-z 0-9 . - : _`, 1 to [`MAX_ROOM_NAME_LEN`] characters.
+    RoomName
+);
+text_type!(
+    /// A role name: 1 to [`MAX_ROLE_LEN`] characters, no white space or control characters.
+    Role
+);
+text_type!(
+    /// A user id: not blank, at most [`MAX_USER_ID_LEN`] characters, no control characters.
+    UserId
+);
+text_type!(
+    /// A 100ms region: one of [`REGIONS`].
+    Region
+);
+
+impl Parse for RoomId {
+    fn parse(s: &str) -> Result<Self, String> {
+        object_id(s).map(Self)
+    }
+}
+
+impl Parse for SessionId {
+    fn parse(s: &str) -> Result<Self, String> {
+        object_id(s).map(Self)
+    }
+}
+
+impl Parse for TemplateId {
+    fn parse(s: &str) -> Result<Self, String> {
+        object_id(s).map(Self)
+    }
+}
+
+impl Parse for RoomName {
+    fn parse(s: &str) -> Result<Self, String> {
+        if s.is_empty() {
+            return Err("must not be empty".into());
+        }
+        if s.len() > MAX_ROOM_NAME_LEN {
+            return Err(format!("must be at most {MAX_ROOM_NAME_LEN} characters"));
+        }
+        if !s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'_')) {
+            return Err("may contain only letters, digits and . - : _".into());
+        }
+        Ok(Self(s.into()))
+    }
+}
+
+impl Parse for Role {
+    fn parse(s: &str) -> Result<Self, String> {
+        if s.is_empty() {
+            return Err("must not be empty".into());
+        }
+        if s.chars().count() > MAX_ROLE_LEN {
+            return Err(format!("must be at most {MAX_ROLE_LEN} characters"));
+        }
+        if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err("must not contain white space or control characters".into());
+        }
+        Ok(Self(s.into()))
+    }
+}
+
+impl Parse for UserId {
+    fn parse(s: &str) -> Result<Self, String> {
+        if s.trim().is_empty() {
+            return Err("must not be empty".into());
+        }
+        if s.chars().count() > MAX_USER_ID_LEN {
+            return Err(format!("must be at most {MAX_USER_ID_LEN} characters"));
+        }
+        if s.chars().any(char::is_control) {
+            return Err("must not contain control characters".into());
+        }
+        Ok(Self(s.into()))
+    }
+}
+
+impl Parse for Region {
+    fn parse(s: &str) -> Result<Self, String> {
+        if REGIONS.contains(&s) { Ok(Self(s.into())) } else { Err(format!("must be one of {}", REGIONS.join(", "))) }
+    }
+}
+
+/// Parses a request body that must be one JSON object.
+pub fn json_object(body: Option<&[u8]>) -> Result<Map<String, Value>, ApiError> {
+    let body = body
+        .filter(|b| !b.iter().all(u8::is_ascii_whitespace))
+        .ok_or_else(|| ApiError::bad_request(ErrorCode::MissingBody, "request body is required: send a JSON object"))?;
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(ApiError::bad_request(ErrorCode::InvalidBody, "request body must be a JSON object")),
+        Err(e) => Err(ApiError::bad_request(ErrorCode::InvalidJson, format!("request body is not valid JSON: {e}"))),
+    }
+}
+
+/// Reads an optional string field; `null` counts as absent.
+pub fn opt_str<'a>(map: &'a Map<String, Value>, field: &str) -> Result<Option<&'a str>, ApiError> {
+    match map.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(ApiError::invalid_field(field, "must be a string")),
+    }
+}
+
+/// Reads an optional string field and parses it; `null` counts as absent.
+pub fn opt_field<T: Parse>(map: &Map<String, Value>, field: &str) -> Result<Option<T>, ApiError> {
+    opt_str(map, field)?.map(|s| T::parse(s).map_err(|why| ApiError::invalid_field(field, why))).transpose()
+}
+
+/// Reads a required string field and parses it.
+pub fn req_field<T: Parse>(map: &Map<String, Value>, field: &str) -> Result<T, ApiError> {
+    opt_field(map, field)?.ok_or_else(|| ApiError::missing_field(field))
+}
+
+/// Reads an optional non-negative whole number; `null` counts as absent.
+pub fn opt_u64(map: &Map<String, Value>, field: &str) -> Result<Option<u64>, ApiError> {
+    match map.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => match n.as_u64() {
+            Some(v) => Ok(Some(v)),
+            None => Err(ApiError::invalid_field(field, "must be a whole number of at least 0")),
+        },
+        Some(_) => Err(ApiError::invalid_field(field, "must be a number")),
+    }
+}
+
+/// Reads an optional boolean; `null` counts as absent.
+pub fn opt_bool(map: &Map<String, Value>, field: &str) -> Result<Option<bool>, ApiError> {
+    match map.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(_) => Err(ApiError::invalid_field(field, "must be true or false")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn object_ids_are_24_hex_and_kept_in_lower_case() {
+        assert_eq!(RoomId::parse("631b2654f771854d9bf633df").unwrap(), "631b2654f771854d9bf633df");
+        assert_eq!(RoomId::parse("631B2654F771854D9BF633DF").unwrap(), "631b2654f771854d9bf633df");
+        assert_eq!(SessionId::parse("ABCDEF0123456789abcdef01").unwrap().as_str(), "abcdef0123456789abcdef01");
+        assert_eq!(TemplateId::parse("63188115D11D6DB790C73C60").unwrap(), "63188115d11d6db790c73c60");
+        for bad in [
+            "",
+            "631b2654f771854d9bf633d",
+            "631b2654f771854d9bf633dff",
+            "631b2654f771854d9bf633dg",
+            "62bbc84********0a6aa1a",
+            "631b2654f771854d9bf633d/",
+            "../../rooms/631b2654f77",
+        ] {
+            assert!(RoomId::parse(bad).is_err(), "{bad}");
+            assert!(SessionId::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn room_names() {
+        for ok in ["new-room-1662723668", "a", "A.b:c_d-e", &"x".repeat(MAX_ROOM_NAME_LEN)] {
+            assert_eq!(RoomName::parse(ok).unwrap(), ok, "kept as given");
+        }
+        for bad in ["", "has space", "slash/", "émoji", "semi;colon", &"x".repeat(MAX_ROOM_NAME_LEN + 1)] {
+            assert!(RoomName::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn regions() {
+        for ok in REGIONS {
+            assert_eq!(Region::parse(ok).unwrap(), ok);
+        }
+        for bad in ["", "US", "ap", "in "] {
+            assert!(Region::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn roles_and_users() {
+        assert_eq!(Role::parse("host").unwrap(), "host");
+        assert_eq!(Role::parse("Host").unwrap(), "Host", "roles are case-sensitive, kept as given");
+        assert!(Role::parse("guest-speaker_2").is_ok());
+        for bad in ["", "ho st", "tab\t", &"r".repeat(MAX_ROLE_LEN + 1)] {
+            assert!(Role::parse(bad).is_err(), "{bad:?}");
+        }
+        for ok in ["Batch1-student1", "user@example.com", "José Müller", &"é".repeat(MAX_USER_ID_LEN)] {
+            assert_eq!(UserId::parse(ok).unwrap(), ok);
+        }
+        for bad in ["", "   ", "a\nb", &"u".repeat(MAX_USER_ID_LEN + 1)] {
+            assert!(UserId::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn parsed_values_serialize_as_their_text() {
+        let id = RoomId::parse("631B2654F771854D9BF633DF").unwrap();
+        assert_eq!(serde_json::to_value(&id).unwrap(), "631b2654f771854d9bf633df");
+        assert_eq!(id.to_string(), "631b2654f771854d9bf633df");
+    }
+
+    #[test]
+    fn bodies() {
+        assert_eq!(json_object(None).unwrap_err().code(), ErrorCode::MissingBody);
+        assert_eq!(json_object(Some(b"  \n")).unwrap_err().code(), ErrorCode::MissingBody);
+        assert_eq!(json_object(Some(b"{")).unwrap_err().code(), ErrorCode::InvalidJson);
+        assert_eq!(json_object(Some(b"[1]")).unwrap_err().code(), ErrorCode::InvalidBody);
+        assert_eq!(json_object(Some(b"null")).unwrap_err().code(), ErrorCode::InvalidBody);
+        assert_eq!(json_object(Some(b"\xff\xfe")).unwrap_err().code(), ErrorCode::InvalidJson);
+        assert!(json_object(Some(br#"{"a":1}"#)).unwrap().contains_key("a"));
+    }
+
+    #[test]
+    fn typed_field_readers() {
+        let m = json_object(Some(
+            br#"{"s":"x","n":5,"neg":-1,"f":1.5,"b":true,"z":null,"room":"631B2654F771854D9BF633DF"}"#,
+        ))
+        .unwrap();
+        assert_eq!(opt_str(&m, "s").unwrap(), Some("x"));
+        assert_eq!(opt_str(&m, "z").unwrap(), None);
+        assert_eq!(opt_str(&m, "absent").unwrap(), None);
+        assert_eq!(opt_str(&m, "n").unwrap_err().to_string(), "field 'n' must be a string");
+        assert_eq!(req_field::<Role>(&m, "absent").unwrap_err().code(), ErrorCode::MissingField);
+        assert_eq!(req_field::<Role>(&m, "z").unwrap_err().code(), ErrorCode::MissingField);
+        assert_eq!(req_field::<RoomId>(&m, "room").unwrap(), "631b2654f771854d9bf633df");
+        assert_eq!(opt_field::<RoomId>(&m, "z").unwrap(), None);
+        assert_eq!(
+            req_field::<RoomId>(&m, "s").unwrap_err().to_string(),
+            "field 's' must be 24 hexadecimal characters"
+        );
+        assert_eq!(opt_u64(&m, "n").unwrap(), Some(5));
+        assert_eq!(opt_u64(&m, "neg").unwrap_err().code(), ErrorCode::InvalidField);
+        assert_eq!(opt_u64(&m, "f").unwrap_err().code(), ErrorCode::InvalidField);
+        assert_eq!(opt_u64(&m, "s").unwrap_err().code(), ErrorCode::InvalidField);
+        assert_eq!(opt_bool(&m, "b").unwrap(), Some(true));
+        assert_eq!(opt_bool(&m, "s").unwrap_err().code(), ErrorCode::InvalidField);
+    }
+}

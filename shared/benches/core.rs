@@ -8,11 +8,13 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use hms_shared::app::{self, AuthToken, CreateRoom, SessionAnalytics};
+use hms_shared::app;
 use hms_shared::attendance;
 use hms_shared::config::Config;
 use hms_shared::credentials::Credentials;
-use hms_shared::sessions::{self, Page, Session};
+use hms_shared::hms::sessions::{self, Page, Session};
+use hms_shared::input::{Parse, Role, RoomId, UserId};
+use hms_shared::logging::{self, LogFormat};
 use hms_shared::tokens::{ManagementTokenCache, mint_auth_token};
 
 /// A `GET /sessions` page with one closed session of `peers` peers: users with one to three
@@ -42,11 +44,10 @@ fn page_json(peers: usize) -> Vec<u8> {
 
 fn tokens(c: &mut Criterion) {
     let creds = Arc::new(Credentials::new("bench-access-key".into(), "bench-secret-0123456789abcdef".into()));
+    let room = RoomId::parse("631a0f990e6ffae22efa610c").unwrap();
+    let (user, role) = (UserId::parse("user-42").unwrap(), Role::parse("guest").unwrap());
     c.bench_function("mint auth token", |b| {
-        b.iter(|| {
-            mint_auth_token(black_box(&creds), "631a0f990e6ffae22efa610c", "user-42", "guest", 1_795_000_000, 86_400)
-                .unwrap()
-        })
+        b.iter(|| mint_auth_token(black_box(&creds), &room, &user, &role, 1_795_000_000, 86_400).unwrap())
     });
     let cache = ManagementTokenCache::new();
     cache.get(&creds, 1_795_000_000).unwrap();
@@ -104,21 +105,21 @@ fn init(c: &mut Criterion) {
             "HMS_API_BASE_URL" => Some("https://api.100ms.live/v2"),
             "ALLOWED_ROLES" => Some("host,guest,viewer"),
             "CALLER_AUTH" => Some("jwt"),
+            "AWS_REGION" => Some("us-east-1"),
             _ => None,
         }
         .map(String::from)
     };
     c.bench_function("init: JSON log subscriber built (RUST_LOG unset: info)", |b| {
-        b.iter(|| app::log_subscriber(app::log_filter(None, tracing::level_filters::STATIC_MAX_LEVEL).0))
+        b.iter(|| {
+            let settings = logging::log_settings(|_| None, tracing::level_filters::STATIC_MAX_LEVEL);
+            logging::log_subscriber(settings.filter, LogFormat::Json, std::io::stdout)
+        })
     });
     c.bench_function("init: config from the environment + the three functions built", |b| {
         b.iter(|| {
             let config = Config::from_lookup(env);
-            (
-                CreateRoom::from_config(black_box(&config)),
-                AuthToken::from_config(&config),
-                SessionAnalytics::from_config(&config),
-            )
+            (app::create_room(black_box(&config)), app::auth_token(&config), app::session_analytics(&config))
         })
     });
 }

@@ -1,15 +1,14 @@
 //! Every file in `events/` goes through the function that serves its path, and its answer is
 //! checked. A new event file without an expectation here fails the suite.
 
-mod common;
-
 use std::collections::BTreeSet;
 
-use common::{FakeHms, answer, event};
-use hms_shared::app::{AuthToken, CreateRoom, SessionAnalytics};
-use hms_shared::caller::{AdminClaim, CallerAuth};
-use hms_shared::config::RoleAllowList;
+use hms_shared::auth::{AdminClaim, CallerAuth, RoleAllowList};
 use hms_shared::credentials::{CredentialStore, Credentials, StaticSource};
+use hms_shared::handlers::{AuthToken, CreateRoom, Function, SessionAnalytics};
+use hms_shared::input::{Parse, Role};
+use hms_test_support::binaries::workspace_root;
+use hms_test_support::{FakeHms, answer, event};
 use hms_shared::tokens::Claims;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
@@ -28,13 +27,10 @@ fn caller_auth(name: &str) -> CallerAuth {
 
 fn auth_token_fn(name: &str) -> AuthToken<StaticSource> {
     AuthToken {
-        credentials: Ok(CredentialStore::new(StaticSource(Credentials::new(
-            "events-access-key".into(),
-            SECRET.into(),
-        )))),
-        roles: Ok(RoleAllowList::Only(["host".to_string(), "guest".to_string()].into())),
-        ttl_seconds: Ok(3600),
-        caller_auth: Ok(caller_auth(name)),
+        credentials: CredentialStore::new(StaticSource(Credentials::new("events-access-key".into(), SECRET.into()))),
+        roles: RoleAllowList::Only([Role::parse("host").unwrap(), Role::parse("guest").unwrap()].into()),
+        ttl_seconds: 3600,
+        caller_auth: caller_auth(name),
     }
 }
 
@@ -42,11 +38,11 @@ fn auth_token_fn(name: &str) -> AuthToken<StaticSource> {
 async fn run(name: &str, hms: &FakeHms) -> (u16, Value) {
     let ev = event(name);
     let resp = if name.starts_with("create-room") {
-        CreateRoom { hms: Ok(hms), caller_auth: Ok(caller_auth(name)) }.handle(ev).await
+        CreateRoom { hms, caller_auth: caller_auth(name) }.handle(ev).await
     } else if name.starts_with("auth-token") {
         auth_token_fn(name).handle(ev).await
     } else if name.starts_with("session-") {
-        SessionAnalytics { hms: Ok(hms) }.handle(ev).await
+        SessionAnalytics { hms }.handle(ev).await
     } else {
         panic!("{name}: no function serves this event's name")
     };
@@ -79,7 +75,7 @@ async fn check(name: &str) {
             assert_eq!(body["id"], "631b2654f771854d9bf633df");
             let sent = hms.created.lock().unwrap();
             assert_eq!(
-                Value::Object(sent[0].clone()),
+                sent[0],
                 json!({"name": "demo-room", "description": "Weekly sync", "template_id": "63188115d11d6db790c73c60", "region": "in"}),
                 "only the present fields are forwarded"
             );
@@ -168,7 +164,7 @@ async fn check(name: &str) {
 
 #[tokio::test]
 async fn every_event_file_gives_its_expected_answer() {
-    let names: BTreeSet<String> = std::fs::read_dir(common::EVENTS)
+    let names: BTreeSet<String> = std::fs::read_dir(workspace_root().join("events"))
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .filter(|n| n.ends_with(".json"))

@@ -2,18 +2,15 @@
 //! gives its documented status and JSON error, never a panic, and the next call succeeds in the
 //! same warm function (no cold start).
 //!
-//! Needs `MOTO_ENDPOINT` (scripts/test.sh starts moto).
+use std::time::Duration;
 
-mod common;
-
-use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
-
-use common::answer;
-use common::live::*;
-use hms_shared::app::{CreateRoom, SessionAnalytics};
-use hms_shared::credentials::{CredentialStore, SecretsManagerSource};
+use hms_shared::auth::CallerAuth;
+use hms_shared::credentials::{CredentialStore, Credentials, SecretsManagerSource};
+use hms_shared::handlers::{CreateRoom, Function, SessionAnalytics};
 use hms_shared::hms::HmsClient;
+use hms_shared::input::{Parse, Role, RoomId, UserId};
+use hms_test_support::forward::{Forward, Mode};
+use hms_test_support::*;
 use serde_json::{Value, json};
 
 #[derive(Clone, Copy, Debug)]
@@ -55,22 +52,26 @@ impl Functions {
             let source = SecretsManagerSource::with_client(secret_id.into(), sm_client(&moto_endpoint()));
             HmsClient::new(format!("{base}/v2"), CredentialStore::new(source))
         };
-        Self { create: CreateRoom::open(client()), analytics: SessionAnalytics { hms: Ok(client()) } }
+        Self {
+            create: CreateRoom { hms: client(), caller_auth: CallerAuth::Open },
+            analytics: SessionAnalytics { hms: client() },
+        }
     }
 
     async fn call(&self, route: Route, room_id: &str) -> (u16, Value) {
+        let room = [("room_id", room_id)];
         match route {
-            Route::CreateRoom => answer(&self.create.handle(post("/create-room", json!({"name": "matrix"}))).await),
-            Route::SessionAnalytics => answer(&self.analytics.handle(get("/session-analytics-by-room", room_id)).await),
-            Route::SessionList => answer(&self.analytics.handle(get("/session-list-by-room", room_id)).await),
+            Route::CreateRoom => answer(&self.create.handle(post("/create-room", r#"{"name": "matrix"}"#)).await),
+            Route::SessionAnalytics => answer(&self.analytics.handle(get("/session-analytics-by-room", &room)).await),
+            Route::SessionList => answer(&self.analytics.handle(get("/session-list-by-room", &room)).await),
         }
     }
 }
 
 #[tokio::test]
 async fn fault_matrix() {
-    let (hms, secret, id) = app_with_secret("key-matrix").await;
-    let mut gate = Gate::new(&hms.base).await;
+    let Backends { hms, secret, secret_id: id, .. } = Backends::start_with_key("test", "key-matrix").await;
+    let mut gate = Forward::to(&hms.base).await;
     let f = Functions::new(&gate.url(), &id);
 
     // A room with one finished session, so that every route has a 200 to come back to.
@@ -78,10 +79,10 @@ async fn fault_matrix() {
     assert_eq!(status, 200, "{room}");
     let room_id = room["id"].as_str().unwrap().to_string();
     let auth = hms_shared::tokens::mint_auth_token(
-        &hms_shared::credentials::Credentials::new("key-matrix".into(), secret.clone()),
-        &room_id,
-        "u",
-        "host",
+        &Credentials::new("key-matrix".into(), secret.clone()),
+        &RoomId::parse(&room_id).unwrap(),
+        &UserId::parse("u").unwrap(),
+        &Role::parse("host").unwrap(),
         chrono::Utc::now().timestamp(),
         600,
     )
@@ -105,9 +106,10 @@ async fn fault_matrix() {
         ("connection refused", Fault::Refused, 502, "upstream_unreachable"),
         ("closed mid-body", Fault::Emulator(json!({"kind": "close"}), 1), 502, "upstream_error"),
     ];
-    let mut cases = 0;
     for (name, fault, status, code) in &matrix {
         for route in ROUTES {
+            let sent = |c: Value| c["requests"][route.upstream()].as_u64().unwrap_or(0);
+            let before = sent(hms.counters().await);
             match fault {
                 Fault::Emulator(kind, count) => {
                     let mut armed = kind.clone();
@@ -123,13 +125,19 @@ async fn fault_matrix() {
             if matches!(fault, Fault::Refused) {
                 gate.open().await;
             }
-            assert_eq!(hms.counters().await["faults_pending"], 0, "{name} x {route:?}: the fault was used up");
+            let counters = hms.counters().await;
+            assert_eq!(counters["faults_pending"], 0, "{name} x {route:?}: the fault was used up");
+            // Every attempt the rules allow was made, and no more: the armed count for a fault
+            // 100ms answers (3: all the retries or auth rounds), nothing for a refused connection.
+            let reached = match fault {
+                Fault::Emulator(_, count) => u64::from(*count),
+                Fault::Refused => 0,
+            };
+            assert_eq!(sent(counters) - before, reached, "{name} x {route:?}: attempts that reached 100ms");
             let (s, body) = f.call(route, &room_id).await;
             assert_eq!(s, 200, "{name} x {route:?}: the next call succeeds: {body}");
-            cases += 1;
         }
     }
-    assert_eq!(cases, 27, "9 faults x 3 routes");
 }
 
 #[tokio::test]
@@ -160,14 +168,13 @@ async fn credential_faults_are_clear_and_recover_without_a_cold_start() {
 
     // Slow Secrets Manager: past the SDK's timeout it is a 503, not a hang; once fast, it recovers.
     let id = create_secret(&good).await;
-    let delay = Arc::new(AtomicU64::new(10_000));
-    let endpoint = slow_moto(delay.clone()).await;
-    let source = SecretsManagerSource::with_client(id, sm_client(&endpoint));
-    let slow = CreateRoom::open(HmsClient::new(hms.api(), CredentialStore::new(source)));
+    let slow_sm = Forward::with_mode(&moto_endpoint(), Mode::Delay(Duration::from_secs(10))).await;
+    let source = SecretsManagerSource::with_client(id, sm_client(&slow_sm.url()));
+    let slow = CreateRoom { hms: HmsClient::new(hms.api(), CredentialStore::new(source)), caller_auth: CallerAuth::Open };
     let started = std::time::Instant::now();
-    let (s, b) = answer(&slow.handle(post("/create-room", json!({"name": "slow"}))).await);
+    let (s, b) = answer(&slow.handle(post("/create-room", r#"{"name": "slow"}"#)).await);
     assert_eq!((s, b["error"].as_str()), (503, Some("credentials_unavailable")), "{b}");
-    assert!(started.elapsed() < std::time::Duration::from_secs(9), "bounded by the SDK timeouts");
-    delay.store(0, std::sync::atomic::Ordering::SeqCst);
-    assert_eq!(answer(&slow.handle(post("/create-room", json!({"name": "slow"}))).await).0, 200);
+    assert!(started.elapsed() < Duration::from_secs(9), "bounded by the SDK timeouts");
+    slow_sm.set(Mode::Pass);
+    assert_eq!(answer(&slow.handle(post("/create-room", r#"{"name": "slow"}"#)).await).0, 200);
 }

@@ -2,30 +2,107 @@
 //! emulator (which verifies management tokens as 100ms does), and credentials from moto's Secrets
 //! Manager server through aws-sdk-secretsmanager, the secret created through the AWS API.
 //!
-//! Needs `MOTO_ENDPOINT` (scripts/test.sh starts moto and sets it).
+//! moto is the one `MOTO_ENDPOINT` names, or one the test support starts.
 
-mod common;
-
-use common::live::*;
-
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::answer;
-use hms_shared::app::{AuthToken, CreateRoom, SessionAnalytics};
-use hms_shared::config::RoleAllowList;
-use hms_shared::credentials::{CredentialStore, Credentials, SdkEnvironment, SecretSource, SecretsManagerSource};
+use hms_shared::ApiError;
+use hms_shared::auth::{CallerAuth, RoleAllowList};
+use hms_shared::credentials::{CredentialStore, Credentials, SecretSource, SecretsManagerSource};
+use hms_shared::handlers::{AuthToken, CreateRoom, Function, SessionAnalytics};
 use hms_shared::hms::HmsClient;
-use serde_json::json;
+use hms_shared::input::{Parse, Role};
+use hms_test_support::forward::{Forward, Mode};
+use hms_test_support::*;
+use serde_json::{Value, json};
 use tokio::net::TcpListener;
+
+/// Counts reads of the secret source it wraps.
+struct Counting<S> {
+    inner: S,
+    reads: Arc<AtomicUsize>,
+}
+
+impl<S: SecretSource> SecretSource for Counting<S> {
+    async fn fetch(&self) -> Result<Credentials, ApiError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        self.inner.fetch().await
+    }
+}
+
+type Client = HmsClient<Counting<SecretsManagerSource>>;
+
+/// A 100ms client reading `secret_id` from Secrets Manager at `sm_endpoint`, and its read count.
+fn counted_client(hms: &Hms, secret_id: &str, sm_endpoint: &str) -> (Client, Arc<AtomicUsize>) {
+    let reads = Arc::new(AtomicUsize::new(0));
+    let source = Counting {
+        inner: SecretsManagerSource::with_client(secret_id.into(), sm_client(sm_endpoint)),
+        reads: reads.clone(),
+    };
+    (HmsClient::new(hms.api(), CredentialStore::new(source)), reads)
+}
+
+fn open<H>(hms: H) -> CreateRoom<H> {
+    CreateRoom { hms, caller_auth: CallerAuth::Open }
+}
+
+fn post_json(path: &str, body: Value) -> lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequest {
+    post(path, &body.to_string())
+}
+
+fn in_room(room_id: &str) -> [(&'static str, &str); 1] {
+    [("room_id", room_id)]
+}
+
+async fn app_with_secret(key: &str) -> (Hms, String, String) {
+    let b = Backends::start_with_key("test", key).await;
+    (b.hms, b.secret, b.secret_id)
+}
+
+/// Credentials that can be swapped (a rotation), counting reads: the re-read path without moto.
+struct Swappable {
+    current: Mutex<Credentials>,
+    reads: AtomicUsize,
+}
+
+impl SecretSource for &Swappable {
+    async fn fetch(&self) -> Result<Credentials, ApiError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        Ok(self.current.lock().unwrap().clone())
+    }
+}
+
+/// 401 -> a fresh management token -> 401 again -> the credentials re-read -> success, against
+/// the in-process emulator, with no Secrets Manager at all.
+#[tokio::test]
+async fn a_rotation_is_survived_by_refreshing_the_token_then_rereading_the_credentials() {
+    let (key, old, new) = ("key-swap", fresh_secret(), fresh_secret());
+    let hms = Hms::start(key, &old).await;
+    let source = Swappable { current: Mutex::new(Credentials::new(key.into(), old)), reads: AtomicUsize::new(0) };
+    let f = open(HmsClient::new(hms.api(), CredentialStore::new(&source)));
+    assert_eq!(answer(&f.handle(post_json("/create-room", json!({"name": "before"}))).await).0, 200);
+    assert_eq!(hms.counters().await["management_tokens_seen"], 1);
+
+    *source.current.lock().unwrap() = Credentials::new(key.into(), new.clone());
+    hms.set_credentials(key, &new).await;
+    let (status, body) = answer(&f.handle(post_json("/create-room", json!({"name": "after"}))).await);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(source.reads.load(Ordering::SeqCst), 2, "read at first, then once after a fresh token failed too");
+    let c = hms.counters().await;
+    assert_eq!(c["auth_failures"], 2, "the cached token, then a fresh one signed with the old secret");
+    assert_eq!(c["requests"]["POST /rooms"], 4, "one before; three after: cached, re-signed, re-read");
+    assert_eq!(c["management_tokens_seen"], 3);
+}
 
 #[tokio::test]
 async fn five_creates_read_the_secret_once_and_send_one_management_token() {
     let (hms, _, id) = app_with_secret("key-five").await;
     let (client, reads) = counted_client(&hms, &id, &moto_endpoint());
-    let f = CreateRoom::open(client);
+    let f = open(client);
     for i in 0..5 {
-        let (status, body) = answer(&f.handle(post("/create-room", json!({"name": format!("room-{i}")}))).await);
+        let (status, body) = answer(&f.handle(post_json("/create-room", json!({"name": format!("room-{i}")}))).await);
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["name"], format!("room-{i}"));
         assert_eq!(body["template_id"], hms_emulator::DEFAULT_TEMPLATE_ID);
@@ -41,17 +118,17 @@ async fn five_creates_read_the_secret_once_and_send_one_management_token() {
 async fn a_rejected_management_token_is_replaced_and_the_call_succeeds() {
     let (hms, _, id) = app_with_secret("key-401").await;
     let (client, reads) = counted_client(&hms, &id, &moto_endpoint());
-    let f = CreateRoom::open(client);
-    assert_eq!(answer(&f.handle(post("/create-room", json!({"name": "a"}))).await).0, 200);
+    let f = open(client);
+    assert_eq!(answer(&f.handle(post_json("/create-room", json!({"name": "a"}))).await).0, 200);
     hms.fault("POST /rooms", json!({"kind": "status", "status": 401})).await;
-    let (status, body) = answer(&f.handle(post("/create-room", json!({"name": "b"}))).await);
+    let (status, body) = answer(&f.handle(post_json("/create-room", json!({"name": "b"}))).await);
     assert_eq!(status, 200, "{body}");
     let c = hms.counters().await;
     assert_eq!(c["requests"]["POST /rooms"], 3, "one success, one 401, one retry");
     assert_eq!(c["management_tokens_seen"], 2, "a fresh token after the 401");
     assert_eq!(reads.load(Ordering::SeqCst), 1, "a fresh token alone fixed it: no re-read");
     // The fresh token is then reused.
-    assert_eq!(answer(&f.handle(post("/create-room", json!({"name": "c"}))).await).0, 200);
+    assert_eq!(answer(&f.handle(post_json("/create-room", json!({"name": "c"}))).await).0, 200);
     assert_eq!(hms.counters().await["management_tokens_seen"], 2);
 }
 
@@ -61,13 +138,13 @@ async fn a_rotated_secret_is_picked_up_without_a_restart() {
     let hms = Hms::start("key-rot", &old).await;
     let id = create_secret(&secret_json("key-rot", &old)).await;
     let (client, reads) = counted_client(&hms, &id, &moto_endpoint());
-    let f = CreateRoom::open(client);
-    assert_eq!(answer(&f.handle(post("/create-room", json!({"name": "before"}))).await).0, 200);
+    let f = open(client);
+    assert_eq!(answer(&f.handle(post_json("/create-room", json!({"name": "before"}))).await).0, 200);
     // Rotate: Secrets Manager gets the new value, 100ms accepts only the new secret.
     let new = fresh_secret();
     put_secret(&id, &secret_json("key-rot", &new)).await;
-    hms.control(reqwest::Method::PUT, "credentials", json!({"access_key": "key-rot", "secret": new})).await;
-    let (status, body) = answer(&f.handle(post("/create-room", json!({"name": "after"}))).await);
+    hms.set_credentials("key-rot", &new).await;
+    let (status, body) = answer(&f.handle(post_json("/create-room", json!({"name": "after"}))).await);
     assert_eq!(status, 200, "{body}");
     assert_eq!(reads.load(Ordering::SeqCst), 2, "re-read once after a fresh token was rejected too");
     let c = hms.counters().await;
@@ -79,8 +156,8 @@ async fn wrong_credentials_everywhere_end_in_a_clean_502() {
     let hms = Hms::start("key-x", &fresh_secret()).await;
     let id = create_secret(&secret_json("key-x", "not-the-secret-100ms-knows")).await;
     let (client, reads) = counted_client(&hms, &id, &moto_endpoint());
-    let f = CreateRoom::open(client);
-    let (status, body) = answer(&f.handle(post("/create-room", json!({}))).await);
+    let f = open(client);
+    let (status, body) = answer(&f.handle(post_json("/create-room", json!({}))).await);
     assert_eq!((status, body["error"].as_str()), (502, Some("upstream_auth")), "{body}");
     assert_eq!(reads.load(Ordering::SeqCst), 2);
     assert_eq!(hms.counters().await["requests"]["POST /rooms"], 3, "exactly three tries, then stop");
@@ -89,14 +166,14 @@ async fn wrong_credentials_everywhere_end_in_a_clean_502() {
 #[tokio::test]
 async fn secrets_manager_down_is_503_then_recovers_without_a_restart() {
     let (hms, _, id) = app_with_secret("key-down").await;
-    let switch = switchable_moto().await;
-    let (client, reads) = counted_client(&hms, &id, &switch.endpoint);
-    let f = CreateRoom::open(client);
-    let (status, body) = answer(&f.handle(post("/create-room", json!({"name": "x"}))).await);
+    let switch = Forward::with_mode(&moto_endpoint(), Mode::Drop).await;
+    let (client, reads) = counted_client(&hms, &id, &switch.url());
+    let f = open(client);
+    let (status, body) = answer(&f.handle(post_json("/create-room", json!({"name": "x"}))).await);
     assert_eq!((status, body["error"].as_str()), (503, Some("credentials_unavailable")), "{body}");
     assert_eq!(hms.counters().await["requests"].get("POST /rooms"), None, "100ms is not called without credentials");
-    switch.up.store(true, Ordering::SeqCst);
-    let (status, body) = answer(&f.handle(post("/create-room", json!({"name": "x"}))).await);
+    switch.set(Mode::Pass);
+    let (status, body) = answer(&f.handle(post_json("/create-room", json!({"name": "x"}))).await);
     assert_eq!(status, 200, "{body}");
     assert_eq!(reads.load(Ordering::SeqCst), 2, "the failed read was not cached");
 }
@@ -105,14 +182,14 @@ async fn secrets_manager_down_is_503_then_recovers_without_a_restart() {
 async fn missing_and_malformed_secrets_are_clear_errors() {
     let hms = Hms::start("k", "s").await;
     let (client, _) = counted_client(&hms, "hms/does-not-exist", &moto_endpoint());
-    let (status, body) = answer(&CreateRoom::open(client).handle(post("/create-room", json!({}))).await);
+    let (status, body) = answer(&open(client).handle(post_json("/create-room", json!({}))).await);
     assert_eq!((status, body["error"].as_str()), (503, Some("credentials_unavailable")), "{body}");
     assert!(body["msg"].as_str().unwrap().contains("does not exist"), "{body}");
 
     for (content, needle) in [("not json at all", "not a JSON object"), (r#"{"APP_SECRET":"s"}"#, "APP_ACCESS_KEY")] {
         let id = create_secret(content).await;
         let (client, _) = counted_client(&hms, &id, &moto_endpoint());
-        let (status, body) = answer(&CreateRoom::open(client).handle(post("/create-room", json!({}))).await);
+        let (status, body) = answer(&open(client).handle(post_json("/create-room", json!({}))).await);
         assert_eq!((status, body["error"].as_str()), (500, Some("config")), "{body}");
         assert!(body["msg"].as_str().unwrap().contains(needle), "{body}");
     }
@@ -122,19 +199,19 @@ async fn missing_and_malformed_secrets_are_clear_errors() {
 async fn upstream_errors_map_to_clean_answers_and_the_next_call_succeeds() {
     let (hms, _, id) = app_with_secret("key-f").await;
     let (client, _) = counted_client(&hms, &id, &moto_endpoint());
-    let create = CreateRoom::open(client);
-    let (status, room) = answer(&create.handle(post("/create-room", json!({"name": "faults"}))).await);
+    let create = open(client);
+    let (status, room) = answer(&create.handle(post_json("/create-room", json!({"name": "faults"}))).await);
     assert_eq!(status, 200);
     let room_id = room["id"].as_str().unwrap().to_string();
 
     // 100ms's own 4xx message reaches the caller.
     let (status, body) =
-        answer(&create.handle(post("/create-room", json!({"template_id": "0123456789abcdef01234567"}))).await);
+        answer(&create.handle(post_json("/create-room", json!({"template_id": "0123456789abcdef01234567"}))).await);
     assert_eq!((status, body["error"].as_str()), (400, Some("upstream_rejected")), "{body}");
     assert!(body["msg"].as_str().unwrap().contains("template not found"), "{body}");
 
     let (client, _) = counted_client(&hms, &id, &moto_endpoint());
-    let f = SessionAnalytics { hms: Ok(client) };
+    let f = SessionAnalytics { hms: client };
     let cases = [
         (json!({"kind": "status", "status": 500, }), 3, 502, "upstream_error"),
         (json!({"kind": "status", "status": 503}), 3, 502, "upstream_error"),
@@ -147,47 +224,25 @@ async fn upstream_errors_map_to_clean_answers_and_the_next_call_succeeds() {
         let mut fault = kind.clone();
         fault["count"] = json!(count);
         hms.fault("GET /sessions", fault).await;
-        let (s, body) = answer(&f.handle(get("/session-analytics-by-room", &room_id)).await);
+        let (s, body) = answer(&f.handle(get("/session-analytics-by-room", &in_room(&room_id))).await);
         assert_eq!((s, body["error"].as_str()), (status, Some(code)), "{kind}: {body}");
         assert_eq!(hms.counters().await["faults_pending"], 0, "{kind}: every injected fault was consumed");
-        let (s, body) = answer(&f.handle(get("/session-analytics-by-room", &room_id)).await);
+        let (s, body) = answer(&f.handle(get("/session-analytics-by-room", &in_room(&room_id))).await);
         assert_eq!((s, body["error"].as_str()), (404, Some("session_not_found")), "recovered after {kind}: {body}");
     }
 
     // A transient 503 is retried away on a GET.
     hms.fault("GET /sessions", json!({"kind": "status", "status": 503, "count": 1})).await;
-    let (s, _) = answer(&f.handle(get("/session-list-by-room", &room_id)).await);
+    let (s, _) = answer(&f.handle(get("/session-list-by-room", &in_room(&room_id))).await);
     assert_eq!(s, 200);
 
     // A hang ends in a 504 after the request timeout, and the next call works.
     hms.fault("GET /sessions", json!({"kind": "hang"})).await;
     let started = Instant::now();
-    let (s, body) = answer(&f.handle(get("/session-list-by-room", &room_id)).await);
+    let (s, body) = answer(&f.handle(get("/session-list-by-room", &in_room(&room_id))).await);
     assert_eq!((s, body["error"].as_str()), (504, Some("upstream_timeout")), "{body}");
     assert!(started.elapsed() < Duration::from_secs(15), "bounded by the request timeout");
-    assert_eq!(answer(&f.handle(get("/session-list-by-room", &room_id)).await).0, 200);
-}
-
-/// The SDK configuration the functions build for themselves (region and endpoint from the
-/// environment, credentials from `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`, as scripts/test.sh
-/// exports them for moto) reads a secret through the real AWS API shape.
-#[tokio::test]
-async fn the_functions_own_sdk_configuration_reads_the_secret() {
-    assert!(
-        std::env::var("AWS_ACCESS_KEY_ID").is_ok_and(|k| !k.is_empty()),
-        "AWS_ACCESS_KEY_ID is not set: run the suite with scripts/test.sh"
-    );
-    let secret = fresh_secret();
-    let id = create_secret(&secret_json("key-own-config", &secret)).await;
-    let moto = moto_endpoint();
-    let env = SdkEnvironment::from_vars(|name| match name {
-        "AWS_REGION" => Some("us-east-1".to_string()),
-        "AWS_ENDPOINT_URL_SECRETS_MANAGER" => Some(moto.clone()),
-        _ => None,
-    });
-    let client = aws_sdk_secretsmanager::Client::from_conf(env.sdk_config());
-    let creds = SecretsManagerSource::with_client(id, client).fetch().await.unwrap();
-    assert_eq!(creds, Credentials::new("key-own-config".into(), secret));
+    assert_eq!(answer(&f.handle(get("/session-list-by-room", &in_room(&room_id))).await).0, 200);
 }
 
 #[tokio::test]
@@ -198,8 +253,8 @@ async fn unreachable_100ms_is_a_clean_502() {
     let base = format!("http://{}/v2", dead.local_addr().unwrap());
     drop(dead);
     let source = SecretsManagerSource::with_client(id, sm_client(&moto_endpoint()));
-    let f = CreateRoom::open(HmsClient::new(base, CredentialStore::new(source)));
-    let (status, body) = answer(&f.handle(post("/create-room", json!({"name": "x"}))).await);
+    let f = open(HmsClient::new(base, CredentialStore::new(source)));
+    let (status, body) = answer(&f.handle(post_json("/create-room", json!({"name": "x"}))).await);
     assert_eq!((status, body["error"].as_str()), (502, Some("upstream_unreachable")), "{body}");
 }
 
@@ -207,22 +262,19 @@ async fn unreachable_100ms_is_a_clean_502() {
 async fn rooms_tokens_joins_and_attendance_end_to_end() {
     let (hms, _, id) = app_with_secret("key-flow").await;
     let (client, _) = counted_client(&hms, &id, &moto_endpoint());
-    let create = CreateRoom::open(client);
-    let (status, room) = answer(&create.handle(post("/create-room", json!({"name": "standup", "region": "eu"}))).await);
+    let create = open(client);
+    let (status, room) = answer(&create.handle(post_json("/create-room", json!({"name": "standup", "region": "eu"}))).await);
     assert_eq!(status, 200, "{room}");
     let room_id = room["id"].as_str().unwrap().to_string();
 
     let auth = AuthToken {
-        credentials: Ok(CredentialStore::new(SecretsManagerSource::with_client(
-            id.clone(),
-            sm_client(&moto_endpoint()),
-        ))),
-        roles: Ok(RoleAllowList::Only(["host".to_string(), "guest".to_string()].into())),
-        ttl_seconds: Ok(3600),
-        caller_auth: Ok(hms_shared::caller::CallerAuth::Open),
+        credentials: CredentialStore::new(SecretsManagerSource::with_client(id.clone(), sm_client(&moto_endpoint()))),
+        roles: RoleAllowList::Only([Role::parse("host").unwrap(), Role::parse("guest").unwrap()].into()),
+        ttl_seconds: 3600,
+        caller_auth: CallerAuth::Open,
     };
     let token = |user: &'static str, role: &'static str| {
-        let ev = post("/auth-token", json!({"room_id": room_id, "user_id": user, "role": role}));
+        let ev = post_json("/auth-token", json!({"room_id": room_id, "user_id": user, "role": role}));
         let auth = &auth;
         async move {
             let (status, body) = answer(&auth.handle(ev).await);
@@ -248,23 +300,20 @@ async fn rooms_tokens_joins_and_attendance_end_to_end() {
     hms.leave(&b2, &format!("{day}10:50:00Z")).await;
 
     let (client, _) = counted_client(&hms, &id, &moto_endpoint());
-    let f = SessionAnalytics { hms: Ok(client) };
-    let (status, list) = answer(&f.handle(get("/session-list-by-room", &room_id)).await);
+    let f = SessionAnalytics { hms: client };
+    let (status, list) = answer(&f.handle(get("/session-list-by-room", &in_room(&room_id))).await);
     assert_eq!(status, 200, "{list}");
     assert_eq!(list["count"], 2);
     let first_session = list["sessions"][1]["id"].as_str().unwrap().to_string();
 
     // Latest session: Bob alone, 10 minutes.
-    let (status, latest) = answer(&f.handle(get("/session-analytics-by-room", &room_id)).await);
+    let (status, latest) = answer(&f.handle(get("/session-analytics-by-room", &in_room(&room_id))).await);
     assert_eq!(status, 200, "{latest}");
     assert_eq!(latest["session_duration"], 10.0);
     assert_eq!(latest["user_duration_list"].as_array().unwrap().len(), 1);
 
     // The first session, chosen by id.
-    let mut ev = get("/session-analytics-by-room", &room_id);
-    let q: std::collections::HashMap<String, String> =
-        [("room_id".to_string(), room_id.clone()), ("session_id".to_string(), first_session.clone())].into();
-    ev.query_string_parameters = q.into();
+    let ev = get("/session-analytics-by-room", &[("room_id", &room_id), ("session_id", &first_session)]);
     let (status, first) = answer(&f.handle(ev).await);
     assert_eq!(status, 200, "{first}");
     assert_eq!(first["session_id"], first_session);

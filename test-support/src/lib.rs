@@ -1,0 +1,19 @@
+//! What the test suites share, in one place: Secrets Manager (moto's server, started on demand
+//! when `MOTO_ENDPOINT` does not name a running one), the 100ms emulator in-process, the secret
+//! helpers, TCP forwarders that fail on cue, the sample events and 100ms examples, an in-memory
+//! 100ms, and the release binaries the end-to-end tests run.
+//!
+//! Every suite works under a plain `cargo test --workspace` after `scripts/setup.sh`: nothing
+//! needs to be exported by hand.
+
+pub mod binaries;
+pub mod emulator;
+pub mod fake_hms;
+pub mod fixtures;
+pub mod forward;
+pub mod moto;
+
+pub use emulator::{Backends, Hms};
+pub use fake_hms::FakeHms;
+pub use fixtures::{answer, event, example, get, post};
+pub use moto::{create_secret, fresh_secret, moto_endpoint, put_secret, secret_json, sm_client};

@@ -45,16 +45,16 @@ async fn walkthrough_gives_the_defined_attendance() {
 
     // Alice on two devices at once (phone 10:00-10:30, laptop 10:10-10:20): 30 min, not 40.
     // Bob leaves and rejoins (10:00-10:10, 10:15-10:25): 20 min. Carol 10:05-10:35.5: 30.5 min.
-    let alice_phone = stack.join(&alice, "Alice (phone)", &at("10:00:00")).await;
-    let bob_1 = stack.join(&bob, "Bob", &at("10:00:00")).await;
-    let carol_1 = stack.join(&carol, "Carol", &at("10:05:00")).await;
-    let alice_laptop = stack.join(&alice, "Alice (laptop)", &at("10:10:00")).await;
-    stack.leave(&bob_1, &at("10:10:00")).await;
-    let bob_2 = stack.join(&bob, "Bob (again)", &at("10:15:00")).await;
-    stack.leave(&alice_laptop, &at("10:20:00")).await;
-    stack.leave(&bob_2, &at("10:25:00")).await;
-    stack.leave(&alice_phone, &at("10:30:00")).await;
-    stack.leave(&carol_1, &at("10:35:30")).await;
+    let alice_phone = stack.hms.join(&alice, "Alice (phone)", &at("10:00:00")).await;
+    let bob_1 = stack.hms.join(&bob, "Bob", &at("10:00:00")).await;
+    let carol_1 = stack.hms.join(&carol, "Carol", &at("10:05:00")).await;
+    let alice_laptop = stack.hms.join(&alice, "Alice (laptop)", &at("10:10:00")).await;
+    stack.hms.leave(&bob_1, &at("10:10:00")).await;
+    let bob_2 = stack.hms.join(&bob, "Bob (again)", &at("10:15:00")).await;
+    stack.hms.leave(&alice_laptop, &at("10:20:00")).await;
+    stack.hms.leave(&bob_2, &at("10:25:00")).await;
+    stack.hms.leave(&alice_phone, &at("10:30:00")).await;
+    stack.hms.leave(&carol_1, &at("10:35:30")).await;
 
     let (status, report) = stack.get(&format!("/session-analytics-by-room?room_id={room_id}")).await;
     assert_eq!(status, 200, "{report}");
@@ -86,7 +86,7 @@ async fn every_route_and_one_secret_read_one_management_token() {
         assert_eq!(status, 200, "{body}");
     }
     assert_eq!(stack.log_lines("create-room", "credentials read from Secrets Manager"), 1);
-    let c = stack.counters().await;
+    let c = stack.hms.counters().await;
     assert_eq!(c["requests"]["POST /rooms"], 5);
     assert_eq!(c["management_tokens_seen"], 1);
 
@@ -143,10 +143,10 @@ async fn every_route_and_one_secret_read_one_management_token() {
 async fn a_401_is_refreshed_away() {
     let stack = Stack::start("refresh", Options::default()).await;
     assert_eq!(stack.post("/create-room", json!({"name": "r1"})).await.0, 200);
-    stack.fault("POST /rooms", json!({"kind": "status", "status": 401})).await;
+    stack.hms.fault("POST /rooms", json!({"kind": "status", "status": 401})).await;
     let (status, body) = stack.post("/create-room", json!({"name": "r2"})).await;
     assert_eq!(status, 200, "{body}");
-    let c = stack.counters().await;
+    let c = stack.hms.counters().await;
     assert_eq!(c["management_tokens_seen"], 2);
     assert_eq!(c["requests"]["POST /rooms"], 3);
     assert_eq!(stack.log_lines("create-room", "credentials read from Secrets Manager"), 1);
@@ -160,17 +160,17 @@ async fn upstream_failures_are_clean_and_recover() {
     let q = format!("/session-list-by-room?room_id={}", room["id"].as_str().unwrap());
     let pid = stack.pid("session-analytics");
 
-    stack.fault("GET /sessions", json!({"kind": "status", "status": 500, "count": 3})).await;
+    stack.hms.fault("GET /sessions", json!({"kind": "status", "status": 500, "count": 3})).await;
     let (s, b) = stack.get(&q).await;
     assert_eq!((s, b["error"].as_str()), (502, Some("upstream_error")), "{b}");
     assert_eq!(stack.get(&q).await.0, 200);
 
-    stack.fault("GET /sessions", json!({"kind": "hang"})).await;
+    stack.hms.fault("GET /sessions", json!({"kind": "hang"})).await;
     let (s, b) = stack.get(&q).await;
     assert_eq!((s, b["error"].as_str()), (504, Some("upstream_timeout")), "{b}");
     assert_eq!(stack.get(&q).await.0, 200);
 
-    stack.fault("POST /rooms", json!({"kind": "status", "status": 503})).await;
+    stack.hms.fault("POST /rooms", json!({"kind": "status", "status": 503})).await;
     let (s, b) = stack.post("/create-room", json!({})).await;
     assert_eq!((s, b["error"].as_str()), (502, Some("upstream_error")), "a nameless create is not retried: {b}");
 
@@ -216,7 +216,7 @@ async fn a_rotated_secret_is_picked_up() {
     assert!(stack.all_running());
     // An auth token signed with the old secret no longer lets a client join.
     let resp = reqwest::Client::new()
-        .post(format!("{}/_emulator/join", stack.hms))
+        .post(format!("{}/_emulator/join", stack.hms.base))
         .json(&json!({"token": old_token}))
         .send()
         .await
@@ -232,13 +232,13 @@ async fn auth_tokens_follow_a_rotation_once_the_cache_ages_out() {
     let (_, room) = stack.post("/create-room", json!({"name": "rotation-auth"})).await;
     let room_id = room["id"].as_str().unwrap().to_string();
     let before = token(&stack, &room_id, "u1", "host").await;
-    stack.join(&before, "U1", &at("09:00:00")).await;
+    stack.hms.join(&before, "U1", &at("09:00:00")).await;
 
     stack.rotate_secret().await;
     tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
 
     let after = token(&stack, &room_id, "u2", "guest").await;
-    stack.join(&after, "U2", &at("09:01:00")).await;
+    stack.hms.join(&after, "U2", &at("09:01:00")).await;
     assert_eq!(stack.log_lines("auth-token", "credentials read from Secrets Manager"), 2);
 }
 

@@ -59,8 +59,8 @@ async fn ten_thousand_invocations_per_function_without_growth() {
     let (_, room) = stack.post("/create-room", json!({"name": "soak-room"})).await;
     let room_id = Arc::new(room["id"].as_str().unwrap().to_string());
     let (_, t) = stack.post("/auth-token", json!({"room_id": *room_id, "user_id": "host", "role": "host"})).await;
-    let peer = stack.join(t["token"].as_str().unwrap(), "Host", "2026-01-01T10:00:00Z").await;
-    stack.leave(&peer, "2026-01-01T10:30:00Z").await;
+    let peer = stack.hms.join(t["token"].as_str().unwrap(), "Host", "2026-01-01T10:00:00Z").await;
+    stack.hms.leave(&peer, "2026-01-01T10:30:00Z").await;
 
     let mut report =
         String::from("function            peak RSS after 100    1,000    5,000   10,000   growth  (MiB)\n");
@@ -100,7 +100,7 @@ async fn ten_thousand_invocations_per_function_without_growth() {
             Some(_) => {}
         }
     }
-    let counters = stack.counters().await;
+    let counters = stack.hms.counters().await;
     writeln!(report, "100ms calls: {}", counters["requests"]).unwrap();
     std::fs::write(hms_e2e::workspace_root().join("target/soak.txt"), &report).unwrap();
     eprintln!("{report}");

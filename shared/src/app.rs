@@ -33,10 +33,7 @@ pub fn create_room(config: &Config) -> Built<CreateRoom<Hms>> {
 pub fn auth_token(config: &Config) -> Built<AuthToken<ConfiguredSource>> {
     let (credentials, (roles, (ttl_seconds, caller_auth))) = both(
         credential_store(config),
-        both(
-            part(&config.allowed_roles),
-            both(part(&config.auth_token_ttl_seconds), part(&config.caller_auth)),
-        ),
+        both(part(&config.allowed_roles), both(part(&config.auth_token_ttl_seconds), part(&config.caller_auth))),
     )?;
     Ok(AuthToken { credentials, roles, ttl_seconds, caller_auth })
 }
@@ -63,7 +60,7 @@ fn credential_store(config: &Config) -> Built<CredentialStore<ConfiguredSource>>
             ConfiguredSource::Static(StaticSource(Credentials::new(access_key, secret)))
         }
     };
-    Ok(CredentialStore::with_max_age(source, Duration::from_secs(max_age)))
+    Ok(CredentialStore::new(source, Duration::from_secs(max_age)))
 }
 
 fn part<T: Clone>(value: &Result<T, ConfigError>) -> Built<T> {

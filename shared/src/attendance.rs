@@ -52,9 +52,8 @@ impl Report<'_> {
     ///
     /// The shape is fixed, so its keys and punctuation are written as literals, timestamps by
     /// [`time::write_rfc3339`], figures as integers of hundredths ([`two_decimals`]), and text
-    /// as is unless it needs escaping ([`text`]). Derived `Serialize` escaped every key a byte
-    /// at a time and spent 2.2 ms writing a 10,000-peer report. The buffer is sized once (about
-    /// 250 bytes a row).
+    /// as is unless it needs escaping ([`text`]): derived `Serialize` escaped every key a byte at
+    /// a time (what that cost: BENCHMARKS.md). The buffer is sized once, for a row's usual size.
     pub fn to_json_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(256 + 256 * self.attendees.len());
         out.extend_from_slice(b"{\"user_duration_list\":[");

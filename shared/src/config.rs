@@ -149,14 +149,20 @@ fn secret_cache(value: Option<String>) -> Result<u64, ConfigError> {
 }
 
 /// From `CALLER_AUTH` (`none` or `jwt`, default `none`), `ADMIN_CLAIM_NAME`, `ADMIN_CLAIM_VALUE`.
-fn caller_auth(mode: Option<&str>, admin_name: Option<&str>, admin_value: Option<&str>) -> Result<CallerAuth, ConfigError> {
+fn caller_auth(
+    mode: Option<&str>,
+    admin_name: Option<&str>,
+    admin_value: Option<&str>,
+) -> Result<CallerAuth, ConfigError> {
     let admin = match (admin_name, admin_value) {
         (None, _) => None,
         (Some(name), Some(value)) => Some(AdminClaim { name: name.into(), value: value.into() }),
         (Some(_), None) => return Err(ConfigError("ADMIN_CLAIM_NAME is set without ADMIN_CLAIM_VALUE".into())),
     };
     match mode.unwrap_or("none") {
-        "none" if admin.is_some() => Err(ConfigError("ADMIN_CLAIM_NAME needs CALLER_AUTH=jwt (a JWT authorizer)".into())),
+        "none" if admin.is_some() => {
+            Err(ConfigError("ADMIN_CLAIM_NAME needs CALLER_AUTH=jwt (a JWT authorizer)".into()))
+        }
         "none" => Ok(CallerAuth::Open),
         "jwt" => Ok(CallerAuth::Jwt { admin }),
         other => Err(ConfigError(format!("CALLER_AUTH must be none or jwt, got {other:?}"))),

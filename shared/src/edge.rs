@@ -51,7 +51,10 @@ impl ApiRequest {
                     return Err(ApiError::PayloadTooLarge { limit: MAX_BODY_BYTES });
                 }
                 Some(base64::engine::general_purpose::STANDARD.decode(b.trim()).map_err(|_| {
-                    ApiError::bad_request(ErrorCode::InvalidBase64, "request body is marked base64 but is not valid base64")
+                    ApiError::bad_request(
+                        ErrorCode::InvalidBase64,
+                        "request body is marked base64 but is not valid base64",
+                    )
                 })?)
             }
             Some(b) => Some(b.into_bytes()),
@@ -136,7 +139,8 @@ pub struct Reply {
 
 impl Reply {
     pub fn ok_json(value: &impl serde::Serialize) -> Result<Self, ApiError> {
-        let body = serde_json::to_vec(value).map_err(|e| ApiError::Internal(format!("could not write the answer: {e}")))?;
+        let body =
+            serde_json::to_vec(value).map_err(|e| ApiError::Internal(format!("could not write the answer: {e}")))?;
         Ok(Self { body })
     }
 
@@ -220,7 +224,8 @@ mod tests {
         let mut ev = event("GET", "/x", None, false);
         ev.raw_query_string = None;
         let map: HashMap<String, Vec<String>> =
-            [("a".to_string(), vec!["1".to_string()]), ("b".to_string(), vec!["1".to_string(), "2".to_string()])].into();
+            [("a".to_string(), vec!["1".to_string()]), ("b".to_string(), vec!["1".to_string(), "2".to_string()])]
+                .into();
         ev.query_string_parameters = map.into();
         let req = ApiRequest::from_event(ev).unwrap();
         assert_eq!(req.param_text("a").unwrap(), Some("1"));

@@ -15,7 +15,7 @@
 
 use std::fmt::{self, Write as _};
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tracing::field::{Field, Visit};
 use tracing::level_filters::{LevelFilter, STATIC_MAX_LEVEL};
 use tracing::{Event, Level, Subscriber};
@@ -142,20 +142,21 @@ where
         let ids = invocation::with_ids(|r, x| (r.to_string(), x.map(str::to_string)));
         match self.format {
             LogFormat::Json => {
-                let mut line = Map::with_capacity(fields.rest.len() + 4);
-                line.insert("level".into(), level.into());
-                line.insert("message".into(), fields.message.into());
-                if let Some((request_id, xray)) = ids {
-                    line.insert("requestId".into(), request_id.into());
+                // Written in a fixed order (level, message, ids, then the fields as recorded), so
+                // a line reads the same way every time; each value through serde_json's escaping.
+                write!(w, "{{\"level\":{},\"message\":{}", json(level)?, json(&fields.message)?)?;
+                if let Some((request_id, xray)) = &ids {
+                    write!(w, ",\"requestId\":{}", json(request_id)?)?;
                     if let Some(xray) = xray {
-                        line.insert("xrayTraceId".into(), xray.into());
+                        write!(w, ",\"xrayTraceId\":{}", json(xray)?)?;
                     }
                 }
-                for (k, v) in fields.rest {
-                    line.entry(k).or_insert(v);
+                for (k, v) in &fields.rest {
+                    if !matches!(k.as_str(), "level" | "message" | "requestId" | "xrayTraceId") {
+                        write!(w, ",{}:{}", json(k)?, json(v)?)?;
+                    }
                 }
-                let text = serde_json::to_string(&line).map_err(|_| fmt::Error)?;
-                writeln!(w, "{text}")
+                writeln!(w, "}}")
             }
             LogFormat::Text => {
                 write!(w, "{level}")?;
@@ -170,6 +171,11 @@ where
             }
         }
     }
+}
+
+/// A value as JSON text, through serde_json's escaping.
+fn json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, fmt::Error> {
+    serde_json::to_string(value).map_err(|_| fmt::Error)
 }
 
 /// An event's fields: its message apart, the rest as JSON values in the order recorded.

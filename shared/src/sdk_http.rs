@@ -1,10 +1,12 @@
-//! The Secrets Manager client's HTTP transport: the reqwest client the functions carry for 100ms
-//! anyway, in place of the SDK's default hyper client.
+//! The Secrets Manager client's HTTP transport: reqwest, the HTTP stack the functions carry for
+//! 100ms anyway, in place of the SDK's default hyper client. The code is shared, not the client:
+//! this transport builds reqwest clients of its own (one per timeout setting the SDK asks for),
+//! beside the 100ms client's.
 //!
 //! The SDK's `default-https-client` is a second HTTP stack beside reqwest: its own hyper client
 //! with HTTP/2 (h2 and its tables), its own rustls connector and certificate loading. Without it
-//! each function is ~0.95 MB smaller (x86_64 session-analytics 6.49 -> 5.55 MB), has 3,300 fewer
-//! relocations for the loader to apply at every start, and starts ~0.2 ms sooner (BENCHMARKS.md).
+//! each function is smaller, has fewer relocations for the loader to apply at every start, and
+//! starts sooner (the figures: BENCHMARKS.md).
 //! Secrets Manager speaks HTTP/1.1 JSON; the SDK keeps doing the signing, retries and the
 //! operation and attempt timeouts, and hands the connect and read timeouts to this transport.
 

@@ -144,7 +144,8 @@ mod tests {
 
     fn mint(c: &Credentials, room: &str, user: &str, role: &str, now: i64, ttl: i64) -> Result<String, ApiError> {
         use crate::input::Parse;
-        let (room, user, role) = (RoomId::parse(room).unwrap(), UserId::parse(user).unwrap(), Role::parse(role).unwrap());
+        let (room, user, role) =
+            (RoomId::parse(room).unwrap(), UserId::parse(user).unwrap(), Role::parse(role).unwrap());
         mint_auth_token(c, &room, &user, &role, now, ttl)
     }
 

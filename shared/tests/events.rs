@@ -7,11 +7,14 @@ use hms_shared::auth::{AdminClaim, CallerAuth, RoleAllowList};
 use hms_shared::credentials::{CredentialStore, Credentials, StaticSource};
 use hms_shared::handlers::{AuthToken, CreateRoom, Function, SessionAnalytics};
 use hms_shared::input::{Parse, Role};
+use hms_shared::tokens::Claims;
 use hms_test_support::binaries::workspace_root;
 use hms_test_support::{FakeHms, answer, event};
-use hms_shared::tokens::Claims;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
+
+/// How long the functions' credential cache keeps a value (their default).
+const CACHE_AGE: std::time::Duration = std::time::Duration::from_secs(300);
 
 const SECRET: &str = "events-test-secret-0123456789";
 
@@ -27,7 +30,10 @@ fn caller_auth(name: &str) -> CallerAuth {
 
 fn auth_token_fn(name: &str) -> AuthToken<StaticSource> {
     AuthToken {
-        credentials: CredentialStore::new(StaticSource(Credentials::new("events-access-key".into(), SECRET.into()))),
+        credentials: CredentialStore::new(
+            StaticSource(Credentials::new("events-access-key".into(), SECRET.into())),
+            CACHE_AGE,
+        ),
         roles: RoleAllowList::Only([Role::parse("host").unwrap(), Role::parse("guest").unwrap()].into()),
         ttl_seconds: 3600,
         caller_auth: caller_auth(name),

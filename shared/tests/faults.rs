@@ -13,6 +13,9 @@ use hms_test_support::forward::{Forward, Mode};
 use hms_test_support::*;
 use serde_json::{Value, json};
 
+/// How long the functions' credential cache keeps a value (their default).
+const CACHE_AGE: std::time::Duration = std::time::Duration::from_secs(300);
+
 #[derive(Clone, Copy, Debug)]
 enum Route {
     CreateRoom,
@@ -50,7 +53,7 @@ impl Functions {
     fn new(base: &str, secret_id: &str) -> Self {
         let client = || {
             let source = SecretsManagerSource::with_client(secret_id.into(), sm_client(&moto_endpoint()));
-            HmsClient::new(format!("{base}/v2"), CredentialStore::new(source))
+            HmsClient::new(format!("{base}/v2"), CredentialStore::new(source, CACHE_AGE))
         };
         Self {
             create: CreateRoom { hms: client(), caller_auth: CallerAuth::Open },
@@ -170,7 +173,10 @@ async fn credential_faults_are_clear_and_recover_without_a_cold_start() {
     let id = create_secret(&good).await;
     let slow_sm = Forward::with_mode(&moto_endpoint(), Mode::Delay(Duration::from_secs(10))).await;
     let source = SecretsManagerSource::with_client(id, sm_client(&slow_sm.url()));
-    let slow = CreateRoom { hms: HmsClient::new(hms.api(), CredentialStore::new(source)), caller_auth: CallerAuth::Open };
+    let slow = CreateRoom {
+        hms: HmsClient::new(hms.api(), CredentialStore::new(source, CACHE_AGE)),
+        caller_auth: CallerAuth::Open,
+    };
     let started = std::time::Instant::now();
     let (s, b) = answer(&slow.handle(post("/create-room", r#"{"name": "slow"}"#)).await);
     assert_eq!((s, b["error"].as_str()), (503, Some("credentials_unavailable")), "{b}");

@@ -13,6 +13,9 @@ use hms_test_support::{FakeHms, answer, event, get, post};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
 
+/// How long the functions' credential cache keeps a value (their default).
+const CACHE_AGE: std::time::Duration = std::time::Duration::from_secs(300);
+
 const ROOM: &str = "aaaaaaaaaaaaaaaaaaaaaaaa";
 
 fn session(i: usize) -> Value {
@@ -32,7 +35,7 @@ fn open<H>(hms: H) -> CreateRoom<H> {
 
 fn any_role(secret: &str) -> AuthToken<StaticSource> {
     AuthToken {
-        credentials: CredentialStore::new(StaticSource(Credentials::new("k".into(), secret.into()))),
+        credentials: CredentialStore::new(StaticSource(Credentials::new("k".into(), secret.into())), CACHE_AGE),
         roles: RoleAllowList::Any,
         ttl_seconds: 60,
         caller_auth: CallerAuth::Open,
@@ -198,7 +201,8 @@ async fn configuration_errors_are_json_500_config_and_never_panics() {
     let empty = Config::from_lookup(|_| None);
     let errors = app::create_room(&empty).err().unwrap();
     assert_eq!(errors.len(), 1, "{errors:?}");
-    let (status, body) = answer(&handlers::serve::<CreateRoom<app::Hms>>(Err(&errors), event("create-room.json")).await.response);
+    let (status, body) =
+        answer(&handlers::serve::<CreateRoom<app::Hms>>(Err(&errors), event("create-room.json")).await.response);
     assert_eq!((status, body["error"].as_str()), (500, Some("config")));
     assert!(body["msg"].as_str().unwrap().contains("HMS_SECRET_ID"));
 

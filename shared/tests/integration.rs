@@ -19,6 +19,9 @@ use hms_test_support::*;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
+/// How long the functions' credential cache keeps a value (their default).
+const CACHE_AGE: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// Counts reads of the secret source it wraps.
 struct Counting<S> {
     inner: S,
@@ -41,7 +44,7 @@ fn counted_client(hms: &Hms, secret_id: &str, sm_endpoint: &str) -> (Client, Arc
         inner: SecretsManagerSource::with_client(secret_id.into(), sm_client(sm_endpoint)),
         reads: reads.clone(),
     };
-    (HmsClient::new(hms.api(), CredentialStore::new(source)), reads)
+    (HmsClient::new(hms.api(), CredentialStore::new(source, CACHE_AGE)), reads)
 }
 
 fn open<H>(hms: H) -> CreateRoom<H> {
@@ -81,7 +84,7 @@ async fn a_rotation_is_survived_by_refreshing_the_token_then_rereading_the_crede
     let (key, old, new) = ("key-swap", fresh_secret(), fresh_secret());
     let hms = Hms::start(key, &old).await;
     let source = Swappable { current: Mutex::new(Credentials::new(key.into(), old)), reads: AtomicUsize::new(0) };
-    let f = open(HmsClient::new(hms.api(), CredentialStore::new(&source)));
+    let f = open(HmsClient::new(hms.api(), CredentialStore::new(&source, CACHE_AGE)));
     assert_eq!(answer(&f.handle(post_json("/create-room", json!({"name": "before"}))).await).0, 200);
     assert_eq!(hms.counters().await["management_tokens_seen"], 1);
 
@@ -253,7 +256,7 @@ async fn unreachable_100ms_is_a_clean_502() {
     let base = format!("http://{}/v2", dead.local_addr().unwrap());
     drop(dead);
     let source = SecretsManagerSource::with_client(id, sm_client(&moto_endpoint()));
-    let f = open(HmsClient::new(base, CredentialStore::new(source)));
+    let f = open(HmsClient::new(base, CredentialStore::new(source, CACHE_AGE)));
     let (status, body) = answer(&f.handle(post_json("/create-room", json!({"name": "x"}))).await);
     assert_eq!((status, body["error"].as_str()), (502, Some("upstream_unreachable")), "{body}");
 }
@@ -263,12 +266,16 @@ async fn rooms_tokens_joins_and_attendance_end_to_end() {
     let (hms, _, id) = app_with_secret("key-flow").await;
     let (client, _) = counted_client(&hms, &id, &moto_endpoint());
     let create = open(client);
-    let (status, room) = answer(&create.handle(post_json("/create-room", json!({"name": "standup", "region": "eu"}))).await);
+    let (status, room) =
+        answer(&create.handle(post_json("/create-room", json!({"name": "standup", "region": "eu"}))).await);
     assert_eq!(status, 200, "{room}");
     let room_id = room["id"].as_str().unwrap().to_string();
 
     let auth = AuthToken {
-        credentials: CredentialStore::new(SecretsManagerSource::with_client(id.clone(), sm_client(&moto_endpoint()))),
+        credentials: CredentialStore::new(
+            SecretsManagerSource::with_client(id.clone(), sm_client(&moto_endpoint())),
+            CACHE_AGE,
+        ),
         roles: RoleAllowList::Only([Role::parse("host").unwrap(), Role::parse("guest").unwrap()].into()),
         ttl_seconds: 3600,
         caller_auth: CallerAuth::Open,

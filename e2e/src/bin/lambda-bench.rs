@@ -14,7 +14,7 @@
 //! scripts/bench.sh builds them. The table goes
 //! to stdout and, as Markdown, to `--out`.
 //!
-//! Needs `MOTO_ENDPOINT`.
+//! moto is the one `MOTO_ENDPOINT` names, or one it starts (from `.venv`, scripts/setup.sh).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -28,9 +28,12 @@ use axum::body::Bytes;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::routing::{get, post};
-use hms_e2e::{Backends, FLOOR, FUNCTIONS, peak_rss_kib, workspace_root};
+use clap::Parser as _;
+use hms_e2e::{FLOOR, FUNCTIONS, peak_rss_kib, workspace_root};
 use hms_shared::credentials::Credentials;
+use hms_shared::input::{Parse, Role, RoomId, UserId};
 use hms_shared::tokens::{ManagementTokenCache, mint_auth_token};
+use hms_test_support::{Backends, moto_endpoint};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::process::Command;
@@ -40,44 +43,31 @@ const API: &str = "/2018-06-01/runtime";
 /// Longest a single step (a start, an invocation) may take before the benchmark gives up.
 const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Cold start, warm latency and memory of each function and of the hello-world floor.
+#[derive(Debug, clap::Parser)]
+#[command(name = "lambda-bench")]
 struct Args {
-    runs: usize,
-    invocations: usize,
+    /// Processes started per binary.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    runs: u64,
+    /// Invocations per process (warm latency is their median; peak RSS is read after them).
+    #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..))]
+    invocations: u64,
+    /// Where the processes run from: `<binary>/bootstrap` for each.
+    #[arg(long, default_value_os_t = workspace_root().join("target/bench/x86_64"))]
     run_dir: PathBuf,
+    /// Where the arm64 build is (`<binary>/bootstrap` and `bootstrap.zip`), for the size columns.
+    #[arg(long)]
     arm64_dir: Option<PathBuf>,
+    /// Where the x86_64 zips are, for the size column.
+    #[arg(long = "x86-64-dir")]
     x86_64_dir: Option<PathBuf>,
+    /// Also write the table, as Markdown, to this file.
+    #[arg(long)]
     out: Option<PathBuf>,
+    /// Peers in the session session-analytics reports on.
+    #[arg(long, default_value_t = 10)]
     peers: usize,
-}
-
-fn parse_args() -> Args {
-    let mut a = Args {
-        runs: 5,
-        invocations: 1_000,
-        run_dir: workspace_root().join("target/bench/x86_64"),
-        arm64_dir: None,
-        x86_64_dir: None,
-        out: None,
-        peers: 10,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().unwrap_or_else(|| fail(&format!("{flag} needs a value")));
-        match flag.as_str() {
-            "--runs" => a.runs = value().parse().unwrap_or_else(|_| fail("--runs: a number")),
-            "--invocations" => a.invocations = value().parse().unwrap_or_else(|_| fail("--invocations: a number")),
-            "--peers" => a.peers = value().parse().unwrap_or_else(|_| fail("--peers: a number")),
-            "--run-dir" => a.run_dir = value().into(),
-            "--arm64-dir" => a.arm64_dir = Some(value().into()),
-            "--x86-64-dir" => a.x86_64_dir = Some(value().into()),
-            "--out" => a.out = Some(value().into()),
-            _ => fail(&format!("unknown argument {flag}")),
-        }
-    }
-    if a.runs == 0 || a.invocations == 0 {
-        fail("--runs and --invocations must be at least 1");
-    }
-    a
 }
 
 fn fail(msg: &str) -> ! {
@@ -168,6 +158,7 @@ fn api_event(file: &str, edit: impl FnOnce(&mut Value)) -> Vec<u8> {
 impl Services {
     async fn start(peers: usize) -> Self {
         let Backends { hms, access_key, secret, secret_id } = Backends::start("bench").await;
+        let hms = hms.base;
 
         // A room with one closed session of `peers` peers, for session-analytics.
         let creds = Arc::new(Credentials::new(access_key, secret));
@@ -191,7 +182,8 @@ impl Services {
         };
         let mut peer_ids = Vec::new();
         for i in 0..peers {
-            let token = mint_auth_token(&creds, &room_id, &format!("user-{}", i / 2), "guest", now, 3600).unwrap();
+            let (room, user) = (RoomId::parse(&room_id).unwrap(), UserId::parse(&format!("user-{}", i / 2)).unwrap());
+            let token = mint_auth_token(&creds, &room, &user, &Role::parse("guest").unwrap(), now, 3600).unwrap();
             let at = format!("2026-01-01T10:{:02}:00Z", i % 60);
             let joined = control("join", json!({"token": token, "name": format!("Peer {i}"), "at": at})).await;
             peer_ids.push(joined["peer_id"].as_str().unwrap().to_string());
@@ -219,7 +211,7 @@ impl Services {
             ("auth-token", api_event("auth-token.json", |_| {})),
             ("session-analytics", with_room("session-analytics.json")),
         ]);
-        let moto = std::env::var("MOTO_ENDPOINT").unwrap_or_else(|_| fail("MOTO_ENDPOINT is not set"));
+        let moto = moto_endpoint();
         Self { moto, hms, secret_id, events }
     }
 }
@@ -398,7 +390,7 @@ fn render(rows: &[Row], args: &Args) -> String {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let args = parse_args();
+    let args = Args::parse();
     let services = Services::start(args.peers).await;
     let binaries: Vec<&'static str> = std::iter::once(FLOOR).chain(FUNCTIONS).collect();
     for b in &binaries {
@@ -415,7 +407,7 @@ async fn main() {
     let mut runs: HashMap<&str, Vec<Run>> = HashMap::new();
     for run in 0..args.runs {
         for &b in &binaries {
-            let r = run_once(b, &args.run_dir.join(b).join("bootstrap"), &services, args.invocations).await;
+            let r = run_once(b, &args.run_dir.join(b).join("bootstrap"), &services, args.invocations as usize).await;
             eprintln!(
                 "run {}/{} {b:<18} init {:>7.2} ms  cold {:>7.2} ms  warm {:>6.0} µs  peak RSS {:>5.1} MiB",
                 run + 1,

@@ -8,11 +8,6 @@ use tokio::time::Instant;
 use super::{Credentials, SecretSource};
 use crate::error::ApiError;
 
-/// How long cached credentials are used before they are read again, by default. A container can
-/// live for hours; without a maximum age `/auth-token` (which never hears a 401 from 100ms) would
-/// sign with a rotated-out secret for as long as it lives.
-pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(300);
-
 #[derive(Debug)]
 struct Cached {
     creds: Arc<Credentials>,
@@ -31,11 +26,10 @@ pub struct CredentialStore<S> {
 }
 
 impl<S: SecretSource> CredentialStore<S> {
-    pub fn new(source: S) -> Self {
-        Self::with_max_age(source, DEFAULT_MAX_AGE)
-    }
-
-    pub fn with_max_age(source: S, max_age: Duration) -> Self {
+    /// Credentials from `source`, read again once they are `max_age` old. A container can live
+    /// for hours; without a maximum age `/auth-token` (which never hears a 401 from 100ms) would
+    /// sign with a rotated-out secret for as long as it lives.
+    pub fn new(source: S, max_age: Duration) -> Self {
         Self { source, max_age, cached: tokio::sync::Mutex::new(None) }
     }
 
@@ -76,10 +70,11 @@ fn store(slot: &mut Option<Cached>, creds: Credentials) -> Arc<Credentials> {
     creds
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const CACHE_AGE: Duration = Duration::from_secs(300);
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -109,7 +104,7 @@ mod tests {
 
     #[tokio::test]
     async fn read_once_then_cached() {
-        let store = CredentialStore::new(ScriptedSource::new(vec![Ok(c("s1"))]));
+        let store = CredentialStore::new(ScriptedSource::new(vec![Ok(c("s1"))]), CACHE_AGE);
         let a = store.get().await.unwrap();
         let b = store.get().await.unwrap();
         assert!(Arc::ptr_eq(&a, &b));
@@ -118,10 +113,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_read_is_not_cached() {
-        let store = CredentialStore::new(ScriptedSource::new(vec![
-            Err(ApiError::CredentialsUnavailable("down".into())),
-            Ok(c("s1")),
-        ]));
+        let store = CredentialStore::new(
+            ScriptedSource::new(vec![Err(ApiError::CredentialsUnavailable("down".into())), Ok(c("s1"))]),
+            CACHE_AGE,
+        );
         assert_eq!(store.get().await.unwrap_err().code(), "credentials_unavailable");
         assert_eq!(store.get().await.unwrap().secret(), b"s1");
         assert_eq!(store.source.reads.load(Ordering::SeqCst), 2);
@@ -129,7 +124,7 @@ mod tests {
 
     #[tokio::test]
     async fn refresh_rereads_once_and_keeps_a_newer_value() {
-        let store = CredentialStore::new(ScriptedSource::new(vec![Ok(c("old")), Ok(c("new"))]));
+        let store = CredentialStore::new(ScriptedSource::new(vec![Ok(c("old")), Ok(c("new"))]), CACHE_AGE);
         let old = store.get().await.unwrap();
         let new = store.refresh(&old).await.unwrap();
         assert_eq!(new.secret(), b"new");
@@ -140,11 +135,10 @@ mod tests {
 
     #[tokio::test]
     async fn failed_refresh_drops_the_stale_value() {
-        let store = CredentialStore::new(ScriptedSource::new(vec![
-            Ok(c("old")),
-            Err(ApiError::CredentialsUnavailable("down".into())),
-            Ok(c("new")),
-        ]));
+        let store = CredentialStore::new(
+            ScriptedSource::new(vec![Ok(c("old")), Err(ApiError::CredentialsUnavailable("down".into())), Ok(c("new"))]),
+            CACHE_AGE,
+        );
         let old = store.get().await.unwrap();
         assert!(store.refresh(&old).await.is_err());
         assert_eq!(store.get().await.unwrap().secret(), b"new");
@@ -152,7 +146,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn credentials_are_read_again_after_the_max_age_and_kept_if_that_fails() {
-        let store = CredentialStore::with_max_age(
+        let store = CredentialStore::new(
             ScriptedSource::new(vec![
                 Ok(c("first")),
                 Ok(c("rotated")),
@@ -174,7 +168,7 @@ mod tests {
 
     #[tokio::test]
     async fn concurrent_first_reads_share_one_fetch() {
-        let store = Arc::new(CredentialStore::new(ScriptedSource::new(vec![Ok(c("s"))])));
+        let store = Arc::new(CredentialStore::new(ScriptedSource::new(vec![Ok(c("s"))]), CACHE_AGE));
         let handles: Vec<_> = (0..8)
             .map(|_| {
                 let s = store.clone();

@@ -8,7 +8,7 @@ use std::future::Future;
 
 use serde::Deserialize;
 
-pub use cache::{CredentialStore, DEFAULT_MAX_AGE};
+pub use cache::CredentialStore;
 pub use sources::{
     ConfiguredSource, SECRETS_ATTEMPT_TIMEOUT, SECRETS_CONNECT_TIMEOUT, SECRETS_OPERATION_TIMEOUT,
     SecretsManagerSource, StaticSource,
@@ -63,7 +63,6 @@ pub fn parse_secret_string(secret_string: &str) -> Result<Credentials, ApiError>
 pub trait SecretSource: Send + Sync {
     fn fetch(&self) -> impl Future<Output = Result<Credentials, ApiError>> + Send;
 }
-
 
 #[cfg(test)]
 mod tests {

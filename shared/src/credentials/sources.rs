@@ -125,7 +125,6 @@ impl SecretSource for ConfiguredSource {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

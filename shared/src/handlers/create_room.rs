@@ -47,7 +47,10 @@ pub fn new_room(body: Option<&[u8]>) -> Result<NewRoom, ApiError> {
     }
     let description = opt_str(&map, "description")?;
     if description.is_some_and(|d| d.chars().count() > MAX_DESCRIPTION_LEN) {
-        return Err(ApiError::invalid_field("description", format!("must be at most {MAX_DESCRIPTION_LEN} characters")));
+        return Err(ApiError::invalid_field(
+            "description",
+            format!("must be at most {MAX_DESCRIPTION_LEN} characters"),
+        ));
     }
     let large_room = opt_bool(&map, "large_room")?;
     let size = opt_u64(&map, "size")?;

@@ -152,7 +152,13 @@ impl<S: SecretSource> HmsClient<S> {
 
     /// Sends `call` until it gets an answer that is not transient, the attempts run out, or the
     /// next wait would pass `deadline`. `repeat`: this round repeats a rejected one.
-    async fn with_retries(&self, call: &Call, token: &str, deadline: Instant, repeat: bool) -> Result<RawAnswer, ApiError> {
+    async fn with_retries(
+        &self,
+        call: &Call,
+        token: &str,
+        deadline: Instant,
+        repeat: bool,
+    ) -> Result<RawAnswer, ApiError> {
         let mut attempt = 0;
         loop {
             attempt += 1;

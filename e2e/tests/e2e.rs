@@ -136,6 +136,41 @@ async fn every_route_and_one_secret_read_one_management_token() {
         assert!(!log.contains(&stack.secret), "{f} logged the app secret");
         assert!(log.contains("\"status\":200"), "{f} logged its requests: the checks above read a real log");
     }
+
+    // Every line is JSON; every line written while answering carries the id of that invocation,
+    // and each invocation ends with exactly one summary line.
+    for f in hms_e2e::FUNCTIONS {
+        let lines: Vec<Value> = stack
+            .log(f)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{f}: a log line is not JSON ({e}): {l}")))
+            .collect();
+        let summaries: Vec<&Value> = lines.iter().filter(|l| l["message"] == "request").collect();
+        let ids: std::collections::BTreeSet<&str> =
+            summaries.iter().map(|l| l["requestId"].as_str().expect("a summary line carries its requestId")).collect();
+        assert_eq!(ids.len(), summaries.len(), "{f}: one summary line per invocation");
+        assert!(summaries.len() >= 3, "{f}: the requests above were summarised: {summaries:?}");
+        for s in &summaries {
+            for field in ["route", "method", "status", "ms", "hms_calls", "hms_retries"] {
+                assert!(s.get(field).is_some(), "{f}: the summary has {field}: {s}");
+            }
+            if s["status"].as_u64().unwrap() >= 400 {
+                assert!(s["error"].is_string(), "{f}: a failure's summary names its code: {s}");
+            }
+        }
+        let ours = ["request", "100ms call", "credentials read from Secrets Manager", "auth token minted"];
+        for line in lines.iter().filter(|l| ours.iter().any(|m| l["message"] == *m)) {
+            let id = line["requestId"].as_str().unwrap_or_else(|| panic!("{f}: no requestId: {line}"));
+            assert!(ids.contains(id), "{f}: {line} belongs to an invocation that was summarised");
+        }
+    }
+    let create_log = stack.log("create-room");
+    let created = create_log
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|l| l["message"] == "request" && l["status"] == 200)
+        .unwrap();
+    assert!(created["hms_calls"].as_u64() >= Some(1), "a create calls 100ms: {created}");
 }
 
 /// 100ms rejects the management token: a fresh one is signed and the call succeeds.
@@ -150,6 +185,16 @@ async fn a_401_is_refreshed_away() {
     assert_eq!(c["management_tokens_seen"], 2);
     assert_eq!(c["requests"]["POST /rooms"], 3);
     assert_eq!(stack.log_lines("create-room", "credentials read from Secrets Manager"), 1);
+    // The summary of the second request tells what it took: two calls, one of them a retry.
+    let summaries: Vec<Value> = stack
+        .log("create-room")
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|l| l["message"] == "request")
+        .collect();
+    let counts: Vec<(u64, u64)> =
+        summaries.iter().map(|l| (l["hms_calls"].as_u64().unwrap(), l["hms_retries"].as_u64().unwrap())).collect();
+    assert_eq!(counts, vec![(1, 0), (2, 1)], "{summaries:?}");
 }
 
 /// 5xx and a hang give clean 502/504 answers, then the next call succeeds in the same process.

@@ -1,0 +1,200 @@
+//! The control API under `/_emulator`: clients joining and leaving (which opens and closes
+//! sessions), faults armed for the next requests, counters, and a credential rotation.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::auth::verify;
+use crate::sessions::{Peer, Session};
+use crate::{CUSTOMER_ID, DEFAULT_ROLES, Emulator, api_error, new_id, ts};
+
+/// What a fault does to the next matching requests.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FaultKind {
+    /// Answer this status with the docs' error body (429 also sends `Retry-After`).
+    Status {
+        status: u16,
+        #[serde(default)]
+        retry_after: Option<u64>,
+    },
+    /// Wait, then answer normally.
+    Delay { ms: u64 },
+    /// Never answer (within any sane client timeout).
+    Hang,
+    /// Answer 200 with a body that is not JSON.
+    Malformed,
+    /// Start a 200 answer, then drop the connection mid-body.
+    Close,
+}
+
+/// A fault armed for the next `count` requests of `route` (`"GET /sessions"`, ... or `"*"`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Fault {
+    pub route: String,
+    #[serde(flatten)]
+    pub kind: FaultKind,
+    #[serde(default = "one")]
+    pub count: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn parse_at(at: Option<&str>) -> Result<DateTime<Utc>, Box<Response>> {
+    match at {
+        None => Ok(Utc::now()),
+        Some(a) => DateTime::parse_from_rfc3339(a)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|_| Box::new(api_error(StatusCode::BAD_REQUEST, "at must be an RFC 3339 timestamp", &[]))),
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct JoinRequest {
+    token: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    at: Option<String>,
+}
+
+/// A client joins with an auth token, verified the way 100ms verifies it.
+pub(crate) async fn join(State(emu): State<Emulator>, Json(req): Json<JoinRequest>) -> Response {
+    let at = match parse_at(req.at.as_deref()) {
+        Ok(t) => t,
+        Err(r) => return *r,
+    };
+    let mut s = emu.lock();
+    let claims = match verify(&req.token, &s.secret, &s.access_key, "app") {
+        Ok(c) => c,
+        Err(why) => return api_error(StatusCode::UNAUTHORIZED, "Token validation error", &[&why]),
+    };
+    let (Some(room_id), Some(user_id), Some(role)) = (claims.room_id, claims.user_id, claims.role) else {
+        return api_error(
+            StatusCode::UNAUTHORIZED,
+            "Token validation error",
+            &["room_id, user_id and role are required"],
+        );
+    };
+    match s.rooms.iter().find(|r| r.id == room_id) {
+        None => return api_error(StatusCode::NOT_FOUND, "room not found", &[]),
+        Some(r) if !r.enabled => return api_error(StatusCode::FORBIDDEN, "room is disabled", &[]),
+        Some(_) => {}
+    }
+    if !DEFAULT_ROLES.contains(&role.as_str()) {
+        return api_error(StatusCode::FORBIDDEN, "role not found in template", &[&role]);
+    }
+    let idx = match s.sessions.iter().position(|x| x.room_id == room_id && x.active) {
+        Some(i) => i,
+        None => {
+            s.sessions.push(Session {
+                id: new_id(),
+                room_id: room_id.clone(),
+                customer_id: CUSTOMER_ID.into(),
+                active: true,
+                peers: BTreeMap::new(),
+                created_at: ts(at),
+                updated_at: ts(at),
+                created: at,
+            });
+            s.sessions.len() - 1
+        }
+    };
+    let session = &mut s.sessions[idx];
+    let peer_id = uuid::Uuid::new_v4().to_string();
+    session.peers.insert(
+        peer_id.clone(),
+        Peer {
+            id: peer_id.clone(),
+            session_id: session.id.clone(),
+            name: req.name.unwrap_or_else(|| user_id.clone()),
+            role,
+            user_id,
+            joined_at: ts(at),
+            left_at: None,
+        },
+    );
+    session.updated_at = ts(at);
+    Json(json!({"peer_id": peer_id, "session_id": session.id, "room_id": room_id})).into_response()
+}
+
+#[derive(Deserialize)]
+pub(crate) struct LeaveRequest {
+    peer_id: String,
+    #[serde(default)]
+    at: Option<String>,
+}
+
+/// A client leaves; the last one out closes the session.
+pub(crate) async fn leave(State(emu): State<Emulator>, Json(req): Json<LeaveRequest>) -> Response {
+    let at = match parse_at(req.at.as_deref()) {
+        Ok(t) => t,
+        Err(r) => return *r,
+    };
+    let mut s = emu.lock();
+    let Some(session) = s.sessions.iter_mut().find(|x| x.active && x.peers.contains_key(&req.peer_id)) else {
+        return api_error(StatusCode::NOT_FOUND, "peer not found in an active session", &[]);
+    };
+    let peer = session.peers.get_mut(&req.peer_id).expect("checked above");
+    if peer.left_at.is_some() {
+        return api_error(StatusCode::BAD_REQUEST, "peer already left", &[]);
+    }
+    peer.left_at = Some(ts(at));
+    session.updated_at = ts(at);
+    if session.peers.values().all(|p| p.left_at.is_some()) {
+        session.active = false;
+    }
+    Json(json!({"session_id": session.id, "active": session.active})).into_response()
+}
+
+pub(crate) async fn add_fault(State(emu): State<Emulator>, Json(fault): Json<Fault>) -> Response {
+    emu.lock().faults.push(fault.clone());
+    Json(fault).into_response()
+}
+
+pub(crate) async fn clear_faults(State(emu): State<Emulator>) -> Response {
+    emu.lock().faults.clear();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+pub(crate) async fn counters(State(emu): State<Emulator>) -> Response {
+    let s = emu.lock();
+    Json(json!({
+        "requests": s.requests,
+        "management_tokens_seen": s.management_tokens.len(),
+        "auth_failures": s.auth_failures,
+        "faults_pending": s.faults.iter().map(|f| f.count).sum::<u32>(),
+    }))
+    .into_response()
+}
+
+pub(crate) async fn reset_counters(State(emu): State<Emulator>) -> Response {
+    let mut s = emu.lock();
+    s.requests.clear();
+    s.management_tokens.clear();
+    s.auth_failures = 0;
+    StatusCode::NO_CONTENT.into_response()
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Credentials {
+    access_key: String,
+    secret: String,
+}
+
+/// Rotates the app's credentials: from now on only the new secret is accepted.
+pub(crate) async fn set_credentials(State(emu): State<Emulator>, Json(c): Json<Credentials>) -> Response {
+    let mut s = emu.lock();
+    s.access_key = c.access_key;
+    s.secret = c.secret;
+    StatusCode::NO_CONTENT.into_response()
+}

@@ -65,7 +65,7 @@ pub async fn serve<F: Function>(function: Result<&F, &[ConfigError]>, event: Api
 }
 
 /// The error a misconfigured function answers with: every configuration error, in one message.
-pub fn misconfigured(errors: &[ConfigError]) -> ApiError {
+fn misconfigured(errors: &[ConfigError]) -> ApiError {
     let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
     ApiError::Config(text.join("; "))
 }

@@ -231,7 +231,7 @@ fn backoff(attempt: u32) -> Duration {
 }
 
 /// 100ms's own error message from an error body `{"code", "message", "details"}`.
-pub fn upstream_message(body: &[u8], status: StatusCode) -> String {
+fn upstream_message(body: &[u8], status: StatusCode) -> String {
     let parsed: Option<Value> = serde_json::from_slice(body).ok();
     let message = parsed.as_ref().and_then(|v| v.get("message")).and_then(Value::as_str).filter(|m| !m.is_empty());
     let details: Vec<&str> = parsed

@@ -18,7 +18,6 @@ use crate::error::ApiError;
 use crate::input::{RoomId, SessionId};
 use crate::tokens::ManagementTokenCache;
 use call::Call;
-pub use call::upstream_message;
 use rooms::NewRoom;
 
 /// Connect timeout towards 100ms.

@@ -8,6 +8,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
+# Each step's banner says how long the run has taken so far (the closing notes quote them).
+started=$SECONDS
+step() { echo "== [$((SECONDS - started)) s] $*"; }
+
+step "setup (scripts/setup.sh)"
 scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
 mkdir -p target
@@ -21,12 +26,12 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
-echo "== cargo fmt --check"
+step "cargo fmt --check"
 cargo fmt --all -- --check
-echo "== cargo clippy -D warnings"
+step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
-echo "== cfn-lint and sam validate --lint (template.yaml)"
+step "cfn-lint and sam validate --lint (template.yaml)"
 export SAM_CLI_TELEMETRY=0
 cfn-lint template.yaml
 sam validate --lint --region us-east-1 --template-file template.yaml >target/sam-validate.log 2>&1 ||
@@ -34,20 +39,20 @@ sam validate --lint --region us-east-1 --template-file template.yaml >target/sam
 
 start_moto target/moto.log
 pids+=("$MOTO_PID")
-echo "== moto (Secrets Manager) on $MOTO_ENDPOINT"
+step "moto (Secrets Manager) on $MOTO_ENDPOINT"
 export MOTO_ENDPOINT AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
 unset AWS_PROFILE AWS_SESSION_TOKEN
 
-echo "== cargo build --release (the functions, for the end-to-end tests)"
+step "cargo build --release (the functions, for the end-to-end tests)"
 cargo build --release --quiet -p create-room -p auth-token -p session-analytics -p hello-world
 export FUNCTIONS_BIN_DIR="$PWD/target/release"
 
-echo "== cargo test"
+step "cargo test"
 cargo test --workspace
-echo "== soak (10,000 invocations per function, e2e/tests/soak.rs)"
+step "soak (10,000 invocations per function, e2e/tests/soak.rs)"
 cat target/soak.txt
 
-echo "== lambda-bench smoke (the harness behind scripts/bench.sh: 1 run, 20 invocations, no figures kept)"
+step "lambda-bench smoke (the harness behind scripts/bench.sh: 1 run, 20 invocations, no figures kept)"
 cargo build --quiet -p hms-e2e --bin lambda-bench
 rm -rf target/bench-smoke
 for b in hello-world create-room auth-token session-analytics; do
@@ -56,9 +61,10 @@ done
 target/debug/lambda-bench --run-dir target/bench-smoke --runs 1 --invocations 20 >target/bench-smoke/table.md
 grep -q '^| session-analytics |' target/bench-smoke/table.md
 
-echo "== schemathesis against the local API (openapi.yaml)"
+step "schemathesis against the local API (openapi.yaml)"
 scripts/schemathesis.sh
 
-echo "== sam build (arm64 via cargo-lambda, no Docker)"
+step "sam build (arm64 via cargo-lambda, no Docker)"
 sam build --template-file template.yaml >target/sam-build.log 2>&1 || { tail -40 target/sam-build.log; exit 1; }
 scripts/package-sizes.sh
+step "done"

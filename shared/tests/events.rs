@@ -5,11 +5,11 @@ use std::collections::BTreeSet;
 
 use hms_shared::auth::{AdminClaim, CallerAuth, RoleAllowList};
 use hms_shared::credentials::{CredentialStore, Credentials, StaticSource};
-use hms_shared::handlers::{AuthToken, CreateRoom, Function, SessionAnalytics};
+use hms_shared::handlers::{AuthToken, CreateRoom, SessionAnalytics};
 use hms_shared::input::{Parse, Role};
 use hms_shared::tokens::Claims;
 use hms_test_support::binaries::workspace_root;
-use hms_test_support::{FakeHms, answer, event};
+use hms_test_support::{FakeHms, Handle, answer, event};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
 

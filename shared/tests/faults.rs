@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use hms_shared::auth::CallerAuth;
 use hms_shared::credentials::{CredentialStore, Credentials, SecretsManagerSource};
-use hms_shared::handlers::{CreateRoom, Function, SessionAnalytics};
+use hms_shared::handlers::{CreateRoom, SessionAnalytics};
 use hms_shared::hms::HmsClient;
 use hms_shared::input::{Parse, Role, RoomId, UserId};
 use hms_test_support::forward::{Forward, Mode};

@@ -5,11 +5,11 @@ use hms_shared::app;
 use hms_shared::auth::{CallerAuth, RoleAllowList};
 use hms_shared::config::Config;
 use hms_shared::credentials::{CredentialStore, Credentials, StaticSource};
-use hms_shared::handlers::{self, AuthToken, CreateRoom, Function, SessionAnalytics};
+use hms_shared::handlers::{self, AuthToken, CreateRoom, SessionAnalytics};
 use hms_shared::hms::rooms::NewRoom;
 use hms_shared::hms::sessions::{LIST_MAX_PAGES, LIST_PAGE_LIMIT};
 use hms_shared::input::{RoomId, SessionId};
-use hms_test_support::{FakeHms, answer, event, get, post};
+use hms_test_support::{FakeHms, Handle, answer, event, get, post};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
 

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use hms_shared::ApiError;
 use hms_shared::auth::{CallerAuth, RoleAllowList};
 use hms_shared::credentials::{CredentialStore, Credentials, SecretSource, SecretsManagerSource};
-use hms_shared::handlers::{AuthToken, CreateRoom, Function, SessionAnalytics};
+use hms_shared::handlers::{AuthToken, CreateRoom, SessionAnalytics};
 use hms_shared::hms::HmsClient;
 use hms_shared::input::{Parse, Role};
 use hms_test_support::forward::{Forward, Mode};

@@ -11,9 +11,11 @@ pub mod emulator;
 pub mod fake_hms;
 pub mod fixtures;
 pub mod forward;
+mod handle;
 pub mod moto;
 
 pub use emulator::{Backends, Hms};
 pub use fake_hms::FakeHms;
 pub use fixtures::{answer, event, example, get, post};
+pub use handle::Handle;
 pub use moto::{create_secret, fresh_secret, moto_endpoint, put_secret, secret_json, sm_client};

@@ -24,14 +24,6 @@ pub trait Function: Send + Sync {
 
     /// Answers a request for `route`, the path of one of [`Function::ROUTES`].
     fn call(&self, route: &'static str, req: ApiRequest) -> impl Future<Output = Result<Reply, ApiError>> + Send;
-
-    /// Answers an event as a deployed function would (the function is configured).
-    fn handle(&self, event: ApiGatewayV2httpRequest) -> impl Future<Output = ApiGatewayV2httpResponse> + Send
-    where
-        Self: Sized,
-    {
-        async move { serve(Ok(self), event).await.response }
-    }
 }
 
 /// What one event came to: the answer, and for the summary log line the route it matched and

@@ -166,6 +166,7 @@ pub async fn run<F: Function>(function: Built<F>) -> Result<(), lambda_http::Err
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     fn config(pairs: &[(&str, &str)]) -> Config {
         let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
@@ -184,6 +185,62 @@ mod tests {
     #[test]
     fn an_emulators_relative_placeholder_is_no_deadline() {
         assert!(invocation_deadline(600_000, 1_795_000_000_000).is_none(), "cargo-lambda's 600000");
+    }
+
+    /// Answers `events` with `function` as `run` does, each as its own invocation; returns the
+    /// log lines, parsed.
+    fn logged<F: Function>(function: Result<&F, &[ConfigError]>, events: Vec<ApiGatewayV2httpRequest>) -> Vec<Value> {
+        use crate::logging::{LogFormat, capture::Captured, log_subscriber};
+        let out = Captured::default();
+        let writer = out.clone();
+        let subscriber = log_subscriber(
+            tracing_subscriber::filter::Targets::new().with_default(tracing::Level::INFO),
+            LogFormat::Json,
+            move || writer.clone(),
+        );
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        tracing::subscriber::with_default(subscriber, || {
+            for (i, event) in events.into_iter().enumerate() {
+                runtime.block_on(invoke(function, event, Invocation::new(format!("req-{i}"), None, None)));
+            }
+        });
+        out.lines().iter().map(|l| serde_json::from_str(l).unwrap()).collect()
+    }
+
+    fn event(method: &str, path: &str, body: &str) -> ApiGatewayV2httpRequest {
+        serde_json::from_value(serde_json::json!({
+            "version": "2.0", "rawPath": path, "rawQueryString": "", "body": body, "isBase64Encoded": false,
+            "requestContext": {"http": {"method": method, "path": path}, "stage": "$default"}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn each_request_ends_in_one_summary_line_with_its_request_id() {
+        let errors = create_room(&config(&[])).err().unwrap();
+        let lines = logged::<CreateRoom<Hms>>(
+            Err(&errors),
+            vec![event("POST", "/create-room", "{}"), event("GET", "/nope", ""), event("GET", "/create-room", "")],
+        );
+        assert_eq!(lines.len(), 3, "{lines:#?}");
+        fn summary(l: &Value) -> (Option<&str>, Option<&str>, Option<u64>, Option<&str>, Option<&str>) {
+            (
+                l["requestId"].as_str(),
+                l["route"].as_str(),
+                l["status"].as_u64(),
+                l["error"].as_str(),
+                l["level"].as_str(),
+            )
+        }
+        assert_eq!(summary(&lines[0]), (Some("req-0"), Some("/create-room"), Some(500), Some("config"), Some("ERROR")));
+        assert!(lines[0]["msg"].as_str().unwrap().contains("HMS_SECRET_ID"), "{}", lines[0]);
+        assert_eq!(summary(&lines[1]), (Some("req-1"), Some("-"), Some(404), Some("route_not_found"), Some("INFO")));
+        assert_eq!(summary(&lines[2]), (Some("req-2"), Some("-"), Some(405), Some("method_not_allowed"), Some("INFO")));
+        for l in &lines {
+            assert_eq!(l["message"], "request");
+            assert_eq!((l["hms_calls"].as_u64(), l["hms_retries"].as_u64()), (Some(0), Some(0)));
+            assert!(l["ms"].as_f64().is_some_and(|ms| ms >= 0.0), "{l}");
+        }
     }
 
     #[test]

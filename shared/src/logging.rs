@@ -226,21 +226,14 @@ impl Visit for Fields {
     }
 }
 
+/// Log lines captured in memory, for tests that read what was logged.
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) mod capture {
     use std::sync::{Arc, Mutex};
-
-    use crate::invocation::Invocation;
-
-    fn settings(vars: &[(&str, &str)], built_max: LevelFilter) -> LogSettings {
-        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        log_settings(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()), built_max)
-    }
 
     /// Lines written by a subscriber, shared with the test.
     #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
+    pub(crate) struct Captured(Arc<Mutex<Vec<u8>>>);
 
     impl std::io::Write for Captured {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -254,9 +247,21 @@ mod tests {
     }
 
     impl Captured {
-        fn lines(&self) -> Vec<String> {
+        pub(crate) fn lines(&self) -> Vec<String> {
             String::from_utf8(self.0.lock().unwrap().clone()).unwrap().lines().map(String::from).collect()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::invocation::Invocation;
+    pub(crate) use capture::Captured;
+
+    fn settings(vars: &[(&str, &str)], built_max: LevelFilter) -> LogSettings {
+        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        log_settings(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()), built_max)
     }
 
     #[test]

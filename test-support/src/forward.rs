@@ -34,10 +34,13 @@ impl Forward {
     }
 
     pub async fn with_mode(target: &str, mode: Mode) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap().port();
+        // The listener that picked the port is the one that serves: releasing it and binding
+        // again would leave a moment in which another test's free port could be this one.
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
         let target = target.trim_start_matches("http://").trim_end_matches('/').to_string();
         let mut f = Self { port, target, mode: Arc::new(Mutex::new(mode)), task: None, connections: Arc::default() };
-        f.open().await;
+        f.serve(listener);
         f
     }
 
@@ -55,9 +58,13 @@ impl Forward {
         self.mode.clone()
     }
 
-    /// Listens (again) on its port.
+    /// Listens again on its port, after [`Forward::close`].
     pub async fn open(&mut self) {
         let listener = TcpListener::bind(("127.0.0.1", self.port)).await.expect("re-binding the forwarder's port");
+        self.serve(listener);
+    }
+
+    fn serve(&mut self, listener: TcpListener) {
         let (target, mode, connections) = (self.target.clone(), self.mode.clone(), self.connections.clone());
         self.task = Some(tokio::spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {

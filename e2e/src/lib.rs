@@ -100,19 +100,30 @@ impl Stack {
         let sm_forward = Forward::with_mode(&moto_endpoint(), mode).await;
         let sm_endpoint = sm_forward.url();
 
-        let port = free_port().await;
-        let log = std::fs::File::create(log_dir.join("cargo-lambda.log")).unwrap();
-        let watch = Command::new(&cargo_lambda)
-            .args(["lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", &port.to_string()])
-            .current_dir(&root)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .kill_on_drop(true)
-            .spawn()
-            .expect("starting cargo lambda watch");
+        // The port is picked free, then handed to cargo-lambda: in that moment another test may
+        // take it. Then cargo-lambda exits (address in use) and the start is tried on another.
+        let (port, watch) = 'start: {
+            for _ in 0..3 {
+                let port = free_port().await;
+                let log = std::fs::File::create(log_dir.join("cargo-lambda.log")).unwrap();
+                let mut watch = Command::new(&cargo_lambda)
+                    .args(["lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", &port.to_string()])
+                    .current_dir(&root)
+                    .stdin(Stdio::null())
+                    .stdout(log.try_clone().unwrap())
+                    .stderr(log)
+                    .kill_on_drop(true)
+                    .spawn()
+                    .expect("starting cargo lambda watch");
+                wait_for_port(port, Duration::from_secs(60)).await;
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                if matches!(watch.try_wait(), Ok(None)) {
+                    break 'start (port, watch);
+                }
+            }
+            panic!("cargo lambda watch did not stay up on three free ports: see {}", log_dir.display());
+        };
         let mut children = vec![("cargo-lambda".to_string(), watch)];
-        wait_for_port(port, Duration::from_secs(60)).await;
 
         let floor = opts.with_floor.then_some(FLOOR);
         for f in FUNCTIONS.into_iter().chain(floor) {

@@ -86,7 +86,7 @@ impl ApiRequest {
 
     /// A query parameter's text when present and non-empty. A parameter given more than once is
     /// a 400 naming it: which of two values was meant is the caller's to say, not ours to guess.
-    pub fn param_text(&self, name: &str) -> Result<Option<&str>, ApiError> {
+    fn param_text(&self, name: &str) -> Result<Option<&str>, ApiError> {
         let mut values = self.query.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str());
         match (values.next(), values.next()) {
             (Some(_), Some(_)) => Err(ApiError::invalid_parameter(name, "is given more than once; give it once")),

@@ -139,18 +139,19 @@ where
         let mut fields = Fields::default();
         event.record(&mut fields);
         let level = event.metadata().level().as_str();
-        let ids = invocation::with_ids(|r, x| (r.to_string(), x.map(str::to_string)));
         match self.format {
             LogFormat::Json => {
                 // Written in a fixed order (level, message, ids, then the fields as recorded), so
                 // a line reads the same way every time; each value through serde_json's escaping.
                 write!(w, "{{\"level\":{},\"message\":{}", json(level)?, json(&fields.message)?)?;
-                if let Some((request_id, xray)) = &ids {
+                invocation::with_ids(|request_id, xray| -> fmt::Result {
                     write!(w, ",\"requestId\":{}", json(request_id)?)?;
                     if let Some(xray) = xray {
                         write!(w, ",\"xrayTraceId\":{}", json(xray)?)?;
                     }
-                }
+                    Ok(())
+                })
+                .transpose()?;
                 for (k, v) in &fields.rest {
                     if !matches!(k.as_str(), "level" | "message" | "requestId" | "xrayTraceId") {
                         write!(w, ",{}:{}", json(k)?, json(v)?)?;
@@ -160,9 +161,7 @@ where
             }
             LogFormat::Text => {
                 write!(w, "{level}")?;
-                if let Some((request_id, _)) = ids {
-                    write!(w, " {request_id}")?;
-                }
+                invocation::with_ids(|request_id, _| write!(w, " {request_id}")).transpose()?;
                 write!(w, " {}", fields.message)?;
                 for (k, v) in fields.rest {
                     write!(w, " {k}={v}")?;

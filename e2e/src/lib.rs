@@ -47,6 +47,8 @@ pub struct Options {
     pub with_floor: bool,
     /// `RUST_LOG` for the functions.
     pub rust_log: &'static str,
+    /// `AWS_LAMBDA_MAX_CONCURRENCY` for the functions (unset, as on classic Lambda, when `None`).
+    pub max_concurrency: Option<u32>,
 }
 
 impl Default for Options {
@@ -57,6 +59,7 @@ impl Default for Options {
             secret_cache_seconds: None,
             with_floor: false,
             rust_log: "info",
+            max_concurrency: None,
         }
     }
 }
@@ -132,6 +135,9 @@ impl Stack {
             cmd.env_clear();
             if let Some(secs) = opts.secret_cache_seconds {
                 cmd.env("HMS_SECRET_CACHE_SECONDS", secs.to_string());
+            }
+            if let Some(n) = opts.max_concurrency {
+                cmd.env("AWS_LAMBDA_MAX_CONCURRENCY", n.to_string());
             }
             let child = cmd
                 .env("AWS_LAMBDA_RUNTIME_API", format!("http://127.0.0.1:{port}/.rt/{f}"))

@@ -309,3 +309,32 @@ async fn release_builds_report_a_rust_log_above_info_and_log_no_debug() {
         );
     }
 }
+
+/// `AWS_LAMBDA_MAX_CONCURRENCY`, as Lambda Managed Instances set it (and `cargo lambda watch`
+/// sets it to 1): each function polls with that many workers, answers every request, and logs
+/// no warning about it.
+#[tokio::test(flavor = "multi_thread")]
+async fn managed_concurrency_is_honoured_without_a_warning() {
+    for n in [1, 4] {
+        let stack =
+            Stack::start(&format!("max-concurrency-{n}"), Options { max_concurrency: Some(n), ..Options::default() })
+                .await;
+        let (status, room) = stack.post("/create-room", json!({"name": format!("e2e-concurrency-{n}")})).await;
+        assert_eq!(status, 200, "{room}");
+        let room_id = room["id"].as_str().unwrap().to_string();
+        let calls = (0..8).map(|i| {
+            let (stack, room_id) = (&stack, &room_id);
+            async move { token(stack, room_id, &format!("user-{i}"), "guest").await }
+        });
+        let tokens = futures_util::future::join_all(calls).await;
+        assert_eq!(tokens.iter().collect::<std::collections::HashSet<_>>().len(), 8);
+        let (status, list) = stack.get(&format!("/session-list-by-room?room_id={room_id}")).await;
+        assert_eq!(status, 200, "{list}");
+        for f in ["create-room", "auth-token", "session-analytics"] {
+            let log = stack.log(f);
+            assert_eq!(stack.log_lines(f, r#""level":"WARN""#), 0, "{f} with {n}:\n{log}");
+            assert!(stack.log_lines(f, r#""message":"request""#) >= 1, "{f} with {n}:\n{log}");
+        }
+        assert_eq!(stack.log_lines("auth-token", r#""message":"request""#), 8);
+    }
+}

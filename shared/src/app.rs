@@ -146,20 +146,23 @@ pub async fn invoke<F: Function>(
 ///
 /// The runtime's future and each invocation's future live on the heap. Held inline, the loop's
 /// future was copied into large stack frames whose probes touch every page (BENCHMARKS.md).
-pub async fn run<F: Function>(function: Built<F>) -> Result<(), lambda_http::Error> {
+pub async fn run<F: Function + Sync + 'static>(function: Built<F>) -> Result<(), lambda_http::Error> {
     if let Err(errors) = &function {
         for e in errors {
             tracing::error!(error = %e, "configuration error: requests will be answered 500 config");
         }
     }
     retain_freed_memory();
+    // Built once and kept for the container's life, so each concurrent worker borrows it.
+    let function: &'static Built<F> = Box::leak(Box::new(function));
     let function = function.as_ref().map_err(Vec::as_slice);
-    let runtime = lambda_http::lambda_runtime::run(service_fn(|event: LambdaEvent<ApiGatewayV2httpRequest>| {
-        let deadline = invocation_deadline(event.context.deadline, chrono::Utc::now().timestamp_millis());
-        let invocation = Invocation::new(event.context.request_id, event.context.xray_trace_id, deadline);
-        let fut = Box::pin(invoke(function, event.payload, invocation));
-        async move { Ok::<_, Infallible>(fut.await) }
-    }));
+    let runtime =
+        lambda_http::lambda_runtime::run_concurrent(service_fn(move |event: LambdaEvent<ApiGatewayV2httpRequest>| {
+            let deadline = invocation_deadline(event.context.deadline, chrono::Utc::now().timestamp_millis());
+            let invocation = Invocation::new(event.context.request_id, event.context.xray_trace_id, deadline);
+            let fut = Box::pin(invoke(function, event.payload, invocation));
+            async move { Ok::<_, Infallible>(fut.await) }
+        }));
     Box::pin(runtime).await
 }
 

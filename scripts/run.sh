@@ -1,19 +1,32 @@
 #!/usr/bin/env bash
-# Serves the API on http://localhost:9000 with the production paths, via `cargo lambda watch`
-# (functions rebuilt and reloaded when the code changes). Ctrl-C stops everything it started.
+# Serves the API on http://127.0.0.1:9000 (and [::1]:9000) with the production paths. The
+# functions run under `cargo lambda watch` (rebuilt and reloaded when the code changes) behind
+# local-api, which routes as the deployed API does: its four routes, Lambda's Invoke API for the
+# three functions (`cargo lambda invoke`), and API Gateway's 404 for anything else. When it says
+# "The API is up", each function has already answered once. Ctrl-C stops everything it started.
+# It installs only cargo-lambda (scripts/setup.sh --run) and changes nothing outside the repo.
 #
 # Without credentials it starts the bundled 100ms emulator with generated dev credentials.
 # With APP_ACCESS_KEY and APP_SECRET (or HMS_SECRET_ID plus AWS credentials) it talks to the
 # real 100ms instead. ALLOWED_ROLES defaults to host,guest,viewer here.
-#   PORT (9000)  EMULATOR_PORT (8910)
+#   PORT (9000)  EMULATOR_PORT (8910)  WATCH_PORT (cargo lambda watch, behind local-api: a free one)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
-scripts/setup.sh
+started=$SECONDS
+scripts/setup.sh --run
 export PATH="$PWD/.venv/bin:$PATH"
 PORT=${PORT:-9000}
 EMULATOR_PORT=${EMULATOR_PORT:-8910}
+WATCH_PORT=${WATCH_PORT:-$(free_port)}
+
+# One build of everything this script runs, with the features `cargo lambda watch` builds with:
+# its `cargo run --bin <function>` at the workspace root resolves features across the whole
+# workspace, so building the functions with `-p` (features of those three only) would make it
+# compile about 45 crates again on the first request.
+echo "== building the functions, the 100ms emulator and local-api (a few minutes the first time)"
+cargo build --quiet --bin create-room --bin auth-token --bin session-analytics --bin hms-emulator --bin local-api
 mkdir -p target
 envfile=target/local.env
 umask 077
@@ -56,8 +69,6 @@ else
   mode="the local 100ms emulator"
   key="dev-access-key-$(python3 -c 'import secrets; print(secrets.token_hex(4))')"
   secret="$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
-  echo "== building the 100ms emulator"
-  cargo build --quiet -p hms-emulator
   APP_ACCESS_KEY=$key APP_SECRET=$secret target/debug/hms-emulator --port "$EMULATOR_PORT" >target/emulator.log 2>&1 &
   pids+=("$!")
   wait_for_port "$EMULATOR_PORT" 30 "hms-emulator"
@@ -68,19 +79,33 @@ echo "ALLOWED_ROLES=${ALLOWED_ROLES:-host,guest,viewer}" >>"$envfile"
 [ -n "${AUTH_TOKEN_TTL_SECONDS:-}" ] && echo "AUTH_TOKEN_TTL_SECONDS=$AUTH_TOKEN_TTL_SECONDS" >>"$envfile"
 echo "RUST_LOG=${RUST_LOG:-info}" >>"$envfile"
 
-echo "== building the functions"
-cargo build --quiet -p create-room -p auth-token -p session-analytics
-cargo lambda watch -A 127.0.0.1 -P "$PORT" --env-file "$envfile" >target/cargo-lambda-watch.log 2>&1 &
+cargo lambda watch -A 127.0.0.1 -P "$WATCH_PORT" --env-file "$envfile" >target/cargo-lambda-watch.log 2>&1 &
 pids+=("$!")
-wait_for_port "$PORT" 120 "cargo lambda watch"
+wait_for_port "$WATCH_PORT" 120 "cargo lambda watch"
+target/debug/local-api --port "$PORT" --upstream "http://127.0.0.1:$WATCH_PORT" >target/local-api.log 2>&1 &
+pids+=("$!")
+wait_for_port "$PORT" 30 "local-api"
+
+# Each function answers once before the banner (a 405 or 400: nothing is created), so the first
+# request after it finds them running.
+echo "== starting each function"
+python3 - "$PORT" <<'PY'
+import sys, urllib.request, urllib.error
+for path in ("/create-room", "/auth-token", "/session-analytics-by-room"):
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}{path}", timeout=300)
+    except urllib.error.HTTPError as e:
+        if e.code >= 500:
+            sys.exit(f"run.sh: GET {path} answered {e.code}: {e.read().decode(errors='replace')}")
+PY
 
 cat <<INFO
 
-The API is up, backed by $mode:
-  POST http://localhost:$PORT/create-room
-  POST http://localhost:$PORT/auth-token
-  GET  http://localhost:$PORT/session-analytics-by-room?room_id=...
-  GET  http://localhost:$PORT/session-list-by-room?room_id=...
+The API is up ($((SECONDS - started)) s), backed by $mode:
+  POST http://127.0.0.1:$PORT/create-room
+  POST http://127.0.0.1:$PORT/auth-token
+  GET  http://127.0.0.1:$PORT/session-analytics-by-room?room_id=...
+  GET  http://127.0.0.1:$PORT/session-list-by-room?room_id=...
 INFO
 if [ "$mode" = "the local 100ms emulator" ]; then
   cat <<INFO
@@ -88,5 +113,5 @@ if [ "$mode" = "the local 100ms emulator" ]; then
 Try it: scripts/walkthrough.sh
 INFO
 fi
-echo "Logs: target/cargo-lambda-watch.log, target/emulator.log. Ctrl-C stops everything."
+echo "Logs: target/cargo-lambda-watch.log (the functions), target/local-api.log, target/emulator.log. Ctrl-C stops everything."
 wait

@@ -43,7 +43,7 @@ pub struct Options {
     pub allowed_roles: &'static str,
     /// `HMS_SECRET_CACHE_SECONDS` for the functions (their default when `None`).
     pub secret_cache_seconds: Option<u64>,
-    /// Also run the hello-world floor (served on `/hello-world`).
+    /// Also run the hello-world floor (served on `/lambda-url/hello-world/`: it is no route of the API).
     pub with_floor: bool,
     /// `RUST_LOG` for the functions.
     pub rust_log: &'static str,

@@ -29,7 +29,7 @@ async fn calls(stack: &Arc<Stack>, function: &'static str, room_id: &Arc<String>
         tasks.push(tokio::spawn(async move {
             for i in 0..per_client {
                 let (status, body) = match function {
-                    hms_e2e::FLOOR => stack.post("/hello-world", json!({})).await,
+                    hms_e2e::FLOOR => stack.post("/lambda-url/hello-world/", json!({})).await,
                     "create-room" => {
                         stack.post("/create-room", json!({"name": "soak-room", "description": "soak"})).await
                     }

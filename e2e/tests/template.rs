@@ -5,8 +5,9 @@
 use serde_yaml_ng::Value;
 
 const TEMPLATE: &str = include_str!("../../template.yaml");
-const PATHS: [&str; 4] = ["/create-room", "/auth-token", "/session-analytics-by-room", "/session-list-by-room"];
-const BINARIES: [&str; 3] = ["create-room", "auth-token", "session-analytics"];
+// What scripts/run.sh's front door routes locally must be what the template deploys.
+const PATHS: [&str; 4] = local_api::ROUTES;
+const BINARIES: [&str; 3] = local_api::FUNCTIONS;
 
 /// `!Tag value` as ("!Tag", value).
 fn tagged(v: &Value) -> Option<(String, &Value)> {

@@ -1,0 +1,75 @@
+//! What reaches a function locally, decided as the deployed API decides it: the API's routes
+//! (`template.yaml`'s `RouteKey`s, any method: the function answers a wrong one with its JSON
+//! 405), and Lambda's Invoke API for the bundle's functions, which `cargo lambda invoke` uses.
+//! Anything else is API Gateway's own 404, so `cargo lambda watch`'s extras (its `/lambda-url/`
+//! paths, which start any binary of the workspace, and its 404 listing them) stay out of reach.
+
+/// The API's paths, as `template.yaml` routes them (a test checks the two agree).
+pub const ROUTES: [&str; 4] = ["/create-room", "/auth-token", "/session-analytics-by-room", "/session-list-by-room"];
+
+/// The bundle's functions, by binary name.
+pub const FUNCTIONS: [&str; 3] = ["create-room", "auth-token", "session-analytics"];
+
+/// What API Gateway answers for a path no route matches (an HTTP API: 404 and this body).
+pub const NOT_FOUND_BODY: &str = r#"{"message":"Not Found"}"#;
+
+/// Where a request goes.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Target {
+    /// To `cargo lambda watch` unchanged: a route of the API, or an invocation of a function.
+    Forward,
+    /// API Gateway's 404.
+    NotFound,
+}
+
+/// Decides where a request for `path` (without its query) goes.
+pub fn target(method: &str, path: &str) -> Target {
+    let invoked = path
+        .strip_prefix("/2015-03-31/functions/")
+        .and_then(|rest| rest.strip_suffix("/invocations"))
+        .filter(|name| FUNCTIONS.contains(name));
+    if ROUTES.contains(&path) || (method == "POST" && invoked.is_some()) { Target::Forward } else { Target::NotFound }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_routes_go_through_with_any_method() {
+        for path in ROUTES {
+            for method in ["GET", "POST", "PUT", "DELETE", "OPTIONS"] {
+                assert_eq!(target(method, path), Target::Forward, "{method} {path}");
+            }
+        }
+    }
+
+    #[test]
+    fn functions_are_invoked_by_name_and_only_the_bundles() {
+        for f in FUNCTIONS {
+            assert_eq!(target("POST", &format!("/2015-03-31/functions/{f}/invocations")), Target::Forward);
+            assert_eq!(target("GET", &format!("/2015-03-31/functions/{f}/invocations")), Target::NotFound);
+        }
+        for internal in ["hms-emulator", "lambda-bench", "hello-world", "local-api", "_", ""] {
+            assert_eq!(target("POST", &format!("/2015-03-31/functions/{internal}/invocations")), Target::NotFound);
+        }
+    }
+
+    #[test]
+    fn everything_else_is_not_found() {
+        for path in [
+            "/",
+            "/nope",
+            "/create-room/",
+            "/Create-Room",
+            "/create-room/x",
+            "/lambda-url/hms-emulator/",
+            "/lambda-url/create-room/create-room",
+            "/.rt/create-room/2018-06-01/runtime/invocation/next",
+            "/hello-world",
+        ] {
+            assert_eq!(target("GET", path), Target::NotFound, "{path}");
+            assert_eq!(target("POST", path), Target::NotFound, "{path}");
+        }
+    }
+}

@@ -180,3 +180,44 @@ async fn every_event_file_gives_its_expected_answer() {
         check(name).await;
     }
 }
+
+/// `events/expected.tsv` (what scripts/sam-local.sh checks each event against, with 100ms out of
+/// reach) names every event once, with the function its path is served by; and where the answer
+/// does not depend on 100ms, it is the answer the function gives here.
+#[tokio::test]
+async fn the_offline_manifest_covers_every_event_and_agrees() {
+    let manifest = std::fs::read_to_string(workspace_root().join("events/expected.tsv")).unwrap();
+    let rows: Vec<Vec<&str>> = manifest
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| l.split('\t').collect())
+        .collect();
+    let names: BTreeSet<String> = std::fs::read_dir(workspace_root().join("events"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    let listed: BTreeSet<String> = rows.iter().map(|r| r[0].to_string()).collect();
+    assert_eq!(listed, names, "events/expected.tsv must list each event file once");
+    assert_eq!(rows.len(), names.len(), "an event listed twice");
+    for row in rows {
+        let [name, function, status, error] = row[..] else { panic!("4 tab-separated columns: {row:?}") };
+        let path = event(name).raw_path.unwrap();
+        let served_by = match path.as_str() {
+            "/create-room" => "CreateRoomFunction",
+            "/auth-token" => "AuthTokenFunction",
+            _ if path.starts_with("/session-") => "SessionAnalyticsFunction",
+            other => panic!("{name}: no function serves {other}"),
+        };
+        assert_eq!(function, served_by, "{name}");
+        let (actual, body) = run(name, &FakeHms::from_examples()).await;
+        if error == "upstream_unreachable" {
+            assert_eq!(status, "502", "{name}");
+            // With 100ms behind the function, it answers what 100ms lets it.
+            assert!(actual == 200 || body["error"] == "session_not_found", "{name}: {actual} {body}");
+        } else {
+            assert_eq!(actual.to_string(), status, "{name}: {body}");
+            assert_eq!(body["error"].as_str().unwrap_or("-"), error, "{name}: {body}");
+        }
+    }
+}

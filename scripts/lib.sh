@@ -26,3 +26,16 @@ start_moto() {
   MOTO_ENDPOINT="http://127.0.0.1:$port"
   wait_for_port "$port" 30 "moto_server"
 }
+
+# apt_install PACKAGE=VERSION...: installs, as root, those of Debian's packages that are not
+# installed yet, pinned (a version may end in *: bookworm's point releases move the suffix).
+apt_install() {
+  local missing=() p
+  for p in "$@"; do dpkg -s "${p%%=*}" >/dev/null 2>&1 || missing+=("$p"); done
+  [ ${#missing[@]} = 0 ] && return 0
+  [ "$(id -u)" = 0 ] || { echo "apt_install: ${missing[*]} missing, and installing needs root" >&2; return 1; }
+  echo "apt: installing ${missing[*]}"
+  mkdir -p target
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; } \
+    >target/apt.log 2>&1 || { tail -20 target/apt.log >&2; return 1; }
+}

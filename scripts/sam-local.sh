@@ -31,12 +31,7 @@ mkdir -p "$work"
 started=$SECONDS
 step() { echo "-- sam-local [$((SECONDS - started)) s] $*"; }
 
-if ! command -v dockerd >/dev/null || ! command -v debootstrap >/dev/null; then
-  step "installing docker.io and debootstrap (apt)"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    'docker.io=20.10.24*' 'debootstrap=1.0.128*' >"$work/apt.log" 2>&1 || { cat "$work/apt.log"; exit 1; }
-fi
+apt_install 'docker.io=20.10.24*' 'debootstrap=1.0.128*'
 scripts/setup.sh
 export PATH="$root/.venv/bin:$PATH" SAM_CLI_TELEMETRY=0
 cargo build --release --quiet -p create-room -p auth-token -p session-analytics

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, the SAM template (cfn-lint, sam validate, sam build for
-# arm64), unit, event, property, integration, fault and end-to-end tests, and schemathesis.
-# Sets up what it needs (scripts/setup.sh) and starts the services the tests use: moto's
-# Secrets Manager server here; the tests start the 100ms emulator and, for the end-to-end tests,
-# cargo-lambda's Runtime API with the release binaries.
+# arm64), unit, event, property, integration, fault and end-to-end tests, schemathesis, the
+# README's local commands verbatim, the arm64 binaries under qemu-user, and sam local (offline).
+# Sets up what it needs (scripts/setup.sh; as root, Debian packages through apt, pinned) and
+# starts the services the tests use: moto's Secrets Manager server here; the tests start the
+# 100ms emulator and, for the end-to-end tests, cargo-lambda's Runtime API with the release
+# binaries; scripts/run.sh and scripts/sam-local.sh start and stop their own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -64,7 +66,17 @@ grep -q '^| session-analytics |' target/bench-smoke/table.md
 step "schemathesis against the local API (openapi.yaml)"
 scripts/schemathesis.sh
 
+step "README: its local commands, verbatim (scripts/readme-check.py)"
+python3 scripts/readme-check.py
+
 step "sam build (arm64 via cargo-lambda, no Docker)"
 sam build --template-file template.yaml >target/sam-build.log 2>&1 || { tail -40 target/sam-build.log; exit 1; }
 scripts/package-sizes.sh
+
+step "arm64: each bootstrap sam build made answers under qemu-user (e2e/tests/arm64.rs)"
+apt_install 'qemu-user=1:7.2*' 'libc6-arm64-cross=2.36*'
+cargo test -p hms-e2e --test arm64 -- --ignored
+
+step "sam local invoke and start-api, offline (scripts/sam-local.sh)"
+scripts/sam-local.sh
 step "done"

@@ -49,6 +49,10 @@ pub struct Options {
     pub rust_log: &'static str,
     /// `AWS_LAMBDA_MAX_CONCURRENCY` for the functions (unset, as on classic Lambda, when `None`).
     pub max_concurrency: Option<u32>,
+    /// Where the function binaries are, one file per function name (the release build when `None`).
+    pub bin_dir: Option<PathBuf>,
+    /// A program each binary runs under, with its arguments (an emulator such as qemu-user).
+    pub runner: Option<&'static [&'static str]>,
 }
 
 impl Default for Options {
@@ -60,6 +64,8 @@ impl Default for Options {
             with_floor: false,
             rust_log: "info",
             max_concurrency: None,
+            bin_dir: None,
+            runner: None,
         }
     }
 }
@@ -84,13 +90,9 @@ pub struct Stack {
 impl Stack {
     pub async fn start(name: &str, opts: Options) -> Self {
         let root = workspace_root();
-        let bins = release_binaries();
+        let bins = opts.bin_dir.clone().unwrap_or_else(release_binaries);
         for f in FUNCTIONS {
-            assert!(
-                bins.join(f).exists(),
-                "{} missing: build with `cargo build --release` first",
-                bins.join(f).display()
-            );
+            assert!(bins.join(f).exists(), "{} missing: build it first", bins.join(f).display());
         }
         let cargo_lambda = root.join(".venv/bin/cargo-lambda");
         assert!(cargo_lambda.exists(), "cargo-lambda missing: run scripts/setup.sh");
@@ -131,7 +133,14 @@ impl Stack {
         let floor = opts.with_floor.then_some(FLOOR);
         for f in FUNCTIONS.into_iter().chain(floor) {
             let log = std::fs::File::create(log_dir.join(format!("{f}.log"))).unwrap();
-            let mut cmd = Command::new(bins.join(f));
+            let mut cmd = match opts.runner {
+                Some([program, args @ ..]) => {
+                    let mut cmd = Command::new(program);
+                    cmd.args(args).arg(bins.join(f));
+                    cmd
+                }
+                _ => Command::new(bins.join(f)),
+            };
             cmd.env_clear();
             if let Some(secs) = opts.secret_cache_seconds {
                 cmd.env("HMS_SECRET_CACHE_SECONDS", secs.to_string());

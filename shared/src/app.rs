@@ -144,6 +144,10 @@ pub async fn invoke<F: Function>(
 /// its configuration errors once (a misconfigured function answers them; it never crash-loops)
 /// and [`retain_freed_memory`].
 ///
+/// One event at a time, as classic Lambda sends them; where `AWS_LAMBDA_MAX_CONCURRENCY` asks for
+/// more (Lambda Managed Instances), that many at once on this thread, each in its own task with
+/// its own [`Invocation`].
+///
 /// The runtime's future and each invocation's future live on the heap. Held inline, the loop's
 /// future was copied into large stack frames whose probes touch every page (BENCHMARKS.md).
 pub async fn run<F: Function + Sync + 'static>(function: Built<F>) -> Result<(), lambda_http::Error> {

@@ -51,7 +51,7 @@ impl Report<'_> {
     /// "session_id","active"}`
     ///
     /// The shape is fixed, so its keys and punctuation are written as literals, timestamps by
-    /// [`time::write_rfc3339`], figures as integers of hundredths ([`two_decimals`]), and text
+    /// [`time::write_rfc3339`], figures as integers of hundredths (`two_decimals`), and text
     /// as is unless it needs escaping ([`text`]): derived `Serialize` escaped every key a byte at
     /// a time (what that cost: BENCHMARKS.md). The buffer is sized once, for a row's usual size.
     pub fn to_json_bytes(&self) -> Vec<u8> {

@@ -52,7 +52,7 @@ impl Report<'_> {
     ///
     /// The shape is fixed, so its keys and punctuation are written as literals, timestamps by
     /// [`time::write_rfc3339`], figures as integers of hundredths (`two_decimals`), and text
-    /// as is unless it needs escaping ([`text`]): derived `Serialize` escaped every key a byte at
+    /// as is unless it needs escaping (`text`): derived `Serialize` escaped every key a byte at
     /// a time (what that cost: BENCHMARKS.md). The buffer is sized once, for a row's usual size.
     pub fn to_json_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(256 + 256 * self.attendees.len());

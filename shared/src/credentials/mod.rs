@@ -1,5 +1,5 @@
 //! The app access key and secret: the value ([`Credentials`]), where it is read from
-//! ([`sources`]) and how a warm container caches it ([`cache`]).
+//! (`sources`) and how a warm container caches it (`cache`).
 
 mod cache;
 mod sources;

@@ -65,7 +65,7 @@ pub fn sdk_config(region: Option<&str>, endpoint_url: Option<&str>) -> aws_sdk_s
 
 impl SecretsManagerSource {
     /// Reads `secret_id` in `region`, at `endpoint_url` if set (the SDK client is built on first
-    /// use, with [`sdk_config`]).
+    /// use, with `sdk_config`).
     pub fn new(secret_id: String, region: Option<String>, endpoint_url: Option<String>) -> Self {
         Self { secret_id, region, endpoint_url, client: tokio::sync::OnceCell::new() }
     }

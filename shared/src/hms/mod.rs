@@ -1,6 +1,6 @@
 //! The 100ms REST client: management-token auth with refresh and re-read on 401/403, bounded
 //! retries of idempotent calls, timeouts on every request, and 100ms answers mapped to
-//! [`ApiError`]. One file per 100ms area ([`rooms`], [`sessions`]) for its shapes; [`call`] is
+//! [`ApiError`]. One file per 100ms area ([`rooms`], [`sessions`]) for its shapes; `call` is
 //! the one path every request takes.
 
 mod call;

@@ -31,7 +31,10 @@ start_moto() {
 # installed yet, pinned (a version may end in *: bookworm's point releases move the suffix).
 apt_install() {
   local missing=() p
-  for p in "$@"; do dpkg -s "${p%%=*}" >/dev/null 2>&1 || missing+=("$p"); done
+  for p in "$@"; do
+    # Installed, not merely known (a removed package keeps its configuration and its record).
+    [ "$(dpkg-query -W -f='${Status}' "${p%%=*}" 2>/dev/null)" = "install ok installed" ] || missing+=("$p")
+  done
   [ ${#missing[@]} = 0 ] && return 0
   [ "$(id -u)" = 0 ] || { echo "apt_install: ${missing[*]} missing, and installing needs root" >&2; return 1; }
   echo "apt: installing ${missing[*]}"

@@ -78,6 +78,23 @@ fn request_fields_and_limits_match_the_validation() {
 }
 
 #[test]
+fn page_limits_match_the_code() {
+    use hms_shared::handlers::session_analytics::{
+        ATTENDEES_DEFAULT_LIMIT, AttendeeLimit, SESSION_LIST_DEFAULT_LIMIT, SessionListLimit,
+    };
+    let s = spec();
+    let limit = |path: &str| {
+        let params = at(&s, &["paths", path, "get", "parameters"]).as_sequence().unwrap();
+        let p = params.iter().find(|p| p.get("name").and_then(Value::as_str) == Some("limit")).expect("a limit");
+        (num(p, &["schema", "minimum"]), num(p, &["schema", "maximum"]), num(p, &["schema", "default"]))
+    };
+    assert_eq!(limit("/session-list-by-room"), (1, SessionListLimit::MAX.into(), SESSION_LIST_DEFAULT_LIMIT.into()));
+    assert_eq!(limit("/session-analytics-by-room"), (1, AttendeeLimit::MAX.into(), ATTENDEES_DEFAULT_LIMIT.into()));
+    let cursor = at(&s, &["components", "parameters", "Cursor", "schema", "pattern"]).as_str().unwrap();
+    assert_eq!(cursor, format!("^[A-Za-z0-9_-]{{1,{}}}$", hms_shared::paging::MAX_CURSOR_LEN));
+}
+
+#[test]
 fn error_codes_are_exactly_those_the_code_answers_with() {
     let s = spec();
     let spec_codes: BTreeSet<String> = at(&s, &["components", "schemas", "Error", "properties", "error", "enum"])

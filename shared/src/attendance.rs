@@ -44,20 +44,31 @@ impl Report<'_> {
         self.attendees.iter().map(|a| a.duration).sum()
     }
 
-    /// The JSON answer as bytes:
+    /// The whole report as JSON: every attendee on one page ([`Report::to_json_page`]).
+    pub fn to_json_bytes(&self) -> Vec<u8> {
+        self.to_json_page(0, usize::MAX)
+    }
+
+    /// One page of the JSON answer: the attendees from `offset`, at most `limit` of them, and the
+    /// session's figures over all attendees:
     ///
     /// `{"user_duration_list":[{"name","user_id","duration","duration_seconds","role","joins",
     /// "first_join_at","last_leave_at"},...],"session_duration","total_peer_duration","room_id",
-    /// "session_id","active"}`
+    /// "session_id","active","attendee_count","next_cursor"}`, where `next_cursor` is the offset
+    /// of the next page as text, or null on the last page.
     ///
     /// The shape is fixed, so its keys and punctuation are written as literals, timestamps by
     /// [`time::write_rfc3339`], figures as integers of hundredths (`two_decimals`), and text
     /// as is unless it needs escaping (`text`): derived `Serialize` escaped every key a byte at
     /// a time (what that cost: BENCHMARKS.md). The buffer is sized once, for a row's usual size.
-    pub fn to_json_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(256 + 256 * self.attendees.len());
+    pub fn to_json_page(&self, offset: usize, limit: usize) -> Vec<u8> {
+        let total = self.attendees.len();
+        let start = offset.min(total);
+        let end = start.saturating_add(limit).min(total);
+        let page = &self.attendees[start..end];
+        let mut out = Vec::with_capacity(256 + 256 * page.len());
         out.extend_from_slice(b"{\"user_duration_list\":[");
-        for (i, a) in self.attendees.iter().enumerate() {
+        for (i, a) in page.iter().enumerate() {
             out.extend_from_slice(if i == 0 { b"{\"name\":" } else { b",{\"name\":" });
             text(&mut out, a.name);
             out.extend_from_slice(b",\"user_id\":");
@@ -89,7 +100,16 @@ impl Report<'_> {
         text(&mut out, Some(self.room_id));
         out.extend_from_slice(b",\"session_id\":");
         text(&mut out, Some(self.session_id));
-        out.extend_from_slice(if self.active { b",\"active\":true}" } else { b",\"active\":false}" });
+        out.extend_from_slice(if self.active { b",\"active\":true" } else { b",\"active\":false" });
+        out.extend_from_slice(b",\"attendee_count\":");
+        value(&mut out, &total);
+        if end < total {
+            out.extend_from_slice(b",\"next_cursor\":\"");
+            value(&mut out, &end);
+            out.extend_from_slice(b"\"}");
+        } else {
+            out.extend_from_slice(b",\"next_cursor\":null}");
+        }
         out
     }
 }

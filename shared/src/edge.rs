@@ -150,6 +150,29 @@ impl Reply {
     }
 }
 
+/// The largest response payload Lambda passes on from a synchronous invocation.
+pub const LAMBDA_RESPONSE_LIMIT: usize = 6_291_556;
+/// Room left in [`LAMBDA_RESPONSE_LIMIT`] for the response object around the body (status,
+/// headers, flags: under 300 bytes as [`respond`] writes it).
+const ENVELOPE_ALLOWANCE: usize = 1_024;
+
+/// The size `body` takes in the Lambda response, where it travels as a JSON string: serde_json
+/// writes no raw control characters, so only quotes and backslashes grow (by one byte each).
+pub fn payload_size(body: &[u8]) -> usize {
+    body.len() + body.iter().filter(|&&b| b == b'"' || b == b'\\').count() + ENVELOPE_ALLOWANCE
+}
+
+/// A reply Lambda will pass on, or the 422 `response_too_large` that says to ask for less
+/// (Lambda itself would fail the invocation, and API Gateway answer a bare 500).
+pub fn within_lambda_limit(reply: Reply) -> Result<Reply, ApiError> {
+    match payload_size(&reply.body) {
+        size if size > LAMBDA_RESPONSE_LIMIT => {
+            Err(ApiError::ResponseTooLarge { bytes: size, limit: LAMBDA_RESPONSE_LIMIT })
+        }
+        _ => Ok(reply),
+    }
+}
+
 /// Turns a handler's result into the API Gateway answer. The one place errors become HTTP.
 pub fn respond(result: Result<Reply, &ApiError>) -> ApiGatewayV2httpResponse {
     let mut headers = HeaderMap::new();
@@ -286,5 +309,20 @@ mod tests {
         let ok = respond(Ok(Reply::ok_json(&serde_json::json!({"a": 1})).unwrap()));
         assert_eq!(ok.status_code, 200);
         assert_eq!(ok.headers[header::CONTENT_TYPE], "application/json");
+    }
+
+    #[test]
+    fn replies_over_lambdas_limit_become_422_and_the_size_counts_escapes() {
+        // The answer as Lambda serialises it: the body is a JSON string inside the response.
+        let body = br#"{"a":"q\"x"}"#.to_vec();
+        let resp = respond(Ok(Reply::ok_raw(body.clone())));
+        let envelope = serde_json::to_vec(&resp).unwrap().len();
+        assert!(payload_size(&body) >= envelope, "{} < {envelope}", payload_size(&body));
+        let fits = vec![b'x'; LAMBDA_RESPONSE_LIMIT - ENVELOPE_ALLOWANCE];
+        assert!(within_lambda_limit(Reply::ok_raw(fits)).is_ok());
+        let quotes = vec![b'"'; (LAMBDA_RESPONSE_LIMIT - ENVELOPE_ALLOWANCE) / 2 + 1];
+        let err = within_lambda_limit(Reply::ok_raw(quotes)).unwrap_err();
+        assert_eq!((err.status(), err.code().as_str()), (422, "response_too_large"));
+        assert!(err.to_string().contains("ask for less"), "{err}");
     }
 }

@@ -27,6 +27,7 @@ pub enum ErrorCode {
     RouteNotFound,
     MethodNotAllowed,
     PayloadTooLarge,
+    ResponseTooLarge,
     Config,
     Internal,
     UpstreamError,
@@ -40,7 +41,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order openapi.yaml lists them.
-    pub const ALL: [ErrorCode; 28] = [
+    pub const ALL: [ErrorCode; 29] = [
         Self::MissingBody,
         Self::InvalidJson,
         Self::InvalidBody,
@@ -60,6 +61,7 @@ impl ErrorCode {
         Self::RouteNotFound,
         Self::MethodNotAllowed,
         Self::PayloadTooLarge,
+        Self::ResponseTooLarge,
         Self::Config,
         Self::Internal,
         Self::UpstreamError,
@@ -92,6 +94,7 @@ impl ErrorCode {
             Self::RouteNotFound => "route_not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::PayloadTooLarge => "payload_too_large",
+            Self::ResponseTooLarge => "response_too_large",
             Self::Config => "config",
             Self::Internal => "internal",
             Self::UpstreamError => "upstream_error",
@@ -122,6 +125,7 @@ impl ErrorCode {
             Self::SessionNotFound | Self::UpstreamNotFound | Self::RouteNotFound => 404,
             Self::MethodNotAllowed => 405,
             Self::PayloadTooLarge => 413,
+            Self::ResponseTooLarge => 422,
             Self::Config | Self::Internal => 500,
             Self::UpstreamError
             | Self::UpstreamRateLimited
@@ -168,6 +172,11 @@ pub enum ApiError {
     /// The request body is larger than we accept.
     #[error("request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    /// The answer would be larger than Lambda passes on (6 MB): the caller must ask for less.
+    #[error(
+        "the answer would be {bytes} bytes, over the {limit} bytes a Lambda function may answer with: ask for less (a smaller limit, or without peers)"
+    )]
+    ResponseTooLarge { bytes: usize, limit: usize },
     /// The caller did not prove who it is (no verified JWT where one is required).
     #[error("{0}")]
     Unauthenticated(String),
@@ -229,6 +238,7 @@ impl ApiError {
             | Self::NotFound { code, .. }
             | Self::UpstreamFailed { code, .. } => *code,
             Self::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
+            Self::ResponseTooLarge { .. } => ErrorCode::ResponseTooLarge,
             Self::Unauthenticated(_) => ErrorCode::Unauthenticated,
             Self::MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
             Self::Config(_) => ErrorCode::Config,
@@ -268,6 +278,7 @@ mod tests {
         let cases = [
             (ApiError::bad_request(ErrorCode::InvalidJson, "x"), 400, "invalid_json"),
             (ApiError::PayloadTooLarge { limit: 16384 }, 413, "payload_too_large"),
+            (ApiError::ResponseTooLarge { bytes: 7_000_000, limit: 6_291_556 }, 422, "response_too_large"),
             (ApiError::Unauthenticated("x".into()), 401, "unauthenticated"),
             (ApiError::Forbidden { code: ErrorCode::RoleNotAllowed, msg: "x".into() }, 403, "role_not_allowed"),
             (ApiError::NotFound { code: ErrorCode::SessionNotFound, msg: "x".into() }, 404, "session_not_found"),

@@ -1,5 +1,5 @@
 //! Shared library of the 100ms Lambda functions. One request's way through it: `edge` (the API
-//! Gateway event, routing, the answer) -> `input` (parsed ids, names, roles) -> `auth` (the
+//! Gateway event, routing, the answer) -> `input` and `paging` (parsed ids, names, roles, pages) -> `auth` (the
 //! caller, the role policy) -> `handlers` (what each function does) -> `hms` and `credentials`
 //! (100ms and Secrets Manager). `app` builds each function from `config` and runs it; `error` is
 //! the one error type and its HTTP mapping. The binaries in `functions/` only call `app`.
@@ -16,6 +16,7 @@ pub mod hms;
 pub mod input;
 pub mod invocation;
 pub mod logging;
+pub mod paging;
 pub mod sdk_http;
 pub mod time;
 pub mod tokens;

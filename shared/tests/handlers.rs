@@ -7,7 +7,7 @@ use hms_shared::config::Config;
 use hms_shared::credentials::{CredentialStore, Credentials, StaticSource};
 use hms_shared::handlers::{self, AuthToken, CreateRoom, SessionAnalytics};
 use hms_shared::hms::rooms::NewRoom;
-use hms_shared::hms::sessions::{LIST_MAX_PAGES, LIST_PAGE_LIMIT};
+use hms_shared::hms::sessions::LIST_PAGE_LIMIT;
 use hms_shared::input::{RoomId, SessionId};
 use hms_test_support::{FakeHms, Handle, answer, event, get, post};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -42,44 +42,79 @@ fn any_role(secret: &str) -> AuthToken<StaticSource> {
     }
 }
 
+/// Reads every page of the room's sessions through `next_cursor`; returns the ids in order and
+/// the number of pages.
+async fn walk(f: &SessionAnalytics<&FakeHms>, extra: &[(&str, &str)]) -> (Vec<String>, usize) {
+    let (mut ids, mut pages, mut cursor) = (Vec::new(), 0, None::<String>);
+    loop {
+        let mut params = vec![("room_id", ROOM)];
+        params.extend_from_slice(extra);
+        if let Some(c) = &cursor {
+            params.push(("cursor", c));
+        }
+        let (status, body) = answer(&f.handle(get("/session-list-by-room", &params)).await);
+        assert_eq!(status, 200, "{body}");
+        pages += 1;
+        let page: Vec<String> =
+            body["sessions"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_string()).collect();
+        assert_eq!(body["count"], page.len());
+        ids.extend(page);
+        match body["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => return (ids, pages),
+        }
+        assert!(pages < 1_000, "the cursor does not end");
+    }
+}
+
 #[tokio::test]
-async fn session_list_follows_every_page() {
+async fn session_list_pages_reach_every_session_once_in_order() {
     let hms = FakeHms { sessions: (0..250).map(session).collect(), ..Default::default() };
     let f = SessionAnalytics { hms: &hms };
-    let (status, body) = answer(&f.handle(get("/session-list-by-room", &[("room_id", ROOM)])).await);
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["count"], 250);
-    assert_eq!(body["truncated"], false);
-    let ids: Vec<&str> = body["sessions"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
-    assert_eq!(ids.first(), Some(&format!("{:024x}", 0).as_str()));
-    assert_eq!(ids.last(), Some(&format!("{:024x}", 249).as_str()));
+    let (ids, pages) = walk(&f, &[]).await;
+    let want: Vec<String> = (0..250).map(|i| format!("{i:024x}")).collect();
+    assert_eq!(ids, want);
+    assert_eq!(pages, 13, "20 a page by default: 12 full pages and one of 10");
     let calls = hms.list_calls.lock().unwrap();
-    assert_eq!(calls.len(), 3, "100 + 100 + 50: the short page ends the walk");
-    assert_eq!(calls[0], (ROOM.to_string(), LIST_PAGE_LIMIT, None));
-    assert_eq!(calls[1].2.as_deref(), Some(format!("{:024x}", 99).as_str()));
-    assert_eq!(calls[2].2.as_deref(), Some(format!("{:024x}", 199).as_str()));
+    assert_eq!(calls.len(), 13, "one call to 100ms a page");
+    assert_eq!(calls[0], (ROOM.to_string(), 20, None));
+    assert_eq!(calls[1].2.as_deref(), Some(format!("{:024x}", 19).as_str()));
 }
 
 #[tokio::test]
-async fn session_list_exact_multiple_of_the_page_ends_on_the_empty_page() {
+async fn session_list_limit_is_100ms_page_and_an_exact_multiple_ends_on_an_empty_page() {
     let hms = FakeHms { sessions: (0..200).map(session).collect(), ..Default::default() };
     let f = SessionAnalytics { hms: &hms };
-    let (_, body) = answer(&f.handle(get("/session-list-by-room", &[("room_id", ROOM)])).await);
-    assert_eq!(body["count"], 200);
-    assert_eq!(hms.list_calls.lock().unwrap().len(), 3);
+    let (ids, pages) = walk(&f, &[("limit", "100")]).await;
+    assert_eq!((ids.len(), pages), (200, 3), "100 + 100 + the empty page that ends it");
+    assert!(hms.list_calls.lock().unwrap().iter().all(|c| c.1 == LIST_PAGE_LIMIT));
 }
 
 #[tokio::test]
-async fn session_list_stops_at_the_cap_and_says_so() {
-    let n = LIST_MAX_PAGES * LIST_PAGE_LIMIT as usize + 5;
-    let hms = FakeHms { sessions: (0..n).map(session).collect(), ..Default::default() };
+async fn session_list_leaves_out_peers_unless_asked() {
+    let mut with_peer = session(0);
+    with_peer["peers"] = json!({"p1": {"name": "Ada", "joined_at": "2024-01-01T00:00:00Z"}});
+    let hms = FakeHms { sessions: vec![with_peer], ..Default::default() };
     let f = SessionAnalytics { hms: &hms };
-    let (status, body) = answer(&f.handle(get("/session-list-by-room", &[("room_id", ROOM)])).await);
-    assert_eq!(status, 200);
-    assert_eq!(body["truncated"], true);
-    assert_eq!(body["count"], LIST_MAX_PAGES * LIST_PAGE_LIMIT as usize);
-    assert_eq!(body["max_sessions"], LIST_MAX_PAGES * LIST_PAGE_LIMIT as usize);
-    assert_eq!(hms.list_calls.lock().unwrap().len(), LIST_MAX_PAGES);
+    let (_, plain) = answer(&f.handle(get("/session-list-by-room", &[("room_id", ROOM)])).await);
+    assert!(plain["sessions"][0].get("peers").is_none(), "{plain}");
+    assert_eq!(plain["sessions"][0]["updated_at"], "2024-01-01T00:10:00Z", "the rest is 100ms's own");
+    let (_, full) = answer(&f.handle(get("/session-list-by-room", &[("room_id", ROOM), ("peers", "true")])).await);
+    assert_eq!(full["sessions"][0]["peers"]["p1"]["name"], "Ada");
+}
+
+#[tokio::test]
+async fn session_list_refuses_bad_page_parameters() {
+    let hms = FakeHms::default();
+    let f = SessionAnalytics { hms: &hms };
+    for (name, value) in
+        [("limit", "0"), ("limit", "101"), ("limit", "x"), ("cursor", "a b"), ("cursor", "../x"), ("peers", "yes")]
+    {
+        let (status, body) = answer(&f.handle(get("/session-list-by-room", &[("room_id", ROOM), (name, value)])).await);
+        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_parameter")), "{name}={value}: {body}");
+        assert!(body["msg"].as_str().unwrap().contains(name), "{body}");
+    }
+    assert!(hms.list_calls.lock().unwrap().is_empty(), "nothing reaches 100ms");
 }
 
 #[tokio::test]
@@ -293,4 +328,93 @@ async fn a_repeated_query_parameter_is_400_naming_it() {
         assert!(b["msg"].as_str().unwrap().contains(&format!("'{name}' is given more than once")), "{b}");
     }
     assert!(hms.list_calls.lock().unwrap().is_empty(), "100ms is not asked anything");
+}
+
+#[tokio::test]
+async fn a_page_over_lambdas_response_limit_is_a_422_that_says_to_ask_for_less() {
+    let peers = |s: usize| -> Value {
+        (0..12_000)
+            .map(|p| {
+                let peer = json!({"id": format!("peer-{s}-{p}"), "name": format!("Student number {p} of a very large class"),
+                    "user_id": format!("user-{p:08}"), "role": "viewer-on-stage", "joined_at": "2024-01-01T00:00:00Z",
+                    "left_at": "2024-01-01T00:09:00Z"});
+                (format!("peer-{s}-{p}"), peer)
+            })
+            .collect::<serde_json::Map<String, Value>>()
+            .into()
+    };
+    let sessions = (0..3)
+        .map(|i| {
+            let mut s = session(i);
+            s["peers"] = peers(i);
+            s
+        })
+        .collect();
+    let hms = FakeHms { sessions, ..Default::default() };
+    let f = SessionAnalytics { hms: &hms };
+    let with_peers = [("room_id", ROOM), ("peers", "true")];
+    let (status, body) = answer(&f.handle(get("/session-list-by-room", &with_peers)).await);
+    assert_eq!((status, body["error"].as_str()), (422, Some("response_too_large")), "{}", &body.to_string()[..200]);
+    assert!(body["msg"].as_str().unwrap().contains("ask for less"), "{body}");
+    let (status, one) =
+        answer(&f.handle(get("/session-list-by-room", &[("room_id", ROOM), ("peers", "true"), ("limit", "1")])).await);
+    assert_eq!((status, one["count"].as_u64()), (200, Some(1)), "one session's peers fit");
+    let (status, plain) = answer(&f.handle(get("/session-list-by-room", &[("room_id", ROOM)])).await);
+    assert_eq!((status, plain["count"].as_u64()), (200, Some(3)));
+}
+
+#[tokio::test]
+async fn attendance_pages_reach_every_attendee_once_with_the_totals_on_each() {
+    let peers: serde_json::Map<String, Value> = (0..2_500)
+        .map(|p| {
+            let joined = format!("2024-01-01T00:{:02}:{:02}Z", p / 60 % 60, p % 60);
+            (
+                format!("peer-{p}"),
+                json!({"name": format!("P{p}"), "user_id": format!("u{p:05}"), "role": "guest",
+                "joined_at": joined, "left_at": "2024-01-01T01:00:00Z"}),
+            )
+        })
+        .collect();
+    let mut s = session(0);
+    s["peers"] = Value::Object(peers);
+    s["updated_at"] = json!("2024-01-01T01:00:00Z");
+    let hms = FakeHms { sessions: vec![s], ..Default::default() };
+    let f = SessionAnalytics { hms: &hms };
+    let (mut users, mut pages, mut cursor) = (Vec::new(), Vec::new(), None::<String>);
+    loop {
+        let mut params = vec![("room_id", ROOM)];
+        if let Some(c) = &cursor {
+            params.push(("cursor", c));
+        }
+        let (status, body) = answer(&f.handle(get("/session-analytics-by-room", &params)).await);
+        assert_eq!(status, 200, "{body}");
+        let rows = body["user_duration_list"].as_array().unwrap();
+        users.extend(rows.iter().map(|r| r["user_id"].as_str().unwrap().to_string()));
+        pages.push((rows.len(), body["attendee_count"].clone(), body["total_peer_duration"].clone()));
+        match body["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(pages.iter().map(|p| p.0).collect::<Vec<_>>(), vec![1_000, 1_000, 500]);
+    assert!(pages.iter().all(|p| p.1 == 2_500 && p.2 == pages[0].2), "totals over everyone on every page: {pages:?}");
+    let mut sorted = users.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!((users.len(), sorted.len()), (2_500, 2_500), "each attendee once");
+
+    let small = [("room_id", ROOM), ("limit", "2")];
+    let (_, first) = answer(&f.handle(get("/session-analytics-by-room", &small)).await);
+    assert_eq!((first["user_duration_list"].as_array().unwrap().len(), first["next_cursor"].as_str()), (2, Some("2")));
+    let past = [("room_id", ROOM), ("cursor", "9999")];
+    let (status, beyond) = answer(&f.handle(get("/session-analytics-by-room", &past)).await);
+    assert_eq!(
+        (status, beyond["user_duration_list"].clone(), beyond["next_cursor"].clone()),
+        (200, json!([]), Value::Null)
+    );
+    for (name, value) in [("cursor", "abc"), ("cursor", "-1"), ("limit", "0"), ("limit", "5001")] {
+        let (status, body) =
+            answer(&f.handle(get("/session-analytics-by-room", &[("room_id", ROOM), (name, value)])).await);
+        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_parameter")), "{name}={value}: {body}");
+    }
 }

@@ -279,6 +279,7 @@ proptest! {
         ),
         strings in ("[\\PC\"\\\\\u{0}-\u{1f}]{0,20}", ".{0,20}"),
         active in any::<bool>(),
+        page in (0usize..10, 1usize..8),
         session_nanos in 0i64..1_000_000_000_000_000,
     ) {
         let base = DateTime::<Utc>::UNIX_EPOCH + TimeDelta::days(19_000);
@@ -319,9 +320,22 @@ proptest! {
             "room_id": report.room_id,
             "session_id": report.session_id,
             "active": active,
+            "attendee_count": report.attendees.len(),
+            "next_cursor": null,
         });
         let bytes = report.to_json_bytes();
         let text = std::str::from_utf8(&bytes).unwrap();
-        prop_assert_eq!(serde_json::from_str::<Value>(text).unwrap(), expected, "{}", text);
+        prop_assert_eq!(serde_json::from_str::<Value>(text).unwrap(), expected.clone(), "{}", text);
+
+        // A page is the same report with a slice of the rows, and says where the next one starts.
+        let (offset, limit) = (page.0 % (report.attendees.len() + 2), page.1);
+        let bytes = report.to_json_page(offset, limit);
+        let text = std::str::from_utf8(&bytes).unwrap();
+        let mut want = expected;
+        let rows = want["user_duration_list"].as_array().unwrap().clone();
+        let end = (offset + limit).min(rows.len());
+        want["user_duration_list"] = json!(rows[offset.min(rows.len())..end]);
+        want["next_cursor"] = if end < rows.len() { json!(end.to_string()) } else { Value::Null };
+        prop_assert_eq!(serde_json::from_str::<Value>(text).unwrap(), want, "{}", text);
     }
 }

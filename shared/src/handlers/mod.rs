@@ -14,7 +14,7 @@ pub use auth_token::AuthToken;
 pub use create_room::CreateRoom;
 pub use session_analytics::SessionAnalytics;
 
-use crate::edge::{ApiRequest, Reply, Route, respond};
+use crate::edge::{ApiRequest, Reply, Route, respond, within_lambda_limit};
 use crate::error::{ApiError, ConfigError};
 
 /// A Lambda function of the API: the routes it serves and what it does for each.
@@ -45,7 +45,7 @@ pub async fn serve<F: Function>(function: Result<&F, &[ConfigError]>, event: Api
         let matched = req.route(F::ROUTES)?;
         route = Some(matched);
         match function {
-            Ok(f) => f.call(matched, req).await,
+            Ok(f) => f.call(matched, req).await.and_then(within_lambda_limit),
             Err(errors) => Err(misconfigured(errors)),
         }
     }

@@ -1,11 +1,9 @@
 //! `session-analytics`: `GET /session-analytics-by-room` (a session's attendance) and
-//! `GET /session-list-by-room` (every session of a room).
-
-use std::collections::HashSet;
+//! `GET /session-list-by-room` (a room's sessions, a page at a time).
 
 use chrono::{DateTime, Utc};
 use lambda_http::http::Method;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::Function;
 use crate::attendance;
@@ -14,6 +12,7 @@ use crate::error::{ApiError, ErrorCode};
 use crate::hms::HmsApi;
 use crate::hms::sessions::{self, Page, Session};
 use crate::input::{RoomId, SessionId};
+use crate::paging::{Cursor, Flag, Limit};
 
 pub const SESSION_ANALYTICS_PATH: &str = "/session-analytics-by-room";
 pub const SESSION_LIST_PATH: &str = "/session-list-by-room";
@@ -32,9 +31,22 @@ impl<H: HmsApi> Function for SessionAnalytics<H> {
     async fn call(&self, route: &'static str, req: ApiRequest) -> Result<Reply, ApiError> {
         let room_id: RoomId = req.required_param("room_id")?;
         if route == SESSION_ANALYTICS_PATH {
-            session_analytics(&self.hms, &room_id, req.param("session_id")?, chrono::Utc::now()).await
+            let limit = req.param("limit")?.unwrap_or(AttendeeLimit::new(ATTENDEES_DEFAULT_LIMIT));
+            let offset = match req.param::<Cursor>("cursor")? {
+                None => 0,
+                Some(c) => c.as_str().parse::<usize>().map_err(|_| {
+                    ApiError::invalid_parameter(
+                        "cursor",
+                        "is not a cursor this route gave (pass next_cursor from the previous page)",
+                    )
+                })?,
+            };
+            let page = AttendeePage { offset, limit: limit.get() as usize };
+            session_analytics(&self.hms, &room_id, req.param("session_id")?, chrono::Utc::now(), page).await
         } else {
-            session_list(&self.hms, &room_id).await
+            let limit = req.param("limit")?.unwrap_or(SessionListLimit::new(SESSION_LIST_DEFAULT_LIMIT));
+            let peers = req.param("peers")?.unwrap_or_default();
+            session_list(&self.hms, &room_id, limit, req.param("cursor")?.as_ref(), peers).await
         }
     }
 }
@@ -43,13 +55,33 @@ fn no_session(room_id: &RoomId) -> ApiError {
     ApiError::NotFound { code: ErrorCode::SessionNotFound, msg: format!("room {room_id} has no session") }
 }
 
-/// `GET /session-analytics-by-room?room_id=[&session_id=]`: the attendance of the room's latest
-/// session, or of the chosen one.
+/// Attendees on one page of `/session-analytics-by-room` unless `limit` says otherwise: a class
+/// of any usual size on one page, so an app that reads only the first page misses nobody.
+pub const ATTENDEES_DEFAULT_LIMIT: u32 = 1_000;
+
+/// `limit` of `/session-analytics-by-room`. A row is about 200 bytes of keys, figures and two
+/// timestamps plus its name, user id and role; at 5,000 rows with 500-byte rows that is 2.5 MB,
+/// well under Lambda's 6 MB. Longer text than that is caught by the answer's size check.
+pub type AttendeeLimit = Limit<5_000>;
+
+/// Which attendees one answer carries: from `offset` (the cursor), at most `limit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttendeePage {
+    pub offset: usize,
+    pub limit: usize,
+}
+
+/// `GET /session-analytics-by-room?room_id=[&session_id=][&limit=][&cursor=]`: the attendance of
+/// the room's latest session, or of the chosen one; one page of attendees, with the session's
+/// figures (`session_duration`, `total_peer_duration`, `attendee_count`) over all of them. The
+/// cursor is the offset of the page's first attendee in the report's order (first join, then
+/// user id, then name), which later joins extend at the end.
 pub async fn session_analytics(
     hms: &impl HmsApi,
     room_id: &RoomId,
     session_id: Option<SessionId>,
     now: DateTime<Utc>,
+    page: AttendeePage,
 ) -> Result<Reply, ApiError> {
     // The session borrows its strings from these bytes, so they are fetched first and outlive it.
     let bytes = match &session_id {
@@ -81,51 +113,52 @@ pub async fn session_analytics(
             sessions::latest(page.data).ok_or_else(|| no_session(room_id))?
         }
     };
-    Ok(Reply::ok_raw(attendance::compute(&session, now).to_json_bytes()))
+    Ok(Reply::ok_raw(attendance::compute(&session, now).to_json_page(page.offset, page.limit)))
 }
 
-/// `GET /session-list-by-room?room_id=`: every session of the room, newest first, following the
-/// `last` -> `start` cursor for at most [`sessions::LIST_MAX_PAGES`] pages.
-pub async fn session_list(hms: &impl HmsApi, room_id: &RoomId) -> Result<Reply, ApiError> {
-    let mut all: Vec<Value> = Vec::new();
-    let mut ids: HashSet<String> = HashSet::new();
-    let mut cursors: Vec<String> = Vec::new();
-    let mut start: Option<String> = None;
-    let mut truncated = false;
-    for page_no in 0.. {
-        if page_no == sessions::LIST_MAX_PAGES {
-            truncated = true;
-            break;
+/// Sessions on one page of `/session-list-by-room` unless `limit` says otherwise.
+pub const SESSION_LIST_DEFAULT_LIMIT: u32 = 20;
+
+/// `limit` of `/session-list-by-room`: 100ms's own page maximum, so one page is one call to 100ms
+/// and the memory a request takes is bounded by one 100ms page. Without peers a session is about
+/// 300 bytes, so a full page is about 30 KB; with `peers=true` each session carries every peer who
+/// joined it (about 250 bytes each; a large room can have 20,000 at once), so no limit can
+/// promise a page under 6 MB and the answer's size check has the last word.
+pub type SessionListLimit = Limit<{ sessions::LIST_PAGE_LIMIT }>;
+
+/// `GET /session-list-by-room?room_id=[&limit=][&cursor=][&peers=]`: one page of the room's
+/// sessions, newest first, as 100ms sends them (without their `peers` unless `peers=true`). The
+/// cursor is 100ms's own (`last` -> `start`); `next_cursor` is null when 100ms's page was short,
+/// empty, or did not move on.
+pub async fn session_list(
+    hms: &impl HmsApi,
+    room_id: &RoomId,
+    limit: SessionListLimit,
+    cursor: Option<&Cursor>,
+    peers: Flag,
+) -> Result<Reply, ApiError> {
+    let start = cursor.map(Cursor::as_str);
+    let bytes = hms.list_sessions(room_id, limit.get(), start).await?;
+    let page: Page<Map<String, Value>> = sessions::parse(&bytes, "session list")?;
+    let count = page.data.len();
+    let mut out = Vec::with_capacity(count);
+    for mut s in page.data {
+        if !s.get("id").is_some_and(Value::is_string) {
+            return Err(ApiError::upstream(ErrorCode::UpstreamInvalidResponse, "100ms sent a session without an id"));
         }
-        let bytes = hms.list_sessions(room_id, sessions::LIST_PAGE_LIMIT, start.as_deref()).await?;
-        let page: Page<Value> = sessions::parse(&bytes, "session list")?;
-        let page_len = page.data.len();
-        for s in page.data {
-            let id = s.get("id").and_then(Value::as_str).map(String::from);
-            let Some(id) = id else {
-                return Err(ApiError::upstream(
-                    ErrorCode::UpstreamInvalidResponse,
-                    "100ms sent a session without an id",
-                ));
-            };
-            if ids.insert(id) {
-                all.push(s);
-            }
+        if !peers.0 {
+            s.remove("peers");
         }
-        match sessions::next_start(page_len, sessions::LIST_PAGE_LIMIT, page.last.as_deref(), &cursors) {
-            Some(next) => {
-                cursors.push(next.clone());
-                start = Some(next);
-            }
-            None => break,
-        }
+        out.push(Value::Object(s));
     }
+    let seen: Vec<String> = start.map(String::from).into_iter().collect();
+    let next_cursor = sessions::next_start(count, limit.get(), page.last.as_deref(), &seen);
     Reply::ok_json(&json!({
         "success": true,
         "room_id": room_id,
-        "count": all.len(),
-        "truncated": truncated,
-        "max_sessions": sessions::LIST_MAX_PAGES * sessions::LIST_PAGE_LIMIT as usize,
-        "sessions": all,
+        "count": count,
+        "limit": limit.get(),
+        "next_cursor": next_cursor,
+        "sessions": out,
     }))
 }

@@ -11,10 +11,8 @@ use serde::de::{Deserializer, MapAccess, Visitor};
 use crate::error::{ApiError, ErrorCode};
 use crate::time;
 
-/// Page size we ask for when walking every session of a room (the API's maximum).
+/// The largest page `GET /sessions` gives (its `limit` maximum).
 pub const LIST_PAGE_LIMIT: u32 = 100;
-/// Most pages one `/session-list-by-room` call walks; past it the answer says `truncated`.
-pub const LIST_MAX_PAGES: usize = 20;
 /// Page size used to find the latest session (newest come first; we still pick by `created_at`).
 pub const LATEST_PAGE_LIMIT: u32 = 10;
 

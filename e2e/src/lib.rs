@@ -1,10 +1,13 @@
 //! A whole local stack for end-to-end tests: the three release binaries polling cargo-lambda's
-//! Runtime API (`cargo lambda watch --only-lambda-apis`, whose router serves the production paths),
+//! Runtime API (`cargo lambda watch --only-lambda-apis`, whose router serves the production paths)
+//! through Lambda's 6 MB response limit ([`runtime_limit`]),
 //! credentials from moto's Secrets Manager behind a switch that can cut it off, and the 100ms
 //! emulator. Tests call the API over HTTP exactly as an app does.
 //!
 //! Needs cargo-lambda in `.venv/bin` (scripts/setup.sh); moto and the release binaries come from
 //! the test support (started or built when not given).
+
+pub mod runtime_limit;
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -70,6 +73,15 @@ impl Default for Options {
     }
 }
 
+/// Stops a task when the stack goes.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 pub struct Stack {
     /// Base URL of the API, as an app would have it.
     pub api: String,
@@ -83,6 +95,7 @@ pub struct Stack {
     secrets_manager: Arc<Mutex<Mode>>,
     _secrets_manager_forward: Forward,
     children: Vec<(String, Child)>,
+    _runtime_limit: AbortOnDrop,
     log_dir: PathBuf,
     http: reqwest::Client,
 }
@@ -129,6 +142,9 @@ impl Stack {
             panic!("cargo lambda watch did not stay up on three free ports: see {}", log_dir.display());
         };
         let mut children = vec![("cargo-lambda".to_string(), watch)];
+        let limited = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let limited_port = limited.local_addr().unwrap().port();
+        let runtime_limit = runtime_limit::serve(limited, format!("http://127.0.0.1:{port}"));
 
         let floor = opts.with_floor.then_some(FLOOR);
         for f in FUNCTIONS.into_iter().chain(floor) {
@@ -149,7 +165,7 @@ impl Stack {
                 cmd.env("AWS_LAMBDA_MAX_CONCURRENCY", n.to_string());
             }
             let child = cmd
-                .env("AWS_LAMBDA_RUNTIME_API", format!("http://127.0.0.1:{port}/.rt/{f}"))
+                .env("AWS_LAMBDA_RUNTIME_API", format!("http://127.0.0.1:{limited_port}/.rt/{f}"))
                 .env("AWS_LAMBDA_FUNCTION_NAME", f)
                 .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
                 .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
@@ -178,6 +194,7 @@ impl Stack {
             secrets_manager: sm_forward.mode_handle(),
             _secrets_manager_forward: sm_forward,
             children,
+            _runtime_limit: AbortOnDrop(runtime_limit),
             log_dir,
             http: reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap(),
         }
@@ -186,6 +203,12 @@ impl Stack {
     /// Calls the API as an app does; returns the status and the parsed JSON body (after checking
     /// that the content type is JSON).
     pub async fn call(&self, method: &str, path_and_query: &str, body: Option<&str>) -> (u16, Value) {
+        let (status, json, _) = self.call_sized(method, path_and_query, body).await;
+        (status, json)
+    }
+
+    /// [`Stack::call`], and the size of the answer's body in bytes.
+    pub async fn call_sized(&self, method: &str, path_and_query: &str, body: Option<&str>) -> (u16, Value, usize) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut req = self.http.request(method, format!("{}{path_and_query}", self.api));
         if let Some(b) = body {
@@ -197,7 +220,7 @@ impl Stack {
         let text = resp.text().await.unwrap();
         let json = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path_and_query}: not JSON ({e}): {text}"));
         assert_eq!(ctype, "application/json", "{path_and_query}: {text}");
-        (status, json)
+        (status, json, text.len())
     }
 
     pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {

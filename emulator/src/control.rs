@@ -1,5 +1,6 @@
 //! The control API under `/_emulator`: clients joining and leaving (which opens and closes
-//! sessions), faults armed for the next requests, counters, and a credential rotation.
+//! sessions), a room's history seeded in bulk, faults armed for the next requests, counters, and
+//! a credential rotation.
 
 use std::collections::BTreeMap;
 
@@ -154,6 +155,75 @@ pub(crate) async fn leave(State(emu): State<Emulator>, Json(req): Json<LeaveRequ
         session.active = false;
     }
     Json(json!({"session_id": session.id, "active": session.active})).into_response()
+}
+
+/// Most peers one seed request may create (all sessions together).
+const MAX_SEEDED_PEERS: usize = 2_000_000;
+
+#[derive(Deserialize)]
+pub(crate) struct SeedRequest {
+    room_id: String,
+    /// Ended sessions to add, one a day from `start_at`, each an hour long.
+    sessions: usize,
+    /// Peers in each session.
+    peers: usize,
+    /// Distinct user ids among a session's peers (peers take them in turn: a user with several
+    /// peers rejoined or used several devices); all distinct when absent.
+    #[serde(default)]
+    users: Option<usize>,
+    #[serde(default)]
+    start_at: Option<String>,
+}
+
+/// A room's history in one request, as joins and leaves would have made it: `sessions` ended
+/// sessions of `peers` peers each, for tests of rooms too big to build a join at a time.
+pub(crate) async fn seed_sessions(State(emu): State<Emulator>, Json(req): Json<SeedRequest>) -> Response {
+    let start = match parse_at(req.start_at.as_deref().or(Some("2026-01-01T00:00:00Z"))) {
+        Ok(t) => t,
+        Err(r) => return *r,
+    };
+    let users = req.users.unwrap_or(req.peers).max(1);
+    if req.sessions.saturating_mul(req.peers) > MAX_SEEDED_PEERS {
+        return api_error(StatusCode::BAD_REQUEST, "too many peers to seed", &[&MAX_SEEDED_PEERS.to_string()]);
+    }
+    let mut s = emu.lock();
+    if !s.rooms.iter().any(|r| r.id == req.room_id) {
+        return api_error(StatusCode::NOT_FOUND, "room not found", &[]);
+    }
+    for n in 0..req.sessions {
+        let opened = start + chrono::TimeDelta::days(n as i64);
+        let closed = opened + chrono::TimeDelta::hours(1);
+        let id = new_id();
+        let peers = (0..req.peers)
+            .map(|k| {
+                let user = k % users;
+                let peer_id = format!("{n:08x}-{k:08x}-seeded");
+                let joined = opened + chrono::TimeDelta::seconds((k % 1800) as i64);
+                let left = closed - chrono::TimeDelta::seconds((k % 600) as i64);
+                let peer = Peer {
+                    id: peer_id.clone(),
+                    session_id: id.clone(),
+                    name: format!("Student {user}"),
+                    role: "guest".into(),
+                    user_id: format!("user-{user:06}"),
+                    joined_at: ts(joined),
+                    left_at: Some(ts(left)),
+                };
+                (peer_id, peer)
+            })
+            .collect();
+        s.sessions.push(Session {
+            id,
+            room_id: req.room_id.clone(),
+            customer_id: CUSTOMER_ID.into(),
+            active: false,
+            peers,
+            created_at: ts(opened),
+            updated_at: ts(closed),
+            created: opened,
+        });
+    }
+    Json(json!({"room_id": req.room_id, "sessions": req.sessions, "peers": req.peers})).into_response()
 }
 
 pub(crate) async fn add_fault(State(emu): State<Emulator>, Json(fault): Json<Fault>) -> Response {

@@ -28,10 +28,10 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 
 pub use control::{Fault, FaultKind};
-use control::{add_fault, clear_faults, counters, join, leave, reset_counters, set_credentials};
+use control::{add_fault, clear_faults, counters, join, leave, reset_counters, seed_sessions, set_credentials};
 use rooms::{Room, create_room, get_room, list_rooms};
 use sessions::{Session, get_session, list_sessions};
 
@@ -103,6 +103,7 @@ impl Emulator {
             .route("/_emulator/health", get(|| async { Json(json!({"ok": true})) }))
             .route("/_emulator/join", post(join))
             .route("/_emulator/leave", post(leave))
+            .route("/_emulator/sessions", post(seed_sessions))
             .route("/_emulator/faults", post(add_fault).delete(clear_faults))
             .route("/_emulator/counters", get(counters))
             .route("/_emulator/counters/reset", post(reset_counters))
@@ -143,7 +144,7 @@ pub(crate) fn parse_limit(limit: Option<&str>) -> Result<usize, &'static str> {
 }
 
 /// One page of `items` (already in list order) after the `start` id, as 100ms pages them.
-pub(crate) fn page<T: Serialize>(items: Vec<(String, T)>, limit: usize, start: Option<&str>) -> Value {
+pub(crate) fn page<T: Serialize>(items: Vec<(String, T)>, limit: usize, start: Option<&str>) -> Page<T> {
     let from = match start {
         Some(start) => items.iter().position(|(id, _)| id == start).map_or(items.len(), |i| i + 1),
         None => 0,
@@ -151,9 +152,15 @@ pub(crate) fn page<T: Serialize>(items: Vec<(String, T)>, limit: usize, start: O
     let data: Vec<(String, T)> = items.into_iter().skip(from).take(limit).collect();
     let last = data.last().map(|(id, _)| id.clone());
     let data: Vec<T> = data.into_iter().map(|(_, t)| t).collect();
-    let mut page = json!({"limit": limit, "data": if data.is_empty() { Value::Null } else { json!(data) }});
-    if let Some(last) = last {
-        page["last"] = json!(last);
-    }
-    page
+    Page { limit, data: (!data.is_empty()).then_some(data), last }
+}
+
+/// One page of a list, as 100ms writes it: `data` is null when empty, `last` absent then.
+/// Serialized straight from the items (a session of 100,000 peers is not copied into a tree).
+#[derive(Serialize)]
+pub(crate) struct Page<T> {
+    limit: usize,
+    data: Option<Vec<T>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last: Option<String>,
 }

@@ -64,8 +64,7 @@ pub(crate) async fn list_sessions(
         .filter(|x| active.is_none_or(|a| x.active == a))
         .collect();
     sessions.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| b.id.cmp(&a.id)));
-    Json(page(sessions.into_iter().map(|x| (x.id.clone(), x.clone())).collect(), limit, q.start.as_deref()))
-        .into_response()
+    Json(page(sessions.into_iter().map(|x| (x.id.clone(), x)).collect(), limit, q.start.as_deref())).into_response()
 }
 
 pub(crate) async fn get_session(State(emu): State<Emulator>, headers: HeaderMap, Path(id): Path<String>) -> Response {
@@ -73,7 +72,7 @@ pub(crate) async fn get_session(State(emu): State<Emulator>, headers: HeaderMap,
         return r;
     }
     match emu.lock().sessions.iter().find(|x| x.id == id) {
-        Some(x) => Json(x.clone()).into_response(),
+        Some(x) => Json(x).into_response(),
         None => api_error(StatusCode::NOT_FOUND, "session not found", &[]),
     }
 }

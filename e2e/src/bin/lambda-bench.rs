@@ -25,12 +25,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path as UrlPath, State};
+use axum::extract::{DefaultBodyLimit, Path as UrlPath, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::routing::{get, post};
 use clap::Parser as _;
 use hms_e2e::{FLOOR, FUNCTIONS, peak_rss_kib, workspace_root};
 use hms_shared::credentials::Credentials;
+use hms_shared::edge::LAMBDA_RESPONSE_LIMIT;
 use hms_shared::input::{Parse, Role, RoomId, UserId};
 use hms_shared::tokens::{ManagementTokenCache, mint_auth_token};
 use hms_test_support::{Backends, moto_endpoint};
@@ -113,11 +114,17 @@ async fn next(State(rt): State<Runtime>) -> (StatusCode, HeaderMap, Vec<u8>) {
     (StatusCode::OK, headers, inv.event)
 }
 
+/// A response, or, over Lambda's response limit, the invocation failed as Lambda fails it.
 async fn response(State(rt): State<Runtime>, UrlPath(id): UrlPath<String>, body: Bytes) -> StatusCode {
+    let too_large = body.len() > LAMBDA_RESPONSE_LIMIT;
     if let Some(tx) = rt.pending.lock().unwrap().remove(&id) {
-        let _ = tx.send(Ok(body));
+        let _ = tx.send(if too_large {
+            Err(format!("Function.ResponseSizeTooLarge: {} bytes, over {LAMBDA_RESPONSE_LIMIT}", body.len()))
+        } else {
+            Ok(body)
+        });
     }
-    StatusCode::ACCEPTED
+    if too_large { StatusCode::PAYLOAD_TOO_LARGE } else { StatusCode::ACCEPTED }
 }
 
 async fn invocation_error(State(rt): State<Runtime>, UrlPath(id): UrlPath<String>, body: Bytes) -> StatusCode {
@@ -244,6 +251,8 @@ async fn run_once(binary: &str, path: &Path, services: &Services, invocations: u
         .route(&format!("{API}/invocation/{{id}}/response"), post(response))
         .route(&format!("{API}/invocation/{{id}}/error"), post(invocation_error))
         .route(&format!("{API}/init/error"), post(init_error))
+        // The limit is Lambda's, checked in `response`, not the body reader's 2 MB default.
+        .layer(DefaultBodyLimit::max(64 << 20))
         .with_state(rt.clone());
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

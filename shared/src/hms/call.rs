@@ -208,7 +208,10 @@ impl<S: SecretSource> HmsClient<S> {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let mut body = Vec::new();
+        // Sized once from Content-Length when 100ms sends one: growing by doubling would copy a
+        // large session's answer on the way and hold old and new buffers at once.
+        let mut body =
+            Vec::with_capacity(resp.content_length().map_or(0, |n| n.min(MAX_RESPONSE_BYTES as u64) as usize));
         while let Some(chunk) = resp.chunk().await.map_err(Failure::from_reqwest)? {
             if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
                 return Err(Failure::TooLarge);

@@ -4,6 +4,16 @@
 //! Anything else is API Gateway's own 404, so `cargo lambda watch`'s extras (its `/lambda-url/`
 //! paths, which start any binary of the workspace, and its 404 listing them) stay out of reach.
 
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// API Gateway gives up on an integration after 29 s.
+pub const INTEGRATION_TIMEOUT: Duration = Duration::from_secs(29);
+
 /// The API's paths, as `template.yaml` routes them (a test checks the two agree).
 pub const ROUTES: [&str; 4] = ["/create-room", "/auth-token", "/session-analytics-by-room", "/session-list-by-room"];
 
@@ -29,6 +39,53 @@ pub fn target(method: &str, path: &str) -> Target {
         .and_then(|rest| rest.strip_suffix("/invocations"))
         .filter(|name| FUNCTIONS.contains(name));
     if ROUTES.contains(&path) || (method == "POST" && invoked.is_some()) { Target::Forward } else { Target::NotFound }
+}
+
+/// Sends `req` on to `base` (same method, path, query, headers and body, up to `max_body`
+/// bytes) and answers what came back; a timeout of `http` is a 504, any other failure a 503, as
+/// API Gateway answers them.
+pub async fn forward(http: &reqwest::Client, base: &str, req: Request, max_body: usize) -> Response {
+    let (parts, body) = req.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, max_body).await else {
+        return json_answer(StatusCode::PAYLOAD_TOO_LARGE, r#"{"message":"Request Entity Too Large"}"#);
+    };
+    let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut headers = parts.headers;
+    for hop in [header::HOST, header::CONNECTION, header::TRANSFER_ENCODING, header::CONTENT_LENGTH] {
+        headers.remove(hop);
+    }
+    let sent = http.request(parts.method, format!("{base}{path_and_query}")).headers(headers).body(body).send().await;
+    match sent {
+        Ok(resp) => {
+            let status = resp.status();
+            let mut headers = resp.headers().clone();
+            for hop in [header::CONNECTION, header::TRANSFER_ENCODING, header::CONTENT_LENGTH] {
+                headers.remove(hop);
+            }
+            match resp.bytes().await {
+                Ok(bytes) => (status, headers, Body::from(bytes)).into_response(),
+                Err(_) => unavailable(),
+            }
+        }
+        Err(e) if e.is_timeout() => {
+            json_answer(StatusCode::GATEWAY_TIMEOUT, r#"{"message":"Endpoint request timed out"}"#)
+        }
+        Err(_) => unavailable(),
+    }
+}
+
+fn unavailable() -> Response {
+    json_answer(StatusCode::SERVICE_UNAVAILABLE, r#"{"message":"Service Unavailable"}"#)
+}
+
+/// A JSON answer with a fixed body.
+pub fn json_answer(status: StatusCode, body: &'static str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        Bytes::from_static(body.as_bytes()),
+    )
+        .into_response()
 }
 
 #[cfg(test)]

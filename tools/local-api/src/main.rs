@@ -4,15 +4,12 @@
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use clap::Parser;
-use local_api::{NOT_FOUND_BODY, Target, target};
+use local_api::{INTEGRATION_TIMEOUT, NOT_FOUND_BODY, Target, forward, json_answer, target};
 
-/// API Gateway gives up on an integration after 29 s.
-const INTEGRATION_TIMEOUT: Duration = Duration::from_secs(29);
 /// The largest request API Gateway passes on (and Lambda accepts): 6 MB.
 const MAX_REQUEST_BYTES: usize = 6 * 1024 * 1024;
 
@@ -56,50 +53,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 async fn handle(State(upstream): State<Upstream>, req: Request) -> Response {
     if target(req.method().as_str(), req.uri().path()) == Target::NotFound {
-        return json(StatusCode::NOT_FOUND, NOT_FOUND_BODY);
+        return json_answer(StatusCode::NOT_FOUND, NOT_FOUND_BODY);
     }
-    let (parts, body) = req.into_parts();
-    let Ok(body) = axum::body::to_bytes(body, MAX_REQUEST_BYTES).await else {
-        return json(StatusCode::PAYLOAD_TOO_LARGE, r#"{"message":"Request Entity Too Large"}"#);
-    };
-    let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    let mut headers = parts.headers;
-    for hop in [header::HOST, header::CONNECTION, header::TRANSFER_ENCODING, header::CONTENT_LENGTH] {
-        headers.remove(hop);
-    }
-    let sent = upstream
-        .http
-        .request(parts.method, format!("{}{path_and_query}", upstream.base))
-        .headers(headers)
-        .body(body)
-        .send()
-        .await;
-    match sent {
-        Ok(resp) => {
-            let status = resp.status();
-            let mut headers = resp.headers().clone();
-            for hop in [header::CONNECTION, header::TRANSFER_ENCODING, header::CONTENT_LENGTH] {
-                headers.remove(hop);
-            }
-            match resp.bytes().await {
-                Ok(bytes) => (status, headers, Body::from(bytes)).into_response(),
-                Err(_) => unavailable(),
-            }
-        }
-        Err(e) if e.is_timeout() => json(StatusCode::GATEWAY_TIMEOUT, r#"{"message":"Endpoint request timed out"}"#),
-        Err(_) => unavailable(),
-    }
-}
-
-fn unavailable() -> Response {
-    json(StatusCode::SERVICE_UNAVAILABLE, r#"{"message":"Service Unavailable"}"#)
-}
-
-fn json(status: StatusCode, body: &'static str) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-        Bytes::from_static(body.as_bytes()),
-    )
-        .into_response()
+    forward(&upstream.http, &upstream.base, req, MAX_REQUEST_BYTES).await
 }

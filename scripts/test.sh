@@ -53,6 +53,8 @@ step "cargo test"
 cargo test --workspace
 step "soak (10,000 invocations per function, e2e/tests/soak.rs)"
 cat target/soak.txt
+step "the biggest rooms, page by page within Lambda's limits (e2e/tests/limits.rs)"
+cat target/limits.txt
 
 step "lambda-bench smoke (the harness behind scripts/bench.sh: 1 run, 20 invocations, no figures kept)"
 cargo build --quiet -p hms-e2e --bin lambda-bench

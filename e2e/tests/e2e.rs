@@ -338,3 +338,49 @@ async fn managed_concurrency_is_honoured_without_a_warning() {
         assert_eq!(stack.log_lines("auth-token", r#""message":"request""#), 8);
     }
 }
+
+/// `Accept-Encoding: gzip`, as mobile HTTP clients send it: an answer of more than a few hundred
+/// bytes comes gzip-compressed (through the Runtime API and the router as API Gateway passes it),
+/// and unpacks to the very answer a client without gzip gets; a small one comes plain.
+#[tokio::test(flavor = "multi_thread")]
+async fn answers_are_gzip_for_clients_that_take_it() {
+    use std::io::Read as _;
+    let stack = Stack::start("gzip", Options::default()).await;
+    let (status, room) = stack.post("/create-room", json!({"name": "e2e-gzip"})).await;
+    assert_eq!(status, 200, "{room}");
+    let room_id = room["id"].as_str().unwrap();
+    let mut peers = Vec::new();
+    for i in 0..30 {
+        let t = token(&stack, room_id, &format!("student-{i:02}"), "guest").await;
+        peers.push(stack.hms.join(&t, &format!("Student {i:02}"), &at("09:00:00")).await);
+    }
+    for peer in peers {
+        stack.hms.leave(&peer, &at("09:45:00")).await;
+    }
+    let http = reqwest::Client::new();
+    let url = format!("{}/session-analytics-by-room?room_id={room_id}", stack.api);
+    let plain = http.get(&url).send().await.unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    let plain: Value = plain.json().await.unwrap();
+    let packed = http.get(&url).header("accept-encoding", "gzip").send().await.unwrap();
+    assert_eq!(packed.status(), 200);
+    assert_eq!(
+        packed.headers().get("content-encoding").map(|v| v.to_str().unwrap()),
+        Some("gzip"),
+        "{:?}",
+        packed.headers()
+    );
+    assert_eq!(packed.headers()["vary"], "accept-encoding");
+    let bytes = packed.bytes().await.unwrap();
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(&bytes[..]).read_to_string(&mut text).unwrap();
+    let unpacked: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(unpacked["user_duration_list"], plain["user_duration_list"]);
+    assert_eq!(unpacked["attendee_count"], 30);
+    assert!(bytes.len() * 3 < text.len(), "{} -> {} bytes", text.len(), bytes.len());
+
+    let small =
+        http.get(format!("{}/session-list-by-room", stack.api)).header("accept-encoding", "gzip").send().await.unwrap();
+    assert_eq!(small.status(), 400);
+    assert!(small.headers().get("content-encoding").is_none(), "a small error goes plain");
+}

@@ -2,7 +2,9 @@
 //! - minting an auth token; getting the cached management token;
 //! - attendance of one session with 10 to 100,000 peers, from the 100ms JSON page to the bytes of
 //!   the answer, and where the time of the 10,000-peer case goes;
-//! - what init does in-process (configuration, the functions built).
+//! - what init does in-process (configuration, the functions built);
+//! - gzip of an answer (a page of 1,000 attendees, a page of 100 sessions) at levels 1, 6 and 9;
+//!   the compressed sizes are printed once.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -124,5 +126,36 @@ fn init(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, tokens, attendance_by_peers, init);
+/// What gzip costs and saves on the answers a client asks for most: the default attendance page
+/// (1,000 attendees) and a full session-list page without peers (100 sessions).
+fn gzip_levels(c: &mut Criterion) {
+    let session_bytes = page_json(3_000);
+    let page: Page<Session> = sessions::parse(&session_bytes, "page").unwrap();
+    let session = sessions::latest(page.data).unwrap();
+    let report = attendance::compute(&session, chrono::Utc::now());
+    let attendees = report.to_json_page(0, 1_000);
+    let list: Vec<serde_json::Value> = (0..100)
+        .map(|i| {
+            serde_json::json!({"id": format!("{i:024x}"), "room_id": "631a0f990e6ffae22efa610c",
+            "customer_id": "627cdddff2e4e30487862ad1", "active": false,
+            "created_at": "2026-01-01T10:00:00.000Z", "updated_at": "2026-01-01T11:00:00.000Z"})
+        })
+        .collect();
+    let sessions_page = serde_json::to_vec(&serde_json::json!({"success": true, "sessions": list})).unwrap();
+    let mut group = c.benchmark_group("gzip");
+    for (name, body) in [("attendance page (1,000 attendees)", &attendees), ("session list page (100)", &sessions_page)]
+    {
+        for level in [1, 6, 9] {
+            let packed = hms_shared::encoding::gzip_at(body, level);
+            println!("gzip {name}, level {level}: {} -> {} bytes", body.len(), packed.len());
+            group.throughput(Throughput::Bytes(body.len() as u64));
+            group.bench_with_input(BenchmarkId::new(format!("{name} level"), level), body, |b, body| {
+                b.iter(|| hms_shared::encoding::gzip_at(black_box(body), level))
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, tokens, attendance_by_peers, init, gzip_levels);
 criterion_main!(benches);

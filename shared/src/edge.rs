@@ -11,6 +11,7 @@ use lambda_http::aws_lambda_events::encodings::Body;
 use lambda_http::aws_lambda_events::query_map::QueryMap;
 use lambda_http::http::{HeaderMap, HeaderValue, Method, header};
 
+use crate::encoding;
 use crate::error::{ApiError, ErrorCode};
 use crate::input::Parse;
 
@@ -35,6 +36,8 @@ pub struct ApiRequest {
     pub body: Option<Vec<u8>>,
     /// Claims of a JWT authorizer, when one ran.
     pub claims: HashMap<String, String>,
+    /// Whether the caller takes a gzip answer (`Accept-Encoding`).
+    pub accepts_gzip: bool,
 }
 
 impl ApiRequest {
@@ -63,7 +66,9 @@ impl ApiRequest {
             return Err(ApiError::PayloadTooLarge { limit: MAX_BODY_BYTES });
         }
         let claims = event.request_context.authorizer.and_then(|a| a.jwt).map(|jwt| jwt.claims).unwrap_or_default();
-        Ok(Self { method, path, query, body, claims })
+        let accepts_gzip =
+            encoding::accepts_gzip(event.headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()));
+        Ok(Self { method, path, query, body, claims, accepts_gzip })
     }
 
     /// Which of `routes` this request is for (its path): 404 for an unknown path, 405 for a wrong
@@ -162,38 +167,60 @@ pub fn payload_size(body: &[u8]) -> usize {
     body.len() + body.iter().filter(|&&b| b == b'"' || b == b'\\').count() + ENVELOPE_ALLOWANCE
 }
 
-/// A reply Lambda will pass on, or the 422 `response_too_large` that says to ask for less
-/// (Lambda itself would fail the invocation, and API Gateway answer a bare 500).
-pub fn within_lambda_limit(reply: Reply) -> Result<Reply, ApiError> {
-    match payload_size(&reply.body) {
-        size if size > LAMBDA_RESPONSE_LIMIT => {
-            Err(ApiError::ResponseTooLarge { bytes: size, limit: LAMBDA_RESPONSE_LIMIT })
-        }
-        _ => Ok(reply),
+/// A reply as it travels: JSON text, or its gzip bytes in base64.
+#[derive(Debug)]
+pub struct Payload {
+    body: String,
+    gzip: bool,
+}
+
+/// The reply as it will travel, gzip-compressed when the caller takes gzip and the reply is not
+/// tiny ([`encoding::GZIP_MIN_BYTES`]); or, when Lambda would refuse it even so, the 422
+/// `response_too_large` that says to ask for less (Lambda itself would fail the invocation, and
+/// API Gateway answer a bare 500).
+pub fn encode(reply: Reply, gzip: bool) -> Result<Payload, ApiError> {
+    let (body, gzip, size) = if gzip && reply.body.len() >= encoding::GZIP_MIN_BYTES {
+        let packed = base64::engine::general_purpose::STANDARD.encode(encoding::gzip(&reply.body));
+        let size = packed.len() + ENVELOPE_ALLOWANCE;
+        (packed, true, size)
+    } else {
+        let size = payload_size(&reply.body);
+        (String::from_utf8(reply.body).map_err(|_| ApiError::Internal("the answer is not UTF-8".into()))?, false, size)
+    };
+    if size > LAMBDA_RESPONSE_LIMIT {
+        return Err(ApiError::ResponseTooLarge { bytes: size, limit: LAMBDA_RESPONSE_LIMIT });
     }
+    Ok(Payload { body, gzip })
 }
 
 /// Turns a handler's result into the API Gateway answer. The one place errors become HTTP.
-pub fn respond(result: Result<Reply, &ApiError>) -> ApiGatewayV2httpResponse {
+pub fn respond(result: Result<Payload, &ApiError>) -> ApiGatewayV2httpResponse {
     let mut headers = HeaderMap::new();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    let (status, body) = match result {
-        Ok(reply) => (200, reply.body),
+    let (status, body, gzip) = match result {
+        Ok(payload) => {
+            // The answer depends on Accept-Encoding, so caches must key on it.
+            headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+            if payload.gzip {
+                headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            }
+            (200, payload.body, payload.gzip)
+        }
         Err(err) => {
             for (name, value) in err.headers() {
                 if let Ok(v) = HeaderValue::from_str(&value) {
                     headers.insert(name, v);
                 }
             }
-            (err.status(), serde_json::to_vec(&err.body()).unwrap_or_default())
+            (err.status(), err.body().to_string(), false)
         }
     };
     let mut resp = ApiGatewayV2httpResponse::default();
     resp.status_code = i64::from(status);
     resp.headers = headers;
-    resp.body = Some(Body::Text(String::from_utf8(body).unwrap_or_default()));
-    resp.is_base64_encoded = false;
+    resp.body = Some(Body::Text(body));
+    resp.is_base64_encoded = gzip;
     resp
 }
 
@@ -273,6 +300,12 @@ mod tests {
         assert_eq!(ApiRequest::from_event(event("POST", "/x", Some(&enc), true)).unwrap_err().status(), 413);
         let huge = "A".repeat(10 * MAX_BODY_BYTES);
         assert_eq!(ApiRequest::from_event(event("POST", "/x", Some(&huge), true)).unwrap_err().status(), 413);
+        // What reaches a function at most: Lambda's 6 MB request (API Gateway itself takes 10 MB).
+        for size in [6_291_456, 10 << 20] {
+            let big = "x".repeat(size);
+            assert_eq!(ApiRequest::from_event(event("POST", "/x", Some(&big), false)).unwrap_err().status(), 413);
+            assert_eq!(ApiRequest::from_event(event("POST", "/x", Some(&big), true)).unwrap_err().status(), 413);
+        }
     }
 
     #[test]
@@ -306,23 +339,42 @@ mod tests {
             v,
             serde_json::json!({"success": false, "msg": "field 'room_id' is required", "error": "missing_field"})
         );
-        let ok = respond(Ok(Reply::ok_json(&serde_json::json!({"a": 1})).unwrap()));
+        let ok = respond(Ok(encode(Reply::ok_json(&serde_json::json!({"a": 1})).unwrap(), true).unwrap()));
         assert_eq!(ok.status_code, 200);
         assert_eq!(ok.headers[header::CONTENT_TYPE], "application/json");
+        assert!(!ok.is_base64_encoded && ok.headers.get(header::CONTENT_ENCODING).is_none(), "tiny answers go plain");
+    }
+
+    #[test]
+    fn answers_are_gzip_when_the_caller_takes_it_and_they_are_not_tiny() {
+        let plain = Reply::ok_json(&serde_json::json!({"rows": vec!["Student of the class"; 200]})).unwrap().body;
+        let resp = respond(Ok(encode(Reply::ok_raw(plain.clone()), true).unwrap()));
+        assert!(resp.is_base64_encoded);
+        assert_eq!(resp.headers[header::CONTENT_ENCODING], "gzip");
+        assert_eq!(resp.headers[header::VARY], "accept-encoding");
+        let Some(Body::Text(b64)) = resp.body else { panic!("text body") };
+        let packed = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
+        let mut unpacked = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&packed[..]), &mut unpacked).unwrap();
+        assert_eq!(unpacked, plain);
+        let resp = respond(Ok(encode(Reply::ok_raw(plain.clone()), false).unwrap()));
+        assert!(!resp.is_base64_encoded);
+        assert_eq!(resp.body, Some(Body::Text(String::from_utf8(plain).unwrap())));
     }
 
     #[test]
     fn replies_over_lambdas_limit_become_422_and_the_size_counts_escapes() {
         // The answer as Lambda serialises it: the body is a JSON string inside the response.
         let body = br#"{"a":"q\"x"}"#.to_vec();
-        let resp = respond(Ok(Reply::ok_raw(body.clone())));
+        let resp = respond(Ok(encode(Reply::ok_raw(body.clone()), false).unwrap()));
         let envelope = serde_json::to_vec(&resp).unwrap().len();
         assert!(payload_size(&body) >= envelope, "{} < {envelope}", payload_size(&body));
         let fits = vec![b'x'; LAMBDA_RESPONSE_LIMIT - ENVELOPE_ALLOWANCE];
-        assert!(within_lambda_limit(Reply::ok_raw(fits)).is_ok());
+        assert!(encode(Reply::ok_raw(fits), false).is_ok());
         let quotes = vec![b'"'; (LAMBDA_RESPONSE_LIMIT - ENVELOPE_ALLOWANCE) / 2 + 1];
-        let err = within_lambda_limit(Reply::ok_raw(quotes)).unwrap_err();
+        let err = encode(Reply::ok_raw(quotes.clone()), false).unwrap_err();
         assert_eq!((err.status(), err.code().as_str()), (422, "response_too_large"));
         assert!(err.to_string().contains("ask for less"), "{err}");
+        assert!(encode(Reply::ok_raw(quotes), true).is_ok(), "compressed, the same answer fits");
     }
 }

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod config;
 pub mod credentials;
 pub mod edge;
+pub mod encoding;
 pub mod error;
 pub mod handlers;
 pub mod hms;

@@ -14,7 +14,7 @@ pub use auth_token::AuthToken;
 pub use create_room::CreateRoom;
 pub use session_analytics::SessionAnalytics;
 
-use crate::edge::{ApiRequest, Reply, Route, respond, within_lambda_limit};
+use crate::edge::{ApiRequest, Reply, Route, encode, respond};
 use crate::error::{ApiError, ConfigError};
 
 /// A Lambda function of the API: the routes it serves and what it does for each.
@@ -44,8 +44,9 @@ pub async fn serve<F: Function>(function: Result<&F, &[ConfigError]>, event: Api
         let req = ApiRequest::from_event(event)?;
         let matched = req.route(F::ROUTES)?;
         route = Some(matched);
+        let gzip = req.accepts_gzip;
         match function {
-            Ok(f) => f.call(matched, req).await.and_then(within_lambda_limit),
+            Ok(f) => f.call(matched, req).await.and_then(|reply| encode(reply, gzip)),
             Err(errors) => Err(misconfigured(errors)),
         }
     }

@@ -10,7 +10,7 @@ use crate::attendance;
 use crate::edge::{ApiRequest, Reply, Route};
 use crate::error::{ApiError, ErrorCode};
 use crate::hms::HmsApi;
-use crate::hms::sessions::{self, Page, Session};
+use crate::hms::sessions::{self, Page, Session, SessionWithoutPeers};
 use crate::input::{RoomId, SessionId};
 use crate::paging::{Cursor, Flag, Limit};
 
@@ -139,20 +139,24 @@ pub async fn session_list(
 ) -> Result<Reply, ApiError> {
     let start = cursor.map(Cursor::as_str);
     let bytes = hms.list_sessions(room_id, limit.get(), start).await?;
-    let page: Page<Map<String, Value>> = sessions::parse(&bytes, "session list")?;
-    let count = page.data.len();
+    let (sessions, last): (Vec<Map<String, Value>>, _) = if peers.0 {
+        let page: Page<Map<String, Value>> = sessions::parse(&bytes, "session list")?;
+        (page.data, page.last)
+    } else {
+        let page: Page<SessionWithoutPeers> = sessions::parse(&bytes, "session list")?;
+        (page.data.into_iter().map(|s| s.0).collect(), page.last)
+    };
+    drop(bytes);
+    let count = sessions.len();
     let mut out = Vec::with_capacity(count);
-    for mut s in page.data {
+    for s in sessions {
         if !s.get("id").is_some_and(Value::is_string) {
             return Err(ApiError::upstream(ErrorCode::UpstreamInvalidResponse, "100ms sent a session without an id"));
-        }
-        if !peers.0 {
-            s.remove("peers");
         }
         out.push(Value::Object(s));
     }
     let seen: Vec<String> = start.map(String::from).into_iter().collect();
-    let next_cursor = sessions::next_start(count, limit.get(), page.last.as_deref(), &seen);
+    let next_cursor = sessions::next_start(count, limit.get(), last.as_deref(), &seen);
     Reply::ok_json(&json!({
         "success": true,
         "room_id": room_id,

@@ -129,6 +129,37 @@ fn peers_object<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Peer<'de>>, D::Er
     d.deserialize_any(PeersVisitor)
 }
 
+/// A session as 100ms sent it, every field kept as is but `peers`, which is skipped unread: a
+/// session list without peers never builds the peers of a large room in memory.
+#[derive(Debug, Clone, Default)]
+pub struct SessionWithoutPeers(pub serde_json::Map<String, serde_json::Value>);
+
+impl<'de> Deserialize<'de> for SessionWithoutPeers {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct FieldsVisitor;
+        impl<'de> Visitor<'de> for FieldsVisitor {
+            type Value = SessionWithoutPeers;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a session object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut fields = serde_json::Map::new();
+                while let Some(Text(key)) = map.next_key()? {
+                    if key == "peers" {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                    } else {
+                        fields.insert(key.into_owned(), map.next_value()?);
+                    }
+                }
+                Ok(SessionWithoutPeers(fields))
+            }
+        }
+        d.deserialize_map(FieldsVisitor)
+    }
+}
+
 /// Parses a 100ms answer; anything that does not fit is a 502 (100ms answered nonsense).
 ///
 /// The bytes are checked to be UTF-8 once, up front, and parsed as a `str`: serde_json then skips
@@ -168,6 +199,19 @@ mod tests {
 
     fn example(name: &str) -> Vec<u8> {
         std::fs::read(format!("{EXAMPLES}/{name}")).unwrap()
+    }
+
+    #[test]
+    fn sessions_without_peers_keep_every_other_field() {
+        let bytes = example("sessions_list_response.json");
+        let page: Page<SessionWithoutPeers> = parse(&bytes, "page").unwrap();
+        let full: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        for (got, want) in page.data.iter().zip(full["data"].as_array().unwrap()) {
+            let mut want = want.as_object().unwrap().clone();
+            assert!(want.remove("peers").is_some());
+            assert_eq!(got.0, want);
+        }
+        assert_eq!(page.data.len(), 2);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::auth::verify;
-use crate::sessions::{Peer, Session};
+use crate::sessions::{LEFT_BY_CLIENT, Peer, Session};
 use crate::{CUSTOMER_ID, DEFAULT_ROLES, Emulator, api_error, new_id, ts};
 
 /// What a fault does to the next matching requests.
@@ -94,7 +94,7 @@ pub(crate) async fn join(State(emu): State<Emulator>, Json(req): Json<JoinReques
     if !DEFAULT_ROLES.contains(&role.as_str()) {
         return api_error(StatusCode::FORBIDDEN, "role not found in template", &[&role]);
     }
-    let idx = match s.sessions.iter().position(|x| x.room_id == room_id && x.active) {
+    let idx = match s.live_session(&room_id) {
         Some(i) => i,
         None => {
             s.sessions.push(Session {
@@ -122,6 +122,7 @@ pub(crate) async fn join(State(emu): State<Emulator>, Json(req): Json<JoinReques
             user_id,
             joined_at: ts(at),
             left_at: None,
+            leave: None,
         },
     );
     session.updated_at = ts(at);
@@ -142,19 +143,51 @@ pub(crate) async fn leave(State(emu): State<Emulator>, Json(req): Json<LeaveRequ
         Err(r) => return *r,
     };
     let mut s = emu.lock();
-    let Some(session) = s.sessions.iter_mut().find(|x| x.active && x.peers.contains_key(&req.peer_id)) else {
+    let Some(idx) = s.sessions.iter().position(|x| x.active && x.peers.contains_key(&req.peer_id)) else {
         return api_error(StatusCode::NOT_FOUND, "peer not found in an active session", &[]);
     };
-    let peer = session.peers.get_mut(&req.peer_id).expect("checked above");
-    if peer.left_at.is_some() {
+    if !s.leave_peer(idx, &req.peer_id, at, LEFT_BY_CLIENT, "") {
         return api_error(StatusCode::BAD_REQUEST, "peer already left", &[]);
     }
-    peer.left_at = Some(ts(at));
-    session.updated_at = ts(at);
-    if session.peers.values().all(|p| p.left_at.is_some()) {
-        session.active = false;
-    }
+    let session = &s.sessions[idx];
     Json(json!({"session_id": session.id, "active": session.active})).into_response()
+}
+
+#[derive(Deserialize)]
+pub(crate) struct PeersQuery {
+    room_id: String,
+}
+
+/// Every peer of the room's sessions, with why it left (`reason`, `message`), oldest session first.
+pub(crate) async fn list_peers(State(emu): State<Emulator>, Query(q): Query<PeersQuery>) -> Response {
+    let s = emu.lock();
+    let peers: Vec<_> = s
+        .sessions
+        .iter()
+        .filter(|x| x.room_id == q.room_id)
+        .flat_map(|x| x.peers.values())
+        .map(|p| {
+            let (reason, message) = p.leave.clone().unzip();
+            json!({"id": p.id, "session_id": p.session_id, "user_id": p.user_id, "role": p.role,
+                   "joined_at": p.joined_at, "left_at": p.left_at, "reason": reason, "message": message})
+        })
+        .collect();
+    Json(json!({"peers": peers})).into_response()
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ClockRequest {
+    advance_seconds: i64,
+}
+
+/// Moves the emulator's clock forward (recordings progress by it; presigned URLs expire by it).
+pub(crate) async fn advance_clock(State(emu): State<Emulator>, Json(req): Json<ClockRequest>) -> Response {
+    if !(0..=30 * 86_400).contains(&req.advance_seconds) {
+        return api_error(StatusCode::BAD_REQUEST, "advance_seconds must be from 0 to 2592000", &[]);
+    }
+    let mut s = emu.lock();
+    s.clock_offset += chrono::TimeDelta::seconds(req.advance_seconds);
+    Json(json!({"now": ts(s.now())})).into_response()
 }
 
 /// Most peers one seed request may create (all sessions together).
@@ -208,6 +241,7 @@ pub(crate) async fn seed_sessions(State(emu): State<Emulator>, Json(req): Json<S
                     user_id: format!("user-{user:06}"),
                     joined_at: ts(joined),
                     left_at: Some(ts(left)),
+                    leave: Some((LEFT_BY_CLIENT.into(), String::new())),
                 };
                 (peer_id, peer)
             })

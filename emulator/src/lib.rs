@@ -1,20 +1,40 @@
 //! A local stand-in for the 100ms v2 REST API, following its public docs: the subset our functions
-//! use (rooms, sessions), authenticated as 100ms does (HS256 management tokens), plus a control API
-//! outside `/v2` that simulates clients joining with auth tokens, injects faults and exposes
+//! use, authenticated as 100ms does (HS256 management tokens), plus a control API outside `/v2`
+//! that simulates clients joining with auth tokens, injects faults, moves the clock and exposes
 //! counters.
 //!
-//! `/v2` routes: `POST /rooms` (create-or-update by name), `GET /rooms/{id}`, `GET /rooms`,
-//! `GET /sessions` (`room_id`, `active`, `limit`, `start`; newest first), `GET /sessions/{id}`.
+//! `/v2` routes:
+//! - rooms: `POST /rooms` (create-or-update by name), `GET /rooms/{id}`, `POST /rooms/{id}`
+//!   (enable/disable, update), `GET /rooms`;
+//! - sessions: `GET /sessions` (`room_id`, `active`, `limit`, `start`; newest first),
+//!   `GET /sessions/{id}`;
+//! - room codes: `POST /room-codes/room/{id}`, `POST /room-codes/room/{id}/role/{role}`,
+//!   `GET /room-codes/room/{id}`, `POST /room-codes/code`; and the client SDKs' token by room code,
+//!   `POST /v2/token` (auth.100ms.live's path, no management token);
+//! - active rooms: `GET /active-rooms/{id}`, `GET /active-rooms/{id}/peers`,
+//!   `POST /active-rooms/{id}/remove-peers`, `POST /active-rooms/{id}/end-room`;
+//! - recordings: `POST /recordings/room/{id}/start`, `POST /recordings/room/{id}/stop`,
+//!   `POST /recordings/{id}/stop`, `GET /recordings/{id}`, `GET /recordings`; assets:
+//!   `GET /recording-assets`, `GET /recording-assets/{id}`, `GET /recording-assets/{id}/presigned-url`.
 //!
-//! Control routes (`/_emulator`): `POST join`, `POST leave`, `POST faults`, `DELETE faults`,
-//! `GET counters`, `POST counters/reset`, `PUT credentials`, `GET health`.
-
+//! Control routes (`/_emulator`): `POST join`, `POST leave`, `POST sessions` (seed), `GET peers`
+//! (every peer with its leave reason), `POST clock` (advance time), `GET assets/{id}` (a presigned
+//! URL's target), `POST faults`, `DELETE faults`, `GET counters`, `POST counters/reset`,
+//! `PUT credentials`, `GET health`.
 //!
-//! One module per area: [`rooms`], [`sessions`], [`auth`] (tokens, and the faults every `/v2`
-//! request passes through first), [`control`] (the `/_emulator` API); the state behind one lock.
+//! One module per area: [`rooms`], [`sessions`], [`room_codes`], [`active_rooms`],
+//! [`recordings`], [`auth`] (tokens, and the faults every `/v2` request passes through first),
+//! [`control`] (the `/_emulator` API); the state behind one lock.
 
+// A helper's refusal is the answer to send, an axum `Response` (128 bytes): boxing it would only
+// add noise to a test server that answers one request at a time per connection.
+#![allow(clippy::result_large_err)]
+
+mod active_rooms;
 mod auth;
 mod control;
+mod recordings;
+mod room_codes;
 mod rooms;
 mod sessions;
 
@@ -31,8 +51,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 pub use control::{Fault, FaultKind};
-use control::{add_fault, clear_faults, counters, join, leave, reset_counters, seed_sessions, set_credentials};
-use rooms::{Room, create_room, get_room, list_rooms};
+use control::{
+    add_fault, advance_clock, clear_faults, counters, join, leave, list_peers, reset_counters, seed_sessions,
+    set_credentials,
+};
+use recordings::{Asset, Recording};
+use room_codes::RoomCode;
+use rooms::{Room, create_room, get_room, list_rooms, update_room};
 use sessions::{Session, get_session, list_sessions};
 
 /// Id of the template every app starts with (the docs' example template id).
@@ -64,6 +89,18 @@ pub(crate) struct Inner {
     pub(crate) requests: BTreeMap<String, u64>,
     pub(crate) management_tokens: HashSet<String>,
     pub(crate) auth_failures: u64,
+    pub(crate) room_codes: Vec<RoomCode>,
+    pub(crate) recordings: Vec<Recording>,
+    pub(crate) assets: Vec<Asset>,
+    /// How far the emulator's clock is ahead of the wall clock (`POST /_emulator/clock`).
+    pub(crate) clock_offset: chrono::TimeDelta,
+}
+
+impl Inner {
+    /// The emulator's time: the wall clock plus the offset the control API added.
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        Utc::now() + self.clock_offset
+    }
 }
 
 /// The emulator's state; clone it freely (it is shared).
@@ -85,6 +122,10 @@ impl Emulator {
                 requests: BTreeMap::new(),
                 management_tokens: HashSet::new(),
                 auth_failures: 0,
+                room_codes: Vec::new(),
+                recordings: Vec::new(),
+                assets: Vec::new(),
+                clock_offset: chrono::TimeDelta::zero(),
             })),
         }
     }
@@ -97,13 +138,19 @@ impl Emulator {
     pub fn router(&self) -> Router {
         Router::new()
             .route("/v2/rooms", post(create_room).get(list_rooms))
-            .route("/v2/rooms/{id}", get(get_room))
+            .route("/v2/rooms/{id}", get(get_room).post(update_room))
             .route("/v2/sessions", get(list_sessions))
             .route("/v2/sessions/{id}", get(get_session))
+            .merge(room_codes::routes())
+            .merge(active_rooms::routes())
+            .merge(recordings::routes())
             .route("/_emulator/health", get(|| async { Json(json!({"ok": true})) }))
             .route("/_emulator/join", post(join))
             .route("/_emulator/leave", post(leave))
             .route("/_emulator/sessions", post(seed_sessions))
+            .route("/_emulator/peers", get(list_peers))
+            .route("/_emulator/clock", post(advance_clock))
+            .route("/_emulator/assets/{id}", get(recordings::download))
             .route("/_emulator/faults", post(add_fault).delete(clear_faults))
             .route("/_emulator/counters", get(counters))
             .route("/_emulator/counters/reset", post(reset_counters))
@@ -131,6 +178,25 @@ pub(crate) struct ListQuery {
     pub(crate) limit: Option<String>,
     pub(crate) start: Option<String>,
     pub(crate) name: Option<String>,
+    pub(crate) role: Option<String>,
+    pub(crate) enabled: Option<String>,
+    pub(crate) user_id: Option<String>,
+    pub(crate) session_id: Option<String>,
+    pub(crate) status: Option<String>,
+}
+
+/// A `true`/`false` query filter; `Err` is the 400 to answer.
+pub(crate) fn parse_bool(name: &str, value: Option<&str>) -> Result<Option<bool>, Response> {
+    match value {
+        None => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(_) => Err(api_error(
+            StatusCode::BAD_REQUEST,
+            "invalid query parameter",
+            &[&format!("{name} should be true or false")],
+        )),
+    }
 }
 
 pub(crate) fn parse_limit(limit: Option<&str>) -> Result<usize, &'static str> {

@@ -163,3 +163,46 @@ pub(crate) async fn list_rooms(
     Json(page(rooms.into_iter().map(|r| (r.id.clone(), r.clone())).collect(), limit, q.start.as_deref()))
         .into_response()
 }
+
+/// `POST /rooms/{id}`: enable or disable the room (`{"enabled": bool}`), or update its
+/// description, size or longest session. Disabling refuses later joins; it does not end a live
+/// session (end-room does).
+pub(crate) async fn update_room(
+    State(emu): State<Emulator>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = guard(&emu, "POST /rooms/{id}", &headers).await {
+        return r;
+    }
+    let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(&body) else {
+        return api_error(StatusCode::BAD_REQUEST, "invalid request body", &[]);
+    };
+    let enabled = match body.get("enabled") {
+        None => None,
+        Some(Value::Bool(b)) => Some(*b),
+        Some(_) => return api_error(StatusCode::BAD_REQUEST, "invalid request body", &["enabled should be a bool"]),
+    };
+    if let Some(d) = body.get("max_duration_seconds").and_then(Value::as_u64)
+        && !(120..=43_200).contains(&d)
+    {
+        return api_error(StatusCode::BAD_REQUEST, "max_duration_seconds should be between 120 and 43200", &[]);
+    }
+    let mut s = emu.lock();
+    let now = ts(s.now());
+    let Some(room) = s.rooms.iter_mut().find(|r| r.id == id) else {
+        return api_error(StatusCode::NOT_FOUND, "room not found", &[]);
+    };
+    if let Some(e) = enabled {
+        room.enabled = e;
+    }
+    if let Some(d) = body.get("description").and_then(Value::as_str) {
+        room.description = d.to_string();
+    }
+    if let Some(d) = body.get("max_duration_seconds").and_then(Value::as_u64) {
+        room.max_duration_seconds = d;
+    }
+    room.updated_at = now;
+    Json(room.clone()).into_response()
+}

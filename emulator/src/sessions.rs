@@ -11,7 +11,47 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::auth::guard;
-use crate::{Emulator, ListQuery, api_error, page, parse_limit};
+use crate::{Emulator, Inner, ListQuery, api_error, page, parse_limit, ts};
+
+/// Why a peer left (`peer.leave.success`'s `reason`).
+pub(crate) const LEFT_BY_CLIENT: &str = "client request";
+/// Why a peer removed through the API left.
+pub(crate) const LEFT_KICKED: &str = "peer kicked";
+
+impl Inner {
+    /// The live session of `room_id`, by index.
+    pub(crate) fn live_session(&self, room_id: &str) -> Option<usize> {
+        self.sessions.iter().position(|x| x.room_id == room_id && x.active)
+    }
+
+    /// Peer `peer_id` of session `idx` leaves at `at` for `reason` (with `message`); the last one
+    /// out closes the session, and the room's recordings stop (now, on the emulator's clock). `false` when the peer is
+    /// not in the session or already left.
+    pub(crate) fn leave_peer(
+        &mut self,
+        idx: usize,
+        peer_id: &str,
+        at: DateTime<Utc>,
+        reason: &str,
+        message: &str,
+    ) -> bool {
+        let session = &mut self.sessions[idx];
+        let Some(peer) = session.peers.get_mut(peer_id).filter(|p| p.left_at.is_none()) else {
+            return false;
+        };
+        peer.left_at = Some(ts(at));
+        peer.leave = Some((reason.to_string(), message.to_string()));
+        session.updated_at = ts(at);
+        if session.peers.values().all(|p| p.left_at.is_some()) {
+            session.active = false;
+            let room_id = session.room_id.clone();
+            // Recordings run on the emulator's clock, whatever time the leave is dated.
+            let now = self.now();
+            self.stop_recordings(&room_id, now);
+        }
+        true
+    }
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Peer {
@@ -23,6 +63,10 @@ pub(crate) struct Peer {
     pub(crate) joined_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) left_at: Option<String>,
+    /// Why it left and the message passed with it, as `peer.leave.success` would say (not in the
+    /// session object; the control API shows them).
+    #[serde(skip)]
+    pub(crate) leave: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -1,0 +1,418 @@
+//! `/v2/recordings` and `/v2/recording-assets`: composite recordings of a room's live session,
+//! their lifecycle (`starting` -> `running` -> `stopping` -> `post_processing` -> `completed`),
+//! the assets a completed one produces, and presigned URLs that expire.
+//!
+//! Time runs on the emulator's clock, which `POST /_emulator/clock` moves forward, so a test
+//! can compress a recording's life. Where the docs are silent, the emulator chooses (README,
+//! "100ms behaviour we assumed"): starting needs a live session (else 404) and no recording
+//! already starting or running in the room (else 400); stopping a room with none is a 404; the
+//! last peer leaving (or the room ending) stops the room's recordings; a presigned URL's
+//! `presign_duration` is any whole number of seconds from 1, 3 days by default.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, TimeDelta, Utc};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::auth::guard;
+use crate::{Emulator, Inner, ListQuery, api_error, new_id, page, parse_limit, ts};
+
+/// How long a recording is `starting` before it is `running`.
+pub(crate) const STARTING: TimeDelta = TimeDelta::seconds(3);
+/// How long a stopped recording is `stopping` before `post_processing`.
+pub(crate) const STOPPING: TimeDelta = TimeDelta::seconds(2);
+/// How long `post_processing` lasts before `completed`.
+pub(crate) const POST_PROCESSING: TimeDelta = TimeDelta::seconds(30);
+/// A presigned URL's lifetime unless `presign_duration` says otherwise (the docs: 3 days).
+const DEFAULT_PRESIGN_SECONDS: i64 = 3 * 86_400;
+/// The asset types a composite recording produces here.
+const ASSET_TYPES: [&str; 2] = ["room-composite", "chat"];
+
+#[derive(Debug, Clone)]
+pub(crate) struct Recording {
+    id: String,
+    room_id: String,
+    session_id: String,
+    meeting_url: String,
+    destination: String,
+    audio_only: bool,
+    resolution: (u64, u64),
+    created: DateTime<Utc>,
+    /// When a stop was asked for (by the API or because the session ended).
+    stop_requested: Option<DateTime<Utc>>,
+}
+
+/// A recording's status at `now`, and when it started and stopped.
+fn lifecycle(r: &Recording, now: DateTime<Utc>) -> (&'static str, Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+    let started = r.created + STARTING;
+    match r.stop_requested {
+        None if now < started => ("starting", None, None),
+        None => ("running", Some(started), None),
+        Some(stop) => {
+            let started = (stop >= started).then_some(started);
+            if now < stop + STOPPING {
+                ("stopping", started, None)
+            } else if now < stop + STOPPING + POST_PROCESSING {
+                ("post_processing", started, Some(stop))
+            } else {
+                ("completed", started, Some(stop))
+            }
+        }
+    }
+}
+
+/// A recording asset, as the docs' asset object.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Asset {
+    id: String,
+    job_id: String,
+    room_id: String,
+    session_id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    path: String,
+    status: String,
+    size: u64,
+    duration: u64,
+    created_at: String,
+    thumbnails: Option<Vec<String>>,
+    metadata: Value,
+}
+
+impl Inner {
+    /// Asks every starting or running recording of `room_id` to stop at `at`; their ids.
+    pub(crate) fn stop_recordings(&mut self, room_id: &str, at: DateTime<Utc>) -> Vec<String> {
+        let mut stopped = Vec::new();
+        for r in self.recordings.iter_mut().filter(|r| r.room_id == room_id && r.stop_requested.is_none()) {
+            r.stop_requested = Some(at);
+            stopped.push(r.id.clone());
+        }
+        stopped
+    }
+
+    /// Makes the assets of recordings that have completed by now (once each).
+    fn settle(&mut self) {
+        let now = self.now();
+        for r in &self.recordings {
+            let (status, started, stopped) = lifecycle(r, now);
+            if status != "completed" || self.assets.iter().any(|a| a.job_id == r.id) {
+                continue;
+            }
+            let stop = stopped.unwrap_or(now);
+            let duration = started.map_or(0, |s| (stop - s).num_seconds().max(0) as u64);
+            let done = stop + STOPPING + POST_PROCESSING;
+            for kind in ASSET_TYPES {
+                let (ext, metadata, size, dur) = match kind {
+                    "room-composite" => {
+                        let meta = json!({"resolution": {"width": r.resolution.0, "height": r.resolution.1}});
+                        ("mp4", meta, 400_000 * duration.max(1), duration)
+                    }
+                    _ => ("json", json!({}), 74, 0),
+                };
+                let id = new_id();
+                self.assets.push(Asset {
+                    path: format!("s3://emulator-recordings/{}/{}/{id}.{ext}", r.room_id, r.id),
+                    id,
+                    job_id: r.id.clone(),
+                    room_id: r.room_id.clone(),
+                    session_id: r.session_id.clone(),
+                    kind: kind.into(),
+                    status: "completed".into(),
+                    size,
+                    duration: dur,
+                    created_at: ts(done),
+                    thumbnails: None,
+                    metadata,
+                });
+            }
+        }
+    }
+
+    /// The recording object at the emulator's now; with its assets when `with_assets`.
+    fn recording_json(&self, r: &Recording, with_assets: bool) -> Value {
+        let (status, started, stopped) = lifecycle(r, self.now());
+        let mut v = json!({
+            "id": r.id, "room_id": r.room_id, "session_id": r.session_id, "status": status,
+            "created_at": ts(r.created), "started_at": started.map(ts), "stopped_at": stopped.map(ts),
+            "updated_at": ts(stopped.or(started).unwrap_or(r.created)),
+            "meeting_url": r.meeting_url, "destination": r.destination, "started_by": "", "stopped_by": "",
+            "asset_types": if r.audio_only { json!(["room-composite"]) } else { json!(ASSET_TYPES) },
+        });
+        if with_assets {
+            let assets: Vec<Value> = self
+                .assets
+                .iter()
+                .filter(|a| a.job_id == r.id)
+                .map(|a| {
+                    let mut a = serde_json::to_value(a).expect("an asset serializes");
+                    for k in ["job_id", "room_id", "session_id"] {
+                        a.as_object_mut().expect("an object").remove(k);
+                    }
+                    a
+                })
+                .collect();
+            v["recording_assets"] = if assets.is_empty() { Value::Null } else { json!(assets) };
+        }
+        v
+    }
+}
+
+pub(crate) fn routes() -> Router<Emulator> {
+    Router::new()
+        .route("/v2/recordings/room/{id}/start", post(start))
+        .route("/v2/recordings/room/{id}/stop", post(stop_room))
+        .route("/v2/recordings/{id}/stop", post(stop_one))
+        .route("/v2/recordings/{id}", get(get_one))
+        .route("/v2/recordings", get(list))
+        .route("/v2/recording-assets", get(list_assets))
+        .route("/v2/recording-assets/{id}", get(get_asset))
+        .route("/v2/recording-assets/{id}/presigned-url", get(presigned_url))
+}
+
+fn bad(detail: &str) -> Response {
+    api_error(StatusCode::BAD_REQUEST, "invalid request body", &[detail])
+}
+
+/// The resolution of a start body, within the documented limits (default 1280x720).
+fn resolution(body: &Map<String, Value>) -> Result<(u64, u64), Response> {
+    let Some(r) = body.get("resolution").filter(|r| !r.is_null()) else {
+        return Ok((1280, 720));
+    };
+    let (Some(w), Some(h)) = (r.get("width").and_then(Value::as_u64), r.get("height").and_then(Value::as_u64)) else {
+        return Err(bad("resolution needs width and height"));
+    };
+    let ok = if w >= h {
+        (500..=1920).contains(&w) && (480..=1080).contains(&h)
+    } else {
+        (500..=1080).contains(&w) && (500..=1920).contains(&h)
+    };
+    if ok { Ok((w, h)) } else { Err(bad("resolution out of range")) }
+}
+
+/// `POST /recordings/room/{id}/start`: a recording of the room's live session, `starting`.
+async fn start(State(emu): State<Emulator>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
+    if let Err(r) = guard(&emu, "POST /recordings/room/{id}/start", &headers).await {
+        return r;
+    }
+    let body: Map<String, Value> = if body.is_empty() {
+        Map::new()
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(b) => b,
+            Err(_) => return bad("not a JSON object"),
+        }
+    };
+    let resolution = match resolution(&body) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let text = |k: &str| body.get(k).and_then(Value::as_str).map(String::from);
+    let mut s = emu.lock();
+    if !s.rooms.iter().any(|r| r.id == id) {
+        return api_error(StatusCode::NOT_FOUND, "room not found", &[]);
+    }
+    let Some(idx) = s.live_session(&id) else {
+        return api_error(StatusCode::NOT_FOUND, "no active session in the room", &[]);
+    };
+    if s.recordings.iter().any(|r| r.room_id == id && r.stop_requested.is_none()) {
+        return api_error(StatusCode::BAD_REQUEST, "recording already running for the room", &[]);
+    }
+    let recording = Recording {
+        id: new_id(),
+        room_id: id.clone(),
+        session_id: s.sessions[idx].id.clone(),
+        meeting_url: text("meeting_url").unwrap_or_else(|| {
+            format!("https://emulator.app.100ms.live/preview/{id}/__internal_recorder?skip_preview=true")
+        }),
+        destination: text("destination").unwrap_or_default(),
+        audio_only: body.get("audio_only").and_then(Value::as_bool).unwrap_or(false),
+        resolution,
+        created: s.now(),
+        stop_requested: None,
+    };
+    let v = s.recording_json(&recording, true);
+    s.recordings.push(recording);
+    Json(v).into_response()
+}
+
+/// `POST /recordings/room/{id}/stop`: stops every recording running in the room,
+/// `{limit, data, last}` of them, `stopping`.
+async fn stop_room(State(emu): State<Emulator>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    if let Err(r) = guard(&emu, "POST /recordings/room/{id}/stop", &headers).await {
+        return r;
+    }
+    let mut s = emu.lock();
+    let at = s.now();
+    let stopped = s.stop_recordings(&id, at);
+    if stopped.is_empty() {
+        return api_error(StatusCode::NOT_FOUND, "no running recording in the room", &[]);
+    }
+    let data: Vec<Value> =
+        s.recordings.iter().filter(|r| stopped.contains(&r.id)).map(|r| s.recording_json(r, true)).collect();
+    Json(json!({"limit": data.len(), "last": stopped.last(), "data": data})).into_response()
+}
+
+/// `POST /recordings/{id}/stop`: stops one recording.
+async fn stop_one(State(emu): State<Emulator>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    if let Err(r) = guard(&emu, "POST /recordings/{id}/stop", &headers).await {
+        return r;
+    }
+    let mut s = emu.lock();
+    let at = s.now();
+    let Some(r) = s.recordings.iter_mut().find(|r| r.id == id) else {
+        return api_error(StatusCode::NOT_FOUND, "recording not found", &[]);
+    };
+    r.stop_requested.get_or_insert(at);
+    let r = r.clone();
+    Json(s.recording_json(&r, true)).into_response()
+}
+
+/// `GET /recordings/{id}`: the recording with its assets.
+async fn get_one(State(emu): State<Emulator>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    if let Err(r) = guard(&emu, "GET /recordings/{id}", &headers).await {
+        return r;
+    }
+    let mut s = emu.lock();
+    s.settle();
+    match s.recordings.iter().find(|r| r.id == id) {
+        Some(r) => Json(s.recording_json(r, true)).into_response(),
+        None => api_error(StatusCode::NOT_FOUND, "recording not found", &[]),
+    }
+}
+
+/// `GET /recordings?room_id=&session_id=&status=&limit=&start=`: newest first, without assets.
+async fn list(State(emu): State<Emulator>, headers: HeaderMap, Query(q): Query<ListQuery>) -> Response {
+    if let Err(r) = guard(&emu, "GET /recordings", &headers).await {
+        return r;
+    }
+    let limit = match parse_limit(q.limit.as_deref()) {
+        Ok(l) => l,
+        Err(msg) => return api_error(StatusCode::BAD_REQUEST, msg, &[]),
+    };
+    let mut s = emu.lock();
+    s.settle();
+    let now = s.now();
+    let items: Vec<(String, Value)> = s
+        .recordings
+        .iter()
+        .rev()
+        .filter(|r| q.room_id.as_ref().is_none_or(|x| &r.room_id == x))
+        .filter(|r| q.session_id.as_ref().is_none_or(|x| &r.session_id == x))
+        .filter(|r| q.status.as_ref().is_none_or(|x| lifecycle(r, now).0 == x))
+        .map(|r| (r.id.clone(), s.recording_json(r, false)))
+        .collect();
+    Json(page(items, limit, q.start.as_deref())).into_response()
+}
+
+/// `GET /recording-assets?room_id=&session_id=&status=&limit=&start=`: newest first.
+async fn list_assets(State(emu): State<Emulator>, headers: HeaderMap, Query(q): Query<ListQuery>) -> Response {
+    if let Err(r) = guard(&emu, "GET /recording-assets", &headers).await {
+        return r;
+    }
+    let limit = match parse_limit(q.limit.as_deref()) {
+        Ok(l) => l,
+        Err(msg) => return api_error(StatusCode::BAD_REQUEST, msg, &[]),
+    };
+    let mut s = emu.lock();
+    s.settle();
+    let items: Vec<(String, Asset)> = s
+        .assets
+        .iter()
+        .rev()
+        .filter(|a| q.room_id.as_ref().is_none_or(|x| &a.room_id == x))
+        .filter(|a| q.session_id.as_ref().is_none_or(|x| &a.session_id == x))
+        .filter(|a| q.status.as_ref().is_none_or(|x| &a.status == x))
+        .map(|a| (a.id.clone(), a.clone()))
+        .collect();
+    Json(page(items, limit, q.start.as_deref())).into_response()
+}
+
+/// `GET /recording-assets/{id}`.
+async fn get_asset(State(emu): State<Emulator>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    if let Err(r) = guard(&emu, "GET /recording-assets/{id}", &headers).await {
+        return r;
+    }
+    let mut s = emu.lock();
+    s.settle();
+    match s.assets.iter().find(|a| a.id == id) {
+        Some(a) => Json(a.clone()).into_response(),
+        None => api_error(StatusCode::NOT_FOUND, "asset not found", &[]),
+    }
+}
+
+#[derive(Deserialize)]
+struct PresignQuery {
+    presign_duration: Option<String>,
+}
+
+/// What a presigned URL signs: the asset and when the URL stops working.
+#[derive(Serialize, Deserialize)]
+struct UrlClaims {
+    asset_id: String,
+    exp: i64,
+}
+
+/// `GET /recording-assets/{id}/presigned-url?presign_duration=`: `{id, path, url, expiry}`, the
+/// URL on this emulator (`/_emulator/assets/{id}?token=`), refused once it expired.
+async fn presigned_url(
+    State(emu): State<Emulator>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<PresignQuery>,
+) -> Response {
+    if let Err(r) = guard(&emu, "GET /recording-assets/{id}/presigned-url", &headers).await {
+        return r;
+    }
+    let expiry = match q.presign_duration.as_deref().map(str::parse::<i64>) {
+        None => DEFAULT_PRESIGN_SECONDS,
+        Some(Ok(n)) if n >= 1 => n,
+        Some(_) => return api_error(StatusCode::BAD_REQUEST, "invalid query parameter", &["presign_duration"]),
+    };
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1").to_string();
+    let mut s = emu.lock();
+    s.settle();
+    let Some(asset) = s.assets.iter().find(|a| a.id == id) else {
+        return api_error(StatusCode::NOT_FOUND, "asset not found", &[]);
+    };
+    let claims = UrlClaims { asset_id: id.clone(), exp: (s.now() + TimeDelta::seconds(expiry)).timestamp() };
+    let token =
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(s.secret.as_bytes()))
+            .expect("HS256 signing of a JSON object cannot fail");
+    let url = format!("http://{host}/_emulator/assets/{id}?token={token}");
+    Json(json!({"id": id, "path": asset.path, "url": url, "expiry": expiry})).into_response()
+}
+
+#[derive(Deserialize)]
+pub(crate) struct DownloadQuery {
+    token: String,
+}
+
+/// A presigned URL's target: the asset's bytes while the URL is valid, 403 after (as S3 answers).
+pub(crate) async fn download(
+    State(emu): State<Emulator>,
+    Path(id): Path<String>,
+    Query(q): Query<DownloadQuery>,
+) -> Response {
+    let s = emu.lock();
+    let mut v = Validation::new(Algorithm::HS256);
+    v.validate_exp = false;
+    v.required_spec_claims.clear();
+    let claims = match jsonwebtoken::decode::<UrlClaims>(&q.token, &DecodingKey::from_secret(s.secret.as_bytes()), &v) {
+        Ok(d) if d.claims.asset_id == id => d.claims,
+        _ => return (StatusCode::FORBIDDEN, "SignatureDoesNotMatch").into_response(),
+    };
+    if s.now().timestamp() >= claims.exp {
+        return (StatusCode::FORBIDDEN, "Request has expired").into_response();
+    }
+    match s.assets.iter().find(|a| a.id == id) {
+        Some(a) => ([(header::CONTENT_TYPE, "application/octet-stream")], format!("asset {} ({})", a.id, a.kind))
+            .into_response(),
+        None => (StatusCode::NOT_FOUND, "NoSuchKey").into_response(),
+    }
+}

@@ -8,7 +8,7 @@ use hms_shared::ErrorCode;
 use hms_shared::app::Hms;
 use hms_shared::credentials::ConfiguredSource;
 use hms_shared::handlers::create_room::CREATE_ROOM_FIELDS;
-use hms_shared::handlers::{AuthToken, CreateRoom, Function, SessionAnalytics};
+use hms_shared::handlers::{AuthToken, CreateRoom, Function, RoomControl, SessionAnalytics};
 use hms_shared::input as validate;
 use serde_yaml_ng::Value;
 
@@ -44,6 +44,7 @@ fn routes_and_methods_match_the_functions() {
         <CreateRoom<Hms> as Function>::ROUTES,
         <AuthToken<ConfiguredSource> as Function>::ROUTES,
         <SessionAnalytics<Hms> as Function>::ROUTES,
+        <RoomControl<ConfiguredSource> as Function>::ROUTES,
     ]
     .concat()
     .iter()
@@ -90,6 +91,19 @@ fn page_limits_match_the_code() {
     };
     assert_eq!(limit("/session-list-by-room"), (1, SessionListLimit::MAX.into(), SESSION_LIST_DEFAULT_LIMIT.into()));
     assert_eq!(limit("/session-analytics-by-room"), (1, AttendeeLimit::MAX.into(), ATTENDEES_DEFAULT_LIMIT.into()));
+    use hms_shared::handlers::room_control::recordings::{
+        DEFAULT_LIMIT, DEFAULT_URL_SECONDS, MAX_URL_SECONDS, MIN_URL_SECONDS, RecordingListLimit,
+    };
+    assert_eq!(limit("/recordings"), (1, RecordingListLimit::MAX.into(), DEFAULT_LIMIT.into()));
+    let params = at(&s, &["paths", "/recording-url", "get", "parameters"]).as_sequence().unwrap();
+    let duration = params.iter().find(|p| p.get("name").and_then(Value::as_str) == Some("duration")).unwrap();
+    let bounds = (num(duration, &["schema", "minimum"]), num(duration, &["schema", "maximum"]));
+    assert_eq!(
+        (bounds, num(duration, &["schema", "default"])),
+        ((MIN_URL_SECONDS.into(), MAX_URL_SECONDS.into()), DEFAULT_URL_SECONDS.into())
+    );
+    let reason = at(&s, &["components", "schemas", "Reason"]);
+    assert_eq!(num(reason, &["maxLength"]) as usize, validate::MAX_REASON_LEN);
     let cursor = at(&s, &["components", "parameters", "Cursor", "schema", "pattern"]).as_str().unwrap();
     assert_eq!(cursor, format!("^[A-Za-z0-9_-]{{1,{}}}$", hms_shared::paging::MAX_CURSOR_LEN));
 }

@@ -6,8 +6,8 @@ use serde_yaml_ng::Value;
 
 const TEMPLATE: &str = include_str!("../../template.yaml");
 // What scripts/run.sh's front door routes locally must be what the template deploys.
-const PATHS: [&str; 4] = local_api::ROUTES;
-const BINARIES: [&str; 3] = local_api::FUNCTIONS;
+const PATHS: [&str; 14] = local_api::ROUTES;
+const BINARIES: [&str; 4] = local_api::FUNCTIONS;
 
 /// `!Tag value` as ("!Tag", value).
 fn tagged(v: &Value) -> Option<(String, &Value)> {

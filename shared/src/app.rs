@@ -12,7 +12,7 @@ use lambda_http::{LambdaEvent, service_fn};
 use crate::config::{Config, SecretConfig};
 use crate::credentials::{ConfiguredSource, CredentialStore, Credentials, SecretsManagerSource, StaticSource};
 use crate::error::ConfigError;
-use crate::handlers::{self, AuthToken, CreateRoom, Function, SessionAnalytics};
+use crate::handlers::{self, AuthToken, CreateRoom, Function, RoomControl, SessionAnalytics};
 use crate::hms::{DEADLINE_MARGIN, HmsClient};
 use crate::invocation::{self, Counts, Invocation};
 
@@ -26,7 +26,13 @@ pub type Hms = HmsClient<ConfiguredSource>;
 /// `create-room`.
 pub fn create_room(config: &Config) -> Built<CreateRoom<Hms>> {
     let (hms, caller_auth) = both(hms(config), part(&config.caller_auth))?;
-    Ok(CreateRoom { hms, caller_auth })
+    Ok(CreateRoom { hms, caller_auth, code_roles: config.allowed_roles.clone() })
+}
+
+/// `room-control`.
+pub fn room_control(config: &Config) -> Built<RoomControl<ConfiguredSource>> {
+    let (hms, (roles, caller_auth)) = both(hms(config), both(part(&config.allowed_roles), part(&config.caller_auth)))?;
+    Ok(RoomControl { hms, roles, caller_auth })
 }
 
 /// `auth-token`.

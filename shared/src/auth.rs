@@ -66,7 +66,8 @@ impl CallerAuth {
         }
     }
 
-    /// Fails unless the caller may create rooms.
+    /// Fails unless the caller may do a host operation: create rooms, or anything of
+    /// `room-control`.
     pub fn require_admin(&self, claims: &HashMap<String, String>) -> Result<(), ApiError> {
         let Self::Jwt { admin } = self else { return Ok(()) };
         self.subject(claims)?;
@@ -77,7 +78,10 @@ impl CallerAuth {
         } else {
             Err(ApiError::Forbidden {
                 code: ErrorCode::AdminRequired,
-                msg: format!("creating rooms needs the '{}' claim to include '{}'", admin.name, admin.value),
+                msg: format!(
+                    "host operations (creating rooms, room control) need the '{}' claim to include '{}'",
+                    admin.name, admin.value
+                ),
             })
         }
     }

@@ -18,6 +18,10 @@ pub const MAX_DESCRIPTION_LEN: usize = 2_000;
 pub const MAX_USER_ID_LEN: usize = 256;
 /// Longest role name.
 pub const MAX_ROLE_LEN: usize = 100;
+/// Longest reason (removing a peer, ending a room) we pass on: 100ms shows it to the peers.
+pub const MAX_REASON_LEN: usize = 500;
+/// Longest room code or peer id we accept; 100ms's are 10 to 12 and 36 characters.
+pub const MAX_TOKEN_ID_LEN: usize = 64;
 pub const REGIONS: [&str; 4] = ["in", "us", "eu", "auto"];
 pub const MAX_ROOM_SIZE: u64 = 2_500;
 pub const MAX_LARGE_ROOM_SIZE: u64 = 20_000;
@@ -102,6 +106,29 @@ text_type!(
     /// A 100ms region: one of [`REGIONS`].
     Region
 );
+text_type!(
+    /// A room code (`wpi-srjb-wer`): letters, digits and `-`, 1 to [`MAX_TOKEN_ID_LEN`]
+    /// characters. The docs show two forms (3-4-3 and 3-3-3), so the exact form is not checked.
+    RoomCode
+);
+text_type!(
+    /// A peer's id (a UUID in 100ms's answers): letters, digits and `-`, 1 to
+    /// [`MAX_TOKEN_ID_LEN`] characters.
+    PeerId
+);
+text_type!(
+    /// A recording asset's id (24 hex, lower case).
+    AssetId
+);
+text_type!(
+    /// A recording's id (24 hex, lower case).
+    RecordingId
+);
+text_type!(
+    /// A reason shown to peers: at most [`MAX_REASON_LEN`] characters, no control characters
+    /// but line breaks.
+    Reason
+);
 
 impl Parse for RoomId {
     fn parse(s: &str) -> Result<Self, String> {
@@ -166,6 +193,53 @@ impl Parse for UserId {
     }
 }
 
+/// Letters, digits and `-`, 1 to [`MAX_TOKEN_ID_LEN`] long: safe in a path and a JSON body.
+fn token_id(s: &str) -> Result<String, String> {
+    if s.is_empty() || s.len() > MAX_TOKEN_ID_LEN {
+        return Err(format!("must be 1 to {MAX_TOKEN_ID_LEN} characters"));
+    }
+    if !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return Err("may contain only letters, digits and -".into());
+    }
+    Ok(s.into())
+}
+
+impl Parse for RoomCode {
+    fn parse(s: &str) -> Result<Self, String> {
+        token_id(s).map(Self)
+    }
+}
+
+impl Parse for PeerId {
+    fn parse(s: &str) -> Result<Self, String> {
+        token_id(s).map(Self)
+    }
+}
+
+impl Parse for RecordingId {
+    fn parse(s: &str) -> Result<Self, String> {
+        object_id(s).map(Self)
+    }
+}
+
+impl Parse for AssetId {
+    fn parse(s: &str) -> Result<Self, String> {
+        object_id(s).map(Self)
+    }
+}
+
+impl Parse for Reason {
+    fn parse(s: &str) -> Result<Self, String> {
+        if s.chars().count() > MAX_REASON_LEN {
+            return Err(format!("must be at most {MAX_REASON_LEN} characters"));
+        }
+        if s.chars().any(|c| c.is_control() && c != '\n') {
+            return Err("must not contain control characters".into());
+        }
+        Ok(Self(s.into()))
+    }
+}
+
 impl Parse for Region {
     fn parse(s: &str) -> Result<Self, String> {
         if REGIONS.contains(&s) { Ok(Self(s.into())) } else { Err(format!("must be one of {}", REGIONS.join(", "))) }
@@ -181,6 +255,18 @@ pub fn json_object(body: Option<&[u8]>) -> Result<Map<String, Value>, ApiError> 
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(ApiError::bad_request(ErrorCode::InvalidBody, "request body must be a JSON object")),
         Err(e) => Err(ApiError::bad_request(ErrorCode::InvalidJson, format!("request body is not valid JSON: {e}"))),
+    }
+}
+
+/// Fails with 400 `unknown_field` when `map` has a field outside `accepted`: a misspelt field
+/// is the caller's mistake to hear about, not one to ignore.
+pub fn only_fields(map: &Map<String, Value>, accepted: &[&str]) -> Result<(), ApiError> {
+    match map.keys().find(|k| !accepted.contains(&k.as_str())) {
+        None => Ok(()),
+        Some(unknown) => Err(ApiError::bad_request(
+            ErrorCode::UnknownField,
+            format!("unknown field '{unknown}': accepted fields are {}", accepted.join(", ")),
+        )),
     }
 }
 
@@ -281,6 +367,26 @@ mod tests {
         }
         for bad in ["", "   ", "a\nb", &"u".repeat(MAX_USER_ID_LEN + 1)] {
             assert!(UserId::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn codes_peers_assets_and_reasons() {
+        for ok in ["wpi-srjb-wer", "hkj-sdf-fda", "ABC-1", "fd9e87d8-5c7b-4750-932f-d8d2ff18b70b"] {
+            assert_eq!(RoomCode::parse(ok).unwrap(), ok);
+            assert_eq!(PeerId::parse(ok).unwrap(), ok);
+        }
+        for bad in ["", "a b", "a/b", "../x", "é", &"a".repeat(MAX_TOKEN_ID_LEN + 1)] {
+            assert!(RoomCode::parse(bad).is_err(), "{bad:?}");
+            assert!(PeerId::parse(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(AssetId::parse("6425320E94091A5AF841456F").unwrap(), "6425320e94091a5af841456f");
+        assert!(AssetId::parse("<asset-id>").is_err());
+        assert_eq!(Reason::parse("").unwrap(), "");
+        assert!(Reason::parse("Class has ended.\nSee you tomorrow").is_ok());
+        assert!(Reason::parse(&"é".repeat(MAX_REASON_LEN)).is_ok());
+        for bad in ["bell\u{7}", "tab\t", &"r".repeat(MAX_REASON_LEN + 1)] {
+            assert!(Reason::parse(bad).is_err(), "{bad:?}");
         }
     }
 

@@ -4,7 +4,7 @@
 //!
 use std::time::Duration;
 
-use hms_shared::auth::CallerAuth;
+use hms_shared::auth::{CallerAuth, RoleAllowList};
 use hms_shared::credentials::{CredentialStore, Credentials, SecretsManagerSource};
 use hms_shared::handlers::{CreateRoom, SessionAnalytics};
 use hms_shared::hms::HmsClient;
@@ -56,7 +56,7 @@ impl Functions {
             HmsClient::new(format!("{base}/v2"), CredentialStore::new(source, CACHE_AGE))
         };
         Self {
-            create: CreateRoom { hms: client(), caller_auth: CallerAuth::Open },
+            create: CreateRoom { hms: client(), caller_auth: CallerAuth::Open, code_roles: Ok(RoleAllowList::Any) },
             analytics: SessionAnalytics { hms: client() },
         }
     }
@@ -176,6 +176,7 @@ async fn credential_faults_are_clear_and_recover_without_a_cold_start() {
     let slow = CreateRoom {
         hms: HmsClient::new(hms.api(), CredentialStore::new(source, CACHE_AGE)),
         caller_auth: CallerAuth::Open,
+        code_roles: Ok(RoleAllowList::Any),
     };
     let started = std::time::Instant::now();
     let (s, b) = answer(&slow.handle(post("/create-room", r#"{"name": "slow"}"#)).await);

@@ -8,7 +8,7 @@ use hms_shared::credentials::{CredentialStore, Credentials, StaticSource};
 use hms_shared::handlers::{self, AuthToken, CreateRoom, SessionAnalytics};
 use hms_shared::hms::rooms::NewRoom;
 use hms_shared::hms::sessions::LIST_PAGE_LIMIT;
-use hms_shared::input::{RoomId, SessionId};
+use hms_shared::input::{Role, RoomId, SessionId};
 use hms_test_support::{FakeHms, Handle, answer, event, get, post};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
@@ -30,7 +30,7 @@ fn session(i: usize) -> Value {
 }
 
 fn open<H>(hms: H) -> CreateRoom<H> {
-    CreateRoom { hms, caller_auth: CallerAuth::Open }
+    CreateRoom { hms, caller_auth: CallerAuth::Open, code_roles: Ok(RoleAllowList::Any) }
 }
 
 fn any_role(secret: &str) -> AuthToken<StaticSource> {
@@ -216,6 +216,18 @@ async fn a_broken_room_answer_is_502() {
         }
         async fn get_session(&self, _: &SessionId) -> Result<Vec<u8>, hms_shared::ApiError> {
             Ok(b"not json".to_vec())
+        }
+        async fn create_room_codes(&self, _: &RoomId, _: Option<&Role>) -> Result<Vec<u8>, hms_shared::ApiError> {
+            Ok(b"{\"data\": 7}".to_vec())
+        }
+        async fn list_room_codes(
+            &self,
+            _: &RoomId,
+            _: Option<&Role>,
+            _: Option<bool>,
+            _: Option<&str>,
+        ) -> Result<Vec<u8>, hms_shared::ApiError> {
+            Ok(b"[]".to_vec())
         }
     }
     let (status, body) = answer(&open(Broken).handle(post("/create-room", "{}")).await);

@@ -5,7 +5,7 @@ use std::sync::Mutex;
 use hms_shared::ApiError;
 use hms_shared::hms::HmsApi;
 use hms_shared::hms::rooms::NewRoom;
-use hms_shared::input::{RoomId, SessionId};
+use hms_shared::input::{Role, RoomId, SessionId};
 use serde_json::{Value, json};
 
 use crate::fixtures::example;
@@ -19,6 +19,8 @@ pub struct FakeHms {
     /// The rooms created, as the JSON bodies sent.
     pub created: Mutex<Vec<Value>>,
     pub list_calls: Mutex<Vec<(String, u32, Option<String>)>>,
+    /// Room codes made, as the docs' room code objects (oldest first).
+    pub codes: Mutex<Vec<Value>>,
 }
 
 impl FakeHms {
@@ -52,6 +54,46 @@ impl HmsApi for FakeHms {
         let last = page.last().map(|s| s["id"].clone());
         let data = if page.is_empty() { Value::Null } else { json!(page) };
         Ok(serde_json::to_vec(&json!({"limit": limit, "data": data, "last": last})).unwrap())
+    }
+
+    /// Codes in the docs' form: per role asked, or for the docs' example roles (host, guest)
+    /// when none is named.
+    async fn create_room_codes(&self, room_id: &RoomId, role: Option<&Role>) -> Result<Vec<u8>, ApiError> {
+        let mut codes = self.codes.lock().unwrap();
+        let mut make = |role: &str| {
+            let n = codes.len();
+            let mut code = example("room_codes_create_for_role_response.json");
+            code["code"] = json!(format!("fak-e{n:03}-cod"));
+            code["room_id"] = json!(room_id);
+            code["role"] = json!(role);
+            codes.push(code.clone());
+            code
+        };
+        let body = match role {
+            Some(role) => make(role.as_str()),
+            None => {
+                let data = ["host", "guest"].map(&mut make);
+                json!({ "data": data })
+            }
+        };
+        Ok(serde_json::to_vec(&body).unwrap())
+    }
+
+    async fn list_room_codes(
+        &self,
+        room_id: &RoomId,
+        role: Option<&Role>,
+        enabled: Option<bool>,
+        _start: Option<&str>,
+    ) -> Result<Vec<u8>, ApiError> {
+        let codes = self.codes.lock().unwrap();
+        let data: Vec<&Value> = codes
+            .iter()
+            .filter(|c| c["room_id"] == room_id.as_str())
+            .filter(|c| role.is_none_or(|r| c["role"] == r.as_str()))
+            .filter(|c| enabled.is_none_or(|e| c["enabled"] == e))
+            .collect();
+        Ok(serde_json::to_vec(&json!({"limit": 100, "data": data, "last": ""})).unwrap())
     }
 
     async fn get_session(&self, session_id: &SessionId) -> Result<Vec<u8>, ApiError> {

@@ -4,6 +4,7 @@
 
 pub mod auth_token;
 pub mod create_room;
+pub mod room_control;
 pub mod session_analytics;
 
 use std::future::Future;
@@ -12,6 +13,7 @@ use lambda_http::aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV
 
 pub use auth_token::AuthToken;
 pub use create_room::CreateRoom;
+pub use room_control::RoomControl;
 pub use session_analytics::SessionAnalytics;
 
 use crate::edge::{ApiRequest, Reply, Route, encode, respond};

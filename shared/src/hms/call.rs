@@ -1,5 +1,5 @@
 //! The one path every 100ms request takes: the management token, re-signed and then re-read on
-//! 401/403; bounded, jittered retries of idempotent requests on transient failures; the
+//! 401 and on a 403 that is about the token (`rejects_credentials`); bounded, jittered retries of idempotent requests on transient failures; the
 //! invocation's deadline; 100ms's answers and failures mapped to [`ApiError`].
 
 use std::time::Duration;
@@ -133,7 +133,7 @@ impl<S: SecretSource> HmsClient<S> {
         let mut token = self.management.get(&creds, chrono::Utc::now().timestamp())?;
         for auth_round in 0..3 {
             let answer = self.with_retries(call, &token, deadline, auth_round > 0).await?;
-            if !matches!(answer.status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
+            if !rejects_credentials(answer.status, &answer.body) {
                 return map_answer(answer);
             }
             let (method, path, status) = (&call.method, &call.path, answer.status.as_u16());
@@ -233,6 +233,28 @@ fn backoff(attempt: u32) -> Duration {
     base / 2 + base / 2 * jitter / 1000
 }
 
+/// Whether an answer refuses our management token rather than the request: every 401, and a 403
+/// unless 100ms says why in words about the request. 100ms uses 403 for both: an invalid token
+/// on its analytics API ("insufficient permissions"), and refusals such as "room is disabled" on
+/// room codes. A refusal of the request is answered as one at once; re-signing the token and
+/// re-reading the credentials would not change it.
+fn rejects_credentials(status: StatusCode, body: &[u8]) -> bool {
+    match status {
+        StatusCode::UNAUTHORIZED => true,
+        StatusCode::FORBIDDEN => {
+            let message = serde_json::from_slice::<Value>(body)
+                .ok()
+                .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_ascii_lowercase))
+                .unwrap_or_default();
+            message.is_empty()
+                || ["token", "permission", "forbidden", "unauthori", "credential", "access key"]
+                    .iter()
+                    .any(|w| message.contains(w))
+        }
+        _ => false,
+    }
+}
+
 /// 100ms's own error message from an error body `{"code", "message", "details"}`.
 fn upstream_message(body: &[u8], status: StatusCode) -> String {
     let parsed: Option<Value> = serde_json::from_slice(body).ok();
@@ -296,6 +318,32 @@ mod tests {
                 .len()
                 <= 300
         );
+    }
+
+    #[test]
+    fn a_403_about_the_request_is_a_refusal_not_a_credentials_problem() {
+        let credentials = [
+            (401, r#"{"code":401,"message":"Token validation error"}"#),
+            (401, ""),
+            (403, r#"{"code":403,"message":"Forbidden","details":["injected fault"]}"#),
+            (403, r#"{"message":"insufficient permissions"}"#),
+            (403, "<html>403</html>"),
+        ];
+        for (status, body) in credentials {
+            assert!(rejects_credentials(StatusCode::from_u16(status).unwrap(), body.as_bytes()), "{status} {body}");
+        }
+        let refusals = [
+            (403, r#"{"code":403,"message":"room is disabled","details":[]}"#),
+            (403, r#"{"message":"room code cannot be enabled"}"#),
+            (404, r#"{"message":"Token validation error"}"#),
+            (400, ""),
+        ];
+        for (status, body) in refusals {
+            assert!(!rejects_credentials(StatusCode::from_u16(status).unwrap(), body.as_bytes()), "{status} {body}");
+        }
+        let err = map_answer(answer(403, r#"{"message":"room is disabled"}"#)).unwrap_err();
+        assert_eq!((err.status(), err.code().as_str()), (400, "upstream_rejected"));
+        assert!(err.to_string().contains("room is disabled"), "{err}");
     }
 
     #[test]

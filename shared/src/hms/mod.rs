@@ -1,9 +1,20 @@
 //! The 100ms REST client: management-token auth with refresh and re-read on 401/403, bounded
 //! retries of idempotent calls, timeouts on every request, and 100ms answers mapped to
-//! [`ApiError`]. One file per 100ms area ([`rooms`], [`sessions`]) for its shapes; `call` is
-//! the one path every request takes.
+//! [`ApiError`]. One file per 100ms area ([`rooms`], [`sessions`], [`room_codes`],
+//! [`active_rooms`], [`recordings`]) for its shapes and calls; `call` is the one path every
+//! request takes.
+//!
+//! Which calls are retried on 429, 5xx or a failed connection (`idempotent`): every GET; the
+//! POSTs whose repeat does what the first did (a room create with a name, a room code's or a
+//! room's enabled flag, removing one peer by id, stopping a room's recordings). Not retried: a
+//! room create without a name, creating room codes, removing peers by role (a repeat would remove
+//! who joined since), ending a room, starting a recording. A connection that could not be made
+//! sent nothing, so that alone is retried for every call.
 
+pub mod active_rooms;
 mod call;
+pub mod recordings;
+pub mod room_codes;
 pub mod rooms;
 pub mod sessions;
 
@@ -15,7 +26,7 @@ use reqwest::Method;
 
 use crate::credentials::{CredentialStore, SecretSource};
 use crate::error::ApiError;
-use crate::input::{RoomId, SessionId};
+use crate::input::{Role, RoomId, SessionId};
 use crate::tokens::ManagementTokenCache;
 use call::Call;
 use rooms::NewRoom;
@@ -52,6 +63,20 @@ pub trait HmsApi: Send + Sync {
     ) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send;
     /// `GET /sessions/{id}`.
     fn get_session(&self, session_id: &SessionId) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send;
+    /// Creates room codes: for every role of the room's template, or for `role`.
+    fn create_room_codes(
+        &self,
+        room_id: &RoomId,
+        role: Option<&Role>,
+    ) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send;
+    /// `GET /room-codes/room/{id}`, one page of [`room_codes::LIST_PAGE_LIMIT`].
+    fn list_room_codes(
+        &self,
+        room_id: &RoomId,
+        role: Option<&Role>,
+        enabled: Option<bool>,
+        start: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send;
 }
 
 /// A shared reference serves as well as the client it points to.
@@ -71,6 +96,24 @@ impl<T: HmsApi> HmsApi for &T {
 
     fn get_session(&self, session_id: &SessionId) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send {
         (**self).get_session(session_id)
+    }
+
+    fn create_room_codes(
+        &self,
+        room_id: &RoomId,
+        role: Option<&Role>,
+    ) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send {
+        (**self).create_room_codes(room_id, role)
+    }
+
+    fn list_room_codes(
+        &self,
+        room_id: &RoomId,
+        role: Option<&Role>,
+        enabled: Option<bool>,
+        start: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send {
+        (**self).list_room_codes(room_id, role, enabled, start)
     }
 }
 
@@ -110,5 +153,19 @@ impl<S: SecretSource> HmsApi for HmsClient<S> {
 
     async fn get_session(&self, session_id: &SessionId) -> Result<Vec<u8>, ApiError> {
         self.call(&Call::new(Method::GET, format!("/sessions/{session_id}")).idempotent(true)).await
+    }
+
+    async fn create_room_codes(&self, room_id: &RoomId, role: Option<&Role>) -> Result<Vec<u8>, ApiError> {
+        self.call(&room_codes::create_call(room_id, role)).await
+    }
+
+    async fn list_room_codes(
+        &self,
+        room_id: &RoomId,
+        role: Option<&Role>,
+        enabled: Option<bool>,
+        start: Option<&str>,
+    ) -> Result<Vec<u8>, ApiError> {
+        self.call(&room_codes::list_call(room_id, role, enabled, start)).await
     }
 }

@@ -15,10 +15,25 @@ use axum::response::{IntoResponse, Response};
 pub const INTEGRATION_TIMEOUT: Duration = Duration::from_secs(29);
 
 /// The API's paths, as `template.yaml` routes them (a test checks the two agree).
-pub const ROUTES: [&str; 4] = ["/create-room", "/auth-token", "/session-analytics-by-room", "/session-list-by-room"];
+pub const ROUTES: [&str; 14] = [
+    "/create-room",
+    "/auth-token",
+    "/session-analytics-by-room",
+    "/session-list-by-room",
+    "/room-codes",
+    "/room-codes/disable",
+    "/room-codes/enable",
+    "/active-peers",
+    "/remove-peer",
+    "/end-room",
+    "/recordings/start",
+    "/recordings/stop",
+    "/recordings",
+    "/recording-url",
+];
 
 /// The bundle's functions, by binary name.
-pub const FUNCTIONS: [&str; 3] = ["create-room", "auth-token", "session-analytics"];
+pub const FUNCTIONS: [&str; 4] = ["create-room", "auth-token", "session-analytics", "room-control"];
 
 /// What API Gateway answers for a path no route matches (an HTTP API: 404 and this body).
 pub const NOT_FOUND_BODY: &str = r#"{"message":"Not Found"}"#;

@@ -1,0 +1,169 @@
+//! Who is in the room now (`GET /active-peers`), removing someone (`POST /remove-peer`) and
+//! ending the session (`POST /end-room`, with `lock` so nobody rejoins).
+
+use serde_json::{Value, json};
+
+use super::no_live_session;
+use crate::credentials::SecretSource;
+use crate::edge::Reply;
+use crate::error::{ApiError, ErrorCode};
+use crate::hms::HmsClient;
+use crate::hms::active_rooms::{ActivePeers, Removal};
+use crate::hms::sessions;
+use crate::input::{PeerId, Reason, Role, RoomId, json_object, only_fields, opt_bool, opt_field, req_field};
+
+pub const ACTIVE_PEERS_PATH: &str = "/active-peers";
+pub const REMOVE_PEER_PATH: &str = "/remove-peer";
+pub const END_ROOM_PATH: &str = "/end-room";
+
+/// A parsed `POST /remove-peer`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemovePeer {
+    pub room_id: RoomId,
+    pub who: Removal,
+    pub reason: Reason,
+}
+
+/// Parses `{room_id, peer_id | role, reason?}`: exactly one of `peer_id` and `role` (100ms would
+/// let `peer_id` win silently; a caller who sent both meant something we cannot tell).
+pub fn removal_request(body: Option<&[u8]>) -> Result<RemovePeer, ApiError> {
+    let map = json_object(body)?;
+    only_fields(&map, &["room_id", "peer_id", "role", "reason"])?;
+    let room_id = req_field(&map, "room_id")?;
+    let who = match (opt_field::<PeerId>(&map, "peer_id")?, opt_field::<Role>(&map, "role")?) {
+        (Some(peer), None) => Removal::Peer(peer),
+        (None, Some(role)) => Removal::Role(role),
+        (None, None) => {
+            return Err(ApiError::bad_request(
+                ErrorCode::MissingField,
+                "give 'peer_id' (one peer) or 'role' (all with it)",
+            ));
+        }
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_request(ErrorCode::InvalidBody, "give 'peer_id' or 'role', not both"));
+        }
+    };
+    let reason = opt_field(&map, "reason")?.unwrap_or_else(empty_reason);
+    Ok(RemovePeer { room_id, who, reason })
+}
+
+fn empty_reason() -> Reason {
+    <Reason as crate::input::Parse>::parse("").expect("an empty reason is valid")
+}
+
+/// A parsed `POST /end-room`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndRoom {
+    pub room_id: RoomId,
+    pub reason: Reason,
+    pub lock: bool,
+}
+
+/// Parses `{room_id, reason?, lock?}` (`lock` false unless given).
+pub fn end_request(body: Option<&[u8]>) -> Result<EndRoom, ApiError> {
+    let map = json_object(body)?;
+    only_fields(&map, &["room_id", "reason", "lock"])?;
+    Ok(EndRoom {
+        room_id: req_field(&map, "room_id")?,
+        reason: opt_field(&map, "reason")?.unwrap_or_else(empty_reason),
+        lock: opt_bool(&map, "lock")?.unwrap_or(false),
+    })
+}
+
+/// `GET /active-peers?room_id=`: the peers in the live session, first joined first; 404
+/// `session_not_found` when nobody is in the room.
+pub async fn active<S: SecretSource>(hms: &HmsClient<S>, room_id: &RoomId) -> Result<Reply, ApiError> {
+    let bytes = hms.active_peers(room_id).await.map_err(no_live_session(room_id))?;
+    let mut peers = sessions::parse::<ActivePeers>(&bytes, "peer list")?.peers;
+    peers.sort_by(|a, b| a.joined_at.cmp(&b.joined_at).then_with(|| a.id.cmp(&b.id)));
+    Reply::ok_json(&json!({"success": true, "room_id": room_id, "count": peers.len(), "peers": peers}))
+}
+
+/// `POST /remove-peer`. 100ms removes asynchronously: a 200 means the removal was accepted.
+pub async fn remove<S: SecretSource>(hms: &HmsClient<S>, ask: &RemovePeer) -> Result<Reply, ApiError> {
+    let bytes = hms.remove_peers(&ask.room_id, &ask.who, &ask.reason).await.map_err(|e| match e {
+        ApiError::UpstreamRejected { status: 404, msg } => ApiError::NotFound {
+            code: ErrorCode::UpstreamNotFound,
+            msg: format!("nobody to remove in room {}: {msg}", ask.room_id),
+        },
+        other => other,
+    })?;
+    let (peer_id, role) = match &ask.who {
+        Removal::Peer(p) => (Some(p.as_str()), None),
+        Removal::Role(r) => (None, Some(r.as_str())),
+    };
+    Reply::ok_json(&json!({
+        "success": true, "room_id": ask.room_id, "peer_id": peer_id, "role": role,
+        "message": upstream_message(&bytes),
+    }))
+}
+
+/// `POST /end-room`: ends the live session; with `lock` the room is also disabled, so nobody
+/// rejoins until it is enabled again. With `lock` and no live session the room is disabled all
+/// the same (`ended: false, locked: true`): locking a room after class must not depend on
+/// whether everybody already left.
+pub async fn end<S: SecretSource>(hms: &HmsClient<S>, ask: &EndRoom) -> Result<Reply, ApiError> {
+    let ended = match hms.end_room(&ask.room_id, &ask.reason, ask.lock).await {
+        Ok(bytes) => Some(upstream_message(&bytes)),
+        Err(ApiError::UpstreamRejected { status: 404, .. }) if ask.lock => None,
+        Err(e) => return Err(no_live_session(&ask.room_id)(e)),
+    };
+    if ended.is_none() {
+        hms.set_room_enabled(&ask.room_id, false).await?;
+    }
+    Reply::ok_json(&json!({
+        "success": true, "room_id": ask.room_id, "ended": ended.is_some(), "locked": ask.lock,
+        "message": ended.unwrap_or_else(|| "no live session; the room is disabled".into()),
+    }))
+}
+
+/// 100ms's `{"message": ...}`, or empty.
+fn upstream_message(bytes: &[u8]) -> String {
+    serde_json::from_slice::<Value>(bytes)
+        .ok()
+        .and_then(|v| v.get("message").and_then(Value::as_str).map(String::from))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ROOM: &str = "631b2654f771854d9bf633df";
+
+    #[test]
+    fn removals_name_one_peer_or_one_role() {
+        let peer = removal_request(Some(
+            format!(r#"{{"room_id":"{ROOM}","peer_id":"fd9e87d8-5c7b","reason":"bye"}}"#).as_bytes(),
+        ))
+        .unwrap();
+        assert!(matches!(peer.who, Removal::Peer(ref p) if p == "fd9e87d8-5c7b"));
+        assert_eq!(peer.reason, "bye");
+        let role = removal_request(Some(format!(r#"{{"room_id":"{ROOM}","role":"guest"}}"#).as_bytes())).unwrap();
+        assert!(matches!(role.who, Removal::Role(ref r) if r == "guest"));
+        assert_eq!(role.reason, "");
+        let cases = [
+            (format!(r#"{{"room_id":"{ROOM}"}}"#), "missing_field"),
+            (format!(r#"{{"room_id":"{ROOM}","peer_id":"p","role":"guest"}}"#), "invalid_body"),
+            (format!(r#"{{"room_id":"{ROOM}","peer_id":"../x"}}"#), "invalid_field"),
+            (format!(r#"{{"room_id":"{ROOM}","role":"guest","reason":"{}"}}"#, "x".repeat(501)), "invalid_field"),
+            (format!(r#"{{"room_id":"{ROOM}","role":"guest","message":"x"}}"#), "unknown_field"),
+            (r#"{"role":"guest"}"#.to_string(), "missing_field"),
+        ];
+        for (body, code) in cases {
+            assert_eq!(removal_request(Some(body.as_bytes())).unwrap_err().code().as_str(), code, "{body}");
+        }
+    }
+
+    #[test]
+    fn ends_lock_only_when_asked() {
+        let end =
+            end_request(Some(format!(r#"{{"room_id":"{ROOM}","reason":"Class has ended"}}"#).as_bytes())).unwrap();
+        assert_eq!((end.lock, end.reason.as_str()), (false, "Class has ended"));
+        assert!(end_request(Some(format!(r#"{{"room_id":"{ROOM}","lock":true}}"#).as_bytes())).unwrap().lock);
+        assert_eq!(
+            end_request(Some(format!(r#"{{"room_id":"{ROOM}","lock":"yes"}}"#).as_bytes())).unwrap_err().code(),
+            ErrorCode::InvalidField
+        );
+    }
+}

@@ -1,0 +1,264 @@
+//! Recordings: `POST /recordings/start`, `POST /recordings/stop`, `GET /recordings` (status, and
+//! the assets of finished ones) and `GET /recording-url` (a fresh presigned link to an asset).
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use super::no_live_session;
+use crate::credentials::SecretSource;
+use crate::edge::Reply;
+use crate::error::{ApiError, ErrorCode};
+use crate::hms::HmsClient;
+use crate::hms::recordings::{PresignedUrl, Recording, Resolution, StartRecording};
+use crate::hms::sessions::{self, Page};
+use crate::input::{AssetId, Parse, RecordingId, RoomId, json_object, only_fields, opt_bool, opt_str, req_field};
+use crate::paging::{Cursor, Limit};
+
+pub const RECORDINGS_START_PATH: &str = "/recordings/start";
+pub const RECORDINGS_STOP_PATH: &str = "/recordings/stop";
+pub const RECORDINGS_PATH: &str = "/recordings";
+pub const RECORDING_URL_PATH: &str = "/recording-url";
+
+/// Recordings on a page of `GET /recordings` unless `limit` says otherwise.
+pub const DEFAULT_LIMIT: u32 = 10;
+/// `limit` of `GET /recordings`: each completed recording on the page costs one more call to
+/// 100ms (its assets), made at once, so a page is at most 21 calls.
+pub type RecordingListLimit = Limit<20>;
+
+/// Longest `meeting_url` passed on.
+pub const MAX_MEETING_URL_LEN: usize = 2_048;
+/// Longest destination name passed on.
+pub const MAX_DESTINATION_LEN: usize = 100;
+
+/// The shortest and longest life of a recording link, and its default. 100ms documents no
+/// bounds; S3 presigned URLs (SigV4) cannot outlive 7 days, and a link is a bearer credential,
+/// so the default is an hour (as the Node SDK's), not 100ms's 3 days.
+pub const MIN_URL_SECONDS: u32 = 60;
+pub const MAX_URL_SECONDS: u32 = 604_800;
+pub const DEFAULT_URL_SECONDS: u32 = 3_600;
+
+/// `duration` of `GET /recording-url`, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UrlSeconds(pub u32);
+
+impl Default for UrlSeconds {
+    fn default() -> Self {
+        Self(DEFAULT_URL_SECONDS)
+    }
+}
+
+impl Parse for UrlSeconds {
+    fn parse(s: &str) -> Result<Self, String> {
+        match s.parse::<u32>() {
+            Ok(n) if (MIN_URL_SECONDS..=MAX_URL_SECONDS).contains(&n) && !s.starts_with('+') => Ok(Self(n)),
+            _ => Err(format!("must be a whole number of seconds from {MIN_URL_SECONDS} to {MAX_URL_SECONDS}")),
+        }
+    }
+}
+
+/// A parsed `POST /recordings/start`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartRequest {
+    pub room_id: RoomId,
+    pub start: StartRecording,
+}
+
+/// Parses `{room_id, meeting_url?, resolution?: {width, height}, audio_only?, destination?}`.
+/// The resolution is checked against the limits 100ms documents for its external streams
+/// (500x480 to 1920x1080 landscape, 500x500 to 1080x1920 portrait), which its recording page
+/// does not restate.
+pub fn start_request(body: Option<&[u8]>) -> Result<StartRequest, ApiError> {
+    let map = json_object(body)?;
+    only_fields(&map, &["room_id", "meeting_url", "resolution", "audio_only", "destination"])?;
+    let meeting_url = opt_str(&map, "meeting_url")?;
+    if let Some(url) = meeting_url {
+        let ok = url.len() <= MAX_MEETING_URL_LEN
+            && url.strip_prefix("https://").is_some_and(|rest| !rest.is_empty())
+            && !url.chars().any(|c| c.is_whitespace() || c.is_control());
+        if !ok {
+            return Err(ApiError::invalid_field(
+                "meeting_url",
+                format!("must be an https:// URL of at most {MAX_MEETING_URL_LEN} characters"),
+            ));
+        }
+    }
+    let destination = opt_str(&map, "destination")?;
+    if destination.is_some_and(|d| {
+        d.is_empty()
+            || d.len() > MAX_DESTINATION_LEN
+            || !d.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    }) {
+        return Err(ApiError::invalid_field(
+            "destination",
+            format!("must be 1 to {MAX_DESTINATION_LEN} letters, digits, - or _"),
+        ));
+    }
+    let resolution = match map.get("resolution") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(r)) => {
+            only_fields(r, &["width", "height"])?;
+            let side = |k: &str| r.get(k).and_then(Value::as_u64);
+            let (Some(width), Some(height)) = (side("width"), side("height")) else {
+                return Err(ApiError::invalid_field("resolution", "needs whole-number width and height"));
+            };
+            let fits = if width >= height {
+                (500..=1920).contains(&width) && (480..=1080).contains(&height)
+            } else {
+                (500..=1080).contains(&width) && (500..=1920).contains(&height)
+            };
+            if !fits {
+                return Err(ApiError::invalid_field(
+                    "resolution",
+                    "must be 500x480 to 1920x1080 (landscape) or 500x500 to 1080x1920 (portrait)",
+                ));
+            }
+            Some(Resolution { width, height })
+        }
+        Some(_) => return Err(ApiError::invalid_field("resolution", "must be an object {width, height}")),
+    };
+    Ok(StartRequest {
+        room_id: req_field(&map, "room_id")?,
+        start: StartRecording {
+            meeting_url: meeting_url.map(String::from),
+            resolution,
+            audio_only: opt_bool(&map, "audio_only")?,
+            destination: destination.map(String::from),
+        },
+    })
+}
+
+/// Parses `{room_id}`.
+pub fn room_request(body: Option<&[u8]>) -> Result<RoomId, ApiError> {
+    let map = json_object(body)?;
+    only_fields(&map, &["room_id"])?;
+    req_field(&map, "room_id")
+}
+
+/// A recording as this API answers it, with `assets` where they are known.
+fn recording_json(r: &Recording) -> Value {
+    let mut v = json!(r);
+    if let Some(assets) = &r.recording_assets {
+        v["assets"] = json!(assets);
+    }
+    v
+}
+
+/// `POST /recordings/start`: 404 `session_not_found` when nobody is in the room (100ms records
+/// a live session).
+pub async fn start<S: SecretSource>(hms: &HmsClient<S>, ask: &StartRequest) -> Result<Reply, ApiError> {
+    let bytes = hms.start_recording(&ask.room_id, &ask.start).await.map_err(no_live_session(&ask.room_id))?;
+    let recording: Recording = sessions::parse(&bytes, "recording")?;
+    Reply::ok_json(&json!({"success": true, "room_id": ask.room_id, "recording": recording_json(&recording)}))
+}
+
+/// `POST /recordings/stop`: stops every recording of the room; 404 when none runs.
+pub async fn stop<S: SecretSource>(hms: &HmsClient<S>, room_id: &RoomId) -> Result<Reply, ApiError> {
+    let bytes = hms.stop_recordings(room_id).await.map_err(|e| match e {
+        ApiError::UpstreamRejected { status: 404, msg } => ApiError::NotFound {
+            code: ErrorCode::UpstreamNotFound,
+            msg: format!("no recording runs in room {room_id} (100ms: {msg})"),
+        },
+        other => other,
+    })?;
+    let page: Page<Recording> = sessions::parse(&bytes, "recording list")?;
+    let stopped: Vec<Value> = page.data.iter().map(recording_json).collect();
+    Reply::ok_json(&json!({"success": true, "room_id": room_id, "count": stopped.len(), "recordings": stopped}))
+}
+
+/// `GET /recordings?room_id=[&limit=][&cursor=]`: one page of the room's recordings, newest
+/// first, each with its status; the completed ones with their assets (ids, types, sizes), which
+/// `GET /recording-url` turns into links. The cursor is 100ms's own.
+pub async fn list<S: SecretSource>(
+    hms: &HmsClient<S>,
+    room_id: &RoomId,
+    limit: RecordingListLimit,
+    cursor: Option<&Cursor>,
+) -> Result<Reply, ApiError> {
+    let start = cursor.map(Cursor::as_str);
+    let bytes = hms.list_recordings(room_id, limit.get(), start).await?;
+    let page: Page<Recording> = sessions::parse(&bytes, "recording list")?;
+    let with_assets = page.data.iter().map(|r| async move {
+        if r.status.as_deref() != Some("completed") {
+            return Ok(r.clone());
+        }
+        let id = RecordingId::parse(&r.id).map_err(|why| {
+            ApiError::upstream(ErrorCode::UpstreamInvalidResponse, format!("100ms listed a recording whose id {why}"))
+        })?;
+        let bytes = hms.get_recording(&id).await?;
+        sessions::parse::<Recording>(&bytes, "recording")
+    });
+    let recordings = futures_util::future::try_join_all(with_assets).await?;
+    let seen: Vec<String> = start.map(String::from).into_iter().collect();
+    let next_cursor = sessions::next_start(recordings.len(), limit.get(), page.last.as_deref(), &seen);
+    let out: Vec<Value> = recordings.iter().map(recording_json).collect();
+    Reply::ok_json(&json!({
+        "success": true, "room_id": room_id, "count": out.len(), "limit": limit.get(),
+        "next_cursor": next_cursor, "recordings": out,
+    }))
+}
+
+/// `GET /recording-url?asset_id=[&duration=]`: a fresh presigned URL for the asset, valid for
+/// `duration` seconds; `expires_at` is when it stops working.
+pub async fn url<S: SecretSource>(
+    hms: &HmsClient<S>,
+    asset_id: &AssetId,
+    duration: UrlSeconds,
+    now: DateTime<Utc>,
+) -> Result<Reply, ApiError> {
+    let bytes = hms.presigned_url(asset_id, duration.0).await.map_err(|e| match e {
+        ApiError::UpstreamRejected { status: 404, .. } => {
+            ApiError::NotFound { code: ErrorCode::UpstreamNotFound, msg: format!("asset {asset_id} does not exist") }
+        }
+        other => other,
+    })?;
+    let presigned: PresignedUrl = sessions::parse(&bytes, "presigned URL")?;
+    let expiry = presigned.expiry.unwrap_or(u64::from(duration.0));
+    let expires_at = now + chrono::TimeDelta::seconds(expiry.min(u64::from(MAX_URL_SECONDS)) as i64);
+    Reply::ok_json(&json!({
+        "success": true, "asset_id": asset_id, "url": presigned.url, "expiry": expiry,
+        "expires_at": expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ROOM: &str = "631b2654f771854d9bf633df";
+
+    fn start_body(extra: &str) -> Result<StartRequest, ApiError> {
+        start_request(Some(format!(r#"{{"room_id":"{ROOM}"{extra}}}"#).as_bytes()))
+    }
+
+    #[test]
+    fn starts_take_documented_fields_within_bounds() {
+        let plain = start_body("").unwrap();
+        assert_eq!(plain.start, StartRecording::default());
+        let full = start_body(r#","meeting_url":"https://x.app.100ms.live/preview/r/host?skip_preview=true","resolution":{"width":1280,"height":720},"audio_only":false,"destination":"rec-1""#).unwrap();
+        assert_eq!(full.start.resolution, Some(Resolution { width: 1280, height: 720 }));
+        assert!(start_body(r#","resolution":{"width":1080,"height":1920}"#).is_ok(), "portrait");
+        for (extra, code) in [
+            (r#","meeting_url":"http://x""#, "invalid_field"),
+            (r#","meeting_url":"https://a b""#, "invalid_field"),
+            (r#","resolution":{"width":4000,"height":720}"#, "invalid_field"),
+            (r#","resolution":{"width":1280}"#, "invalid_field"),
+            (r#","resolution":{"width":1280,"height":720,"fps":30}"#, "unknown_field"),
+            (r#","resolution":"720p""#, "invalid_field"),
+            (r#","destination":"a/b""#, "invalid_field"),
+            (r#","transcription":{"enabled":true}"#, "unknown_field"),
+            (r#","audio_only":"yes""#, "invalid_field"),
+        ] {
+            assert_eq!(start_body(extra).unwrap_err().code().as_str(), code, "{extra}");
+        }
+    }
+
+    #[test]
+    fn link_lifetimes_are_bounded() {
+        assert_eq!(UrlSeconds::default().0, 3_600);
+        assert_eq!(UrlSeconds::parse("60").unwrap().0, 60);
+        assert_eq!(UrlSeconds::parse("604800").unwrap().0, 604_800);
+        for bad in ["59", "604801", "-1", "+60", "1h", ""] {
+            assert!(UrlSeconds::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,385 @@
+//! `room-control` (and `create-room`'s `room_codes`) with the real 100ms client against the
+//! emulator: every route, a class from room codes to a locked room and its recording's link,
+//! the admin rule, and which failures are retried (only calls safe to repeat).
+
+use std::time::Duration;
+
+use hms_shared::auth::{AdminClaim, CallerAuth, RoleAllowList};
+use hms_shared::credentials::{CredentialStore, Credentials, StaticSource};
+use hms_shared::handlers::{CreateRoom, RoomControl};
+use hms_shared::hms::HmsClient;
+use hms_shared::input::{Parse, Role};
+use hms_test_support::*;
+use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequest;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+const KEY: &str = "key-room-control";
+
+struct Class {
+    hms: Hms,
+    secret: String,
+    control: RoomControl<StaticSource>,
+    create: CreateRoom<HmsClient<StaticSource>>,
+}
+
+fn allowed(roles: &[&str]) -> RoleAllowList {
+    RoleAllowList::Only(roles.iter().map(|r| Role::parse(r).unwrap()).collect())
+}
+
+impl Class {
+    /// The emulator and both functions over it, room codes allowed for host and guest only.
+    async fn start(caller_auth: CallerAuth) -> Self {
+        let secret = fresh_secret();
+        let hms = Hms::start(KEY, &secret).await;
+        let client = || {
+            let source = StaticSource(Credentials::new(KEY.into(), secret.clone()));
+            HmsClient::new(hms.api(), CredentialStore::new(source, Duration::from_secs(300)))
+        };
+        let control =
+            RoomControl { hms: client(), roles: allowed(&["host", "guest"]), caller_auth: caller_auth.clone() };
+        let create = CreateRoom { hms: client(), caller_auth, code_roles: Ok(allowed(&["host", "guest"])) };
+        Self { hms, secret, control, create }
+    }
+
+    async fn call(&self, ev: ApiGatewayV2httpRequest) -> (u16, Value) {
+        answer(&self.control.handle(ev).await)
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.call(post(path, &body.to_string())).await
+    }
+
+    async fn get(&self, path: &str, query: &[(&str, &str)]) -> (u16, Value) {
+        self.call(get(path, query)).await
+    }
+
+    /// A client of the app joins with a room code, as the client SDKs do; the peer id.
+    async fn join_by_code(&self, code: &str, user: &str) -> Result<String, (u16, Value)> {
+        let http = reqwest::Client::new();
+        let resp = http.post(format!("{}/token", self.hms.api())).json(&json!({"code": code, "user_id": user})).send();
+        let resp = resp.await.unwrap();
+        let status = resp.status().as_u16();
+        let body: Value = resp.json().await.unwrap();
+        if status != 200 {
+            return Err((status, body));
+        }
+        let joined =
+            http.post(format!("{}/_emulator/join", self.hms.base)).json(&json!({"token": body["token"], "name": user}));
+        let joined = joined.send().await.unwrap();
+        let status = joined.status().as_u16();
+        let body: Value = joined.json().await.unwrap();
+        if status == 200 { Ok(body["peer_id"].as_str().unwrap().to_string()) } else { Err((status, body)) }
+    }
+
+    async fn requests(&self, route: &str) -> u64 {
+        self.hms.counters().await["requests"][route].as_u64().unwrap_or(0)
+    }
+
+    async fn clock(&self, seconds: i64) {
+        self.hms.control(Method::POST, "clock", json!({"advance_seconds": seconds})).await;
+    }
+}
+
+fn code_of<'a>(codes: &'a Value, role: &str) -> &'a str {
+    codes.as_array().unwrap().iter().find(|c| c["role"] == role).unwrap()["code"].as_str().unwrap()
+}
+
+#[tokio::test]
+async fn a_class_from_room_codes_to_a_locked_room_and_its_recording() {
+    let class = Class::start(CallerAuth::Open).await;
+    // The room and its codes in one call, for the allowed roles only.
+    let body = json!({"name": "physics-101", "room_codes": true}).to_string();
+    let (s, room) = answer(&class.create.handle(post("/create-room", &body)).await);
+    assert_eq!(s, 200, "{room}");
+    let room_id = room["id"].as_str().unwrap().to_string();
+    let codes = room["room_codes"].clone();
+    let mut roles: Vec<&str> = codes.as_array().unwrap().iter().map(|c| c["role"].as_str().unwrap()).collect();
+    roles.sort();
+    assert_eq!(roles, ["guest", "host"], "no code for viewer, which ALLOWED_ROLES leaves out");
+    let (s, again) = class.post("/room-codes", json!({"room_id": room_id})).await;
+    assert_eq!(s, 200);
+    let mut a: Vec<&str> =
+        again["room_codes"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap()).collect();
+    let mut b: Vec<&str> = codes.as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap()).collect();
+    a.sort();
+    b.sort();
+    assert_eq!(a, b, "asking again gives the same codes, not more doors");
+    let (s, listed) = class.get("/room-codes", &[("room_id", &room_id)]).await;
+    assert_eq!((s, listed["count"].as_u64()), (200, Some(2)), "{listed}");
+
+    // The class joins by code; the host sees who is in, removes one, and records.
+    let teacher = class.join_by_code(code_of(&codes, "host"), "teacher-1").await.unwrap();
+    let mut students = Vec::new();
+    for i in 0..3 {
+        students.push(class.join_by_code(code_of(&codes, "guest"), &format!("student-{i}")).await.unwrap());
+    }
+    let (s, peers) = class.get("/active-peers", &[("room_id", &room_id)]).await;
+    assert_eq!((s, peers["count"].as_u64()), (200, Some(4)), "{peers}");
+    assert_eq!(peers["peers"][0]["id"], teacher.as_str(), "first joined first");
+    assert_eq!(peers["peers"][0]["role"], "host");
+    let (s, removed) =
+        class.post("/remove-peer", json!({"room_id": room_id, "peer_id": students[0], "reason": "disrupting"})).await;
+    assert_eq!((s, removed["message"].as_str()), (200, Some("peer remove request submitted")), "{removed}");
+    let (_, peers) = class.get("/active-peers", &[("room_id", &room_id)]).await;
+    assert_eq!(peers["count"], 3);
+    let history = class.hms.control(Method::GET, &format!("peers?room_id={room_id}"), json!({})).await;
+    let kicked = history["peers"].as_array().unwrap().iter().find(|p| p["id"] == students[0].as_str()).unwrap();
+    assert_eq!((kicked["reason"].as_str(), kicked["message"].as_str()), (Some("peer kicked"), Some("disrupting")));
+
+    let (s, started) = class
+        .post("/recordings/start", json!({"room_id": room_id, "resolution": {"width": 1280, "height": 720}}))
+        .await;
+    assert_eq!((s, started["recording"]["status"].as_str()), (200, Some("starting")), "{started}");
+    class.clock(30).await;
+    let (s, listed) = class.get("/recordings", &[("room_id", &room_id)]).await;
+    assert_eq!((s, listed["recordings"][0]["status"].as_str()), (200, Some("running")), "{listed}");
+    let (s, stopped) = class.post("/recordings/stop", json!({"room_id": room_id})).await;
+    assert_eq!((s, stopped["count"].as_u64()), (200, Some(1)), "{stopped}");
+
+    // End with lock: everyone leaves, the room is disabled, a rejoin by code is refused.
+    let (s, ended) =
+        class.post("/end-room", json!({"room_id": room_id, "reason": "Class has ended", "lock": true})).await;
+    assert_eq!((s, &ended["ended"], &ended["locked"]), (200, &json!(true), &json!(true)), "{ended}");
+    let (s, none) = class.get("/active-peers", &[("room_id", &room_id)]).await;
+    assert_eq!((s, none["error"].as_str()), (404, Some("session_not_found")), "{none}");
+    let refused = class.join_by_code(code_of(&codes, "guest"), "student-1").await.unwrap_err();
+    assert_eq!((refused.0, refused.1["message"].as_str()), (403, Some("room is disabled")));
+
+    // The recording finishes; its asset ids lead to a fresh link that expires.
+    class.clock(120).await;
+    let (_, listed) = class.get("/recordings", &[("room_id", &room_id)]).await;
+    let recording = &listed["recordings"][0];
+    assert_eq!(recording["status"], "completed", "{listed}");
+    let assets = recording["assets"].as_array().unwrap();
+    let composite = assets.iter().find(|a| a["type"] == "room-composite").unwrap();
+    let asset_id = composite["id"].as_str().unwrap();
+    let (s, link) = class.get("/recording-url", &[("asset_id", asset_id), ("duration", "600")]).await;
+    assert_eq!((s, link["expiry"].as_u64()), (200, Some(600)), "{link}");
+    assert!(link["expires_at"].as_str().is_some());
+    let url = link["url"].as_str().unwrap();
+    assert_eq!(reqwest::get(url).await.unwrap().status(), 200);
+    class.clock(601).await;
+    assert_eq!(reqwest::get(url).await.unwrap().status(), 403, "the link expired");
+}
+
+#[tokio::test]
+async fn codes_are_only_for_allowed_roles_and_a_disallowed_code_stays_disabled() {
+    let class = Class::start(CallerAuth::Open).await;
+    let (_, room) = answer(&class.create.handle(post("/create-room", r#"{"name":"doors"}"#)).await);
+    let room_id = room["id"].as_str().unwrap().to_string();
+    assert!(room.get("room_codes").is_none(), "no codes unless asked");
+    let before = class.requests("POST /room-codes/room/{id}/role/{role}").await;
+    let (s, e) = class.post("/room-codes", json!({"room_id": room_id, "roles": ["viewer"]})).await;
+    assert_eq!((s, e["error"].as_str()), (403, Some("role_not_allowed")), "{e}");
+    assert_eq!(class.requests("POST /room-codes/room/{id}/role/{role}").await, before, "refused before 100ms");
+    let (s, guest) = class.post("/room-codes", json!({"room_id": room_id, "roles": ["guest"]})).await;
+    assert_eq!((s, guest["count"].as_u64()), (200, Some(1)));
+    let code = guest["room_codes"][0]["code"].as_str().unwrap();
+
+    let (s, off) = class.post("/room-codes/disable", json!({"code": code})).await;
+    assert_eq!((s, &off["room_code"]["enabled"]), (200, &json!(false)), "{off}");
+    assert!(class.join_by_code(code, "u").await.is_err(), "a disabled code joins nobody");
+    let (_, disabled) = class.get("/room-codes", &[("room_id", &room_id), ("enabled", "false")]).await;
+    assert_eq!(disabled["count"], 1);
+    let (s, on) = class.post("/room-codes/enable", json!({"code": code})).await;
+    assert_eq!((s, &on["room_code"]["enabled"]), (200, &json!(true)));
+    assert!(class.join_by_code(code, "u").await.is_ok());
+
+    // A viewer code made outside this API (the dashboard makes one per role), then disabled: this
+    // API does not enable it again, and leaves it disabled.
+    let (_, all) = class.get("/room-codes", &[("room_id", &room_id), ("role", "viewer")]).await;
+    assert_eq!(all["count"], 0, "this API made no viewer code");
+    let token = hms_shared::tokens::sign(
+        &hms_shared::tokens::Claims::management(KEY, chrono::Utc::now().timestamp()),
+        class.secret.as_bytes(),
+    )
+    .unwrap();
+    let v2 = |path: &str, body: Value| {
+        reqwest::Client::new().post(format!("{}{path}", class.hms.api())).bearer_auth(&token).json(&body).send()
+    };
+    let viewer: Value =
+        v2(&format!("/room-codes/room/{room_id}/role/viewer"), json!({})).await.unwrap().json().await.unwrap();
+    let viewer = viewer["code"].as_str().unwrap();
+    v2("/room-codes/code", json!({"code": viewer, "enabled": false})).await.unwrap();
+    let (s, e) = class.post("/room-codes/enable", json!({"code": viewer})).await;
+    assert_eq!((s, e["error"].as_str()), (403, Some("role_not_allowed")), "{e}");
+    let (_, listed) = class.get("/room-codes", &[("room_id", &room_id), ("role", "viewer")]).await;
+    assert_eq!(listed["room_codes"][0]["enabled"], false, "it stays disabled");
+    assert!(class.join_by_code(viewer, "u").await.is_err());
+    let (s, e) = class.post("/room-codes/enable", json!({"code": "nop-nope-nop"})).await;
+    assert_eq!((s, e["error"].as_str()), (404, Some("upstream_not_found")), "{e}");
+}
+
+#[tokio::test]
+async fn every_route_answers_its_failures_as_json() {
+    let class = Class::start(CallerAuth::Open).await;
+    let (_, room) = answer(&class.create.handle(post("/create-room", r#"{"name":"empty-room"}"#)).await);
+    let room_id = room["id"].as_str().unwrap().to_string();
+    let unknown = "0123456789abcdef01234567";
+    let posts = [
+        ("/room-codes", json!({"room_id": unknown}), 404, "upstream_not_found"),
+        ("/room-codes", json!({"room_id": room_id, "extra": 1}), 400, "unknown_field"),
+        ("/room-codes/disable", json!({"code": "nop-nope-nop"}), 404, "upstream_not_found"),
+        ("/room-codes/enable", json!({}), 400, "missing_field"),
+        (
+            "/remove-peer",
+            json!({"room_id": room_id, "peer_id": "fd9e87d8-5c7b-4750-932f-d8d2ff18b70b"}),
+            404,
+            "upstream_not_found",
+        ),
+        ("/remove-peer", json!({"room_id": room_id}), 400, "missing_field"),
+        ("/end-room", json!({"room_id": room_id}), 404, "session_not_found"),
+        ("/end-room", json!({"room_id": room_id, "lock": "yes"}), 400, "invalid_field"),
+        ("/recordings/start", json!({"room_id": room_id}), 404, "session_not_found"),
+        (
+            "/recordings/start",
+            json!({"room_id": room_id, "resolution": {"width": 99, "height": 99}}),
+            400,
+            "invalid_field",
+        ),
+        ("/recordings/stop", json!({"room_id": room_id}), 404, "upstream_not_found"),
+    ];
+    for (path, body, status, code) in posts {
+        let (s, b) = class.post(path, body.clone()).await;
+        assert_eq!((s, b["error"].as_str()), (status, Some(code)), "{path} {body}: {b}");
+        assert_eq!(b["success"], false);
+    }
+    type Query<'a> = Vec<(&'a str, &'a str)>;
+    let gets: [(&str, Query, u16, &str); 9] = [
+        ("/room-codes", vec![], 400, "missing_parameter"),
+        ("/room-codes", vec![("room_id", unknown)], 404, "upstream_not_found"),
+        ("/room-codes", vec![("room_id", &room_id), ("enabled", "yes")], 400, "invalid_parameter"),
+        ("/active-peers", vec![("room_id", &room_id)], 404, "session_not_found"),
+        ("/active-peers", vec![("room_id", "nothex")], 400, "invalid_parameter"),
+        ("/recordings", vec![("room_id", &room_id), ("limit", "21")], 400, "invalid_parameter"),
+        ("/recording-url", vec![("asset_id", unknown)], 404, "upstream_not_found"),
+        ("/recording-url", vec![("asset_id", unknown), ("duration", "604801")], 400, "invalid_parameter"),
+        ("/recording-url", vec![], 400, "missing_parameter"),
+    ];
+    for (path, query, status, code) in gets {
+        let (s, b) = class.get(path, &query).await;
+        assert_eq!((s, b["error"].as_str()), (status, Some(code)), "{path} {query:?}: {b}");
+    }
+    let (s, empty) = class.get("/recordings", &[("room_id", &room_id)]).await;
+    assert_eq!((s, empty["count"].as_u64(), &empty["next_cursor"]), (200, Some(0), &Value::Null), "{empty}");
+    // Locking a room nobody is in disables it all the same.
+    let (s, locked) = class.post("/end-room", json!({"room_id": room_id, "lock": true})).await;
+    assert_eq!((s, &locked["ended"], &locked["locked"]), (200, &json!(false), &json!(true)), "{locked}");
+    let (s, e) = class.post("/room-codes", json!({"room_id": room_id})).await;
+    assert_eq!((s, e["error"].as_str()), (400, Some("upstream_rejected")), "a disabled room gets no codes: {e}");
+    assert!(e["msg"].as_str().unwrap().contains("room is disabled"), "{e}");
+    let (s, e) = class.call(get("/end-room", &[])).await;
+    assert_eq!((s, e["error"].as_str()), (405, Some("method_not_allowed")));
+}
+
+#[tokio::test]
+async fn with_jwt_every_route_needs_the_admin_claim() {
+    let admin = AdminClaim { name: "cognito:groups".into(), value: "admin".into() };
+    let class = Class::start(CallerAuth::Jwt { admin: Some(admin) }).await;
+    let with_claims = |mut ev: ApiGatewayV2httpRequest, claims: &[(&str, &str)]| {
+        let claims: Value =
+            claims.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>().into();
+        let mut raw = serde_json::to_value(&ev).unwrap();
+        raw["requestContext"]["authorizer"] = json!({"jwt": {"claims": claims, "scopes": null}});
+        ev = serde_json::from_value(raw).unwrap();
+        ev
+    };
+    let room = "631b2654f771854d9bf633df";
+    let events = [
+        post("/room-codes", &json!({"room_id": room}).to_string()),
+        get("/room-codes", &[("room_id", room)]),
+        post("/room-codes/disable", r#"{"code":"abc-defg-hij"}"#),
+        post("/room-codes/enable", r#"{"code":"abc-defg-hij"}"#),
+        get("/active-peers", &[("room_id", room)]),
+        post("/remove-peer", &json!({"room_id": room, "role": "guest"}).to_string()),
+        post("/end-room", &json!({"room_id": room}).to_string()),
+        post("/recordings/start", &json!({"room_id": room}).to_string()),
+        post("/recordings/stop", &json!({"room_id": room}).to_string()),
+        get("/recordings", &[("room_id", room)]),
+        get("/recording-url", &[("asset_id", room)]),
+    ];
+    let before = class.hms.counters().await["requests"].as_object().map_or(0, |r| r.len());
+    for ev in events {
+        let path = ev.raw_path.clone().unwrap();
+        let (s, b) = class.call(with_claims(ev.clone(), &[("sub", "teacher"), ("cognito:groups", "[teachers]")])).await;
+        assert_eq!((s, b["error"].as_str()), (403, Some("admin_required")), "{path}: {b}");
+        let (s, _) = class.call(with_claims(ev.clone(), &[])).await;
+        assert_eq!(s, 401, "{path}: no verified caller");
+        let (s, b) = class.call(with_claims(ev, &[("sub", "ops"), ("cognito:groups", "[admin]")])).await;
+        assert!(s != 401 && s != 403, "{path}: an admin passes the rule: {s} {b}");
+    }
+    assert!(before == 0, "nothing reached 100ms before the admin calls");
+}
+
+/// Which calls are repeated after a 503: those safe to repeat, and no other.
+#[tokio::test]
+async fn only_calls_safe_to_repeat_are_retried() {
+    let class = Class::start(CallerAuth::Open).await;
+    let (_, room) = answer(&class.create.handle(post("/create-room", r#"{"name":"retries"}"#)).await);
+    let room_id = room["id"].as_str().unwrap().to_string();
+    let (_, codes) = class.post("/room-codes", json!({"room_id": room_id})).await;
+    let guest = code_of(&codes["room_codes"], "guest").to_string();
+    let mut peers = Vec::new();
+    for i in 0..4 {
+        peers.push(class.join_by_code(&guest, &format!("s{i}")).await.unwrap());
+    }
+    let cases: Vec<(&str, &str, ApiGatewayV2httpRequest, bool)> = vec![
+        ("GET /room-codes/room/{id}", "list codes", get("/room-codes", &[("room_id", &room_id)]), true),
+        (
+            "POST /room-codes/code",
+            "disable a code",
+            post("/room-codes/disable", &json!({"code": guest}).to_string()),
+            true,
+        ),
+        (
+            "POST /room-codes/room/{id}/role/{role}",
+            "create a code",
+            post("/room-codes", &json!({"room_id": room_id, "roles": ["guest"]}).to_string()),
+            false,
+        ),
+        ("GET /active-rooms/{id}/peers", "list peers", get("/active-peers", &[("room_id", &room_id)]), true),
+        (
+            "POST /active-rooms/{id}/remove-peers",
+            "remove one peer",
+            post("/remove-peer", &json!({"room_id": room_id, "peer_id": peers[0]}).to_string()),
+            true,
+        ),
+        (
+            "POST /active-rooms/{id}/remove-peers",
+            "remove a role",
+            post("/remove-peer", &json!({"room_id": room_id, "role": "viewer"}).to_string()),
+            false,
+        ),
+        (
+            "POST /recordings/room/{id}/start",
+            "start recording",
+            post("/recordings/start", &json!({"room_id": room_id}).to_string()),
+            false,
+        ),
+        ("GET /recordings", "list recordings", get("/recordings", &[("room_id", &room_id)]), true),
+        (
+            "POST /active-rooms/{id}/end-room",
+            "end the room",
+            post("/end-room", &json!({"room_id": room_id}).to_string()),
+            false,
+        ),
+    ];
+    for (route, what, ev, retried) in cases {
+        class.hms.fault(route, json!({"kind": "status", "status": 503})).await;
+        let before = class.requests(route).await;
+        let (s, b) = class.call(ev).await;
+        let sent = class.requests(route).await - before;
+        if retried {
+            assert_eq!((s, sent), (200, 2), "{what} is repeated after a 503: {b}");
+        } else {
+            assert_eq!((s, b["error"].as_str(), sent), (502, Some("upstream_error"), 1), "{what} is not repeated: {b}");
+        }
+    }
+    // A rejected management token is replaced and the call made again, for any call: 100ms did not
+    // act on a request it refused.
+    class.hms.fault("POST /active-rooms/{id}/end-room", json!({"kind": "status", "status": 401})).await;
+    let (s, b) = class.post("/end-room", json!({"room_id": room_id})).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(class.hms.counters().await["auth_failures"], 0, "the 401 was the injected one");
+}

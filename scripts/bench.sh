@@ -23,7 +23,7 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
-binaries=(hello-world create-room auth-token session-analytics)
+binaries=(hello-world create-room auth-token session-analytics room-control)
 packages=()
 for b in "${binaries[@]}"; do packages+=(-p "$b"); done
 

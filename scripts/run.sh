@@ -26,7 +26,8 @@ WATCH_PORT=${WATCH_PORT:-$(free_port)}
 # workspace, so building the functions with `-p` (features of those three only) would make it
 # compile about 45 crates again on the first request.
 echo "== building the functions, the 100ms emulator and local-api (a few minutes the first time)"
-cargo build --quiet --bin create-room --bin auth-token --bin session-analytics --bin hms-emulator --bin local-api
+cargo build --quiet --bin create-room --bin auth-token --bin session-analytics --bin room-control \
+  --bin hms-emulator --bin local-api
 mkdir -p target
 envfile=target/local.env
 umask 077
@@ -91,7 +92,7 @@ wait_for_port "$PORT" 30 "local-api"
 echo "== starting each function"
 python3 - "$PORT" <<'PY'
 import sys, urllib.request, urllib.error
-for path in ("/create-room", "/auth-token", "/session-analytics-by-room"):
+for path in ("/create-room", "/auth-token", "/session-analytics-by-room", "/room-codes"):
     try:
         urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}{path}", timeout=300)
     except urllib.error.HTTPError as e:
@@ -106,6 +107,8 @@ The API is up ($((SECONDS - started)) s), backed by $mode:
   POST http://127.0.0.1:$PORT/auth-token
   GET  http://127.0.0.1:$PORT/session-analytics-by-room?room_id=...
   GET  http://127.0.0.1:$PORT/session-list-by-room?room_id=...
+  room control (README, "Room control"): /room-codes, /active-peers, /remove-peer, /end-room,
+  /recordings/start, /recordings/stop, /recordings, /recording-url
 INFO
 if [ "$mode" = "the local 100ms emulator" ]; then
   cat <<INFO

@@ -34,7 +34,7 @@ step() { echo "-- sam-local [$((SECONDS - started)) s] $*"; }
 apt_install 'docker.io=20.10.24*' 'debootstrap=1.0.128*'
 scripts/setup.sh
 export PATH="$root/.venv/bin:$PATH" SAM_CLI_TELEMETRY=0
-cargo build --release --quiet -p create-room -p auth-token -p session-analytics
+cargo build --release --quiet -p create-room -p auth-token -p session-analytics -p room-control
 
 # --- our own dockerd, and everything it leaves, gone on exit -------------------------------------
 d=$work/d
@@ -155,7 +155,7 @@ done <events/expected.tsv
 [ "$count" -ge 22 ] || { echo "sam-local: only $count events listed in events/expected.tsv" >&2; exit 1; }
 [ "$failures" = 0 ] || { echo "sam-local: $failures of $count events answered otherwise" >&2; exit 1; }
 
-# --- sam local start-api: the four routes over HTTP -----------------------------------------------
+# --- sam local start-api: the routes over HTTP -----------------------------------------------
 port=$(free_port)
 step "sam local start-api on 127.0.0.1:$port"
 # --disable-authorizer: SAM cannot read the conditional JWT authorizer (the claims path is what
@@ -179,6 +179,10 @@ checks = [
     ("GET", "/session-analytics-by-room", None, 400, "missing_parameter"),
     ("GET", f"/session-analytics-by-room?room_id={room}", None, 502, "upstream_unreachable"),
     ("GET", f"/session-list-by-room?room_id={room}", None, 502, "upstream_unreachable"),
+    ("POST", "/room-codes", {"room_id": room, "roles": ["viewer"]}, 403, "role_not_allowed"),
+    ("GET", f"/active-peers?room_id={room}", None, 502, "upstream_unreachable"),
+    ("POST", "/remove-peer", {"room_id": room}, 400, "missing_field"),
+    ("GET", "/recording-url?asset_id=nope", None, 400, "invalid_parameter"),
 ]
 failed = 0
 for method, path, body, status, error in checks:
@@ -195,4 +199,4 @@ for method, path, body, status, error in checks:
     failed += not ok
 sys.exit(1 if failed else 0)
 PY
-step "done: $count events invoked, the four routes answered through start-api"
+step "done: $count events invoked, the routes answered through start-api"

@@ -20,7 +20,8 @@ stack=$!
 trap 'kill -TERM $stack 2>/dev/null || true; wait $stack 2>/dev/null || true' EXIT
 wait_for_port "$PORT" 300 "the local API (scripts/run.sh, log: target/schemathesis-stack.log)"
 # First calls start each function under cargo lambda watch; keep that out of the timed cases.
-for route in "POST /create-room" "POST /auth-token" "GET /session-analytics-by-room" "GET /session-list-by-room"; do
+for route in "POST /create-room" "POST /auth-token" "GET /session-analytics-by-room" "GET /session-list-by-room" \
+  "GET /room-codes"; do
   set -- $route
   curl -s -o /dev/null -m 120 -X "$1" "http://127.0.0.1:$PORT$2" || true
 done

@@ -46,7 +46,7 @@ export MOTO_ENDPOINT AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_A
 unset AWS_PROFILE AWS_SESSION_TOKEN
 
 step "cargo build --release (the functions, for the end-to-end tests)"
-cargo build --release --quiet -p create-room -p auth-token -p session-analytics -p hello-world
+cargo build --release --quiet -p create-room -p auth-token -p session-analytics -p room-control -p hello-world
 export FUNCTIONS_BIN_DIR="$PWD/target/release"
 
 step "cargo test"
@@ -59,11 +59,11 @@ cat target/limits.txt
 step "lambda-bench smoke (the harness behind scripts/bench.sh: 1 run, 20 invocations, no figures kept)"
 cargo build --quiet -p hms-e2e --bin lambda-bench
 rm -rf target/bench-smoke
-for b in hello-world create-room auth-token session-analytics; do
+for b in hello-world create-room auth-token session-analytics room-control; do
   mkdir -p "target/bench-smoke/$b" && ln -s "$PWD/target/release/$b" "target/bench-smoke/$b/bootstrap"
 done
 target/debug/lambda-bench --run-dir target/bench-smoke --runs 1 --invocations 20 >target/bench-smoke/table.md
-grep -q '^| session-analytics |' target/bench-smoke/table.md
+grep -q '^| room-control |' target/bench-smoke/table.md
 
 step "schemathesis against the local API (openapi.yaml)"
 scripts/schemathesis.sh

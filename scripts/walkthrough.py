@@ -3,7 +3,10 @@
 Creates a room, mints auth tokens for three users, has them join and leave through the 100ms
 emulator (Bob leaves and comes back, Alice is on two devices at once), then prints the attendance
 table from /session-analytics-by-room and checks it against the definitions in the README.
-Standard library only.
+
+Then the next class, run by its host through room-control: room codes for the class, students
+joining by code (as 100ms's client SDKs do), the host listing who is in, removing one, recording,
+ending the room with lock, a rejoin refused, and the recording's link. Standard library only.
 """
 
 import json
@@ -81,6 +84,60 @@ def main():
         sys.exit(f"MISMATCH: expected {expected}, session 35.5, total 80.5; got {got}")
     print("5. matches the definitions: Alice's two devices overlap and count once (30, not 40);")
     print("   Bob's two visits add up (10 + 10); the session ran 10:00 to 10:35:30.")
+    next_class(room_id)
+
+
+def join_by_code(code, user):
+    """What a client app does with a room code: a token from the code, then a join with it."""
+    status, body = call("POST", f"{EMULATOR}/v2/token", {"code": code, "user_id": user})
+    if status != 200:
+        return status, body
+    return call("POST", f"{EMULATOR}/_emulator/join", {"token": body["token"], "name": user})
+
+
+def next_class(room_id):
+    codes = ok(*call("POST", f"{API}/room-codes", {"room_id": room_id}), "room-codes")["room_codes"]
+    by_role = {c["role"]: c["code"] for c in codes}
+    print("6. room codes for the next class (one per allowed role, never expiring):")
+    for role, code in sorted(by_role.items()):
+        print(f"   {role:<7} {code}")
+    if "host" not in by_role or "guest" not in by_role:
+        sys.exit(f"MISMATCH: expected codes for host and guest, got {sorted(by_role)}")
+
+    teacher = ok(*join_by_code(by_role["host"], "teacher"), "join by code")["peer_id"]
+    students = [ok(*join_by_code(by_role["guest"], f"student-{i}"), "join by code")["peer_id"] for i in (1, 2, 3)]
+    print("7. the teacher and three students join by code")
+
+    peers = ok(*call("GET", f"{API}/active-peers?room_id={room_id}"), "active-peers")
+    print(f"8. the host lists who is in: {', '.join(p['user_id'] for p in peers['peers'])}")
+    if peers["count"] != 4 or peers["peers"][0]["id"] != teacher:
+        sys.exit(f"MISMATCH: expected the teacher first of 4 peers, got {peers}")
+
+    ok(*call("POST", f"{API}/remove-peer", {"room_id": room_id, "peer_id": students[0], "reason": "Disrupting the class"}), "remove-peer")
+    left = ok(*call("GET", f"{API}/active-peers?room_id={room_id}"), "active-peers")["count"]
+    print(f"9. the host removes student-1 ({left} left in the room)")
+    if left != 3:
+        sys.exit(f"MISMATCH: expected 3 peers after the removal, got {left}")
+
+    rec = ok(*call("POST", f"{API}/recordings/start", {"room_id": room_id}), "recordings/start")["recording"]
+    ok(*call("POST", f"{EMULATOR}/_emulator/clock", {"advance_seconds": 60}), "clock")
+    ok(*call("POST", f"{API}/recordings/stop", {"room_id": room_id}), "recordings/stop")
+    print(f"10. recording {rec['id']} started, ran a minute (on the emulator's clock), stopped")
+
+    ended = ok(*call("POST", f"{API}/end-room", {"room_id": room_id, "reason": "Class has ended", "lock": True}), "end-room")
+    status, refused = join_by_code(by_role["guest"], "student-2")
+    print(f"11. the host ends the room with lock (ended {ended['ended']}, locked {ended['locked']});")
+    print(f"    a rejoin by code is refused: {status} {refused.get('message')}")
+    if status != 403:
+        sys.exit(f"MISMATCH: a rejoin of a locked room should be refused, got {status} {refused}")
+
+    ok(*call("POST", f"{EMULATOR}/_emulator/clock", {"advance_seconds": 120}), "clock")
+    recordings = ok(*call("GET", f"{API}/recordings?room_id={room_id}"), "recordings")["recordings"]
+    done = next(r for r in recordings if r["id"] == rec["id"])
+    asset = next(a for a in done.get("assets", []) if a["type"] == "room-composite")
+    link = ok(*call("GET", f"{API}/recording-url?asset_id={asset['id']}&duration=600"), "recording-url")
+    print(f"12. the recording is {done['status']}: {asset['type']}, {asset['duration']} s; a link valid until {link['expires_at']}:")
+    print(f"    {link['url'][:100]}...")
 
 
 if __name__ == "__main__":

@@ -41,6 +41,12 @@ async fn calls(stack: &Arc<Stack>, function: &'static str, room_id: &Arc<String>
                             )
                             .await
                     }
+                    "room-control" => match i % 4 {
+                        0 => stack.get(&format!("/room-codes?room_id={room_id}")).await,
+                        1 => stack.get(&format!("/active-peers?room_id={room_id}")).await,
+                        2 => stack.get(&format!("/recordings?room_id={room_id}")).await,
+                        _ => stack.post("/room-codes", json!({"room_id": *room_id})).await,
+                    },
                     _ if i % 2 == 0 => stack.get(&format!("/session-analytics-by-room?room_id={room_id}")).await,
                     _ => stack.get(&format!("/session-list-by-room?room_id={room_id}")).await,
                 };
@@ -61,6 +67,9 @@ async fn ten_thousand_invocations_per_function_without_growth() {
     let (_, t) = stack.post("/auth-token", json!({"room_id": *room_id, "user_id": "host", "role": "host"})).await;
     let peer = stack.hms.join(t["token"].as_str().unwrap(), "Host", "2026-01-01T10:00:00Z").await;
     stack.hms.leave(&peer, "2026-01-01T10:30:00Z").await;
+    // Someone stays in the room, so room-control's active peers have a live session to list.
+    let (_, t) = stack.post("/auth-token", json!({"room_id": *room_id, "user_id": "guest", "role": "guest"})).await;
+    stack.hms.join(t["token"].as_str().unwrap(), "Guest", "2026-01-02T10:00:00Z").await;
 
     let mut report =
         String::from("function            peak RSS after 100    1,000    5,000   10,000   growth  (MiB)\n");
@@ -105,5 +114,5 @@ async fn ten_thousand_invocations_per_function_without_growth() {
     std::fs::write(hms_e2e::workspace_root().join("target/soak.txt"), &report).unwrap();
     eprintln!("{report}");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert_eq!(counters["management_tokens_seen"], 2, "one management token per function that calls 100ms");
+    assert_eq!(counters["management_tokens_seen"], 3, "one management token per function that calls 100ms");
 }

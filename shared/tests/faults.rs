@@ -1,12 +1,13 @@
-//! Every upstream fault against every route that calls 100ms, and every credential fault: each
-//! gives its documented status and JSON error, never a panic, and the next call succeeds in the
-//! same warm function (no cold start).
+//! Every upstream fault against every route that calls 100ms with a call safe to repeat (the
+//! calls that are not are in tests/room_control.rs), and every credential fault: each gives its
+//! documented status and JSON error, never a panic, and the next call succeeds in the same warm
+//! function (no cold start).
 //!
 use std::time::Duration;
 
 use hms_shared::auth::{CallerAuth, RoleAllowList};
 use hms_shared::credentials::{CredentialStore, Credentials, SecretsManagerSource};
-use hms_shared::handlers::{CreateRoom, SessionAnalytics};
+use hms_shared::handlers::{CreateRoom, RoomControl, SessionAnalytics};
 use hms_shared::hms::HmsClient;
 use hms_shared::input::{Parse, Role, RoomId, UserId};
 use hms_test_support::forward::{Forward, Mode};
@@ -21,9 +22,19 @@ enum Route {
     CreateRoom,
     SessionAnalytics,
     SessionList,
+    RoomCodes,
+    ActivePeers,
+    Recordings,
 }
 
-const ROUTES: [Route; 3] = [Route::CreateRoom, Route::SessionAnalytics, Route::SessionList];
+const ROUTES: [Route; 6] = [
+    Route::CreateRoom,
+    Route::SessionAnalytics,
+    Route::SessionList,
+    Route::RoomCodes,
+    Route::ActivePeers,
+    Route::Recordings,
+];
 
 impl Route {
     /// The 100ms route the function calls (for the emulator's fault injection).
@@ -31,6 +42,9 @@ impl Route {
         match self {
             Route::CreateRoom => "POST /rooms",
             Route::SessionAnalytics | Route::SessionList => "GET /sessions",
+            Route::RoomCodes => "GET /room-codes/room/{id}",
+            Route::ActivePeers => "GET /active-rooms/{id}/peers",
+            Route::Recordings => "GET /recordings",
         }
     }
 }
@@ -47,6 +61,7 @@ type Client = HmsClient<SecretsManagerSource>;
 struct Functions {
     create: CreateRoom<Client>,
     analytics: SessionAnalytics<Client>,
+    control: RoomControl<SecretsManagerSource>,
 }
 
 impl Functions {
@@ -58,6 +73,7 @@ impl Functions {
         Self {
             create: CreateRoom { hms: client(), caller_auth: CallerAuth::Open, code_roles: Ok(RoleAllowList::Any) },
             analytics: SessionAnalytics { hms: client() },
+            control: RoomControl { hms: client(), roles: RoleAllowList::Any, caller_auth: CallerAuth::Open },
         }
     }
 
@@ -67,6 +83,9 @@ impl Functions {
             Route::CreateRoom => answer(&self.create.handle(post("/create-room", r#"{"name": "matrix"}"#)).await),
             Route::SessionAnalytics => answer(&self.analytics.handle(get("/session-analytics-by-room", &room)).await),
             Route::SessionList => answer(&self.analytics.handle(get("/session-list-by-room", &room)).await),
+            Route::RoomCodes => answer(&self.control.handle(get("/room-codes", &room)).await),
+            Route::ActivePeers => answer(&self.control.handle(get("/active-peers", &room)).await),
+            Route::Recordings => answer(&self.control.handle(get("/recordings", &room)).await),
         }
     }
 }
@@ -77,7 +96,8 @@ async fn fault_matrix() {
     let mut gate = Forward::to(&hms.base).await;
     let f = Functions::new(&gate.url(), &id);
 
-    // A room with one finished session, so that every route has a 200 to come back to.
+    // A room with one finished session and one live one, so that every route has a 200 to come
+    // back to.
     let (status, room) = f.call(Route::CreateRoom, "").await;
     assert_eq!(status, 200, "{room}");
     let room_id = room["id"].as_str().unwrap().to_string();
@@ -92,6 +112,7 @@ async fn fault_matrix() {
     .unwrap();
     let peer = hms.join(&auth, "U", "2026-01-01T10:00:00Z").await;
     hms.leave(&peer, "2026-01-01T10:10:00Z").await;
+    hms.join(&auth, "U", "2026-01-02T10:00:00Z").await;
 
     let matrix: Vec<(&str, Fault, u16, &str)> = vec![
         ("401", Fault::Emulator(json!({"kind": "status", "status": 401}), 3), 502, "upstream_auth"),

@@ -1,7 +1,8 @@
 //! What ships runs: the arm64 `bootstrap` of each function that `sam build` made
 //! (`.aws-sam/build/<Function>/bootstrap`), executed under qemu-user behind cargo-lambda's Runtime
-//! API, with moto's Secrets Manager and the 100ms emulator, answers a short class: a room, a
-//! token, a peer who joins and leaves, the attendance and the session list.
+//! API, with moto's Secrets Manager and the 100ms emulator, answers a short class: a room and its
+//! codes, a token, a peer who joins, who is in, the peer leaving, the attendance and the session
+//! list.
 //!
 //! Ignored in a plain `cargo test`: it needs `sam build`'s output, Debian's qemu-user and the
 //! arm64 C library (libc6-arm64-cross). scripts/test.sh installs those and runs it after
@@ -14,10 +15,11 @@ use hms_test_support::binaries::workspace_root;
 use serde_json::json;
 
 /// The template's functions, by logical id, and the binary each is.
-const BUILT: [(&str, &str); 3] = [
+const BUILT: [(&str, &str); 4] = [
     ("CreateRoomFunction", "create-room"),
     ("AuthTokenFunction", "auth-token"),
     ("SessionAnalyticsFunction", "session-analytics"),
+    ("RoomControlFunction", "room-control"),
 ];
 
 /// qemu-user, with the arm64 C library Debian's libc6-arm64-cross installs.
@@ -56,7 +58,12 @@ async fn the_arm64_bootstraps_sam_build_ships_answer() {
         stack.post("/auth-token", json!({"room_id": room_id, "user_id": "ada", "role": "root"})).await;
     assert_eq!((status, refused["error"].as_str()), (403, Some("role_not_allowed")), "{refused}");
 
+    let (status, codes) = stack.post("/room-codes", json!({"room_id": room_id})).await;
+    assert_eq!((status, codes["count"].as_u64()), (200, Some(2)), "{codes}");
+
     let peer = stack.hms.join(body["token"].as_str().unwrap(), "Ada", "2026-11-20T10:00:00Z").await;
+    let (status, present) = stack.get(&format!("/active-peers?room_id={room_id}")).await;
+    assert_eq!((status, present["peers"][0]["id"].as_str()), (200, Some(peer.as_str())), "{present}");
     stack.hms.leave(&peer, "2026-11-20T10:12:30Z").await;
     let (status, report) = stack.get(&format!("/session-analytics-by-room?room_id={room_id}")).await;
     assert_eq!(status, 200, "{report}");

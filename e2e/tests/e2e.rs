@@ -81,9 +81,11 @@ async fn walkthrough_gives_the_defined_attendance() {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_route_and_one_secret_read_one_management_token() {
     let stack = Stack::start("routes", Options::default()).await;
+    let mut room_ids = Vec::new();
     for i in 0..5 {
         let (status, body) = stack.post("/create-room", json!({"name": format!("five-{i}")})).await;
         assert_eq!(status, 200, "{body}");
+        room_ids.push(body["id"].as_str().unwrap().to_string());
     }
     assert_eq!(stack.log_lines("create-room", "credentials read from Secrets Manager"), 1);
     let c = stack.hms.counters().await;
@@ -112,6 +114,16 @@ async fn every_route_and_one_secret_read_one_management_token() {
         ("GET", "/session-analytics-by-room?room_id=nothex", None, 400, "invalid_parameter"),
         ("GET", "/session-analytics-by-room?room_id=0123456789abcdef01234567", None, 404, "session_not_found"),
         ("POST", "/session-list-by-room?room_id=0123456789abcdef01234567", None, 405, "method_not_allowed"),
+        (
+            "POST",
+            "/room-codes",
+            Some(r#"{"room_id":"0123456789abcdef01234567","roles":["admin"]}"#),
+            403,
+            "role_not_allowed",
+        ),
+        ("GET", "/active-peers?room_id=0123456789abcdef01234567", None, 404, "session_not_found"),
+        ("POST", "/remove-peer", Some(r#"{"room_id":"0123456789abcdef01234567"}"#), 400, "missing_field"),
+        ("GET", "/recording-url?asset_id=0123456789abcdef01234567&duration=10", None, 400, "invalid_parameter"),
     ];
     for (method, path, body, status, code) in cases {
         let (s, b) = stack.call(method, path, body).await;
@@ -124,6 +136,8 @@ async fn every_route_and_one_secret_read_one_management_token() {
     assert_eq!((s, b["error"].as_str()), (413, Some("payload_too_large")));
     let (s, b) = stack.get(&format!("/session-list-by-room?room_id={room}")).await;
     assert_eq!((s, b["count"].as_u64()), (200, Some(0)));
+    let (s, b) = stack.post("/room-codes", json!({"room_id": room_ids[0]})).await;
+    assert_eq!((s, b["count"].as_u64()), (200, Some(2)), "a code for host and guest: {b}");
 
     // Tokens and secrets never appear in a log.
     let (_, minted) =
@@ -171,6 +185,52 @@ async fn every_route_and_one_secret_read_one_management_token() {
         .find(|l| l["message"] == "request" && l["status"] == 200)
         .unwrap();
     assert!(created["hms_calls"].as_u64() >= Some(1), "a create calls 100ms: {created}");
+}
+
+/// room-control over HTTP, as a host's app calls it: codes, a join by code, who is in, a removal,
+/// the room ended with lock and a rejoin refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_host_runs_the_class_through_room_control() {
+    let stack = Stack::start("room-control", Options::default()).await;
+    let (status, room) = stack.post("/create-room", json!({"name": "e2e-class", "room_codes": true})).await;
+    assert_eq!(status, 200, "{room}");
+    let room_id = room["id"].as_str().unwrap().to_string();
+    let guest = room["room_codes"].as_array().unwrap().iter().find(|c| c["role"] == "guest").unwrap()["code"].clone();
+    let http = reqwest::Client::new();
+    let join = |user: &'static str| {
+        let (http, hms, guest) = (http.clone(), stack.hms.base.clone(), guest.clone());
+        async move {
+            let t: Value = http
+                .post(format!("{hms}/v2/token"))
+                .json(&json!({"code": guest, "user_id": user}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let Some(token) = t["token"].as_str() else { return (403, t) };
+            let r = http.post(format!("{hms}/_emulator/join")).json(&json!({"token": token})).send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (s, first) = join("s1").await;
+    assert_eq!(s, 200, "{first}");
+    assert_eq!(join("s2").await.0, 200);
+    let (s, peers) = stack.get(&format!("/active-peers?room_id={room_id}")).await;
+    assert_eq!((s, peers["count"].as_u64()), (200, Some(2)), "{peers}");
+    let (s, removed) =
+        stack.post("/remove-peer", json!({"room_id": room_id, "peer_id": first["peer_id"], "reason": "bye"})).await;
+    assert_eq!(s, 200, "{removed}");
+    let (s, ended) = stack.post("/end-room", json!({"room_id": room_id, "lock": true})).await;
+    assert_eq!((s, &ended["locked"]), (200, &json!(true)), "{ended}");
+    let (s, refused) = join("s3").await;
+    assert_eq!((s, refused["message"].as_str()), (403, Some("room is disabled")), "{refused}");
+    let (s, gone) = stack.get(&format!("/active-peers?room_id={room_id}")).await;
+    assert_eq!((s, gone["error"].as_str()), (404, Some("session_not_found")), "{gone}");
+    let log = stack.log("room-control");
+    let answered = log.lines().filter(|l| l.contains(r#""message":"request""#) && l.contains(r#""status":200"#));
+    assert_eq!(answered.count(), 3, "peers, remove, end: {log}");
 }
 
 /// 100ms rejects the management token: a fresh one is signed and the call succeeds.

@@ -128,17 +128,10 @@ pub async fn ensure_codes(
     Ok(codes)
 }
 
-/// The codes as this API answers them.
-pub fn codes_json(codes: &[RoomCodeObject]) -> Value {
-    json!(codes)
-}
-
 /// `POST /room-codes`.
 pub async fn create(hms: &impl HmsApi, ask: &CreateCodes, allowed: &RoleAllowList) -> Result<Reply, ApiError> {
     let codes = ensure_codes(hms, &ask.room_id, ask.roles.as_deref(), allowed).await?;
-    Reply::ok_json(
-        &json!({"success": true, "room_id": ask.room_id, "count": codes.len(), "room_codes": codes_json(&codes)}),
-    )
+    Reply::ok_json(&json!({"success": true, "room_id": ask.room_id, "count": codes.len(), "room_codes": codes}))
 }
 
 /// `GET /room-codes?room_id=&role=&enabled=`: every code of the room, every page read.
@@ -149,9 +142,7 @@ pub async fn list(
     enabled: Option<bool>,
 ) -> Result<Reply, ApiError> {
     let codes = all_codes(hms, room_id, role, enabled).await?;
-    Reply::ok_json(
-        &json!({"success": true, "room_id": room_id, "count": codes.len(), "room_codes": codes_json(&codes)}),
-    )
+    Reply::ok_json(&json!({"success": true, "room_id": room_id, "count": codes.len(), "room_codes": codes}))
 }
 
 /// `POST /room-codes/enable` and `/disable`. 100ms says a code's role only once it has switched

@@ -105,7 +105,8 @@ fn page_limits_match_the_code() {
     let reason = at(&s, &["components", "schemas", "Reason"]);
     assert_eq!(num(reason, &["maxLength"]) as usize, validate::MAX_REASON_LEN);
     let cursor = at(&s, &["components", "parameters", "Cursor", "schema", "pattern"]).as_str().unwrap();
-    assert_eq!(cursor, format!("^[A-Za-z0-9_-]{{1,{}}}$", hms_shared::paging::MAX_CURSOR_LEN));
+    // Empty is allowed: an empty query parameter counts as absent (the first page).
+    assert_eq!(cursor, format!("^[A-Za-z0-9_-]{{0,{}}}$", hms_shared::paging::MAX_CURSOR_LEN));
 }
 
 #[test]

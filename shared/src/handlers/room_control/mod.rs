@@ -72,11 +72,12 @@ impl<S: SecretSource> Function for RoomControl<S> {
                     req.param("limit")?.unwrap_or(recordings::RecordingListLimit::new(recordings::DEFAULT_LIMIT));
                 recordings::list(hms, &room_id, limit, req.param("cursor")?.as_ref()).await
             }
-            _ => {
+            (RECORDING_URL_PATH, _) => {
                 let asset_id = req.required_param("asset_id")?;
                 let duration = req.param("duration")?.unwrap_or_default();
                 recordings::url(hms, &asset_id, duration, chrono::Utc::now()).await
             }
+            (other, _) => Err(ApiError::Internal(format!("route {other} is listed but has no handler"))),
         }
     }
 }

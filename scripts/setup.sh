@@ -2,7 +2,9 @@
 # Installs what the project's scripts need, project-locally and pinned. Idempotent: a second run
 # does nothing unless tools/requirements* changed.
 #   (no option)  everything: the tools to run, test, build and deploy, in .venv/ (cargo-lambda and
-#                the zig it ships, moto's server, aws-sam-cli, cfn-lint, schemathesis), and the
+#                the zig it ships, moto's server, aws-sam-cli, cfn-lint, schemathesis), dynalite
+#                (a DynamoDB-compatible server, npm, pinned by tools/dynalite/package-lock.json)
+#                into tools/dynalite/node_modules/, and the
 #                Rust standard library for arm64 (rustup target aarch64-unknown-linux-gnu: the one
 #                change outside the repo, announced when made) for `sam build`
 #   --run        only what running the API locally needs (scripts/run.sh): cargo-lambda in .venv/
@@ -48,6 +50,18 @@ if [ "$profile" = all ] && [ ! -f "$(stamp all)" ]; then
   echo "setup: installing the pinned Python tools into .venv/ (a few minutes, once)"
   pip_install -r tools/requirements.txt -c tools/requirements.lock
   touch "$(stamp all)"
+fi
+
+# dynalite, for the events table in the tests: npm ci from the lock file, again only when it changed.
+if [ "$profile" = all ]; then
+  command -v node >/dev/null || { echo "setup: node is missing (Node.js 20 or later, for dynalite)" >&2; exit 1; }
+  lock_hash=$(sha256sum tools/dynalite/package-lock.json | cut -c1-16)
+  if [ ! -f "tools/dynalite/node_modules/.installed-$lock_hash" ]; then
+    echo "setup: installing dynalite (pinned) into tools/dynalite/node_modules/ (seconds, once)"
+    rm -rf tools/dynalite/node_modules
+    (cd tools/dynalite && npm ci --no-audit --no-fund --silent)
+    touch "tools/dynalite/node_modules/.installed-$lock_hash"
+  fi
 fi
 
 # The arm64 standard library, for `sam build` (cargo-lambda cross-compiles with zig).

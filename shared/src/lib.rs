@@ -1,7 +1,7 @@
 //! Shared library of the 100ms Lambda functions. One request's way through it: `edge` (the API
 //! Gateway event, routing, the answer) -> `input` and `paging` (parsed ids, names, roles, pages) -> `auth` (the
-//! caller, the role policy) -> `handlers` (what each function does) -> `hms` and `credentials`
-//! (100ms and Secrets Manager). `app` builds each function from `config` and runs it; `error` is
+//! caller, the role policy) -> `handlers` (what each function does) -> `hms`, `credentials` and
+//! `store` (100ms, Secrets Manager and the DynamoDB events table). `app` builds each function from `config` and runs it; `error` is
 //! the one error type and its HTTP mapping. The binaries in `functions/` only call `app`.
 
 pub mod app;
@@ -19,6 +19,7 @@ pub mod invocation;
 pub mod logging;
 pub mod paging;
 pub mod sdk_http;
+pub mod store;
 pub mod time;
 pub mod tokens;
 

@@ -1,4 +1,4 @@
-//! The Secrets Manager client's HTTP transport: reqwest, the HTTP stack the functions carry for
+//! The AWS SDK clients' HTTP transport (Secrets Manager, DynamoDB): reqwest, the HTTP stack the functions carry for
 //! 100ms anyway, in place of the SDK's default hyper client. The code is shared, not the client:
 //! this transport builds reqwest clients of its own (one per timeout setting the SDK asks for),
 //! beside the 100ms client's.
@@ -7,7 +7,7 @@
 //! with HTTP/2 (h2 and its tables), its own rustls connector and certificate loading. Without it
 //! each function is smaller, has fewer relocations for the loader to apply at every start, and
 //! starts sooner (the figures: BENCHMARKS.md).
-//! Secrets Manager speaks HTTP/1.1 JSON; the SDK keeps doing the signing, retries and the
+//! Secrets Manager and DynamoDB speak HTTP/1.1 JSON; the SDK keeps doing the signing, retries and the
 //! operation and attempt timeouts, and hands the connect and read timeouts to this transport.
 
 use std::sync::{Mutex, PoisonError};

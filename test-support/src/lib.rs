@@ -1,5 +1,6 @@
 //! What the test suites share, in one place: Secrets Manager (moto's server, started on demand
-//! when `MOTO_ENDPOINT` does not name a running one), the 100ms emulator in-process, the secret
+//! when `MOTO_ENDPOINT` does not name a running one), DynamoDB (dynalite, likewise, with the
+//! template's table), the 100ms emulator in-process, the secret
 //! helpers, TCP forwarders that fail on cue, the sample events and 100ms examples, an in-memory
 //! 100ms, and the release binaries the end-to-end tests run.
 //!
@@ -7,12 +8,14 @@
 //! needs to be exported by hand.
 
 pub mod binaries;
+pub mod dynalite;
 pub mod emulator;
 pub mod fake_hms;
 pub mod fixtures;
 pub mod forward;
 mod handle;
 pub mod moto;
+mod server;
 
 pub use emulator::{Backends, Hms};
 pub use fake_hms::FakeHms;

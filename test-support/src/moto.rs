@@ -1,9 +1,8 @@
 //! Secrets Manager for the tests: moto's server, reached through the AWS SDK.
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials as AwsCredentials, Region};
 use serde_json::json;
@@ -24,43 +23,9 @@ pub fn moto_endpoint() -> String {
 fn start_moto() -> String {
     let server: PathBuf = workspace_root().join(".venv/bin/moto_server");
     assert!(server.exists(), "{} is missing: run scripts/setup.sh first", server.display());
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    // Started from a thread that lives as long as the process: the parent-death signal is tied
-    // to the thread that spawned the child, and a test's thread ends with the test.
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut cmd = Command::new(server);
-        cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        #[cfg(target_os = "linux")]
-        {
-            use std::os::unix::process::CommandExt;
-            // SAFETY: prctl is async-signal-safe and only sets this child's parent-death signal.
-            unsafe {
-                cmd.pre_exec(|| {
-                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-                    Ok(())
-                });
-            }
-        }
-        let child = cmd.spawn();
-        let ok = child.is_ok();
-        tx.send(child.map(|_| ()).map_err(|e| e.to_string())).unwrap();
-        if ok {
-            loop {
-                std::thread::park();
-            }
-        }
-    });
-    rx.recv().unwrap().unwrap_or_else(|e| panic!("starting moto_server: {e}"));
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(30), "moto_server did not listen on {port} within 30 s");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    format!("http://127.0.0.1:{port}")
+    crate::server::start_local_server("moto_server", server, |port| {
+        vec!["-H".into(), "127.0.0.1".into(), "-p".into(), port.to_string()]
+    })
 }
 
 /// A fresh random app secret.

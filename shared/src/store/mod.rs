@@ -1,0 +1,126 @@
+//! The events table (`EVENTS_TABLE`): one DynamoDB table, single-table design, reached through
+//! aws-sdk-dynamodb over the same reqwest transport as Secrets Manager (`sdk_http`).
+//!
+//! Keys: every item has a partition key `pk` and a sort key `sk`, both strings; raw events carry
+//! `expires_at` (epoch seconds), the table's TTL attribute. The table itself is defined once, in
+//! `template.yaml` (`EventsTable`); the tests create their local table from that definition and
+//! check these names against it.
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use crate::error::{ApiError, ErrorCode};
+
+/// The partition key's attribute name.
+pub const PARTITION_KEY: &str = "pk";
+/// The sort key's attribute name.
+pub const SORT_KEY: &str = "sk";
+/// The TTL attribute (epoch seconds after which DynamoDB may delete the item).
+pub const TTL_ATTRIBUTE: &str = "expires_at";
+
+/// Connect timeout towards DynamoDB.
+pub const DYNAMODB_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Time for one attempt, and for the whole call including the SDK's retries.
+pub const DYNAMODB_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
+pub const DYNAMODB_OPERATION_TIMEOUT: Duration = Duration::from_secs(8);
+
+/// The SDK configuration for `region` and `endpoint_url` (`AWS_ENDPOINT_URL_DYNAMODB` or
+/// `AWS_ENDPOINT_URL`, when set): credentials from the environment, as on Lambda; our timeouts;
+/// the SDK's standard retries (3 attempts, which DynamoDB's throttling calls for); reqwest as the
+/// transport.
+pub fn sdk_config(region: Option<&str>, endpoint_url: Option<&str>) -> aws_sdk_dynamodb::Config {
+    let timeouts = aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+        .connect_timeout(DYNAMODB_CONNECT_TIMEOUT)
+        .operation_attempt_timeout(DYNAMODB_ATTEMPT_TIMEOUT)
+        .operation_timeout(DYNAMODB_OPERATION_TIMEOUT)
+        .build();
+    let mut config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .region(region.map(|r| aws_sdk_dynamodb::config::Region::new(r.to_string())))
+        .credentials_provider(aws_config::environment::EnvironmentVariableCredentialsProvider::new())
+        .timeout_config(timeouts)
+        .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(3))
+        .http_client(crate::sdk_http::http_client());
+    if let Some(url) = endpoint_url {
+        config = config.endpoint_url(url);
+    }
+    config.build()
+}
+
+/// The events table as the functions use it.
+#[derive(Debug, Clone)]
+pub struct EventsTable {
+    client: aws_sdk_dynamodb::Client,
+    name: String,
+}
+
+impl EventsTable {
+    pub fn new(client: aws_sdk_dynamodb::Client, name: String) -> Self {
+        Self { client, name }
+    }
+
+    /// Writes `item` (which must carry both keys) unless an item with its keys exists: `true` when
+    /// written, `false` for a duplicate. The write is conditional, so two deliveries of the same
+    /// event racing each other store it once.
+    pub async fn put_once(&self, item: std::collections::HashMap<String, AttributeValue>) -> Result<bool, ApiError> {
+        let sent = self
+            .client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", PARTITION_KEY)
+            .send();
+        match Box::pin(sent).await {
+            Ok(_) => Ok(true),
+            Err(e) if matches!(e.as_service_error(), Some(PutItemError::ConditionalCheckFailedException(_))) => {
+                Ok(false)
+            }
+            Err(e) => Err(unavailable(&DisplayErrorContext(&e))),
+        }
+    }
+
+    /// The item with these keys, if any.
+    pub async fn get(
+        &self,
+        pk: &str,
+        sk: &str,
+    ) -> Result<Option<std::collections::HashMap<String, AttributeValue>>, ApiError> {
+        let sent = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .key(PARTITION_KEY, AttributeValue::S(pk.into()))
+            .key(SORT_KEY, AttributeValue::S(sk.into()))
+            .consistent_read(true)
+            .send();
+        let out = Box::pin(sent).await.map_err(|e| unavailable(&DisplayErrorContext(&e)))?;
+        Ok(out.item)
+    }
+}
+
+/// The table could not be read or written now: a 503, so a caller (100ms's webhook delivery
+/// included) tries again; never an answer that claims what was not done.
+fn unavailable(why: &dyn std::fmt::Display) -> ApiError {
+    tracing::warn!(error = %why, "the events table failed");
+    ApiError::upstream(ErrorCode::UpstreamUnreachable, format!("the events table is unavailable: {why}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sdk_config_carries_the_region_timeouts_retries_and_the_transport() {
+        let config = sdk_config(Some("eu-west-1"), Some("http://127.0.0.1:4567"));
+        assert_eq!(config.region().map(|r| r.as_ref()), Some("eu-west-1"));
+        let timeouts = config.timeout_config().unwrap();
+        assert_eq!(timeouts.connect_timeout(), Some(DYNAMODB_CONNECT_TIMEOUT));
+        assert_eq!(timeouts.operation_timeout(), Some(DYNAMODB_OPERATION_TIMEOUT));
+        assert_eq!(config.retry_config().unwrap().max_attempts(), 3);
+        assert!(config.http_client().is_some(), "reqwest, not a second HTTP stack");
+    }
+}

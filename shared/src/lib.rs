@@ -22,5 +22,6 @@ pub mod sdk_http;
 pub mod store;
 pub mod time;
 pub mod tokens;
+pub mod webhooks;
 
 pub use error::{ApiError, ErrorCode};

@@ -1,4 +1,4 @@
-//! The app access key and secret: the value ([`Credentials`]), where it is read from
+//! The app access key and secret, and the webhook secret: the value ([`Credentials`]), where it is read from
 //! (`sources`) and how a warm container caches it (`cache`).
 
 mod cache;
@@ -16,30 +16,49 @@ pub use sources::{
 
 use crate::error::ApiError;
 
-/// The app access key and secret. `Debug` never shows the secret.
+/// The app access key and secret, and the secret 100ms's webhooks carry in their header (when
+/// the secret has one). `Debug` never shows either secret.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
     pub access_key: String,
     secret: String,
+    webhook_secret: Option<String>,
 }
 
 impl Credentials {
     pub fn new(access_key: String, secret: String) -> Self {
-        Self { access_key, secret }
+        Self { access_key, secret, webhook_secret: None }
+    }
+
+    /// The same credentials with `WEBHOOK_SECRET`.
+    pub fn with_webhook_secret(mut self, webhook_secret: String) -> Self {
+        self.webhook_secret = Some(webhook_secret);
+        self
     }
 
     pub fn secret(&self) -> &[u8] {
         self.secret.as_bytes()
     }
+
+    /// `WEBHOOK_SECRET`, when the secret has one.
+    pub fn webhook_secret(&self) -> Option<&str> {
+        self.webhook_secret.as_deref()
+    }
 }
 
 impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credentials").field("access_key", &self.access_key).field("secret", &"<redacted>").finish()
+        let webhook = self.webhook_secret.as_ref().map(|_| "<redacted>");
+        f.debug_struct("Credentials")
+            .field("access_key", &self.access_key)
+            .field("secret", &"<redacted>")
+            .field("webhook_secret", &webhook)
+            .finish()
     }
 }
 
-/// Parses a SecretString of the form `{"APP_ACCESS_KEY": "...", "APP_SECRET": "..."}`.
+/// Parses a SecretString of the form `{"APP_ACCESS_KEY": "...", "APP_SECRET": "..."}`, with
+/// `"WEBHOOK_SECRET": "..."` where 100ms's webhooks are received.
 /// The error never quotes the secret's content.
 pub fn parse_secret_string(secret_string: &str) -> Result<Credentials, ApiError> {
     #[derive(Deserialize)]
@@ -48,12 +67,26 @@ pub fn parse_secret_string(secret_string: &str) -> Result<Credentials, ApiError>
         access_key: Option<String>,
         #[serde(rename = "APP_SECRET")]
         secret: Option<String>,
+        #[serde(rename = "WEBHOOK_SECRET", default)]
+        webhook_secret: Option<String>,
     }
     let raw: Raw = serde_json::from_str(secret_string).map_err(|_| {
-        ApiError::Config("the secret is not a JSON object with APP_ACCESS_KEY and APP_SECRET strings".into())
+        ApiError::Config(
+            "the secret is not a JSON object with APP_ACCESS_KEY and APP_SECRET strings (and WEBHOOK_SECRET, if any, a string)"
+                .into(),
+        )
     })?;
+    if raw.webhook_secret.as_ref().is_some_and(|w| w.is_empty()) {
+        return Err(ApiError::Config("the secret's WEBHOOK_SECRET is empty".into()));
+    }
     match (raw.access_key.filter(|k| !k.trim().is_empty()), raw.secret.filter(|s| !s.is_empty())) {
-        (Some(access_key), Some(secret)) => Ok(Credentials::new(access_key, secret)),
+        (Some(access_key), Some(secret)) => {
+            let creds = Credentials::new(access_key, secret);
+            Ok(match raw.webhook_secret {
+                Some(w) => creds.with_webhook_secret(w),
+                None => creds,
+            })
+        }
         (None, _) => Err(ApiError::Config("the secret has no non-empty APP_ACCESS_KEY".into())),
         (_, None) => Err(ApiError::Config("the secret has no non-empty APP_SECRET".into())),
     }
@@ -88,6 +121,21 @@ mod tests {
         }
         let err = parse_secret_string(r#"{"APP_ACCESS_KEY":"k","APP_SECRET":123456789}"#).unwrap_err();
         assert!(!err.to_string().contains("123456789"), "the secret's content is never quoted");
+    }
+
+    #[test]
+    fn the_webhook_secret_is_optional_but_never_empty() {
+        let with = parse_secret_string(r#"{"APP_ACCESS_KEY":"k","APP_SECRET":"s","WEBHOOK_SECRET":"w-123"}"#).unwrap();
+        assert_eq!(with.webhook_secret(), Some("w-123"));
+        assert_eq!(parse_secret_string(r#"{"APP_ACCESS_KEY":"k","APP_SECRET":"s"}"#).unwrap().webhook_secret(), None);
+        for bad in [
+            r#"{"APP_ACCESS_KEY":"k","APP_SECRET":"s","WEBHOOK_SECRET":""}"#,
+            r#"{"APP_ACCESS_KEY":"k","APP_SECRET":"s","WEBHOOK_SECRET":7}"#,
+        ] {
+            assert_eq!(parse_secret_string(bad).unwrap_err().code(), "config", "{bad}");
+        }
+        let shown = format!("{with:?}");
+        assert!(!shown.contains("w-123"), "{shown}");
     }
 
     #[test]

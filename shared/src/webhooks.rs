@@ -1,0 +1,226 @@
+//! 100ms webhooks as plain logic, no I/O: whether a delivery is authentic (the secret header,
+//! compared in constant time; the optional source-IP allow-list), what it says (a lenient read of
+//! the envelope: the samples in 100ms's docs are inconsistent), and the item that keeps it.
+//!
+//! 100ms signs nothing outside HIPAA workspaces: authenticity is a header whose name and secret
+//! value are configured in its dashboard, plus its NAT gateways' addresses. Delivery is at least
+//! once (retries, replays), so an event is kept under its envelope `id` with a conditional write:
+//! the first delivery stores it, a repeat stores nothing.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+use subtle::ConstantTimeEq;
+
+use crate::store::{PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE};
+
+/// The header that carries the secret unless `WEBHOOK_HEADER_NAME` says otherwise.
+pub const DEFAULT_HEADER_NAME: &str = "x-100ms-webhook-secret";
+/// How long raw events are kept unless configured otherwise (days).
+pub const DEFAULT_RETENTION_DAYS: u32 = 90;
+/// Longest event id kept as a key.
+pub const MAX_EVENT_ID_LEN: usize = 128;
+
+/// Whether `presented` (the header's value, if any) is `expected`, in time that does not depend
+/// on where they differ. Their lengths may show; the secret's own bytes do not.
+pub fn secret_matches(presented: Option<&str>, expected: &str) -> bool {
+    match presented {
+        Some(p) if !expected.is_empty() => bool::from(p.as_bytes().ct_eq(expected.as_bytes())),
+        _ => false,
+    }
+}
+
+/// The source addresses webhooks may come from: every address, or those in the listed networks.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum AllowList {
+    #[default]
+    Any,
+    Only(Vec<ipnet::IpNet>),
+}
+
+impl AllowList {
+    /// Parses `WEBHOOK_ALLOWED_IPS`: comma-separated CIDRs or bare addresses (a /32 or /128);
+    /// empty means any address.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut nets = Vec::new();
+        for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            let net = match item.parse::<ipnet::IpNet>() {
+                Ok(net) => net,
+                Err(_) => item
+                    .parse::<IpAddr>()
+                    .map(ipnet::IpNet::from)
+                    .map_err(|_| format!("'{item}' is not an IP address or a CIDR"))?,
+            };
+            nets.push(net);
+        }
+        Ok(if nets.is_empty() { Self::Any } else { Self::Only(nets) })
+    }
+
+    /// Whether a delivery from `source` (API Gateway's `sourceIp`) is let in; an address that
+    /// cannot be read is let in only when any address is.
+    pub fn allows(&self, source: Option<&str>) -> bool {
+        match self {
+            Self::Any => true,
+            Self::Only(nets) => {
+                source.and_then(|s| s.parse::<IpAddr>().ok()).is_some_and(|ip| nets.iter().any(|n| n.contains(&ip)))
+            }
+        }
+    }
+}
+
+/// What the keeping of an event needs to know of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    /// The envelope's `id`: the key that makes a repeat a duplicate.
+    pub id: String,
+    /// `type`; `unknown` when absent (the event is kept, not interpreted).
+    pub kind: String,
+    pub timestamp: Option<DateTime<Utc>>,
+    /// A replay from 100ms's replay API (`is_replay`, at the top or in `data`: the docs do not say).
+    pub is_replay: bool,
+    pub room_id: Option<String>,
+    pub session_id: Option<String>,
+    pub peer_id: Option<String>,
+}
+
+/// Why a body is not an event we can keep.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotAnEvent {
+    NotJson,
+    NotAnObject,
+    NoId,
+}
+
+/// Reads an event leniently: a JSON object with a non-empty string `id` of at most
+/// [`MAX_EVENT_ID_LEN`] characters; everything else is optional and kept as sent.
+pub fn parse_envelope(body: &[u8]) -> Result<(Envelope, Map<String, Value>), NotAnEvent> {
+    let event = match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => map,
+        Ok(_) => return Err(NotAnEvent::NotAnObject),
+        Err(_) => return Err(NotAnEvent::NotJson),
+    };
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).filter(|s| !s.is_empty()).map(String::from);
+    let id = text(event.get("id")).filter(|id| id.chars().count() <= MAX_EVENT_ID_LEN).ok_or(NotAnEvent::NoId)?;
+    let data = event.get("data").and_then(Value::as_object);
+    let field = |k: &str| text(data.and_then(|d| d.get(k)));
+    let replay = |v: Option<&Value>| v.and_then(Value::as_bool).unwrap_or(false);
+    let envelope = Envelope {
+        id,
+        kind: text(event.get("type")).unwrap_or_else(|| "unknown".into()),
+        timestamp: text(event.get("timestamp")).and_then(|t| crate::time::parse_rfc3339(&t)),
+        is_replay: replay(event.get("is_replay")) || replay(data.and_then(|d| d.get("is_replay"))),
+        room_id: field("room_id"),
+        session_id: field("session_id"),
+        peer_id: field("peer_id"),
+    };
+    Ok((envelope, event))
+}
+
+/// The item that keeps an event: key `EVENT#<id>` / `EVENT`, its type, room and session for
+/// the reports built from it, the body exactly as received, when it came, and when it may expire.
+pub fn event_item(
+    envelope: &Envelope,
+    body: &[u8],
+    received: DateTime<Utc>,
+    retention_days: u32,
+) -> HashMap<String, AttributeValue> {
+    let s = |v: &str| AttributeValue::S(v.to_string());
+    let expires = received + chrono::TimeDelta::days(i64::from(retention_days));
+    let mut item = HashMap::from([
+        (PARTITION_KEY.to_string(), s(&format!("EVENT#{}", envelope.id))),
+        (SORT_KEY.to_string(), s("EVENT")),
+        ("type".to_string(), s(&envelope.kind)),
+        ("body".to_string(), s(&String::from_utf8_lossy(body))),
+        ("received_at".to_string(), s(&received.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))),
+        (TTL_ATTRIBUTE.to_string(), AttributeValue::N(expires.timestamp().to_string())),
+    ]);
+    for (name, value) in [("room_id", &envelope.room_id), ("session_id", &envelope.session_id)] {
+        if let Some(v) = value {
+            item.insert(name.to_string(), s(v));
+        }
+    }
+    item
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example(name: &str) -> Vec<u8> {
+        std::fs::read(format!("{}/tests/fixtures/100ms-examples/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    }
+
+    #[test]
+    fn the_secret_must_match_exactly() {
+        assert!(secret_matches(Some("s3cret-value"), "s3cret-value"));
+        for wrong in [None, Some(""), Some("s3cret-valuE"), Some("s3cret-value "), Some("s3cret")] {
+            assert!(!secret_matches(wrong, "s3cret-value"), "{wrong:?}");
+        }
+        assert!(!secret_matches(Some(""), ""), "an empty configured secret lets nobody in");
+    }
+
+    #[test]
+    fn allow_lists_take_cidrs_and_addresses() {
+        let list = AllowList::parse("34.100.213.146, 35.200.0.0/16,2001:db8::/32").unwrap();
+        for ok in ["34.100.213.146", "35.200.143.211", "2001:db8::1"] {
+            assert!(list.allows(Some(ok)), "{ok}");
+        }
+        for no in [Some("34.100.213.147"), Some("10.0.0.1"), Some("not an ip"), None] {
+            assert!(!list.allows(no), "{no:?}");
+        }
+        assert_eq!(AllowList::parse(" , ").unwrap(), AllowList::Any);
+        assert!(AllowList::Any.allows(None));
+        assert!(AllowList::parse("10.0.0.0/33").unwrap_err().contains("10.0.0.0/33"));
+    }
+
+    #[test]
+    fn every_doc_sample_is_an_event_we_can_keep() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/100ms-examples");
+        let mut read = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            if !name.starts_with("webhook_") {
+                continue;
+            }
+            let (envelope, _) = parse_envelope(&example(&name)).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+            assert!(!envelope.id.is_empty(), "{name}");
+            assert_ne!(envelope.kind, "unknown", "{name} has a type");
+            read += 1;
+        }
+        assert!(read >= 3, "the webhook samples are in the fixtures");
+        let (join, _) = parse_envelope(&example("webhook_peer_join_success.json")).unwrap();
+        assert_eq!(join.kind, "peer.join.success");
+        assert!(join.room_id.is_some() && join.session_id.is_some() && join.peer_id.is_some());
+        assert!(!join.is_replay);
+    }
+
+    #[test]
+    fn bodies_that_are_not_events() {
+        assert_eq!(parse_envelope(b"{").unwrap_err(), NotAnEvent::NotJson);
+        assert_eq!(parse_envelope(b"[1]").unwrap_err(), NotAnEvent::NotAnObject);
+        assert_eq!(parse_envelope(br#"{"type":"x"}"#).unwrap_err(), NotAnEvent::NoId);
+        assert_eq!(parse_envelope(br#"{"id":""}"#).unwrap_err(), NotAnEvent::NoId);
+        let long = format!(r#"{{"id":"{}"}}"#, "a".repeat(MAX_EVENT_ID_LEN + 1));
+        assert_eq!(parse_envelope(long.as_bytes()).unwrap_err(), NotAnEvent::NoId);
+        let (bare, _) = parse_envelope(br#"{"id":"e1"}"#).unwrap();
+        assert_eq!((bare.kind.as_str(), bare.timestamp, bare.is_replay), ("unknown", None, false));
+        let (replayed, _) = parse_envelope(br#"{"id":"e2","data":{"is_replay":true}}"#).unwrap();
+        assert!(replayed.is_replay, "is_replay inside data counts too");
+    }
+
+    #[test]
+    fn the_item_keeps_the_body_as_sent_and_expires() {
+        let body = example("webhook_peer_leave_success.json");
+        let (envelope, _) = parse_envelope(&body).unwrap();
+        let at = DateTime::parse_from_rfc3339("2026-12-02T10:00:00Z").unwrap().with_timezone(&Utc);
+        let item = event_item(&envelope, &body, at, 90);
+        assert_eq!(item[PARTITION_KEY], AttributeValue::S(format!("EVENT#{}", envelope.id)));
+        assert_eq!(item["body"], AttributeValue::S(String::from_utf8(body).unwrap()));
+        let expires: i64 = item[TTL_ATTRIBUTE].as_n().unwrap().parse().unwrap();
+        assert_eq!(expires - at.timestamp(), 90 * 86_400);
+        assert_eq!(item["type"], AttributeValue::S("peer.leave.success".into()));
+    }
+}

@@ -38,6 +38,10 @@ pub struct ApiRequest {
     pub claims: HashMap<String, String>,
     /// Whether the caller takes a gzip answer (`Accept-Encoding`).
     pub accepts_gzip: bool,
+    /// The request's headers, as API Gateway passes them (names in lower case).
+    pub headers: HeaderMap,
+    /// The address the request came from (API Gateway's `sourceIp`).
+    pub source_ip: Option<String>,
 }
 
 impl ApiRequest {
@@ -68,7 +72,8 @@ impl ApiRequest {
         let claims = event.request_context.authorizer.and_then(|a| a.jwt).map(|jwt| jwt.claims).unwrap_or_default();
         let accepts_gzip =
             encoding::accepts_gzip(event.headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()));
-        Ok(Self { method, path, query, body, claims, accepts_gzip })
+        let source_ip = event.request_context.http.source_ip.clone();
+        Ok(Self { method, path, query, body, claims, accepts_gzip, headers: event.headers, source_ip })
     }
 
     /// Which of `routes` this request is for (its path): 404 for an unknown path, 405 for a wrong
@@ -97,6 +102,11 @@ impl ApiRequest {
             (Some(_), Some(_)) => Err(ApiError::invalid_parameter(name, "is given more than once; give it once")),
             (value, _) => Ok(value.filter(|v| !v.is_empty())),
         }
+    }
+
+    /// A header's value, when present and text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
     /// An optional query parameter, parsed.

@@ -64,6 +64,28 @@ impl<S: SecretSource> CredentialStore<S> {
     }
 }
 
+impl<S: SecretSource> CredentialStore<S> {
+    /// As [`CredentialStore::refresh`], but only when the credentials held were read more than
+    /// `min_age` ago; else they are answered as they are. For a caller that cannot tell a rotated
+    /// secret from a wrong one (a webhook with a wrong header), so that a flood of wrong ones reads
+    /// Secrets Manager at most once per `min_age`.
+    pub async fn refresh_if_older_than(
+        &self,
+        stale: &Arc<Credentials>,
+        min_age: Duration,
+    ) -> Result<Arc<Credentials>, ApiError> {
+        {
+            let slot = self.cached.lock().await;
+            if let Some(current) = slot.as_ref()
+                && current.read_at.elapsed() < min_age
+            {
+                return Ok(current.creds.clone());
+            }
+        }
+        self.refresh(stale).await
+    }
+}
+
 fn store(slot: &mut Option<Cached>, creds: Credentials) -> Arc<Credentials> {
     let creds = Arc::new(creds);
     *slot = Some(Cached { creds: creds.clone(), read_at: Instant::now() });

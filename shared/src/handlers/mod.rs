@@ -6,6 +6,7 @@ pub mod auth_token;
 pub mod create_room;
 pub mod room_control;
 pub mod session_analytics;
+pub mod webhooks;
 
 use std::future::Future;
 
@@ -15,6 +16,7 @@ pub use auth_token::AuthToken;
 pub use create_room::CreateRoom;
 pub use room_control::RoomControl;
 pub use session_analytics::SessionAnalytics;
+pub use webhooks::Webhooks;
 
 use crate::edge::{ApiRequest, Reply, Route, encode, respond};
 use crate::error::{ApiError, ConfigError};

@@ -1,0 +1,164 @@
+//! The webhook receiver against dynalite: only deliveries with the secret (or from the allowed
+//! addresses) get in; each event is kept once however often it comes (retries, replays); a body
+//! that is no event is a 400; a table that is down is a 5xx, so 100ms retries and nothing is
+//! lost; a rotated secret is picked up.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hms_shared::ApiError;
+use hms_shared::credentials::{CredentialStore, Credentials, SecretSource};
+use hms_shared::handlers::Webhooks;
+use hms_shared::handlers::webhooks::{REREAD_AT_MOST_EVERY, WEBHOOKS_PATH};
+use hms_shared::store::EventsTable;
+use hms_shared::webhooks::{AllowList, DEFAULT_HEADER_NAME};
+use hms_test_support::dynalite::{create_events_table, ddb_client, dynalite_endpoint};
+use hms_test_support::forward::{Forward, Mode};
+use hms_test_support::{Handle, answer, example, post};
+use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequest;
+use serde_json::Value;
+
+/// Credentials that can be swapped (a rotation), counting reads.
+#[derive(Clone)]
+struct Rotating {
+    current: Arc<Mutex<Credentials>>,
+    reads: Arc<AtomicUsize>,
+}
+
+impl Rotating {
+    fn new(webhook_secret: &str) -> Self {
+        let creds = Credentials::new("k".into(), "s".into()).with_webhook_secret(webhook_secret.into());
+        Self { current: Arc::new(Mutex::new(creds)), reads: Arc::new(AtomicUsize::new(0)) }
+    }
+}
+
+impl SecretSource for Rotating {
+    async fn fetch(&self) -> Result<Credentials, ApiError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        Ok(self.current.lock().unwrap().clone())
+    }
+}
+
+fn receiver(source: Rotating, table: EventsTable, allowed_ips: AllowList) -> Webhooks<Rotating> {
+    Webhooks {
+        credentials: CredentialStore::new(source, Duration::from_secs(300)),
+        table,
+        header: DEFAULT_HEADER_NAME.into(),
+        allowed_ips,
+        retention_days: 90,
+    }
+}
+
+/// A delivery of `body` with `secret` in the header (none: no header), from `ip`.
+fn delivery(body: &str, secret: Option<&str>, ip: &str) -> ApiGatewayV2httpRequest {
+    let mut ev = post(WEBHOOKS_PATH, body);
+    if let Some(s) = secret {
+        ev.headers.insert(DEFAULT_HEADER_NAME, s.parse().unwrap());
+    }
+    ev.request_context.http.source_ip = Some(ip.into());
+    ev
+}
+
+fn sample(name: &str, id: &str) -> String {
+    let mut v = example(name);
+    v["id"] = Value::String(id.into());
+    v.to_string()
+}
+
+async fn table() -> (EventsTable, String) {
+    let name = create_events_table().await;
+    (EventsTable::new(ddb_client(&dynalite_endpoint()), name.clone()), name)
+}
+
+async fn stored_body(table: &EventsTable, id: &str) -> Option<String> {
+    let item = table.get(&format!("EVENT#{id}"), "EVENT").await.unwrap()?;
+    Some(item["body"].as_s().unwrap().clone())
+}
+
+#[tokio::test]
+async fn only_the_secret_gets_in_and_each_event_is_kept_once() {
+    let (t, _) = table().await;
+    let f = receiver(Rotating::new("hook-secret-1"), t.clone(), AllowList::Any);
+    let join = sample("webhook_peer_join_success.json", "evt-join-1");
+    for (secret, what) in [(None, "missing"), (Some("hook-secret-2"), "wrong"), (Some(""), "empty")] {
+        let (s, b) = answer(&f.handle(delivery(&join, secret, "34.100.213.146")).await);
+        assert_eq!(
+            (s, b["error"].as_str(), b["msg"].as_str()),
+            (401, Some("unauthenticated"), Some("unauthorized")),
+            "{what}"
+        );
+    }
+    assert!(stored_body(&t, "evt-join-1").await.is_none(), "nothing kept from a refused delivery");
+
+    let (s, b) = answer(&f.handle(delivery(&join, Some("hook-secret-1"), "34.100.213.146")).await);
+    assert_eq!((s, &b["duplicate"]), (200, &Value::Bool(false)), "{b}");
+    // 100ms's three retries, then a replay of the same event: each a 200, none stored again.
+    let mut replay: Value = serde_json::from_str(&join).unwrap();
+    replay["is_replay"] = Value::Bool(true);
+    replay["data"]["user_name"] = Value::String("changed".into());
+    for body in [join.clone(), join.clone(), join.clone(), replay.to_string()] {
+        let (s, b) = answer(&f.handle(delivery(&body, Some("hook-secret-1"), "34.100.213.146")).await);
+        assert_eq!((s, &b["duplicate"]), (200, &Value::Bool(true)), "{b}");
+    }
+    assert_eq!(stored_body(&t, "evt-join-1").await.as_deref(), Some(join.as_str()), "kept as first received");
+
+    // Unknown types are kept, not interpreted; bodies that are no event are a 400.
+    let unknown = r#"{"id":"evt-x","type":"something.new","data":{"whatever":[1,2]}}"#;
+    assert_eq!(answer(&f.handle(delivery(unknown, Some("hook-secret-1"), "1.2.3.4")).await).0, 200);
+    assert_eq!(stored_body(&t, "evt-x").await.as_deref(), Some(unknown));
+    for (body, code) in
+        [("{not json", "invalid_json"), ("[1]", "invalid_body"), (r#"{"type":"peer.join.success"}"#, "missing_field")]
+    {
+        let (s, b) = answer(&f.handle(delivery(body, Some("hook-secret-1"), "1.2.3.4")).await);
+        assert_eq!((s, b["error"].as_str()), (400, Some(code)), "{body}");
+    }
+}
+
+#[tokio::test]
+async fn the_allow_list_keeps_other_addresses_out() {
+    let (t, _) = table().await;
+    let list = AllowList::parse("34.100.213.146,35.200.0.0/16").unwrap();
+    let f = receiver(Rotating::new("s-allow"), t.clone(), list);
+    let body = sample("webhook_session_open_success.json", "evt-open-1");
+    let (s, _) = answer(&f.handle(delivery(&body, Some("s-allow"), "10.0.0.1")).await);
+    assert_eq!(s, 401, "the right secret from the wrong address");
+    assert_eq!(answer(&f.handle(delivery(&body, Some("s-allow"), "35.200.143.211")).await).0, 200);
+}
+
+#[tokio::test]
+async fn a_table_that_is_down_is_a_5xx_and_the_retry_keeps_the_event() {
+    let (_, name) = table().await;
+    let mut gate = Forward::to(&dynalite_endpoint()).await;
+    let f = receiver(Rotating::new("s-down"), EventsTable::new(ddb_client(&gate.url()), name), AllowList::Any);
+    let body = sample("webhook_peer_leave_success.json", "evt-leave-1");
+    gate.close().await;
+    let (s, b) = answer(&f.handle(delivery(&body, Some("s-down"), "1.2.3.4")).await);
+    assert!(s >= 500, "never a 200 for an event not kept: {s} {b}");
+    gate.open().await;
+    gate.set(Mode::Pass);
+    let (s, b) = answer(&f.handle(delivery(&body, Some("s-down"), "1.2.3.4")).await);
+    assert_eq!((s, &b["duplicate"]), (200, &Value::Bool(false)), "100ms's retry stores it: {b}");
+}
+
+#[tokio::test]
+async fn a_rotated_secret_is_picked_up_and_a_flood_of_wrong_ones_reads_little() {
+    let (t, _) = table().await;
+    let source = Rotating::new("before-rotation");
+    let f = receiver(source.clone(), t, AllowList::Any);
+    let body = |id: &str| sample("webhook_session_close_success.json", id);
+    assert_eq!(answer(&f.handle(delivery(&body("r1"), Some("before-rotation"), "1.2.3.4")).await).0, 200);
+    for i in 0..20 {
+        let (s, _) = answer(&f.handle(delivery(&body(&format!("w{i}")), Some("guess"), "1.2.3.4")).await);
+        assert_eq!(s, 401);
+    }
+    assert_eq!(source.reads.load(Ordering::SeqCst), 1, "wrong secrets right after a read read nothing more");
+
+    *source.current.lock().unwrap() =
+        Credentials::new("k".into(), "s".into()).with_webhook_secret("after-rotation".into());
+    tokio::time::sleep(REREAD_AT_MOST_EVERY + Duration::from_millis(200)).await;
+    let (s, b) = answer(&f.handle(delivery(&body("r2"), Some("after-rotation"), "1.2.3.4")).await);
+    assert_eq!(s, 200, "the rotated secret is read again and accepted: {b}");
+    assert_eq!(source.reads.load(Ordering::SeqCst), 2);
+    assert_eq!(answer(&f.handle(delivery(&body("r3"), Some("before-rotation"), "1.2.3.4")).await).0, 401);
+}

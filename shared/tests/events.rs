@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use hms_shared::auth::{AdminClaim, CallerAuth, RoleAllowList};
 use hms_shared::credentials::{CredentialStore, Credentials, StaticSource};
-use hms_shared::handlers::{AuthToken, CreateRoom, RoomControl, SessionAnalytics};
+use hms_shared::handlers::{AuthToken, CreateRoom, Function, RoomControl, SessionAnalytics};
 use hms_shared::hms::HmsClient;
 use hms_shared::input::{Parse, Role};
 use hms_shared::tokens::Claims;
@@ -41,19 +41,10 @@ fn auth_token_fn(name: &str) -> AuthToken<StaticSource> {
     }
 }
 
-/// The room-control routes and their events.
-const ROOM_CONTROL_PATHS: [&str; 10] = [
-    "/room-codes",
-    "/room-codes/disable",
-    "/room-codes/enable",
-    "/active-peers",
-    "/remove-peer",
-    "/end-room",
-    "/recordings/start",
-    "/recordings/stop",
-    "/recordings",
-    "/recording-url",
-];
+/// Whether `path` is one of room-control's routes (its own list, not a copy).
+fn room_control_serves(path: &str) -> bool {
+    <RoomControl<StaticSource> as Function>::ROUTES.iter().any(|r| r.path == path)
+}
 
 /// `room-control` with 100ms out of reach (a closed loopback port): its events show what it
 /// refuses before calling 100ms, and that a call it cannot make is a clean 502.
@@ -75,7 +66,7 @@ async fn run(name: &str, hms: &FakeHms) -> (u16, Value) {
         auth_token_fn(name).handle(ev).await
     } else if name.starts_with("session-") {
         SessionAnalytics { hms }.handle(ev).await
-    } else if ROOM_CONTROL_PATHS.contains(&ev.raw_path.as_deref().unwrap_or("")) {
+    } else if room_control_serves(ev.raw_path.as_deref().unwrap_or("")) {
         room_control_fn(name).handle(ev).await
     } else {
         panic!("{name}: no function serves this event's name")
@@ -260,7 +251,7 @@ async fn the_offline_manifest_covers_every_event_and_agrees() {
             "/create-room" => "CreateRoomFunction",
             "/auth-token" => "AuthTokenFunction",
             _ if path.starts_with("/session-") => "SessionAnalyticsFunction",
-            _ if ROOM_CONTROL_PATHS.contains(&path.as_str()) => "RoomControlFunction",
+            _ if room_control_serves(&path) => "RoomControlFunction",
             other => panic!("{name}: no function serves {other}"),
         };
         assert_eq!(function, served_by, "{name}");

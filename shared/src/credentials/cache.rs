@@ -62,9 +62,7 @@ impl<S: SecretSource> CredentialStore<S> {
         *slot = None;
         Ok(store(&mut slot, self.source.fetch().await?))
     }
-}
 
-impl<S: SecretSource> CredentialStore<S> {
     /// As [`CredentialStore::refresh`], but only when the credentials held were read more than
     /// `min_age` ago; else they are answered as they are. For a caller that cannot tell a rotated
     /// secret from a wrong one (a webhook with a wrong header), so that a flood of wrong ones reads

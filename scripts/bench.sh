@@ -7,7 +7,7 @@
 #   scripts/bench.sh [--runs N] [--invocations N] [--peers N]
 #
 # Builds with cargo-lambda (zig cross-compiles arm64; the x86_64 build is the one run here),
-# starts moto's Secrets Manager, runs target/release/lambda-bench (e2e/src/bin/lambda-bench.rs:
+# starts moto's Secrets Manager and dynalite, runs target/release/lambda-bench (e2e/src/bin/lambda-bench.rs:
 # a minimal Runtime API that timestamps each process; 100ms is the emulator, in-process), and
 # writes the table to target/bench/table.md. criterion's benches are separate: `cargo bench`.
 set -euo pipefail
@@ -23,7 +23,7 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
-binaries=(hello-world create-room auth-token session-analytics room-control)
+binaries=(hello-world create-room auth-token session-analytics room-control webhooks)
 packages=()
 for b in "${binaries[@]}"; do packages+=(-p "$b"); done
 
@@ -53,6 +53,9 @@ start_moto "$out/moto.log"
 pids+=("$MOTO_PID")
 export MOTO_ENDPOINT AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
 unset AWS_PROFILE AWS_SESSION_TOKEN
+start_dynalite "$out/dynalite.log"
+pids+=("$DYNALITE_PID")
+export DYNALITE_ENDPOINT
 
 echo "== lambda-bench (machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg))"
 target/release/lambda-bench --run-dir "$out/x86_64" --arm64-dir "$out/arm64" --x86-64-dir "$out/x86_64" \

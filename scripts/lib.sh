@@ -27,6 +27,17 @@ start_moto() {
   wait_for_port "$port" 30 "moto_server"
 }
 
+# start_dynalite LOGFILE: starts dynalite (a DynamoDB-compatible server, tools/dynalite, in
+# memory) on a free port; sets DYNALITE_PID and DYNALITE_ENDPOINT.
+start_dynalite() {
+  local port
+  port=$(free_port)
+  node tools/dynalite/node_modules/dynalite/cli.js --host 127.0.0.1 --port "$port" >"$1" 2>&1 &
+  DYNALITE_PID=$!
+  DYNALITE_ENDPOINT="http://127.0.0.1:$port"
+  wait_for_port "$port" 30 "dynalite"
+}
+
 # apt_install PACKAGE=VERSION...: installs, as root, those of Debian's packages that are not
 # installed yet, pinned (a version may end in *: bookworm's point releases move the suffix).
 apt_install() {

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Serves the API on http://127.0.0.1:9000 (and [::1]:9000) with the production paths. The
 # functions run under `cargo lambda watch` (rebuilt and reloaded when the code changes) behind
-# local-api, which routes as the deployed API does: its four routes, Lambda's Invoke API for the
-# three functions (`cargo lambda invoke`), and API Gateway's 404 for anything else. When it says
+# local-api, which routes as the deployed API does: its routes, Lambda's Invoke API for the five
+# functions (`cargo lambda invoke`), and API Gateway's 404 for anything else. The events table is
+# dynalite (in memory, gone when the script stops), made as template.yaml defines it. When it says
 # "The API is up", each function has already answered once. Ctrl-C stops everything it started.
-# It installs only cargo-lambda (scripts/setup.sh --run) and changes nothing outside the repo.
+# It installs only cargo-lambda and dynalite (scripts/setup.sh --run) and changes nothing outside
+# the repo.
 #
 # Without credentials it starts the bundled 100ms emulator with generated dev credentials.
 # With APP_ACCESS_KEY and APP_SECRET (or HMS_SECRET_ID plus AWS credentials) it talks to the
-# real 100ms instead. ALLOWED_ROLES defaults to host,guest,viewer here.
+# real 100ms instead. ALLOWED_ROLES defaults to host,guest,viewer here. Webhooks to
+# /webhooks/100ms carry the header x-100ms-webhook-secret with the WEBHOOK_SECRET the banner shows
+# (generated unless given).
 #   PORT (9000)  EMULATOR_PORT (8910)  WATCH_PORT (cargo lambda watch, behind local-api: a free one)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +31,7 @@ WATCH_PORT=${WATCH_PORT:-$(free_port)}
 # compile about 45 crates again on the first request.
 echo "== building the functions, the 100ms emulator and local-api (a few minutes the first time)"
 cargo build --quiet --bin create-room --bin auth-token --bin session-analytics --bin room-control \
-  --bin hms-emulator --bin local-api
+  --bin webhooks --bin hms-emulator --bin local-api --bin create-events-table
 mkdir -p target
 envfile=target/local.env
 umask 077
@@ -44,6 +48,11 @@ stop() {
   wait 2>/dev/null || true
 }
 trap stop INT TERM EXIT
+
+start_dynalite target/dynalite.log
+pids+=("$DYNALITE_PID")
+target/debug/create-events-table "$DYNALITE_ENDPOINT" hms-events-local >/dev/null
+WEBHOOK_SECRET=${WEBHOOK_SECRET:-$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')}
 
 if [ -n "${HMS_SECRET_ID:-}" ] || { [ -n "${APP_ACCESS_KEY:-}" ] && [ -n "${APP_SECRET:-}" ]; }; then
   mode="the REAL 100ms API (${HMS_API_BASE_URL:-https://api.100ms.live/v2})"
@@ -76,6 +85,13 @@ else
   printf 'APP_ACCESS_KEY=%s\nAPP_SECRET=%s\nHMS_API_BASE_URL=http://127.0.0.1:%s/v2\n' \
     "$key" "$secret" "$EMULATOR_PORT" >>"$envfile"
 fi
+# The events table: dynalite takes any credentials; a secret read from Secrets Manager keeps its
+# own WEBHOOK_SECRET.
+printf 'EVENTS_TABLE=hms-events-local\nAWS_ENDPOINT_URL_DYNAMODB=%s\nWEBHOOK_SECRET=%s\n' \
+  "$DYNALITE_ENDPOINT" "$WEBHOOK_SECRET" >>"$envfile"
+grep -q '^AWS_REGION=' "$envfile" || echo "AWS_REGION=${AWS_REGION:-us-east-1}" >>"$envfile"
+grep -q '^AWS_ACCESS_KEY_ID=' "$envfile" || printf 'AWS_ACCESS_KEY_ID=local\nAWS_SECRET_ACCESS_KEY=local\n' >>"$envfile"
+
 echo "ALLOWED_ROLES=${ALLOWED_ROLES:-host,guest,viewer}" >>"$envfile"
 [ -n "${AUTH_TOKEN_TTL_SECONDS:-}" ] && echo "AUTH_TOKEN_TTL_SECONDS=$AUTH_TOKEN_TTL_SECONDS" >>"$envfile"
 echo "RUST_LOG=${RUST_LOG:-info}" >>"$envfile"
@@ -92,7 +108,7 @@ wait_for_port "$PORT" 30 "local-api"
 echo "== starting each function"
 python3 - "$PORT" <<'PY'
 import sys, urllib.request, urllib.error
-for path in ("/create-room", "/auth-token", "/session-analytics-by-room", "/room-codes"):
+for path in ("/create-room", "/auth-token", "/session-analytics-by-room", "/room-codes", "/webhooks/100ms"):
     try:
         urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}{path}", timeout=300)
     except urllib.error.HTTPError as e:
@@ -109,6 +125,8 @@ The API is up ($((SECONDS - started)) s), backed by $mode:
   GET  http://127.0.0.1:$PORT/session-list-by-room?room_id=...
   room control (README, "Room control"): /room-codes, /active-peers, /remove-peer, /end-room,
   /recordings/start, /recordings/stop, /recordings, /recording-url
+  POST http://127.0.0.1:$PORT/webhooks/100ms  (header x-100ms-webhook-secret: $WEBHOOK_SECRET)
+  events table: hms-events-local in dynalite at $DYNALITE_ENDPOINT
 INFO
 if [ "$mode" = "the local 100ms emulator" ]; then
   cat <<INFO

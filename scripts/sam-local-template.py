@@ -5,8 +5,8 @@ machine without internet or arm64 needs it, so it cannot drift from what deploys
 
 - Architectures x86_64 (arm64 cannot run in a container here), and each function's code is its
   native release binary (BIN_DIR/<Binary>) as OUT_DIR/<LogicalId>/bootstrap: no `sam build`.
-- APP_ACCESS_KEY, APP_SECRET and HMS_API_BASE_URL are declared, empty: `--env-vars` only sets
-  variables the template declares.
+- APP_ACCESS_KEY, APP_SECRET, WEBHOOK_SECRET, HMS_API_BASE_URL and AWS_ENDPOINT_URL_DYNAMODB are
+  declared, empty: `--env-vars` only sets variables the template declares.
 - The API's resources come first: SAM reads routes the way the first API resource suggests.
 """
 import os
@@ -23,7 +23,7 @@ with open(template_path) as f:
 fn_globals = t["Globals"]["Function"]
 fn_globals["Architectures"] = ["x86_64"]
 env = fn_globals["Environment"]["Variables"]
-for name in ("APP_ACCESS_KEY", "APP_SECRET", "HMS_API_BASE_URL"):
+for name in ("APP_ACCESS_KEY", "APP_SECRET", "WEBHOOK_SECRET", "HMS_API_BASE_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
     env.setdefault(name, "")
 
 resources = t["Resources"]

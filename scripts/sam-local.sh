@@ -17,8 +17,8 @@
 # - runs a template generated from template.yaml (scripts/sam-local-template.py): x86_64, the
 #   release binaries as each function's bootstrap, nothing else changed.
 # Containers make no connection outside themselves: credentials come from the environment and
-# HMS_API_BASE_URL is a closed port inside the container, so what needs 100ms answers 502
-# upstream_unreachable.
+# HMS_API_BASE_URL and the DynamoDB endpoint are closed ports inside the container, so what needs
+# 100ms or the events table answers 502 upstream_unreachable.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -34,7 +34,7 @@ step() { echo "-- sam-local [$((SECONDS - started)) s] $*"; }
 apt_install 'docker.io=20.10.24*' 'debootstrap=1.0.128*'
 scripts/setup.sh
 export PATH="$root/.venv/bin:$PATH" SAM_CLI_TELEMETRY=0
-cargo build --release --quiet -p create-room -p auth-token -p session-analytics -p room-control
+cargo build --release --quiet -p create-room -p auth-token -p session-analytics -p room-control -p webhooks
 
 # --- our own dockerd, and everything it leaves, gone on exit -------------------------------------
 d=$work/d
@@ -113,6 +113,9 @@ auth, key, secret = sys.argv[1:4]
 env = {"HMS_SECRET_ID": "", "APP_ACCESS_KEY": key, "APP_SECRET": secret,
        # A closed port inside the container: nothing leaves it.
        "HMS_API_BASE_URL": "http://127.0.0.1:9/v2", "ALLOWED_ROLES": "host,guest",
+       "AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:9",
+       # The value the webhooks-* events carry (a test value, like the events' app secret).
+       "WEBHOOK_SECRET": "events-webhook-secret-0123456789",
        "CALLER_AUTH": auth, "ADMIN_CLAIM_NAME": "cognito:groups" if auth == "jwt" else "",
        "ADMIN_CLAIM_VALUE": "admin" if auth == "jwt" else ""}
 print(json.dumps({"Parameters": env}))
@@ -183,6 +186,7 @@ checks = [
     ("GET", f"/active-peers?room_id={room}", None, 502, "upstream_unreachable"),
     ("POST", "/remove-peer", {"room_id": room}, 400, "missing_field"),
     ("GET", "/recording-url?asset_id=nope", None, 400, "invalid_parameter"),
+    ("POST", "/webhooks/100ms", {"id": "e1", "type": "peer.join.success"}, 401, "unauthenticated"),
 ]
 failed = 0
 for method, path, body, status, error in checks:

@@ -13,7 +13,8 @@ mkdir -p target
 
 PORT=$(free_port)
 EMULATOR_PORT=$(free_port)
-export PORT EMULATOR_PORT ALLOWED_ROLES='*'
+WEBHOOK_SECRET=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')
+export PORT EMULATOR_PORT ALLOWED_ROLES='*' WEBHOOK_SECRET
 unset APP_ACCESS_KEY APP_SECRET HMS_SECRET_ID
 scripts/run.sh >target/schemathesis-stack.log 2>&1 &
 stack=$!
@@ -21,7 +22,7 @@ trap 'kill -TERM $stack 2>/dev/null || true; wait $stack 2>/dev/null || true' EX
 wait_for_port "$PORT" 300 "the local API (scripts/run.sh, log: target/schemathesis-stack.log)"
 # First calls start each function under cargo lambda watch; keep that out of the timed cases.
 for route in "POST /create-room" "POST /auth-token" "GET /session-analytics-by-room" "GET /session-list-by-room" \
-  "GET /room-codes"; do
+  "GET /room-codes" "GET /webhooks/100ms"; do
   set -- $route
   curl -s -o /dev/null -m 120 -X "$1" "http://127.0.0.1:$PORT$2" || true
 done

@@ -8,6 +8,7 @@
 #                Rust standard library for arm64 (rustup target aarch64-unknown-linux-gnu: the one
 #                change outside the repo, announced when made) for `sam build`
 #   --run        only what running the API locally needs (scripts/run.sh): cargo-lambda in .venv/
+#                and dynalite (the local events table)
 #   --relock     re-resolve tools/requirements.txt and rewrite tools/requirements.lock
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,8 +53,9 @@ if [ "$profile" = all ] && [ ! -f "$(stamp all)" ]; then
   touch "$(stamp all)"
 fi
 
-# dynalite, for the events table in the tests: npm ci from the lock file, again only when it changed.
-if [ "$profile" = all ]; then
+# dynalite, for the events table (tests and the local API): npm ci from the lock file, again only
+# when it changed.
+if true; then
   command -v node >/dev/null || { echo "setup: node is missing (Node.js 20 or later, for dynalite)" >&2; exit 1; }
   lock_hash=$(sha256sum tools/dynalite/package-lock.json | cut -c1-16)
   if [ ! -f "tools/dynalite/node_modules/.installed-$lock_hash" ]; then

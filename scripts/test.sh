@@ -3,7 +3,8 @@
 # arm64), unit, event, property, integration, fault and end-to-end tests, schemathesis, the
 # README's local commands verbatim, the arm64 binaries under qemu-user, and sam local (offline).
 # Sets up what it needs (scripts/setup.sh; as root, Debian packages through apt, pinned) and
-# starts the services the tests use: moto's Secrets Manager server here; the tests start the
+# starts the services the tests use: moto's Secrets Manager server and dynalite (DynamoDB) here;
+# the tests start the
 # 100ms emulator and, for the end-to-end tests, cargo-lambda's Runtime API with the release
 # binaries; scripts/run.sh and scripts/sam-local.sh start and stop their own.
 set -euo pipefail
@@ -44,9 +45,13 @@ pids+=("$MOTO_PID")
 step "moto (Secrets Manager) on $MOTO_ENDPOINT"
 export MOTO_ENDPOINT AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
 unset AWS_PROFILE AWS_SESSION_TOKEN
+start_dynalite target/dynalite.log
+pids+=("$DYNALITE_PID")
+step "dynalite (DynamoDB) on $DYNALITE_ENDPOINT"
+export DYNALITE_ENDPOINT
 
 step "cargo build --release (the functions, for the end-to-end tests)"
-cargo build --release --quiet -p create-room -p auth-token -p session-analytics -p room-control -p hello-world
+cargo build --release --quiet -p create-room -p auth-token -p session-analytics -p room-control -p webhooks -p hello-world
 export FUNCTIONS_BIN_DIR="$PWD/target/release"
 
 step "cargo test"
@@ -59,11 +64,11 @@ cat target/limits.txt
 step "lambda-bench smoke (the harness behind scripts/bench.sh: 1 run, 20 invocations, no figures kept)"
 cargo build --quiet -p hms-e2e --bin lambda-bench
 rm -rf target/bench-smoke
-for b in hello-world create-room auth-token session-analytics room-control; do
+for b in hello-world create-room auth-token session-analytics room-control webhooks; do
   mkdir -p "target/bench-smoke/$b" && ln -s "$PWD/target/release/$b" "target/bench-smoke/$b/bootstrap"
 done
 target/debug/lambda-bench --run-dir target/bench-smoke --runs 1 --invocations 20 >target/bench-smoke/table.md
-grep -q '^| room-control |' target/bench-smoke/table.md
+grep -q '^| webhooks |' target/bench-smoke/table.md
 
 step "schemathesis against the local API (openapi.yaml)"
 scripts/schemathesis.sh

@@ -15,8 +15,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub use hms_test_support::binaries::{FLOOR, FUNCTIONS, release_binaries, workspace_root};
+use hms_test_support::dynalite::{create_events_table, dynalite_endpoint};
 use hms_test_support::forward::{Forward, Mode};
-use hms_test_support::{Backends, Hms, fresh_secret, moto_endpoint, put_secret, secret_json};
+use hms_test_support::{Backends, Hms, fresh_secret, moto_endpoint, put_secret, secret_json_with_webhook};
 use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::process::{Child, Command};
@@ -90,7 +91,11 @@ pub struct Stack {
     pub access_key: String,
     /// The app secret the stack started with.
     pub secret: String,
+    /// The secret webhooks carry (`WEBHOOK_SECRET`).
+    pub webhook_secret: String,
     pub secret_id: String,
+    /// The events table the functions use (in dynalite).
+    pub events_table: String,
     /// Secrets Manager as the functions reach it, which can be cut off.
     secrets_manager: Arc<Mutex<Mode>>,
     _secrets_manager_forward: Forward,
@@ -113,7 +118,9 @@ impl Stack {
         let _ = std::fs::remove_dir_all(&log_dir);
         std::fs::create_dir_all(&log_dir).unwrap();
 
-        let Backends { hms, access_key, secret, secret_id } = Backends::start(&format!("e2e/{name}")).await;
+        let Backends { hms, access_key, secret, webhook_secret, secret_id } =
+            Backends::start(&format!("e2e/{name}")).await;
+        let events_table = create_events_table().await;
         let mode = if opts.secrets_manager_up { Mode::Pass } else { Mode::Drop };
         let sm_forward = Forward::with_mode(&moto_endpoint(), mode).await;
         let sm_endpoint = sm_forward.url();
@@ -173,6 +180,8 @@ impl Stack {
                 .env("HMS_API_BASE_URL", hms.api())
                 .env("ALLOWED_ROLES", opts.allowed_roles)
                 .env("AWS_ENDPOINT_URL_SECRETS_MANAGER", &sm_endpoint)
+                .env("AWS_ENDPOINT_URL_DYNAMODB", dynalite_endpoint())
+                .env("EVENTS_TABLE", &events_table)
                 .env("AWS_REGION", "us-east-1")
                 .env("AWS_ACCESS_KEY_ID", "testing")
                 .env("AWS_SECRET_ACCESS_KEY", "testing")
@@ -190,7 +199,9 @@ impl Stack {
             hms,
             access_key,
             secret,
+            webhook_secret,
             secret_id,
+            events_table,
             secrets_manager: sm_forward.mode_handle(),
             _secrets_manager_forward: sm_forward,
             children,
@@ -231,11 +242,27 @@ impl Stack {
         self.call("GET", path_and_query, None).await
     }
 
+    /// Delivers a webhook as 100ms does: POST /webhooks/100ms with the secret header.
+    pub async fn webhook(&self, event: &Value) -> (u16, Value) {
+        let resp = self
+            .http
+            .post(format!("{}/webhooks/100ms", self.api))
+            .header("content-type", "application/json")
+            .header(hms_shared::webhooks::DEFAULT_HEADER_NAME, &self.webhook_secret)
+            .body(event.to_string())
+            .send()
+            .await
+            .expect("the local API answered");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or_else(|e| panic!("webhook: not JSON ({e}): {text}")))
+    }
+
     /// Rotates the app secret: Secrets Manager gets a new value and 100ms (the emulator) accepts
     /// only the new one from now on. Returns the new secret.
     pub async fn rotate_secret(&self) -> String {
         let new = fresh_secret();
-        put_secret(&self.secret_id, &secret_json(&self.access_key, &new)).await;
+        put_secret(&self.secret_id, &secret_json_with_webhook(&self.access_key, &new, &self.webhook_secret)).await;
         self.hms.set_credentials(&self.access_key, &new).await;
         new
     }

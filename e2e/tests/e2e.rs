@@ -139,6 +139,16 @@ async fn every_route_and_one_secret_read_one_management_token() {
     let (s, b) = stack.post("/room-codes", json!({"room_id": room_ids[0]})).await;
     assert_eq!((s, b["count"].as_u64()), (200, Some(2)), "a code for host and guest: {b}");
 
+    // 100ms's webhooks: kept once, retries answered 200 as duplicates, a wrong secret refused.
+    let event = json!({"version": "2.0", "id": format!("e2e-{}", room_ids[0]), "type": "peer.join.success",
+        "timestamp": "2026-11-20T10:00:00Z", "data": {"room_id": room_ids[0], "session_id": "s-e2e", "peer_id": "p1"}});
+    for duplicate in [false, true, true] {
+        let (s, b) = stack.webhook(&event).await;
+        assert_eq!((s, b["duplicate"].as_bool()), (200, Some(duplicate)), "{b}");
+    }
+    let (s, b) = stack.post("/webhooks/100ms", event.clone()).await;
+    assert_eq!((s, b["error"].as_str(), b["msg"].as_str()), (401, Some("unauthenticated"), Some("unauthorized")));
+
     // Tokens and secrets never appear in a log.
     let (_, minted) =
         stack.post("/auth-token", json!({"room_id": room, "user_id": "log-check", "role": "guest"})).await;
@@ -148,6 +158,7 @@ async fn every_route_and_one_secret_read_one_management_token() {
         assert!(!log.contains(token), "{f} logged an auth token");
         assert!(!log.contains("eyJ"), "{f} logged something that looks like a JWT");
         assert!(!log.contains(&stack.secret), "{f} logged the app secret");
+        assert!(!log.contains(&stack.webhook_secret), "{f} logged the webhook secret");
         assert!(log.contains("\"status\":200"), "{f} logged its requests: the checks above read a real log");
     }
 

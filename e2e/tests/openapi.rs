@@ -8,7 +8,7 @@ use hms_shared::ErrorCode;
 use hms_shared::app::Hms;
 use hms_shared::credentials::ConfiguredSource;
 use hms_shared::handlers::create_room::CREATE_ROOM_FIELDS;
-use hms_shared::handlers::{AuthToken, CreateRoom, Function, RoomControl, SessionAnalytics};
+use hms_shared::handlers::{AuthToken, CreateRoom, Function, RoomControl, SessionAnalytics, Webhooks};
 use hms_shared::input as validate;
 use serde_yaml_ng::Value;
 
@@ -45,6 +45,7 @@ fn routes_and_methods_match_the_functions() {
         <AuthToken<ConfiguredSource> as Function>::ROUTES,
         <SessionAnalytics<Hms> as Function>::ROUTES,
         <RoomControl<ConfiguredSource> as Function>::ROUTES,
+        <Webhooks<ConfiguredSource> as Function>::ROUTES,
     ]
     .concat()
     .iter()
@@ -74,6 +75,10 @@ fn request_fields_and_limits_match_the_validation() {
     let auth = at(&s, &["components", "schemas", "AuthTokenRequest"]);
     assert_eq!(num(auth, &["properties", "user_id", "maxLength"]) as usize, validate::MAX_USER_ID_LEN);
     assert_eq!(num(auth, &["properties", "role", "maxLength"]) as usize, validate::MAX_ROLE_LEN);
+    let hook = at(&s, &["components", "securitySchemes", "webhookSecret"]);
+    assert_eq!(at(hook, &["name"]).as_str(), Some(hms_shared::webhooks::DEFAULT_HEADER_NAME));
+    let event_id = at(&s, &["components", "schemas", "WebhookEvent", "properties", "id"]);
+    assert_eq!(num(event_id, &["maxLength"]) as usize, hms_shared::webhooks::MAX_EVENT_ID_LEN);
     let id_pattern = at(&s, &["components", "schemas", "ObjectId", "pattern"]).as_str().unwrap();
     assert_eq!(id_pattern, "^[0-9a-fA-F]{24}$");
 }

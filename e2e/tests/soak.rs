@@ -20,6 +20,9 @@ const SLACK_KIB: u64 = 2 * 1024;
 const OVER_FLOOR_SLACK_KIB: u64 = 512;
 
 /// `n` calls from CLIENTS concurrent callers; every one must succeed.
+/// Webhook deliveries so far (each one a new event id).
+static DELIVERED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 async fn calls(stack: &Arc<Stack>, function: &'static str, room_id: &Arc<String>, n: usize) {
     let per_client = n / CLIENTS;
     let mut tasks = Vec::new();
@@ -47,6 +50,15 @@ async fn calls(stack: &Arc<Stack>, function: &'static str, room_id: &Arc<String>
                         2 => stack.get(&format!("/recordings?room_id={room_id}")).await,
                         _ => stack.post("/room-codes", json!({"room_id": *room_id})).await,
                     },
+                    "webhooks" => {
+                        // Every delivery a new event: peers of one session joining and leaving.
+                        let n = DELIVERED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let kind = if n.is_multiple_of(2) { "peer.join.success" } else { "peer.leave.success" };
+                        let event = json!({"version": "2.0", "id": format!("soak-{n}"), "type": kind,
+                            "timestamp": "2026-01-03T10:00:00Z",
+                            "data": {"room_id": *room_id, "session_id": "soak-session", "peer_id": format!("p{}", n / 2 % 1000)}});
+                        stack.webhook(&event).await
+                    }
                     _ if i % 2 == 0 => stack.get(&format!("/session-analytics-by-room?room_id={room_id}")).await,
                     _ => stack.get(&format!("/session-list-by-room?room_id={room_id}")).await,
                 };

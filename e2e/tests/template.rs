@@ -6,8 +6,13 @@ use serde_yaml_ng::Value;
 
 const TEMPLATE: &str = include_str!("../../template.yaml");
 // What scripts/run.sh's front door routes locally must be what the template deploys.
-const PATHS: [&str; 14] = local_api::ROUTES;
-const BINARIES: [&str; 4] = local_api::FUNCTIONS;
+const PATHS: [&str; 15] = local_api::ROUTES;
+const BINARIES: [&str; 5] = local_api::FUNCTIONS;
+/// The one route without the JWT authorizer: 100ms cannot present a JWT; the function checks
+/// its secret header.
+const WEBHOOK_PATH: &str = "/webhooks/100ms";
+/// What each function may do on the events table, exactly (a function not listed: nothing).
+const TABLE_ACTIONS: &[(&str, &[&str])] = &[("webhooks", &["dynamodb:PutItem"])];
 
 /// `!Tag value` as ("!Tag", value).
 fn tagged(v: &Value) -> Option<(String, &Value)> {
@@ -40,6 +45,19 @@ fn is_secret_read(stmt: &Value) -> bool {
         && get(stmt, "Resource").is_some_and(|r| is_ref(r, "HmsSecretArn"))
 }
 
+/// The actions of a statement `Allow <actions> on the events table`, if it is one.
+fn table_actions(stmt: &Value) -> Option<Vec<String>> {
+    let keys = stmt.as_mapping().map_or(0, |m| m.len());
+    let on_table = get(stmt, "Resource")
+        .and_then(tagged)
+        .is_some_and(|(tag, v)| tag == "!GetAtt" && v.as_str() == Some("EventsTable.Arn"));
+    if keys != 3 || get(stmt, "Effect").and_then(Value::as_str) != Some("Allow") || !on_table {
+        return None;
+    }
+    let actions = get(stmt, "Action")?.as_sequence()?;
+    actions.iter().map(|a| a.as_str().map(str::to_string)).collect()
+}
+
 fn is_optional_kms(stmt: &Value) -> bool {
     let Some((cond, then, otherwise)) = is_if(stmt) else { return false };
     cond == "HasKmsKey"
@@ -65,7 +83,8 @@ fn problems(template: &str) -> Vec<String> {
             "AWS::Serverless::Function" => {
                 let binary =
                     get(res, "Metadata").and_then(|m| get(m, "BuildProperties")).and_then(|b| get(b, "Binary"));
-                functions.push(binary.and_then(Value::as_str).unwrap_or("").to_string());
+                let binary = binary.and_then(Value::as_str).unwrap_or("").to_string();
+                functions.push(binary.clone());
                 if get(res, "Metadata").and_then(|m| get(m, "BuildMethod")).and_then(Value::as_str)
                     != Some("rust-cargolambda")
                 {
@@ -86,16 +105,41 @@ fn problems(template: &str) -> Vec<String> {
                 if statements.iter().filter(|s| is_secret_read(s)).count() != 1 {
                     out.push(format!("{name}: needs exactly one GetSecretValue on HmsSecretArn"));
                 }
+                let want: Vec<String> = TABLE_ACTIONS
+                    .iter()
+                    .find(|(b, _)| *b == binary)
+                    .map(|(_, actions)| actions.iter().map(|a| a.to_string()).collect())
+                    .unwrap_or_default();
+                let mut on_table = Vec::new();
                 for s in &statements {
-                    if !is_secret_read(s) && !is_optional_kms(s) {
-                        out.push(format!("{name}: statement wider than GetSecretValue on the secret: {s:?}"));
+                    match table_actions(s) {
+                        Some(actions) => on_table.extend(actions),
+                        None if !is_secret_read(s) && !is_optional_kms(s) => {
+                            out.push(format!("{name}: statement wider than its secret and table actions: {s:?}"))
+                        }
+                        None => {}
                     }
+                }
+                on_table.sort();
+                let mut want_sorted = want.clone();
+                want_sorted.sort();
+                if on_table != want_sorted {
+                    out.push(format!("{name}: table actions {on_table:?}, expected exactly {want:?}"));
                 }
             }
             "AWS::ApiGatewayV2::Route" => {
                 let p = props.expect("route properties");
                 let key = get(p, "RouteKey").and_then(Value::as_str).unwrap_or("").to_string();
-                routes.push(key.split_once(' ').map(|(_, path)| path.to_string()).unwrap_or_default());
+                let path = key.split_once(' ').map(|(_, path)| path.to_string()).unwrap_or_default();
+                routes.push(path.clone());
+                if path == WEBHOOK_PATH {
+                    if get(p, "AuthorizationType").and_then(Value::as_str) != Some("NONE")
+                        || get(p, "AuthorizerId").is_some()
+                    {
+                        out.push(format!("{name}: the webhook route takes no JWT (100ms sends none)"));
+                    }
+                    continue;
+                }
                 let auth_type = get(p, "AuthorizationType").and_then(is_if);
                 let auth_ok = auth_type.is_some_and(|(c, a, b)| {
                     c == "HasJwtAuth" && a.as_str() == Some("JWT") && b.as_str() == Some("NONE")
@@ -185,6 +229,9 @@ fn the_checker_catches_wider_policies_and_open_routes() {
         ("a managed policy", TEMPLATE.replacen("      Policies:\n", "      Policies:\n        - AWSLambdaBasicExecutionRole\n", 1)),
         ("a missing route", TEMPLATE.replacen("RouteKey: ANY /session-list-by-room", "RouteKey: ANY /other", 1)),
         ("x86", TEMPLATE.replacen("Architectures: [arm64]", "Architectures: [x86_64]", 1)),
+        ("a wider table action", TEMPLATE.replacen("- dynamodb:PutItem", "- dynamodb:*", 1)),
+        ("a table action too many", TEMPLATE.replacen("- dynamodb:PutItem", "- dynamodb:PutItem\n                - dynamodb:DeleteItem", 1)),
+        ("any table", TEMPLATE.replacen("Resource: !GetAtt EventsTable.Arn", "Resource: \"*\"", 1)),
     ];
     for (what, mutated) in mutations {
         assert_ne!(mutated, TEMPLATE, "{what}: the mutation did not apply");

@@ -12,9 +12,10 @@ use lambda_http::{LambdaEvent, service_fn};
 use crate::config::{Config, SecretConfig};
 use crate::credentials::{ConfiguredSource, CredentialStore, Credentials, SecretsManagerSource, StaticSource};
 use crate::error::ConfigError;
-use crate::handlers::{self, AuthToken, CreateRoom, Function, RoomControl, SessionAnalytics};
+use crate::handlers::{self, AuthToken, CreateRoom, Function, RoomControl, SessionAnalytics, Webhooks};
 use crate::hms::{DEADLINE_MARGIN, HmsClient};
 use crate::invocation::{self, Counts, Invocation};
+use crate::store::{self, EventsTable};
 
 /// A function as configured: ready to answer, or the configuration errors it answers every
 /// request with (a 500 `config`).
@@ -49,6 +50,28 @@ pub fn session_analytics(config: &Config) -> Built<SessionAnalytics<Hms>> {
     Ok(SessionAnalytics { hms: hms(config)? })
 }
 
+/// `webhooks`.
+pub fn webhooks(config: &Config) -> Built<Webhooks<ConfiguredSource>> {
+    let (credentials, (table, (header, (allowed_ips, retention_days)))) = both(
+        credential_store(config),
+        both(
+            events_table(config),
+            both(
+                part(&config.webhook_header),
+                both(part(&config.webhook_allowed_ips), part(&config.event_retention_days)),
+            ),
+        ),
+    )?;
+    Ok(Webhooks { credentials, table, header, allowed_ips, retention_days })
+}
+
+/// The events table named by `EVENTS_TABLE`, reached as the SDK environment says.
+fn events_table(config: &Config) -> Built<EventsTable> {
+    let name = part(&config.events_table)?;
+    let sdk = store::sdk_config(config.sdk.region.as_deref(), config.sdk.dynamodb_endpoint_url.as_deref());
+    Ok(EventsTable::new(aws_sdk_dynamodb::Client::from_conf(sdk), name))
+}
+
 fn hms(config: &Config) -> Built<Hms> {
     let (base_url, credentials) = both(part(&config.api_base_url), credential_store(config))?;
     Ok(HmsClient::new(base_url, credentials))
@@ -62,8 +85,12 @@ fn credential_store(config: &Config) -> Built<CredentialStore<ConfiguredSource>>
             config.sdk.region.clone(),
             config.sdk.endpoint_url.clone(),
         )),
-        SecretConfig::Environment { access_key, secret } => {
-            ConfiguredSource::Static(StaticSource(Credentials::new(access_key, secret)))
+        SecretConfig::Environment { access_key, secret, webhook_secret } => {
+            let creds = Credentials::new(access_key, secret);
+            ConfiguredSource::Static(StaticSource(match webhook_secret {
+                Some(w) => creds.with_webhook_secret(w),
+                None => creds,
+            }))
         }
     };
     Ok(CredentialStore::new(source, Duration::from_secs(max_age)))
@@ -269,5 +296,19 @@ mod tests {
             assert!(create.contains(needle), "{needle}: {create}");
         }
         assert!(!create.contains("ALLOWED_ROLES"), "create-room mints no token: {create}");
+    }
+
+    #[test]
+    fn webhooks_need_the_secret_and_the_table() {
+        let texts = |errors: Vec<ConfigError>| errors.iter().map(ToString::to_string).collect::<Vec<_>>().join(" | ");
+        let missing = texts(webhooks(&config(&[("WEBHOOK_ALLOWED_IPS", "nope")])).err().unwrap());
+        for needle in ["HMS_SECRET_ID", "EVENTS_TABLE", "WEBHOOK_ALLOWED_IPS"] {
+            assert!(missing.contains(needle), "{needle}: {missing}");
+        }
+        assert!(!missing.contains("ALLOWED_ROLES") && !missing.contains("HMS_API_BASE_URL"), "{missing}");
+        let ready =
+            [("APP_ACCESS_KEY", "k"), ("APP_SECRET", "s"), ("EVENTS_TABLE", "events"), ("AWS_REGION", "eu-west-1")];
+        let built = webhooks(&config(&ready)).unwrap();
+        assert_eq!((built.header.as_str(), built.retention_days), ("x-100ms-webhook-secret", 90));
     }
 }

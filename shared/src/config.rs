@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use crate::auth::{AdminClaim, CallerAuth, RoleAllowList};
 pub use crate::error::ConfigError;
 use crate::input::{Parse, Role};
+use crate::webhooks::{AllowList, DEFAULT_HEADER_NAME, DEFAULT_RETENTION_DAYS};
 
 pub const DEFAULT_API_BASE_URL: &str = "https://api.100ms.live/v2";
 pub const DEFAULT_AUTH_TOKEN_TTL_SECONDS: i64 = 86_400;
@@ -22,8 +23,9 @@ pub const MAX_AUTH_TOKEN_TTL_SECONDS: i64 = 7 * 86_400;
 pub enum SecretConfig {
     /// `HMS_SECRET_ID`: a Secrets Manager secret (name or ARN).
     SecretsManager { secret_id: String },
-    /// `APP_ACCESS_KEY` / `APP_SECRET` from the environment, for local development.
-    Environment { access_key: String, secret: String },
+    /// `APP_ACCESS_KEY` / `APP_SECRET` (and `WEBHOOK_SECRET`, when set) from the environment, for
+    /// local development.
+    Environment { access_key: String, secret: String, webhook_secret: Option<String> },
 }
 
 /// Everything the functions read from the environment. Parts only one function needs are kept as
@@ -40,6 +42,14 @@ pub struct Config {
     pub secret_cache_seconds: Result<u64, ConfigError>,
     /// `CALLER_AUTH`, `ADMIN_CLAIM_NAME`, `ADMIN_CLAIM_VALUE`: whether a JWT authorizer runs in front.
     pub caller_auth: Result<CallerAuth, ConfigError>,
+    /// `EVENTS_TABLE`: the DynamoDB table webhooks are kept in and attendance history read from.
+    pub events_table: Result<String, ConfigError>,
+    /// `WEBHOOK_HEADER_NAME`: the header that carries the webhook secret (lower case).
+    pub webhook_header: Result<String, ConfigError>,
+    /// `WEBHOOK_ALLOWED_IPS`: the networks webhooks may come from (any when unset).
+    pub webhook_allowed_ips: Result<AllowList, ConfigError>,
+    /// `EVENT_RETENTION_DAYS`: how long raw events are kept (the table's TTL).
+    pub event_retention_days: Result<u32, ConfigError>,
 }
 
 impl Config {
@@ -58,7 +68,13 @@ impl Config {
                 non_empty("APP_ACCESS_KEY"),
                 non_empty("APP_SECRET"),
                 sdk.region.is_some(),
-            ),
+            )
+            .map(|s| match s {
+                SecretConfig::Environment { access_key, secret, .. } => {
+                    SecretConfig::Environment { access_key, secret, webhook_secret: non_empty("WEBHOOK_SECRET") }
+                }
+                other => other,
+            }),
             sdk,
             api_base_url: api_base_url(non_empty("HMS_API_BASE_URL")),
             allowed_roles: allowed_roles(non_empty("ALLOWED_ROLES")),
@@ -69,6 +85,12 @@ impl Config {
                 non_empty("ADMIN_CLAIM_NAME").as_deref(),
                 non_empty("ADMIN_CLAIM_VALUE").as_deref(),
             ),
+            events_table: events_table(non_empty("EVENTS_TABLE")),
+            webhook_header: webhook_header(non_empty("WEBHOOK_HEADER_NAME")),
+            webhook_allowed_ips: non_empty("WEBHOOK_ALLOWED_IPS")
+                .map_or(Ok(AllowList::Any), |v| AllowList::parse(&v))
+                .map_err(|why| ConfigError(format!("WEBHOOK_ALLOWED_IPS: {why}"))),
+            event_retention_days: retention_days(non_empty("EVENT_RETENTION_DAYS")),
         }
     }
 }
@@ -86,7 +108,9 @@ fn secret_config(
             "HMS_SECRET_ID is set but AWS_REGION is not (Lambda sets it; set it when running elsewhere)".into(),
         )),
         (Some(secret_id), _, _) => Ok(SecretConfig::SecretsManager { secret_id }),
-        (None, Some(access_key), Some(secret)) => Ok(SecretConfig::Environment { access_key, secret }),
+        (None, Some(access_key), Some(secret)) => {
+            Ok(SecretConfig::Environment { access_key, secret, webhook_secret: None })
+        }
         _ => Err(ConfigError("set HMS_SECRET_ID (a Secrets Manager secret), or APP_ACCESS_KEY and APP_SECRET".into())),
     }
 }
@@ -148,6 +172,42 @@ fn secret_cache(value: Option<String>) -> Result<u64, ConfigError> {
     }
 }
 
+/// A DynamoDB table name: 3 to 255 of `[A-Za-z0-9_.-]`.
+fn events_table(value: Option<String>) -> Result<String, ConfigError> {
+    let Some(name) = value else {
+        return Err(ConfigError("EVENTS_TABLE is not set: name the DynamoDB table that keeps the events".into()));
+    };
+    let valid = (3..=255).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if !valid {
+        return Err(ConfigError(format!("EVENTS_TABLE is not a DynamoDB table name: {name:?}")));
+    }
+    Ok(name)
+}
+
+/// An HTTP header name, kept in lower case (as API Gateway passes headers); the default
+/// [`DEFAULT_HEADER_NAME`].
+fn webhook_header(value: Option<String>) -> Result<String, ConfigError> {
+    let name = value.unwrap_or_else(|| DEFAULT_HEADER_NAME.to_string()).to_ascii_lowercase();
+    lambda_http::http::HeaderName::from_bytes(name.as_bytes())
+        .map(|h| h.as_str().to_string())
+        .map_err(|_| ConfigError(format!("WEBHOOK_HEADER_NAME is not a header name: {name:?}")))
+}
+
+/// Shortest and longest retention of raw events (days).
+pub const MIN_RETENTION_DAYS: u32 = 1;
+pub const MAX_RETENTION_DAYS: u32 = 3_650;
+
+fn retention_days(value: Option<String>) -> Result<u32, ConfigError> {
+    let Some(value) = value else { return Ok(DEFAULT_RETENTION_DAYS) };
+    match value.parse::<u32>() {
+        Ok(d) if (MIN_RETENTION_DAYS..=MAX_RETENTION_DAYS).contains(&d) => Ok(d),
+        _ => Err(ConfigError(format!(
+            "EVENT_RETENTION_DAYS must be a whole number from {MIN_RETENTION_DAYS} to {MAX_RETENTION_DAYS}, got {value:?}"
+        ))),
+    }
+}
+
 /// From `CALLER_AUTH` (`none` or `jwt`, default `none`), `ADMIN_CLAIM_NAME`, `ADMIN_CLAIM_VALUE`.
 fn caller_auth(
     mode: Option<&str>,
@@ -178,6 +238,8 @@ pub struct SdkEnvironment {
     /// `AWS_ENDPOINT_URL_SECRETS_MANAGER`, else `AWS_ENDPOINT_URL`; neither when
     /// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is `true`.
     pub endpoint_url: Option<String>,
+    /// The same for DynamoDB: `AWS_ENDPOINT_URL_DYNAMODB`, else `AWS_ENDPOINT_URL`.
+    pub dynamodb_endpoint_url: Option<String>,
 }
 
 impl SdkEnvironment {
@@ -192,6 +254,11 @@ impl SdkEnvironment {
                 None
             } else {
                 var("AWS_ENDPOINT_URL_SECRETS_MANAGER").or_else(|| var("AWS_ENDPOINT_URL"))
+            },
+            dynamodb_endpoint_url: if ignore_endpoints {
+                None
+            } else {
+                var("AWS_ENDPOINT_URL_DYNAMODB").or_else(|| var("AWS_ENDPOINT_URL"))
             },
         }
     }
@@ -225,7 +292,12 @@ mod tests {
         let no_region = cfg(&sm).secret.unwrap_err().to_string();
         assert!(no_region.contains("AWS_REGION"), "{no_region}");
         let c = cfg(&[("APP_ACCESS_KEY", "a"), ("APP_SECRET", "s")]);
-        assert_eq!(c.secret.unwrap(), SecretConfig::Environment { access_key: "a".into(), secret: "s".into() });
+        assert_eq!(
+            c.secret.unwrap(),
+            SecretConfig::Environment { access_key: "a".into(), secret: "s".into(), webhook_secret: None }
+        );
+        let with_hook = cfg(&[("APP_ACCESS_KEY", "a"), ("APP_SECRET", "s"), ("WEBHOOK_SECRET", "w")]).secret.unwrap();
+        assert!(matches!(with_hook, SecretConfig::Environment { webhook_secret: Some(w), .. } if w == "w"));
         assert!(cfg(&[("APP_ACCESS_KEY", "a")]).secret.is_err());
         assert!(cfg(&[("HMS_SECRET_ID", "  ")]).secret.is_err());
     }
@@ -293,6 +365,7 @@ mod tests {
         let env = |region: Option<&str>, endpoint: Option<&str>| SdkEnvironment {
             region: region.map(str::to_string),
             endpoint_url: endpoint.map(str::to_string),
+            dynamodb_endpoint_url: None,
         };
         assert_eq!(cfg(&[]).sdk, env(None, None));
         assert_eq!(
@@ -301,11 +374,62 @@ mod tests {
         );
         assert_eq!(cfg(&[("AWS_REGION", " "), ("AWS_DEFAULT_REGION", "us-east-1")]).sdk, env(Some("us-east-1"), None));
         let both = [("AWS_ENDPOINT_URL", "http://all:1"), ("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://sm:2")];
-        assert_eq!(cfg(&both).sdk, env(None, Some("http://sm:2")));
-        assert_eq!(cfg(&both[..1]).sdk, env(None, Some("http://all:1")));
-        let ignored = [both[0], both[1], ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "TRUE")];
+        let all = Some("http://all:1".to_string());
+        assert_eq!(
+            cfg(&both).sdk,
+            SdkEnvironment { dynamodb_endpoint_url: all.clone(), ..env(None, Some("http://sm:2")) }
+        );
+        assert_eq!(
+            cfg(&both[..1]).sdk,
+            SdkEnvironment { dynamodb_endpoint_url: all, ..env(None, Some("http://all:1")) }
+        );
+        let ddb = cfg(&[both[0], ("AWS_ENDPOINT_URL_DYNAMODB", "http://ddb:3")]).sdk;
+        assert_eq!(ddb.dynamodb_endpoint_url.as_deref(), Some("http://ddb:3"));
+        let ignored = [
+            both[0],
+            both[1],
+            ("AWS_ENDPOINT_URL_DYNAMODB", "http://ddb:3"),
+            ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "TRUE"),
+        ];
         assert_eq!(cfg(&ignored).sdk, env(None, None));
         let not_ignored = [both[1], ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "false")];
+        assert_eq!(cfg(&not_ignored).sdk.dynamodb_endpoint_url, None);
         assert_eq!(cfg(&not_ignored).sdk, env(None, Some("http://sm:2")));
+    }
+
+    #[test]
+    fn webhook_and_table_settings() {
+        let c = cfg(&[]);
+        assert!(c.events_table.unwrap_err().to_string().contains("EVENTS_TABLE"));
+        assert_eq!(c.webhook_header.unwrap(), DEFAULT_HEADER_NAME);
+        assert_eq!(c.webhook_allowed_ips.unwrap(), AllowList::Any);
+        assert_eq!(c.event_retention_days.unwrap(), DEFAULT_RETENTION_DAYS);
+        let c = cfg(&[
+            ("EVENTS_TABLE", "hms-events-prod"),
+            ("WEBHOOK_HEADER_NAME", "X-Hook-Key"),
+            ("WEBHOOK_ALLOWED_IPS", "34.100.213.146,10.0.0.0/8"),
+            ("EVENT_RETENTION_DAYS", "7"),
+        ]);
+        assert_eq!(c.events_table.unwrap(), "hms-events-prod");
+        assert_eq!(c.webhook_header.unwrap(), "x-hook-key");
+        assert!(c.webhook_allowed_ips.unwrap().allows(Some("10.1.2.3")));
+        assert_eq!(c.event_retention_days.unwrap(), 7);
+        for (name, bad) in [
+            ("EVENTS_TABLE", "ab"),
+            ("EVENTS_TABLE", "has space"),
+            ("WEBHOOK_HEADER_NAME", "bad header"),
+            ("WEBHOOK_ALLOWED_IPS", "10.0.0.0/33"),
+            ("EVENT_RETENTION_DAYS", "0"),
+            ("EVENT_RETENTION_DAYS", "3651"),
+        ] {
+            let c = cfg(&[(name, bad)]);
+            let err = match name {
+                "EVENTS_TABLE" => c.events_table.err(),
+                "WEBHOOK_HEADER_NAME" => c.webhook_header.err(),
+                "WEBHOOK_ALLOWED_IPS" => c.webhook_allowed_ips.err(),
+                _ => c.event_retention_days.err(),
+            };
+            assert!(err.unwrap().to_string().contains(name), "{name}={bad:?}");
+        }
     }
 }

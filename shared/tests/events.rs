@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use hms_shared::auth::{AdminClaim, CallerAuth, RoleAllowList};
 use hms_shared::credentials::{CredentialStore, Credentials, StaticSource};
-use hms_shared::handlers::{AuthToken, CreateRoom, Function, RoomControl, SessionAnalytics};
+use hms_shared::handlers::{AuthToken, CreateRoom, Function, RoomControl, SessionAnalytics, Webhooks};
 use hms_shared::hms::HmsClient;
 use hms_shared::input::{Parse, Role};
 use hms_shared::tokens::Claims;
@@ -18,6 +18,8 @@ use serde_json::{Value, json};
 const CACHE_AGE: std::time::Duration = std::time::Duration::from_secs(300);
 
 const SECRET: &str = "events-test-secret-0123456789";
+/// The webhook secret the `webhooks-*` events carry (all but the wrong one).
+const WEBHOOK_SECRET: &str = "events-webhook-secret-0123456789";
 
 /// Events named `*-jwt*` come through a JWT authorizer; their functions run with caller
 /// authentication on and `cognito:groups` containing `admin` required to create rooms.
@@ -57,6 +59,22 @@ fn room_control_fn(name: &str) -> RoomControl<StaticSource> {
     }
 }
 
+/// `webhooks` with the events table out of reach (a closed loopback port), as sam-local runs it:
+/// what it refuses comes before the table, and an event it cannot keep is a 5xx.
+fn webhooks_fn() -> Webhooks<StaticSource> {
+    let creds = Credentials::new("events-access-key".into(), SECRET.into()).with_webhook_secret(WEBHOOK_SECRET.into());
+    Webhooks {
+        credentials: CredentialStore::new(StaticSource(creds), CACHE_AGE),
+        table: hms_shared::store::EventsTable::new(
+            hms_test_support::dynalite::ddb_client("http://127.0.0.1:9"),
+            "EventsTable".into(),
+        ),
+        header: hms_shared::webhooks::DEFAULT_HEADER_NAME.into(),
+        allowed_ips: Default::default(),
+        retention_days: 90,
+    }
+}
+
 /// Runs an event through the function its file name names; returns status and body.
 async fn run(name: &str, hms: &FakeHms) -> (u16, Value) {
     let ev = event(name);
@@ -68,6 +86,8 @@ async fn run(name: &str, hms: &FakeHms) -> (u16, Value) {
         SessionAnalytics { hms }.handle(ev).await
     } else if room_control_serves(ev.raw_path.as_deref().unwrap_or("")) {
         room_control_fn(name).handle(ev).await
+    } else if name.starts_with("webhooks-") {
+        webhooks_fn().handle(ev).await
     } else {
         panic!("{name}: no function serves this event's name")
     };
@@ -208,6 +228,16 @@ async fn check(name: &str) {
         | "recording-url.json" => {
             expect_error(name, 502, "upstream_unreachable", &body, status, "100ms could not be reached")
         }
+        "webhooks-wrong-secret.json" => {
+            assert_eq!(
+                (status, body["error"].as_str(), body["msg"].as_str()),
+                (401, Some("unauthenticated"), Some("unauthorized"))
+            );
+        }
+        "webhooks-not-json.json" => expect_error(name, 400, "invalid_json", &body, status, "not JSON"),
+        "webhooks-peer-join.json" => {
+            expect_error(name, 502, "upstream_unreachable", &body, status, "events table is unavailable")
+        }
         other => panic!("events/{other} has no expected answer in tests/events.rs: add one"),
     }
 }
@@ -252,6 +282,7 @@ async fn the_offline_manifest_covers_every_event_and_agrees() {
             "/auth-token" => "AuthTokenFunction",
             _ if path.starts_with("/session-") => "SessionAnalyticsFunction",
             _ if room_control_serves(&path) => "RoomControlFunction",
+            "/webhooks/100ms" => "WebhooksFunction",
             other => panic!("{name}: no function serves {other}"),
         };
         assert_eq!(function, served_by, "{name}");
@@ -260,6 +291,7 @@ async fn the_offline_manifest_covers_every_event_and_agrees() {
             assert_eq!(status, "502", "{name}");
             // With 100ms behind the function, it answers what 100ms lets it.
             // (room-control's run here has 100ms out of reach too).
+            // (webhooks' run here has the table out of reach: its 502 is the offline answer).
             let reached = actual == 200 || body["error"] == "session_not_found";
             assert!(reached || body["error"] == "upstream_unreachable", "{name}: {actual} {body}");
         } else {

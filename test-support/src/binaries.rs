@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 /// The functions the end-to-end tests run.
-pub const FUNCTIONS: [&str; 4] = ["create-room", "auth-token", "session-analytics", "room-control"];
+pub const FUNCTIONS: [&str; 5] = ["create-room", "auth-token", "session-analytics", "room-control", "webhooks"];
 /// The hello-world lambda_http binary (bench/hello-world): the floor measurements compare with.
 pub const FLOOR: &str = "hello-world";
 

@@ -47,37 +47,46 @@ pub fn template_table() -> Value {
 /// definitions, key schema and billing mode; returns its name. (TTL is not switched on: dynalite
 /// lacks `UpdateTimeToLive`, a control-plane call that expires nothing within a test.)
 pub async fn create_events_table() -> String {
-    let props = template_table();
     let name = format!("hms-events-{}", uuid::Uuid::new_v4().simple());
-    let text = |v: &Value, k: &str| v[k].as_str().unwrap_or_else(|| panic!("EventsTable: {k} missing")).to_string();
-    let mut create = ddb_client(&dynalite_endpoint()).create_table().table_name(&name);
-    for a in props["AttributeDefinitions"].as_sequence().expect("AttributeDefinitions") {
-        let kind = ScalarAttributeType::from(text(a, "AttributeType").as_str());
-        create = create.attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name(text(a, "AttributeName"))
-                .attribute_type(kind)
-                .build()
-                .unwrap(),
-        );
+    create_table_from_template(&ddb_client(&dynalite_endpoint()), &name).await.expect("creating the events table");
+    name
+}
+
+/// Creates table `name` through `client` as template.yaml defines the events table, and waits
+/// until it is ACTIVE. A table that already exists is left as it is.
+pub async fn create_table_from_template(client: &aws_sdk_dynamodb::Client, name: &str) -> Result<(), String> {
+    let props = template_table();
+    let text = |v: &Value, k: &str| v[k].as_str().map(str::to_string).ok_or(format!("EventsTable: {k} missing"));
+    let mut create = client.create_table().table_name(name);
+    for a in props["AttributeDefinitions"].as_sequence().ok_or("EventsTable: AttributeDefinitions missing")? {
+        let kind = ScalarAttributeType::from(text(a, "AttributeType")?.as_str());
+        let def = AttributeDefinition::builder().attribute_name(text(a, "AttributeName")?).attribute_type(kind);
+        create = create.attribute_definitions(def.build().map_err(|e| e.to_string())?);
     }
-    for k in props["KeySchema"].as_sequence().expect("KeySchema") {
-        let kind = KeyType::from(text(k, "KeyType").as_str());
-        create = create.key_schema(
-            KeySchemaElement::builder().attribute_name(text(k, "AttributeName")).key_type(kind).build().unwrap(),
-        );
+    for k in props["KeySchema"].as_sequence().ok_or("EventsTable: KeySchema missing")? {
+        let kind = KeyType::from(text(k, "KeyType")?.as_str());
+        let key = KeySchemaElement::builder().attribute_name(text(k, "AttributeName")?).key_type(kind);
+        create = create.key_schema(key.build().map_err(|e| e.to_string())?);
     }
-    let billing = aws_sdk_dynamodb::types::BillingMode::from(text(&props, "BillingMode").as_str());
-    create.billing_mode(billing).send().await.expect("creating the events table in dynalite");
+    let billing = aws_sdk_dynamodb::types::BillingMode::from(text(&props, "BillingMode")?.as_str());
+    if let Err(e) = create.billing_mode(billing).send().await {
+        let exists = e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception());
+        if !exists {
+            return Err(format!("creating {name}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(&e)));
+        }
+    }
     // As in AWS, a new table is CREATING for a while (dynalite: half a second) before it is used.
-    let client = ddb_client(&dynalite_endpoint());
     let started = std::time::Instant::now();
     loop {
-        let described = client.describe_table().table_name(&name).send().await.expect("describing the table");
+        let described = client.describe_table().table_name(name).send().await;
+        let described = described
+            .map_err(|e| format!("describing {name}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(&e)))?;
         if described.table().and_then(|t| t.table_status()) == Some(&aws_sdk_dynamodb::types::TableStatus::Active) {
-            return name;
+            return Ok(());
         }
-        assert!(started.elapsed() < std::time::Duration::from_secs(10), "{name} not ACTIVE within 10 s");
+        if started.elapsed() > std::time::Duration::from_secs(10) {
+            return Err(format!("{name} not ACTIVE within 10 s"));
+        }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }

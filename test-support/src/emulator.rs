@@ -4,7 +4,7 @@ use hms_emulator::Emulator;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
-use crate::moto::{create_secret_in, fresh_secret, secret_json};
+use crate::moto::{create_secret_in, fresh_secret, secret_json_with_webhook};
 
 /// A running emulator.
 pub struct Hms {
@@ -64,11 +64,14 @@ impl Hms {
 }
 
 /// An emulated 100ms app with a fresh key and secret, and that secret stored in moto (through the
-/// AWS API) as `{"APP_ACCESS_KEY", "APP_SECRET"}`: what every function needs behind it.
+/// AWS API) as `{"APP_ACCESS_KEY", "APP_SECRET", "WEBHOOK_SECRET"}`: what every function needs
+/// behind it.
 pub struct Backends {
     pub hms: Hms,
     pub access_key: String,
     pub secret: String,
+    /// The secret webhooks must carry in their header.
+    pub webhook_secret: String,
     /// Where the credentials are in Secrets Manager: `hms/<scope>/<random>`.
     pub secret_id: String,
 }
@@ -80,8 +83,9 @@ impl Backends {
 
     pub async fn start_with_key(scope: &str, access_key: &str) -> Self {
         let secret = fresh_secret();
+        let webhook_secret = fresh_secret();
         let hms = Hms::start(access_key, &secret).await;
-        let secret_id = create_secret_in(scope, &secret_json(access_key, &secret)).await;
-        Self { hms, access_key: access_key.to_string(), secret, secret_id }
+        let secret_id = create_secret_in(scope, &secret_json_with_webhook(access_key, &secret, &webhook_secret)).await;
+        Self { hms, access_key: access_key.to_string(), secret, webhook_secret, secret_id }
     }
 }

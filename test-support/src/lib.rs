@@ -21,4 +21,6 @@ pub use emulator::{Backends, Hms};
 pub use fake_hms::FakeHms;
 pub use fixtures::{answer, event, example, get, post};
 pub use handle::Handle;
-pub use moto::{create_secret, fresh_secret, moto_endpoint, put_secret, secret_json, sm_client};
+pub use moto::{
+    create_secret, fresh_secret, moto_endpoint, put_secret, secret_json, secret_json_with_webhook, sm_client,
+};

@@ -83,3 +83,8 @@ pub async fn put_secret(name: &str, secret_string: &str) {
 pub fn secret_json(key: &str, secret: &str) -> String {
     json!({"APP_ACCESS_KEY": key, "APP_SECRET": secret}).to_string()
 }
+
+/// A SecretString that also carries the webhook secret (`WEBHOOK_SECRET`).
+pub fn secret_json_with_webhook(key: &str, secret: &str, webhook_secret: &str) -> String {
+    json!({"APP_ACCESS_KEY": key, "APP_SECRET": secret, "WEBHOOK_SECRET": webhook_secret}).to_string()
+}

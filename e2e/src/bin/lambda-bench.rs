@@ -152,6 +152,7 @@ struct Services {
     moto: String,
     hms: String,
     secret_id: String,
+    events_table: String,
     events: HashMap<&'static str, Vec<u8>>,
 }
 
@@ -164,7 +165,8 @@ fn api_event(file: &str, edit: impl FnOnce(&mut Value)) -> Vec<u8> {
 
 impl Services {
     async fn start(peers: usize) -> Self {
-        let Backends { hms, access_key, secret, secret_id } = Backends::start("bench").await;
+        let Backends { hms, access_key, secret, secret_id, webhook_secret } = Backends::start("bench").await;
+        let events_table = hms_test_support::dynalite::create_events_table().await;
         let hms = hms.base;
 
         // A room with one closed session of `peers` peers, for session-analytics.
@@ -219,9 +221,17 @@ impl Services {
             ("session-analytics", with_room("session-analytics.json")),
             // The room's codes: a list call to 100ms, as the other functions make one.
             ("room-control", with_room("room-codes-list.json")),
+            // One event, delivered again and again: the first is kept, the rest are duplicates,
+            // each the same conditional write to the table.
+            (
+                "webhooks",
+                api_event("webhooks-peer-join.json", |e| {
+                    e["headers"]["x-100ms-webhook-secret"] = json!(webhook_secret);
+                }),
+            ),
         ]);
         let moto = moto_endpoint();
-        Self { moto, hms, secret_id, events }
+        Self { moto, hms, secret_id, events_table, events }
     }
 }
 
@@ -273,6 +283,8 @@ async fn run_once(binary: &str, path: &Path, services: &Services, invocations: u
         .env("HMS_API_BASE_URL", format!("{}/v2", services.hms))
         .env("ALLOWED_ROLES", "host,guest")
         .env("AWS_ENDPOINT_URL_SECRETS_MANAGER", &services.moto)
+        .env("AWS_ENDPOINT_URL_DYNAMODB", hms_test_support::dynalite::dynalite_endpoint())
+        .env("EVENTS_TABLE", &services.events_table)
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")

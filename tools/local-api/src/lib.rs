@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 pub const INTEGRATION_TIMEOUT: Duration = Duration::from_secs(29);
 
 /// The API's paths, as `template.yaml` routes them (a test checks the two agree).
-pub const ROUTES: [&str; 14] = [
+pub const ROUTES: [&str; 15] = [
     "/create-room",
     "/auth-token",
     "/session-analytics-by-room",
@@ -30,10 +30,11 @@ pub const ROUTES: [&str; 14] = [
     "/recordings/stop",
     "/recordings",
     "/recording-url",
+    "/webhooks/100ms",
 ];
 
 /// The bundle's functions, by binary name.
-pub const FUNCTIONS: [&str; 4] = ["create-room", "auth-token", "session-analytics", "room-control"];
+pub const FUNCTIONS: [&str; 5] = ["create-room", "auth-token", "session-analytics", "room-control", "webhooks"];
 
 /// What API Gateway answers for a path no route matches (an HTTP API: 404 and this body).
 pub const NOT_FOUND_BODY: &str = r#"{"message":"Not Found"}"#;

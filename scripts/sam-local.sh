@@ -187,6 +187,7 @@ checks = [
     ("POST", "/remove-peer", {"room_id": room}, 400, "missing_field"),
     ("GET", "/recording-url?asset_id=nope", None, 400, "invalid_parameter"),
     ("POST", "/webhooks/100ms", {"id": "e1", "type": "peer.join.success"}, 401, "unauthenticated"),
+    ("GET", f"/attendance-history?room_id={room}", None, 502, "upstream_unreachable"),
 ]
 failed = 0
 for method, path, body, status, error in checks:

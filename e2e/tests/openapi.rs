@@ -86,7 +86,8 @@ fn request_fields_and_limits_match_the_validation() {
 #[test]
 fn page_limits_match_the_code() {
     use hms_shared::handlers::session_analytics::{
-        ATTENDEES_DEFAULT_LIMIT, AttendeeLimit, SESSION_LIST_DEFAULT_LIMIT, SessionListLimit,
+        ATTENDEES_DEFAULT_LIMIT, AttendeeLimit, HISTORY_DEFAULT_LIMIT, HistoryLimit, SESSION_LIST_DEFAULT_LIMIT,
+        SessionListLimit,
     };
     let s = spec();
     let limit = |path: &str| {
@@ -96,6 +97,9 @@ fn page_limits_match_the_code() {
     };
     assert_eq!(limit("/session-list-by-room"), (1, SessionListLimit::MAX.into(), SESSION_LIST_DEFAULT_LIMIT.into()));
     assert_eq!(limit("/session-analytics-by-room"), (1, AttendeeLimit::MAX.into(), ATTENDEES_DEFAULT_LIMIT.into()));
+    assert_eq!(limit("/attendance-history"), (1, HistoryLimit::MAX.into(), HISTORY_DEFAULT_LIMIT.into()));
+    let csv = at(&s, &["components", "schemas", "AttendanceCsv", "description"]).as_str().unwrap().replace(' ', "");
+    assert!(csv.contains(&hms_shared::csv::COLUMNS.join(",")), "the CSV columns as the code writes them: {csv}");
     use hms_shared::handlers::room_control::recordings::{
         DEFAULT_LIMIT, DEFAULT_URL_SECONDS, MAX_URL_SECONDS, MIN_URL_SECONDS, RecordingListLimit,
     };

@@ -6,13 +6,16 @@ use serde_yaml_ng::Value;
 
 const TEMPLATE: &str = include_str!("../../template.yaml");
 // What scripts/run.sh's front door routes locally must be what the template deploys.
-const PATHS: [&str; 15] = local_api::ROUTES;
+const PATHS: [&str; 16] = local_api::ROUTES;
 const BINARIES: [&str; 5] = local_api::FUNCTIONS;
 /// The one route without the JWT authorizer: 100ms cannot present a JWT; the function checks
 /// its secret header.
 const WEBHOOK_PATH: &str = "/webhooks/100ms";
 /// What each function may do on the events table, exactly (a function not listed: nothing).
-const TABLE_ACTIONS: &[(&str, &[&str])] = &[("webhooks", &["dynamodb:PutItem"])];
+const TABLE_ACTIONS: &[(&str, &[&str])] = &[
+    ("webhooks", &["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query"]),
+    ("session-analytics", &["dynamodb:Query", "dynamodb:PutItem"]),
+];
 
 /// `!Tag value` as ("!Tag", value).
 fn tagged(v: &Value) -> Option<(String, &Value)> {
@@ -230,7 +233,8 @@ fn the_checker_catches_wider_policies_and_open_routes() {
         ("a missing route", TEMPLATE.replacen("RouteKey: ANY /session-list-by-room", "RouteKey: ANY /other", 1)),
         ("x86", TEMPLATE.replacen("Architectures: [arm64]", "Architectures: [x86_64]", 1)),
         ("a wider table action", TEMPLATE.replacen("- dynamodb:PutItem", "- dynamodb:*", 1)),
-        ("a table action too many", TEMPLATE.replacen("- dynamodb:PutItem", "- dynamodb:PutItem\n                - dynamodb:DeleteItem", 1)),
+        ("a table action too many", TEMPLATE.replacen("- dynamodb:GetItem", "- dynamodb:GetItem\n                - dynamodb:DeleteItem", 1)),
+        ("a table action too few", TEMPLATE.replacen("                - dynamodb:GetItem\n", "", 1)),
         ("any table", TEMPLATE.replacen("Resource: !GetAtt EventsTable.Arn", "Resource: \"*\"", 1)),
     ];
     for (what, mutated) in mutations {

@@ -47,7 +47,10 @@ pub fn auth_token(config: &Config) -> Built<AuthToken<ConfiguredSource>> {
 
 /// `session-analytics`.
 pub fn session_analytics(config: &Config) -> Built<SessionAnalytics<Hms>> {
-    Ok(SessionAnalytics { hms: hms(config)? })
+    // Without EVENTS_TABLE only /attendance-history is misconfigured.
+    let history = events_table(config)
+        .map_err(|errors| ConfigError(errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")));
+    Ok(SessionAnalytics { hms: hms(config)?, history })
 }
 
 /// `webhooks`.

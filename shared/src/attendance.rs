@@ -3,7 +3,8 @@
 //! - An attendee is every peer sharing one non-empty `user_id`; a peer without one is its own.
 //! - A peer is present from `joined_at` to `left_at`; without `left_at`, to now if the session is
 //!   active, else to the session's end.
-//! - An attendee's duration is the length of the union of its peers' presence.
+//! - An attendee's duration is the length of the union of its peers' presence, and its visits
+//!   are that union's intervals: overlapping or touching presences merge into one visit.
 
 use std::collections::HashMap;
 
@@ -25,7 +26,12 @@ pub struct Attendee<'a> {
     /// `None` while one of its peers is still in an active session.
     pub last_leave: Option<DateTime<Utc>>,
     pub duration: TimeDelta,
+    /// Its visits: indexes into [`Report::visits`].
+    pub visits: std::ops::Range<usize>,
 }
+
+/// One visit: from a join to a leave (`None` while the attendee is still in an active session).
+pub type Visit = (DateTime<Utc>, Option<DateTime<Utc>>);
 
 /// The attendance of one session. Its JSON form ([`Report::to_json_bytes`]) is the answer of
 /// `/session-analytics-by-room`: the sample's fields (minutes as numbers rounded to 2 decimals)
@@ -35,8 +41,12 @@ pub struct Report<'a> {
     pub room_id: &'a str,
     pub session_id: &'a str,
     pub active: bool,
+    /// When the session started.
+    pub started_at: DateTime<Utc>,
     pub session_duration: TimeDelta,
     pub attendees: Vec<Attendee<'a>>,
+    /// Every attendee's visits, each attendee's together and in time order.
+    pub visits: Vec<Visit>,
 }
 
 impl Report<'_> {
@@ -53,9 +63,10 @@ impl Report<'_> {
     /// session's figures over all attendees:
     ///
     /// `{"user_duration_list":[{"name","user_id","duration","duration_seconds","role","joins",
-    /// "first_join_at","last_leave_at"},...],"session_duration","total_peer_duration","room_id",
-    /// "session_id","active","attendee_count","next_cursor"}`, where `next_cursor` is the offset
-    /// of the next page as text, or null on the last page.
+    /// "first_join_at","last_leave_at","visits":[{"joined_at","left_at"},...]},...],
+    /// "session_duration","total_peer_duration","room_id","session_id","session_started_at",
+    /// "active","attendee_count","next_cursor"}`, where `next_cursor` is the offset of the next
+    /// page as text, or null on the last page.
     ///
     /// The shape is fixed, so its keys and punctuation are written as literals, timestamps by
     /// [`time::write_rfc3339`], figures as integers of hundredths (`two_decimals`), and text
@@ -87,10 +98,24 @@ impl Report<'_> {
                 Some(t) => {
                     out.extend_from_slice(b"\",\"last_leave_at\":\"");
                     time::write_rfc3339(t, &mut out);
-                    out.extend_from_slice(b"\"}");
+                    out.push(b'"');
                 }
-                None => out.extend_from_slice(b"\",\"last_leave_at\":null}"),
+                None => out.extend_from_slice(b"\",\"last_leave_at\":null"),
             }
+            out.extend_from_slice(b",\"visits\":[");
+            for (i, (joined, left)) in self.visits[a.visits.clone()].iter().enumerate() {
+                out.extend_from_slice(if i == 0 { b"{\"joined_at\":\"" } else { b",{\"joined_at\":\"" });
+                time::write_rfc3339(*joined, &mut out);
+                match left {
+                    Some(t) => {
+                        out.extend_from_slice(b"\",\"left_at\":\"");
+                        time::write_rfc3339(*t, &mut out);
+                        out.extend_from_slice(b"\"}");
+                    }
+                    None => out.extend_from_slice(b"\",\"left_at\":null}"),
+                }
+            }
+            out.extend_from_slice(b"]}");
         }
         out.extend_from_slice(b"],\"session_duration\":");
         two_decimals(&mut out, seconds(self.session_duration) / 60.0);
@@ -100,6 +125,9 @@ impl Report<'_> {
         text(&mut out, Some(self.room_id));
         out.extend_from_slice(b",\"session_id\":");
         text(&mut out, Some(self.session_id));
+        out.extend_from_slice(b",\"session_started_at\":\"");
+        time::write_rfc3339(self.started_at, &mut out);
+        out.push(b'"');
         out.extend_from_slice(if self.active { b",\"active\":true" } else { b",\"active\":false" });
         out.extend_from_slice(b",\"attendee_count\":");
         value(&mut out, &total);
@@ -189,6 +217,15 @@ pub fn union_length(mut intervals: Vec<(DateTime<Utc>, DateTime<Utc>)>) -> TimeD
 
 /// [`union_length`] of intervals already in order of their start: one pass, no allocation.
 fn union_of_sorted(intervals: impl Iterator<Item = (DateTime<Utc>, DateTime<Utc>)>) -> TimeDelta {
+    merge_sorted(intervals, |_, _| {})
+}
+
+/// The union of intervals already in order of their start, in one pass: each merged interval is
+/// handed to `merged`, in order; answers the union's length.
+fn merge_sorted(
+    intervals: impl Iterator<Item = (DateTime<Utc>, DateTime<Utc>)>,
+    mut merged: impl FnMut(DateTime<Utc>, DateTime<Utc>),
+) -> TimeDelta {
     let mut total = TimeDelta::zero();
     let mut current: Option<(DateTime<Utc>, DateTime<Utc>)> = None;
     for (s, e) in intervals.filter(|(s, e)| e > s) {
@@ -196,6 +233,7 @@ fn union_of_sorted(intervals: impl Iterator<Item = (DateTime<Utc>, DateTime<Utc>
             Some((cs, ce)) if s <= ce => current = Some((cs, ce.max(e))),
             Some((cs, ce)) => {
                 total += ce - cs;
+                merged(cs, ce);
                 current = Some((s, e));
             }
             None => current = Some((s, e)),
@@ -203,6 +241,7 @@ fn union_of_sorted(intervals: impl Iterator<Item = (DateTime<Utc>, DateTime<Utc>
     }
     if let Some((cs, ce)) = current {
         total += ce - cs;
+        merged(cs, ce);
     }
     total
 }
@@ -236,24 +275,35 @@ pub fn compute<'a>(session: &'a Session<'a>, now: DateTime<Utc>) -> Report<'a> {
     peers.sort_unstable_by(|(na, a), (nb, b)| {
         na.cmp(nb).then_with(|| a.joined_at.cmp(&b.joined_at)).then_with(|| a.key.cmp(&b.key))
     });
+    let mut visits: Vec<Visit> = Vec::with_capacity(session.peers.len());
     let mut attendees: Vec<Attendee<'a>> = peers
         .chunk_by(|(na, _), (nb, _)| na == nb)
         .map(|group| {
             let present = |p: &Peer<'_>| p.left_at.is_none() && session.active;
+            let still_present = group.iter().any(|(_, p)| present(p));
             // The group is in join order: the latest-joined peer (ties: the larger id) names it.
             let (_, latest) = group[group.len() - 1];
+            let first_visit = visits.len();
+            let duration = merge_sorted(group.iter().map(|(_, p)| (p.joined_at, p.left_at.unwrap_or(end))), |s, e| {
+                visits.push((s, Some(e)))
+            });
+            // A visit that runs to now is still going on.
+            if still_present && let Some(last) = visits[first_visit..].last_mut().filter(|v| v.1 == Some(end)) {
+                last.1 = None;
+            }
             Attendee {
                 user_id: latest.user_id.as_deref().filter(|u| !u.is_empty()),
                 name: latest.name.as_deref(),
                 role: latest.role.as_deref(),
                 joins: group.len(),
                 first_join: group[0].1.joined_at,
-                last_leave: if group.iter().any(|(_, p)| present(p)) {
+                last_leave: if still_present {
                     None
                 } else {
                     group.iter().map(|(_, p)| p.left_at.unwrap_or(end)).max()
                 },
-                duration: union_of_sorted(group.iter().map(|(_, p)| (p.joined_at, p.left_at.unwrap_or(end)))),
+                duration,
+                visits: first_visit..visits.len(),
             }
         })
         .collect();
@@ -266,8 +316,10 @@ pub fn compute<'a>(session: &'a Session<'a>, now: DateTime<Utc>) -> Report<'a> {
         room_id: &session.room_id,
         session_id: &session.id,
         active: session.active,
+        started_at: session.created_at,
         session_duration: end - session.created_at,
         attendees,
+        visits,
     }
 }
 
@@ -464,6 +516,38 @@ mod tests {
         assert_eq!(empty.session_duration, TimeDelta::zero());
         assert!(empty.attendees.is_empty());
         assert_eq!(to_json(&empty)["total_peer_duration"], 0.0);
+    }
+
+    #[test]
+    fn visits_are_the_merged_presences_and_one_still_going_is_open() {
+        let s = session(
+            true,
+            "10:00:00",
+            None,
+            vec![
+                peer(Some("a"), "A phone", "10:00:00", Some("10:10:00")),
+                peer(Some("a"), "A laptop", "10:05:00", Some("10:15:00")),
+                peer(Some("a"), "A again", "10:20:00", None),
+                peer(Some("b"), "B", "10:01:00", Some("10:02:00")),
+            ],
+        );
+        let json = to_json(&compute(&s, t("10:30:00")));
+        let rows = json["user_duration_list"].as_array().unwrap();
+        assert_eq!(rows[0]["user_id"], "a");
+        assert_eq!(
+            rows[0]["visits"],
+            serde_json::json!([
+                {"joined_at": "2024-05-01T10:00:00Z", "left_at": "2024-05-01T10:15:00Z"},
+                {"joined_at": "2024-05-01T10:20:00Z", "left_at": null},
+            ]),
+            "overlapping devices are one visit; the rejoin still going has no end"
+        );
+        assert_eq!(rows[0]["duration_seconds"], 1500.0, "the visits' lengths add up to the duration");
+        assert_eq!(
+            rows[1]["visits"],
+            serde_json::json!([{"joined_at": "2024-05-01T10:01:00Z", "left_at": "2024-05-01T10:02:00Z"}])
+        );
+        assert_eq!(json["session_started_at"], "2024-05-01T10:00:00Z");
     }
 
     #[test]

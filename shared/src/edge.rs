@@ -146,22 +146,42 @@ fn normalize_path(raw: &str, stage: Option<&str>) -> String {
     if trimmed.is_empty() { "/".to_string() } else { trimmed.to_string() }
 }
 
-/// A successful answer (200): its JSON body.
+/// A successful answer (200): its body (JSON unless said otherwise) and any headers of its own.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reply {
     pub body: Vec<u8>,
+    pub content_type: &'static str,
+    pub headers: Vec<(&'static str, String)>,
 }
+
+const JSON: &str = "application/json";
 
 impl Reply {
     pub fn ok_json(value: &impl serde::Serialize) -> Result<Self, ApiError> {
         let body =
             serde_json::to_vec(value).map_err(|e| ApiError::Internal(format!("could not write the answer: {e}")))?;
-        Ok(Self { body })
+        Ok(Self::ok_raw(body))
     }
 
     /// Bytes already known to be one JSON value (100ms's own answer, passed through unchanged).
     pub fn ok_raw(body: Vec<u8>) -> Self {
-        Self { body }
+        Self { body, content_type: JSON, headers: Vec::new() }
+    }
+
+    /// A CSV document (RFC 4180, UTF-8), offered as a download named `filename`.
+    pub fn ok_csv(body: Vec<u8>, filename: &str) -> Self {
+        let disposition = format!("attachment; filename=\"{filename}\"");
+        Self {
+            body,
+            content_type: "text/csv; charset=utf-8; header=present",
+            headers: vec![("content-disposition", disposition)],
+        }
+    }
+
+    /// The reply with header `name` set to `value`.
+    pub fn with_header(mut self, name: &'static str, value: String) -> Self {
+        self.headers.push((name, value));
+        self
     }
 }
 
@@ -171,10 +191,19 @@ pub const LAMBDA_RESPONSE_LIMIT: usize = 6_291_556;
 /// headers, flags: under 300 bytes as [`respond`] writes it).
 const ENVELOPE_ALLOWANCE: usize = 1_024;
 
-/// The size `body` takes in the Lambda response, where it travels as a JSON string: serde_json
-/// writes no raw control characters, so only quotes and backslashes grow (by one byte each).
+/// The size `body` takes in the Lambda response, where it travels as a JSON string: quotes,
+/// backslashes and the line breaks and tabs of a CSV grow by one byte each, other control
+/// characters (which serde_json never writes raw) by five.
 pub fn payload_size(body: &[u8]) -> usize {
-    body.len() + body.iter().filter(|&&b| b == b'"' || b == b'\\').count() + ENVELOPE_ALLOWANCE
+    let escapes: usize = body
+        .iter()
+        .map(|&b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' => 1,
+            0..0x20 => 5,
+            _ => 0,
+        })
+        .sum();
+    body.len() + escapes + ENVELOPE_ALLOWANCE
 }
 
 /// A reply as it travels: JSON text, or its gzip bytes in base64.
@@ -182,6 +211,8 @@ pub fn payload_size(body: &[u8]) -> usize {
 pub struct Payload {
     body: String,
     gzip: bool,
+    content_type: &'static str,
+    headers: Vec<(&'static str, String)>,
 }
 
 /// The reply as it will travel, gzip-compressed when the caller takes gzip and the reply is not
@@ -200,7 +231,7 @@ pub fn encode(reply: Reply, gzip: bool) -> Result<Payload, ApiError> {
     if size > LAMBDA_RESPONSE_LIMIT {
         return Err(ApiError::ResponseTooLarge { bytes: size, limit: LAMBDA_RESPONSE_LIMIT });
     }
-    Ok(Payload { body, gzip })
+    Ok(Payload { body, gzip, content_type: reply.content_type, headers: reply.headers })
 }
 
 /// Turns a handler's result into the API Gateway answer. The one place errors become HTTP.
@@ -210,6 +241,14 @@ pub fn respond(result: Result<Payload, &ApiError>) -> ApiGatewayV2httpResponse {
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     let (status, body, gzip) = match result {
         Ok(payload) => {
+            if payload.content_type != JSON {
+                headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(payload.content_type));
+            }
+            for (name, value) in &payload.headers {
+                if let Ok(v) = HeaderValue::from_str(value) {
+                    headers.insert(*name, v);
+                }
+            }
             // The answer depends on Accept-Encoding, so caches must key on it.
             headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
             if payload.gzip {

@@ -47,6 +47,14 @@ pub fn gzip_at(body: &[u8], level: u32) -> Vec<u8> {
     encoder.finish().unwrap_or_default()
 }
 
+/// The bytes `gzip` compressed; an error when they are not gzip.
+pub fn gunzip(packed: &[u8]) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut out = Vec::with_capacity(packed.len() * 8);
+    flate2::read::GzDecoder::new(packed).read_to_end(&mut out)?;
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use std::io::Read as _;

@@ -119,8 +119,9 @@ pub fn parse_envelope(body: &[u8]) -> Result<(Envelope, Map<String, Value>), Not
     Ok((envelope, event))
 }
 
-/// The item that keeps an event: key `EVENT#<id>` / `EVENT`, its type, room and session for
-/// the reports built from it, the body exactly as received, when it came, and when it may expire.
+/// The item that keeps an event: keyed in its session's partition when it names one
+/// ([`crate::history::event_keys`]), with its type, room and session, the body exactly as
+/// received, when it came, and when it may expire.
 pub fn event_item(
     envelope: &Envelope,
     body: &[u8],
@@ -129,9 +130,10 @@ pub fn event_item(
 ) -> HashMap<String, AttributeValue> {
     let s = |v: &str| AttributeValue::S(v.to_string());
     let expires = received + chrono::TimeDelta::days(i64::from(retention_days));
+    let (pk, sk) = crate::history::event_keys(&envelope.id, envelope.session_id.as_deref());
     let mut item = HashMap::from([
-        (PARTITION_KEY.to_string(), s(&format!("EVENT#{}", envelope.id))),
-        (SORT_KEY.to_string(), s("EVENT")),
+        (PARTITION_KEY.to_string(), s(&pk)),
+        (SORT_KEY.to_string(), s(&sk)),
         ("type".to_string(), s(&envelope.kind)),
         ("body".to_string(), s(&String::from_utf8_lossy(body))),
         ("received_at".to_string(), s(&received.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))),
@@ -217,7 +219,9 @@ mod tests {
         let (envelope, _) = parse_envelope(&body).unwrap();
         let at = DateTime::parse_from_rfc3339("2026-12-02T10:00:00Z").unwrap().with_timezone(&Utc);
         let item = event_item(&envelope, &body, at, 90);
-        assert_eq!(item[PARTITION_KEY], AttributeValue::S(format!("EVENT#{}", envelope.id)));
+        let session = envelope.session_id.clone().unwrap();
+        assert_eq!(item[PARTITION_KEY], AttributeValue::S(format!("SESSION#{session}")));
+        assert_eq!(item[SORT_KEY], AttributeValue::S(format!("EVENT#{}", envelope.id)));
         assert_eq!(item["body"], AttributeValue::S(String::from_utf8(body).unwrap()));
         let expires: i64 = item[TTL_ATTRIBUTE].as_n().unwrap().parse().unwrap();
         assert_eq!(expires - at.timestamp(), 90 * 86_400);

@@ -59,16 +59,21 @@ fn room_control_fn(name: &str) -> RoomControl<StaticSource> {
     }
 }
 
+/// The events table out of reach (a closed loopback port), as sam-local has it.
+fn closed_table() -> hms_shared::store::EventsTable {
+    hms_shared::store::EventsTable::new(
+        hms_test_support::dynalite::ddb_client("http://127.0.0.1:9"),
+        "EventsTable".into(),
+    )
+}
+
 /// `webhooks` with the events table out of reach (a closed loopback port), as sam-local runs it:
 /// what it refuses comes before the table, and an event it cannot keep is a 5xx.
 fn webhooks_fn() -> Webhooks<StaticSource> {
     let creds = Credentials::new("events-access-key".into(), SECRET.into()).with_webhook_secret(WEBHOOK_SECRET.into());
     Webhooks {
         credentials: CredentialStore::new(StaticSource(creds), CACHE_AGE),
-        table: hms_shared::store::EventsTable::new(
-            hms_test_support::dynalite::ddb_client("http://127.0.0.1:9"),
-            "EventsTable".into(),
-        ),
+        table: closed_table(),
         header: hms_shared::webhooks::DEFAULT_HEADER_NAME.into(),
         allowed_ips: Default::default(),
         retention_days: 90,
@@ -82,8 +87,10 @@ async fn run(name: &str, hms: &FakeHms) -> (u16, Value) {
         CreateRoom { hms, caller_auth: caller_auth(name), code_roles: Ok(RoleAllowList::Any) }.handle(ev).await
     } else if name.starts_with("auth-token") {
         auth_token_fn(name).handle(ev).await
+    } else if name.starts_with("attendance-history") {
+        SessionAnalytics { hms, history: Ok(closed_table()) }.handle(ev).await
     } else if name.starts_with("session-") {
-        SessionAnalytics { hms }.handle(ev).await
+        SessionAnalytics::new(hms).handle(ev).await
     } else if room_control_serves(ev.raw_path.as_deref().unwrap_or("")) {
         room_control_fn(name).handle(ev).await
     } else if name.starts_with("webhooks-") {
@@ -235,6 +242,9 @@ async fn check(name: &str) {
             );
         }
         "webhooks-not-json.json" => expect_error(name, 400, "invalid_json", &body, status, "not JSON"),
+        "attendance-history-csv.json" => {
+            expect_error(name, 502, "upstream_unreachable", &body, status, "events table is unavailable")
+        }
         "webhooks-peer-join.json" => {
             expect_error(name, 502, "upstream_unreachable", &body, status, "events table is unavailable")
         }
@@ -280,7 +290,7 @@ async fn the_offline_manifest_covers_every_event_and_agrees() {
         let served_by = match path.as_str() {
             "/create-room" => "CreateRoomFunction",
             "/auth-token" => "AuthTokenFunction",
-            _ if path.starts_with("/session-") => "SessionAnalyticsFunction",
+            _ if path.starts_with("/session-") || path == "/attendance-history" => "SessionAnalyticsFunction",
             _ if room_control_serves(&path) => "RoomControlFunction",
             "/webhooks/100ms" => "WebhooksFunction",
             other => panic!("{name}: no function serves {other}"),

@@ -1,5 +1,6 @@
 //! Every upstream fault against every route that calls 100ms with a call safe to repeat (the
-//! calls that are not are in tests/room_control.rs), and every credential fault: each gives its
+//! calls that are not are in tests/room_control.rs), every events-table fault against the routes
+//! that use the table, and every credential fault: each gives its
 //! documented status and JSON error, never a panic, and the next call succeeds in the same warm
 //! function (no cold start).
 //!
@@ -72,7 +73,7 @@ impl Functions {
         };
         Self {
             create: CreateRoom { hms: client(), caller_auth: CallerAuth::Open, code_roles: Ok(RoleAllowList::Any) },
-            analytics: SessionAnalytics { hms: client() },
+            analytics: SessionAnalytics::new(client()),
             control: RoomControl { hms: client(), roles: RoleAllowList::Any, caller_auth: CallerAuth::Open },
         }
     }
@@ -205,4 +206,66 @@ async fn credential_faults_are_clear_and_recover_without_a_cold_start() {
     assert!(started.elapsed() < Duration::from_secs(9), "bounded by the SDK timeouts");
     slow_sm.set(Mode::Pass);
     assert_eq!(answer(&slow.handle(post("/create-room", r#"{"name": "slow"}"#)).await).0, 200);
+}
+
+/// The events table unreachable, dropping connections, or too slow: the two routes that use it
+/// answer a 5xx with a JSON error (so 100ms retries a webhook), and recover in the same warm
+/// function once it is back, with the event kept.
+#[tokio::test]
+async fn table_faults_are_5xx_and_recover() {
+    use hms_shared::handlers::Webhooks;
+    use hms_shared::store::EventsTable;
+    use hms_shared::webhooks::{AllowList, DEFAULT_HEADER_NAME};
+    use hms_test_support::dynalite::{create_events_table, ddb_client, dynalite_endpoint};
+
+    let name = create_events_table().await;
+    let mut gate = Forward::to(&dynalite_endpoint()).await;
+    let table = EventsTable::new(ddb_client(&gate.url()), name.clone());
+    let creds = Credentials::new("k".into(), "s".into()).with_webhook_secret("table-faults".into());
+    let hooks = Webhooks {
+        credentials: CredentialStore::new(hms_shared::credentials::StaticSource(creds), CACHE_AGE),
+        table: table.clone(),
+        header: DEFAULT_HEADER_NAME.into(),
+        allowed_ips: AllowList::Any,
+        retention_days: 90,
+    };
+    let history = SessionAnalytics { hms: FakeHms::from_examples(), history: Ok(table) };
+    let room = "6383d1c2e8d7f2a3b4c5d6b0";
+    let mut n = 0;
+    let mut deliver = || {
+        n += 1;
+        let body = json!({"id": format!("fault-{n}"), "type": "peer.join.success",
+            "data": {"room_id": room, "session_id": "s-faults", "peer_id": "p1", "joined_at": "2026-11-27T10:00:00Z"}});
+        let mut ev = post("/webhooks/100ms", &body.to_string());
+        ev.headers.insert(DEFAULT_HEADER_NAME, "table-faults".parse().unwrap());
+        (format!("fault-{n}"), ev)
+    };
+    let faults: [(&str, Option<Mode>); 3] =
+        [("refused", None), ("dropped", Some(Mode::Drop)), ("too slow", Some(Mode::Delay(Duration::from_secs(10))))];
+    for (what, mode) in faults {
+        gate.close().await;
+        if let Some(m) = mode {
+            // Reopened: the pooled connections are gone, so the mode meets new ones.
+            gate.open().await;
+            gate.set(m);
+        }
+        let (id, ev) = deliver();
+        let (s, body) = answer(&hooks.handle(ev.clone()).await);
+        assert_eq!((s, body["error"].as_str()), (502, Some("upstream_unreachable")), "webhook, {what}: {body}");
+        let (s, body) = answer(&history.handle(get("/attendance-history", &[("room_id", room)])).await);
+        assert_eq!((s, body["error"].as_str()), (502, Some("upstream_unreachable")), "history, {what}: {body}");
+        if mode.is_none() {
+            gate.open().await;
+        }
+        gate.set(Mode::Pass);
+        // 100ms's retry of the same delivery keeps it (a write that reached the table late makes
+        // it a duplicate: kept once either way); the history answers again.
+        let (s, body) = answer(&hooks.handle(ev).await);
+        assert_eq!((s, body["id"].as_str()), (200, Some(id.as_str())), "{what}: {body}");
+        let direct = EventsTable::new(ddb_client(&dynalite_endpoint()), name.clone());
+        let (pk, sk) = hms_shared::history::event_keys(&id, Some("s-faults"));
+        assert!(direct.get(&pk, &sk).await.unwrap().is_some(), "{what}: the event is kept");
+        let (s, body) = answer(&history.handle(get("/attendance-history", &[("room_id", room)])).await);
+        assert_eq!(s, 200, "history after {what}: {body}");
+    }
 }

@@ -214,7 +214,7 @@ async fn upstream_errors_map_to_clean_answers_and_the_next_call_succeeds() {
     assert!(body["msg"].as_str().unwrap().contains("template not found"), "{body}");
 
     let (client, _) = counted_client(&hms, &id, &moto_endpoint());
-    let f = SessionAnalytics { hms: client };
+    let f = SessionAnalytics::new(client);
     let cases = [
         (json!({"kind": "status", "status": 500, }), 3, 502, "upstream_error"),
         (json!({"kind": "status", "status": 503}), 3, 502, "upstream_error"),
@@ -307,7 +307,7 @@ async fn rooms_tokens_joins_and_attendance_end_to_end() {
     hms.leave(&b2, &format!("{day}10:50:00Z")).await;
 
     let (client, _) = counted_client(&hms, &id, &moto_endpoint());
-    let f = SessionAnalytics { hms: client };
+    let f = SessionAnalytics::new(client);
     let (status, list) = answer(&f.handle(get("/session-list-by-room", &in_room(&room_id))).await);
     assert_eq!(status, 200, "{list}");
     assert_eq!(list["count"], 2);

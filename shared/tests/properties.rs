@@ -287,10 +287,19 @@ proptest! {
             room_id: &strings.0,
             session_id: &strings.1,
             active,
+            started_at: base,
             session_duration: TimeDelta::nanoseconds(session_nanos),
+            visits: rows
+                .iter()
+                .map(|(_, _, _, _, join_nanos, stay_nanos)| {
+                    let joined = base + TimeDelta::nanoseconds(*join_nanos);
+                    (joined, stay_nanos.map(|s| joined + TimeDelta::nanoseconds(s)))
+                })
+                .collect(),
             attendees: rows
                 .iter()
-                .map(|(name, user_id, role, joins, join_nanos, stay_nanos)| Attendee {
+                .enumerate()
+                .map(|(i, (name, user_id, role, joins, join_nanos, stay_nanos))| Attendee {
                     user_id: user_id.as_deref(),
                     name: name.as_deref(),
                     role: role.as_deref(),
@@ -298,6 +307,7 @@ proptest! {
                     first_join: base + TimeDelta::nanoseconds(*join_nanos),
                     last_leave: stay_nanos.map(|s| base + TimeDelta::nanoseconds(join_nanos + s)),
                     duration: TimeDelta::nanoseconds(stay_nanos.unwrap_or(1_234_567_891)),
+                    visits: i..i + 1,
                 })
                 .collect(),
         };
@@ -306,6 +316,9 @@ proptest! {
         let stamp = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
         let expected = json!({
             "user_duration_list": report.attendees.iter().map(|a| json!({
+                "visits": report.visits[a.visits.clone()].iter()
+                    .map(|(j, l)| json!({"joined_at": stamp(*j), "left_at": l.map(stamp)}))
+                    .collect::<Vec<_>>(),
                 "name": a.name,
                 "user_id": a.user_id,
                 "duration": minutes(a.duration),
@@ -319,6 +332,7 @@ proptest! {
             "total_peer_duration": minutes(report.total_peer_duration()),
             "room_id": report.room_id,
             "session_id": report.session_id,
+            "session_started_at": stamp(base),
             "active": active,
             "attendee_count": report.attendees.len(),
             "next_cursor": null,

@@ -71,10 +71,15 @@ async fn table() -> (EventsTable, String) {
     (EventsTable::new(ddb_client(&dynalite_endpoint()), name.clone()), name)
 }
 
-async fn stored_body(table: &EventsTable, id: &str) -> Option<String> {
-    let item = table.get(&format!("EVENT#{id}"), "EVENT").await.unwrap()?;
+/// The body kept for event `id` of session `session` (an event without one: `None`).
+async fn stored_body(table: &EventsTable, id: &str, session: Option<&str>) -> Option<String> {
+    let (pk, sk) = hms_shared::history::event_keys(id, session);
+    let item = table.get(&pk, &sk).await.unwrap()?;
     Some(item["body"].as_s().unwrap().clone())
 }
+
+/// The session id of the doc samples.
+const SAMPLE_SESSION: Option<&str> = Some("************************");
 
 #[tokio::test]
 async fn only_the_secret_gets_in_and_each_event_is_kept_once() {
@@ -89,7 +94,7 @@ async fn only_the_secret_gets_in_and_each_event_is_kept_once() {
             "{what}"
         );
     }
-    assert!(stored_body(&t, "evt-join-1").await.is_none(), "nothing kept from a refused delivery");
+    assert!(stored_body(&t, "evt-join-1", SAMPLE_SESSION).await.is_none(), "nothing kept from a refused delivery");
 
     let (s, b) = answer(&f.handle(delivery(&join, Some("hook-secret-1"), "34.100.213.146")).await);
     assert_eq!((s, &b["duplicate"]), (200, &Value::Bool(false)), "{b}");
@@ -101,12 +106,16 @@ async fn only_the_secret_gets_in_and_each_event_is_kept_once() {
         let (s, b) = answer(&f.handle(delivery(&body, Some("hook-secret-1"), "34.100.213.146")).await);
         assert_eq!((s, &b["duplicate"]), (200, &Value::Bool(true)), "{b}");
     }
-    assert_eq!(stored_body(&t, "evt-join-1").await.as_deref(), Some(join.as_str()), "kept as first received");
+    assert_eq!(
+        stored_body(&t, "evt-join-1", SAMPLE_SESSION).await.as_deref(),
+        Some(join.as_str()),
+        "kept as first received"
+    );
 
     // Unknown types are kept, not interpreted; bodies that are no event are a 400.
     let unknown = r#"{"id":"evt-x","type":"something.new","data":{"whatever":[1,2]}}"#;
     assert_eq!(answer(&f.handle(delivery(unknown, Some("hook-secret-1"), "1.2.3.4")).await).0, 200);
-    assert_eq!(stored_body(&t, "evt-x").await.as_deref(), Some(unknown));
+    assert_eq!(stored_body(&t, "evt-x", None).await.as_deref(), Some(unknown));
     for (body, code) in
         [("{not json", "invalid_json"), ("[1]", "invalid_body"), (r#"{"type":"peer.join.success"}"#, "missing_field")]
     {

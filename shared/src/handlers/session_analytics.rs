@@ -1,5 +1,6 @@
-//! `session-analytics`: `GET /session-analytics-by-room` (a session's attendance) and
-//! `GET /session-list-by-room` (a room's sessions, a page at a time).
+//! `session-analytics`: `GET /session-analytics-by-room` (a session's attendance),
+//! `GET /session-list-by-room` (a room's sessions, a page at a time) and
+//! `GET /attendance-history` (a room's stored attendance reports, from the events table).
 
 use chrono::{DateTime, Utc};
 use lambda_http::http::Method;
@@ -8,29 +9,81 @@ use serde_json::{Map, Value, json};
 use super::Function;
 use crate::attendance;
 use crate::edge::{ApiRequest, Reply, Route};
-use crate::error::{ApiError, ErrorCode};
+use crate::error::{ApiError, ConfigError, ErrorCode};
+use crate::history::{self, HistoryCursor};
 use crate::hms::HmsApi;
 use crate::hms::sessions::{self, Page, Session, SessionWithoutPeers};
+use crate::input::Parse;
 use crate::input::{RoomId, SessionId};
 use crate::paging::{Cursor, Flag, Limit};
+use crate::store::EventsTable;
 
 pub const SESSION_ANALYTICS_PATH: &str = "/session-analytics-by-room";
 pub const SESSION_LIST_PATH: &str = "/session-list-by-room";
+pub const ATTENDANCE_HISTORY_PATH: &str = "/attendance-history";
 
-/// The `session-analytics` function: both routes, over a 100ms client.
+/// The `session-analytics` function: its routes, over a 100ms client and the events table.
 pub struct SessionAnalytics<H> {
     pub hms: H,
+    /// The events table (`EVENTS_TABLE`), which only `/attendance-history` reads: without it that
+    /// route answers 500 `config` and the others work.
+    pub history: Result<EventsTable, ConfigError>,
 }
+
+impl<H> SessionAnalytics<H> {
+    /// Over `hms`, without the events table.
+    pub fn new(hms: H) -> Self {
+        Self { hms, history: Err(ConfigError("EVENTS_TABLE is not set: there is no attendance history".into())) }
+    }
+}
+
+/// `format`: the answer as JSON (the default) or CSV.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Json,
+    Csv,
+}
+
+impl Parse for Format {
+    fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "json" => Ok(Self::Json),
+            "csv" => Ok(Self::Csv),
+            _ => Err("must be json or csv".into()),
+        }
+    }
+}
+
+/// The header that carries the next page's cursor of a CSV answer (a CSV has no field for it).
+pub const NEXT_CURSOR_HEADER: &str = "x-next-cursor";
 
 impl<H: HmsApi> Function for SessionAnalytics<H> {
     const ROUTES: &'static [Route] = &[
         Route { path: SESSION_ANALYTICS_PATH, method: Method::GET },
         Route { path: SESSION_LIST_PATH, method: Method::GET },
+        Route { path: ATTENDANCE_HISTORY_PATH, method: Method::GET },
     ];
 
     async fn call(&self, route: &'static str, req: ApiRequest) -> Result<Reply, ApiError> {
         let room_id: RoomId = req.required_param("room_id")?;
+        if route == ATTENDANCE_HISTORY_PATH {
+            let format = req.param("format")?.unwrap_or_default();
+            let limit = req.param("limit")?.unwrap_or(HistoryLimit::new(HISTORY_DEFAULT_LIMIT));
+            let cursor = match req.param::<Cursor>("cursor")? {
+                None => None,
+                Some(c) => Some(HistoryCursor::decode(c.as_str()).ok_or_else(|| {
+                    ApiError::invalid_parameter(
+                        "cursor",
+                        "is not a cursor this route gave (pass next_cursor from the previous page)",
+                    )
+                })?),
+            };
+            let table = self.history.as_ref().map_err(|e| ApiError::Config(e.to_string()))?;
+            return attendance_history(table, &room_id, limit, cursor.as_ref(), format, chrono::Utc::now()).await;
+        }
         if route == SESSION_ANALYTICS_PATH {
+            let format: Format = req.param("format")?.unwrap_or_default();
             let limit = req.param("limit")?.unwrap_or(AttendeeLimit::new(ATTENDEES_DEFAULT_LIMIT));
             let offset = match req.param::<Cursor>("cursor")? {
                 None => 0,
@@ -42,7 +95,12 @@ impl<H: HmsApi> Function for SessionAnalytics<H> {
                 })?,
             };
             let page = AttendeePage { offset, limit: limit.get() as usize };
-            session_analytics(&self.hms, &room_id, req.param("session_id")?, chrono::Utc::now(), page).await
+            let reply =
+                session_analytics(&self.hms, &room_id, req.param("session_id")?, chrono::Utc::now(), page).await?;
+            match format {
+                Format::Json => Ok(reply),
+                Format::Csv => analytics_as_csv(&reply.body, &room_id),
+            }
         } else {
             let limit = req.param("limit")?.unwrap_or(SessionListLimit::new(SESSION_LIST_DEFAULT_LIMIT));
             let peers = req.param("peers")?.unwrap_or_default();
@@ -114,6 +172,76 @@ pub async fn session_analytics(
         }
     };
     Ok(Reply::ok_raw(attendance::compute(&session, now).to_json_page(page.offset, page.limit)))
+}
+
+/// The attendance answer as CSV: the same page of attendees, the next page's cursor in
+/// [`NEXT_CURSOR_HEADER`].
+fn analytics_as_csv(json: &[u8], room_id: &RoomId) -> Result<Reply, ApiError> {
+    let report: Value =
+        serde_json::from_slice(json).map_err(|e| ApiError::Internal(format!("the attendance is not JSON: {e}")))?;
+    let mut out = Vec::with_capacity(json.len());
+    crate::csv::header(&mut out);
+    crate::csv::rows(&mut out, &report);
+    let session = report["session_id"].as_str().unwrap_or("session");
+    let reply = Reply::ok_csv(out, &format!("attendance-{room_id}-{session}.csv"));
+    Ok(match report["next_cursor"].as_str() {
+        Some(next) => reply.with_header(NEXT_CURSOR_HEADER, next.to_string()),
+        None => reply,
+    })
+}
+
+/// Reports on one page of `/attendance-history` unless `limit` says otherwise.
+pub const HISTORY_DEFAULT_LIMIT: u32 = 10;
+
+/// `limit` of `/attendance-history`.
+pub type HistoryLimit = Limit<50>;
+
+/// Reports stop being added to a page once they pass this many bytes (Lambda's answer is 6 MB).
+pub const HISTORY_PAGE_BUDGET: usize = 4 * 1024 * 1024;
+
+/// `GET /attendance-history?room_id=[&limit=][&cursor=][&format=]`: the room's stored attendance
+/// reports, newest session first, each the answer `/session-analytics-by-room` gives for that
+/// session (all its attendees), however long ago 100ms forgot it:
+/// `{"success","room_id","count","next_cursor","reports":[...]}`; or as CSV, one row per attendee
+/// and session, the next cursor in [`NEXT_CURSOR_HEADER`].
+pub async fn attendance_history(
+    table: &EventsTable,
+    room_id: &RoomId,
+    limit: HistoryLimit,
+    cursor: Option<&HistoryCursor>,
+    format: Format,
+    now: DateTime<Utc>,
+) -> Result<Reply, ApiError> {
+    let (reports, next) =
+        history::reports_page(table, room_id.as_str(), limit.get(), cursor, HISTORY_PAGE_BUDGET, now).await?;
+    let next = next.map(|c| c.encode());
+    if format == Format::Csv {
+        let mut out = Vec::new();
+        crate::csv::header(&mut out);
+        for r in &reports {
+            let report: Value = serde_json::from_slice(r)
+                .map_err(|e| ApiError::Internal(format!("a stored report is not JSON: {e}")))?;
+            crate::csv::rows(&mut out, &report);
+        }
+        let reply = Reply::ok_csv(out, &format!("attendance-history-{room_id}.csv"));
+        return Ok(match next {
+            Some(n) => reply.with_header(NEXT_CURSOR_HEADER, n),
+            None => reply,
+        });
+    }
+    let head = json!({"success": true, "room_id": room_id, "count": reports.len(), "next_cursor": next});
+    let mut out = serde_json::to_vec(&head).map_err(|e| ApiError::Internal(e.to_string()))?;
+    // The reports are JSON already: spliced in as they are, not parsed and written again.
+    out.pop();
+    out.extend_from_slice(b",\"reports\":[");
+    for (i, r) in reports.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(r);
+    }
+    out.extend_from_slice(b"]}");
+    Ok(Reply::ok_raw(out))
 }
 
 /// Sessions on one page of `/session-list-by-room` unless `limit` says otherwise.

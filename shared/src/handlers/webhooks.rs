@@ -61,14 +61,15 @@ impl<S: SecretSource> Function for Webhooks<S> {
 }
 
 /// Keeps one authentic delivery: 400 for a body that is no event (logged without the body),
-/// 200 once it is stored or was already, the table's error otherwise.
+/// 200 once it is stored (or was already) and what it changes in the attendance history is done
+/// ([`crate::history::on_event`]), the table's error otherwise.
 pub async fn receive(
     table: &EventsTable,
     body: &[u8],
     retention_days: u32,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Reply, ApiError> {
-    let (envelope, _) = parse_envelope(body).map_err(|why| {
+    let (envelope, event) = parse_envelope(body).map_err(|why| {
         let (code, msg) = match why {
             NotAnEvent::NotJson => (ErrorCode::InvalidJson, "the body is not JSON"),
             NotAnEvent::NotAnObject => (ErrorCode::InvalidBody, "the body is not a JSON object"),
@@ -78,6 +79,8 @@ pub async fn receive(
         ApiError::bad_request(code, msg)
     })?;
     let stored = table.put_once(event_item(&envelope, body, now, retention_days)).await?;
+    // Duplicates too: a retry finishes what a failed delivery began.
+    crate::history::on_event(table, &serde_json::Value::Object(event), now).await?;
     tracing::info!(
         event_id = %envelope.id, event_type = %envelope.kind, duplicate = !stored, replay = envelope.is_replay,
         "webhook kept"

@@ -8,9 +8,14 @@
 
 use std::time::Duration;
 
+use std::collections::HashMap;
+
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
+
+/// One item: attribute names and values.
+pub type Item = HashMap<String, AttributeValue>;
 
 use crate::error::{ApiError, ErrorCode};
 
@@ -62,6 +67,11 @@ impl EventsTable {
         Self { client, name }
     }
 
+    /// The table's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// Writes `item` (which must carry both keys) unless an item with its keys exists: `true` when
     /// written, `false` for a duplicate. The write is conditional, so two deliveries of the same
     /// event racing each other store it once.
@@ -80,6 +90,83 @@ impl EventsTable {
                 Ok(false)
             }
             Err(e) => Err(unavailable(&DisplayErrorContext(&e))),
+        }
+    }
+
+    /// Writes `item`, replacing any item with its keys.
+    pub async fn put(&self, item: Item) -> Result<(), ApiError> {
+        let sent = self.client.put_item().table_name(&self.name).set_item(Some(item)).send();
+        Box::pin(sent).await.map(|_| ()).map_err(|e| unavailable(&DisplayErrorContext(&e)))
+    }
+
+    /// Writes `item` unless the item with its keys has a numeric `attribute` greater than `at_most`
+    /// (a newer version): `true` when written.
+    pub async fn put_unless_newer(&self, item: Item, attribute: &str, at_most: u64) -> Result<bool, ApiError> {
+        let sent = self
+            .client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#v) OR #v <= :n")
+            .expression_attribute_names("#v", attribute)
+            .expression_attribute_values(":n", AttributeValue::N(at_most.to_string()))
+            .send();
+        match Box::pin(sent).await {
+            Ok(_) => Ok(true),
+            Err(e) if matches!(e.as_service_error(), Some(PutItemError::ConditionalCheckFailedException(_))) => {
+                Ok(false)
+            }
+            Err(e) => Err(unavailable(&DisplayErrorContext(&e))),
+        }
+    }
+
+    /// Items of partition `pk` whose sort key starts with `sk_prefix`, in sort-key order
+    /// (`forward`) or reversed; at most `limit` (DynamoDB's 1 MB page otherwise), from after
+    /// `after_sk`. Answers the items and, when more may follow, the sort key to continue after.
+    pub async fn query(
+        &self,
+        pk: &str,
+        sk_prefix: &str,
+        forward: bool,
+        limit: Option<i32>,
+        after_sk: Option<&str>,
+    ) -> Result<(Vec<Item>, Option<String>), ApiError> {
+        let start = after_sk.map(|sk| {
+            HashMap::from([
+                (PARTITION_KEY.to_string(), AttributeValue::S(pk.into())),
+                (SORT_KEY.to_string(), AttributeValue::S(sk.into())),
+            ])
+        });
+        let sent = self
+            .client
+            .query()
+            .table_name(&self.name)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .expression_attribute_names("#pk", PARTITION_KEY)
+            .expression_attribute_names("#sk", SORT_KEY)
+            .expression_attribute_values(":pk", AttributeValue::S(pk.into()))
+            .expression_attribute_values(":prefix", AttributeValue::S(sk_prefix.into()))
+            .scan_index_forward(forward)
+            .set_limit(limit)
+            .set_exclusive_start_key(start)
+            .consistent_read(true)
+            .send();
+        let out = Box::pin(sent).await.map_err(|e| unavailable(&DisplayErrorContext(&e)))?;
+        let next = out.last_evaluated_key.as_ref().and_then(|k| k.get(SORT_KEY)).and_then(|v| v.as_s().ok()).cloned();
+        Ok((out.items.unwrap_or_default(), next))
+    }
+
+    /// Every item of partition `pk` whose sort key starts with `sk_prefix`, page after page.
+    pub async fn query_all(&self, pk: &str, sk_prefix: &str) -> Result<Vec<Item>, ApiError> {
+        let mut all = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let (items, next) = self.query(pk, sk_prefix, true, None, after.as_deref()).await?;
+            all.extend(items);
+            match next {
+                Some(sk) => after = Some(sk),
+                None => return Ok(all),
+            }
         }
     }
 

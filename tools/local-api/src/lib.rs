@@ -15,11 +15,12 @@ use axum::response::{IntoResponse, Response};
 pub const INTEGRATION_TIMEOUT: Duration = Duration::from_secs(29);
 
 /// The API's paths, as `template.yaml` routes them (a test checks the two agree).
-pub const ROUTES: [&str; 15] = [
+pub const ROUTES: [&str; 16] = [
     "/create-room",
     "/auth-token",
     "/session-analytics-by-room",
     "/session-list-by-room",
+    "/attendance-history",
     "/room-codes",
     "/room-codes/disable",
     "/room-codes/enable",

@@ -79,7 +79,10 @@ else
   mode="the local 100ms emulator"
   key="dev-access-key-$(python3 -c 'import secrets; print(secrets.token_hex(4))')"
   secret="$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
-  APP_ACCESS_KEY=$key APP_SECRET=$secret target/debug/hms-emulator --port "$EMULATOR_PORT" >target/emulator.log 2>&1 &
+  # The emulator sends 100ms's webhooks to the local API, with the secret header.
+  APP_ACCESS_KEY=$key APP_SECRET=$secret WEBHOOK_SECRET=$WEBHOOK_SECRET target/debug/hms-emulator \
+    --port "$EMULATOR_PORT" --webhook-url "http://127.0.0.1:$PORT/webhooks/100ms" \
+    --webhook-header 'x-100ms-webhook-secret:$WEBHOOK_SECRET' >target/emulator.log 2>&1 &
   pids+=("$!")
   wait_for_port "$EMULATOR_PORT" 30 "hms-emulator"
   printf 'APP_ACCESS_KEY=%s\nAPP_SECRET=%s\nHMS_API_BASE_URL=http://127.0.0.1:%s/v2\n' \

@@ -6,13 +6,18 @@ table from /session-analytics-by-room and checks it against the definitions in t
 
 Then the next class, run by its host through room-control: room codes for the class, students
 joining by code (as 100ms's client SDKs do), the host listing who is in, removing one, recording,
-ending the room with lock, a rejoin refused, and the recording's link. Standard library only.
+ending the room with lock, a rejoin refused, and the recording's link.
+
+Last, the room's attendance history: the emulator sent 100ms's webhooks to /webhooks/100ms as
+things happened, and both classes' reports are read back from the events table, as JSON (the
+first class's figures the same as step 4's) and as CSV for a spreadsheet. Standard library only.
 """
 
 import json
 import os
 import secrets
 import sys
+import time
 import urllib.error
 import urllib.request
 
@@ -138,6 +143,39 @@ def next_class(room_id):
     link = ok(*call("GET", f"{API}/recording-url?asset_id={asset['id']}&duration=600"), "recording-url")
     print(f"12. the recording is {done['status']}: {asset['type']}, {asset['duration']} s; a link valid until {link['expires_at']}:")
     print(f"    {link['url'][:100]}...")
+    history(room_id)
+
+
+def history(room_id):
+    """The classes' attendance, kept from the webhooks the emulator sent as they happened."""
+    deadline = time.monotonic() + 60
+    while True:
+        page = ok(*call("GET", f"{API}/attendance-history?room_id={room_id}"), "attendance-history")
+        if page["count"] == 2:
+            break
+        if time.monotonic() > deadline:
+            sys.exit(f"MISMATCH: expected both classes in the attendance history within 60 s, got {page}")
+        time.sleep(0.5)
+    newest, first = page["reports"]
+    print(f"13. the attendance history (from 100ms's webhooks, kept in the events table): {page['count']} classes")
+    for r in (newest, first):
+        people = ", ".join(f"{a['user_id']} {a['duration']}" for a in r["user_duration_list"])
+        print(f"    session {r['session_id']} started {r['session_started_at']}: {people}")
+    got = {a["user_id"]: a["duration"] for a in first["user_duration_list"]}
+    if got != {"alice": 30.0, "bob": 20.0, "carol": 30.5}:
+        sys.exit(f"MISMATCH: the first class's kept report differs from step 4: {got}")
+    bob = next(a for a in first["user_duration_list"] if a["user_id"] == "bob")
+    print(f"    bob's visits: {', '.join(v['joined_at'][11:19] + '-' + v['left_at'][11:19] for v in bob['visits'])}")
+    req = urllib.request.Request(f"{API}/attendance-history?room_id={room_id}&format=csv")
+    with urllib.request.urlopen(req, timeout=120) as resp:
+        ctype, csv = resp.headers.get("content-type", ""), resp.read().decode()
+    rows = csv.split("\r\n")
+    attendees = len(newest["user_duration_list"]) + len(first["user_duration_list"])
+    if not ctype.startswith("text/csv") or len([r for r in rows if r]) != attendees + 1:
+        sys.exit(f"MISMATCH: expected a CSV with a header and {attendees} rows, got {ctype}: {csv[:300]}")
+    print(f"14. the same as CSV for a spreadsheet ({attendees} rows):")
+    for row in rows[:3]:
+        print(f"    {row[:110]}")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@
 
 use std::fmt::Write as _;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use hms_e2e::{Options, Stack};
 use serde_json::json;
@@ -20,8 +21,32 @@ const SLACK_KIB: u64 = 2 * 1024;
 const OVER_FLOOR_SLACK_KIB: u64 = 512;
 
 /// `n` calls from CLIENTS concurrent callers; every one must succeed.
-/// Webhook deliveries so far (each one a new event id).
-static DELIVERED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+/// Webhook deliveries so far (each one a new event).
+static DELIVERED: AtomicUsize = AtomicUsize::new(0);
+
+/// The session the webhooks soak describes, and how: 1,000 peers, each visiting 5 times for
+/// 5 minutes (visit v of peer p from 10v minutes plus p % 60 seconds), a join and a leave each.
+const SOAK_SESSION: &str = "6383d1c2e8d7f2a3b4c5d6cc";
+const SOAK_PEERS: usize = 1_000;
+const SOAK_VISIT_SECONDS: usize = 300;
+
+/// Delivery `n` of the webhooks soak: event `n / 2` is a visit, its join then its leave.
+fn soak_event(n: usize) -> serde_json::Value {
+    let (visit, leave) = (n / 2, n % 2 == 1);
+    let (p, v) = (visit % SOAK_PEERS, visit / SOAK_PEERS);
+    let start = v * 600 + p % 60;
+    let at = |secs: usize| format!("2026-01-03T10:{:02}:{:02}Z", secs / 60, secs % 60);
+    let mut data = json!({"room_id": SOAK_ROOM.get().unwrap(), "session_id": SOAK_SESSION, "peer_id": format!("p{p}-{v}"),
+        "user_id": format!("user-{p}"), "user_name": format!("Student {p}"), "role": "guest", "joined_at": at(start)});
+    if leave {
+        data["left_at"] = json!(at(start + SOAK_VISIT_SECONDS));
+    }
+    let kind = if leave { "peer.leave.success" } else { "peer.join.success" };
+    json!({"version": "2.0", "id": format!("soak-{n}"), "type": kind, "timestamp": at(start), "data": data})
+}
+
+/// The room the webhooks soak's session belongs to.
+static SOAK_ROOM: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 async fn calls(stack: &Arc<Stack>, function: &'static str, room_id: &Arc<String>, n: usize) {
     let per_client = n / CLIENTS;
@@ -50,15 +75,7 @@ async fn calls(stack: &Arc<Stack>, function: &'static str, room_id: &Arc<String>
                         2 => stack.get(&format!("/recordings?room_id={room_id}")).await,
                         _ => stack.post("/room-codes", json!({"room_id": *room_id})).await,
                     },
-                    "webhooks" => {
-                        // Every delivery a new event: peers of one session joining and leaving.
-                        let n = DELIVERED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let kind = if n.is_multiple_of(2) { "peer.join.success" } else { "peer.leave.success" };
-                        let event = json!({"version": "2.0", "id": format!("soak-{n}"), "type": kind,
-                            "timestamp": "2026-01-03T10:00:00Z",
-                            "data": {"room_id": *room_id, "session_id": "soak-session", "peer_id": format!("p{}", n / 2 % 1000)}});
-                        stack.webhook(&event).await
-                    }
+                    "webhooks" => stack.webhook(&soak_event(DELIVERED.fetch_add(1, Ordering::Relaxed))).await,
                     _ if i % 2 == 0 => stack.get(&format!("/session-analytics-by-room?room_id={room_id}")).await,
                     _ => stack.get(&format!("/session-list-by-room?room_id={room_id}")).await,
                 };
@@ -76,6 +93,7 @@ async fn ten_thousand_invocations_per_function_without_growth() {
     let stack = Arc::new(Stack::start("soak", Options { with_floor: true, ..Options::default() }).await);
     let (_, room) = stack.post("/create-room", json!({"name": "soak-room"})).await;
     let room_id = Arc::new(room["id"].as_str().unwrap().to_string());
+    SOAK_ROOM.set(room_id.to_string()).unwrap();
     let (_, t) = stack.post("/auth-token", json!({"room_id": *room_id, "user_id": "host", "role": "host"})).await;
     let peer = stack.hms.join(t["token"].as_str().unwrap(), "Host", "2026-01-01T10:00:00Z").await;
     stack.hms.leave(&peer, "2026-01-01T10:30:00Z").await;
@@ -121,6 +139,22 @@ async fn ten_thousand_invocations_per_function_without_growth() {
             Some(_) => {}
         }
     }
+    // The webhooks soak was one session of 1,000 peers: closed, its attendance is exact.
+    let close = json!({"version": "2.0", "id": "soak-close", "type": "session.close.success", "timestamp": "2026-01-03T11:00:00Z",
+        "data": {"room_id": *room_id, "session_id": SOAK_SESSION, "session_started_at": "2026-01-03T10:00:00Z",
+                 "session_stopped_at": "2026-01-03T11:00:00Z"}});
+    assert_eq!(stack.webhook(&close).await.0, 200);
+    let (status, history) = stack.get(&format!("/attendance-history?room_id={room_id}")).await;
+    assert_eq!(status, 200, "{history}");
+    let attendees = history["reports"][0]["user_duration_list"].as_array().unwrap();
+    let visits = INVOCATIONS / 2 / SOAK_PEERS;
+    assert_eq!(attendees.len(), SOAK_PEERS);
+    for a in attendees {
+        let want = ((visits * SOAK_VISIT_SECONDS) as f64, visits as u64);
+        assert_eq!((a["duration_seconds"].as_f64().unwrap(), a["joins"].as_u64().unwrap()), want, "{a}");
+    }
+    writeln!(report, "webhooks: {INVOCATIONS} events from {SOAK_PEERS} peers, attendance exact").unwrap();
+
     let counters = stack.hms.counters().await;
     writeln!(report, "100ms calls: {}", counters["requests"]).unwrap();
     std::fs::write(hms_e2e::workspace_root().join("target/soak.txt"), &report).unwrap();

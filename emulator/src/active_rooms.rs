@@ -151,6 +151,12 @@ async fn end_room(State(emu): State<Emulator>, headers: HeaderMap, Path(id): Pat
         return not_active();
     };
     let at = s.now();
+    let mut fields = s.session_fields(idx);
+    fields.insert("lock_room".into(), json!(lock));
+    fields.insert("reason".into(), json!(reason));
+    // Ended through the API: no peer ended it (what 100ms names the source then is not documented).
+    fields.insert("source".into(), json!("api"));
+    s.emit("room.end.success", at, fields);
     let present: Vec<String> =
         s.sessions[idx].peers.values().filter(|p| p.left_at.is_none()).map(|p| p.id.clone()).collect();
     for peer in present {

@@ -94,6 +94,7 @@ pub(crate) async fn join(State(emu): State<Emulator>, Json(req): Json<JoinReques
     if !DEFAULT_ROLES.contains(&role.as_str()) {
         return api_error(StatusCode::FORBIDDEN, "role not found in template", &[&role]);
     }
+    let opened = s.live_session(&room_id).is_none();
     let idx = match s.live_session(&room_id) {
         Some(i) => i,
         None => {
@@ -126,7 +127,14 @@ pub(crate) async fn join(State(emu): State<Emulator>, Json(req): Json<JoinReques
         },
     );
     session.updated_at = ts(at);
-    Json(json!({"peer_id": peer_id, "session_id": session.id, "room_id": room_id})).into_response()
+    let session_id = session.id.clone();
+    if opened {
+        let fields = s.session_fields(idx);
+        s.emit("session.open.success", at, fields);
+    }
+    let fields = s.peer_fields(idx, &peer_id);
+    s.emit("peer.join.success", at, fields);
+    Json(json!({"peer_id": peer_id, "session_id": session_id, "room_id": room_id})).into_response()
 }
 
 #[derive(Deserialize)]
@@ -187,6 +195,8 @@ pub(crate) async fn advance_clock(State(emu): State<Emulator>, Json(req): Json<C
     }
     let mut s = emu.lock();
     s.clock_offset += chrono::TimeDelta::seconds(req.advance_seconds);
+    // Recordings that finish in the time skipped are finished now (and their webhooks sent).
+    s.settle();
     Json(json!({"now": ts(s.now())})).into_response()
 }
 

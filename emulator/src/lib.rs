@@ -17,14 +17,18 @@
 //!   `POST /recordings/{id}/stop`, `GET /recordings/{id}`, `GET /recordings`; assets:
 //!   `GET /recording-assets`, `GET /recording-assets/{id}`, `GET /recording-assets/{id}/presigned-url`.
 //!
+//! - webhooks: the events themselves go to the configured URL; `GET /analytics/webhooks` (the
+//!   delivery log), `POST /analytics/webhooks/replay`, `GET /analytics/webhooks/replay/{id}`.
+//!
 //! Control routes (`/_emulator`): `POST join`, `POST leave`, `POST sessions` (seed), `GET peers`
 //! (every peer with its leave reason), `POST clock` (advance time), `GET assets/{id}` (a presigned
-//! URL's target), `POST faults`, `DELETE faults`, `GET counters`, `POST counters/reset`,
+//! URL's target), `PUT webhook` (where webhooks go), `GET webhooks` (every event sent and its
+//! attempts), `POST faults`, `DELETE faults`, `GET counters`, `POST counters/reset`,
 //! `PUT credentials`, `GET health`.
 //!
 //! One module per area: [`rooms`], [`sessions`], [`room_codes`], [`active_rooms`],
-//! [`recordings`], [`auth`] (tokens, and the faults every `/v2` request passes through first),
-//! [`control`] (the `/_emulator` API); the state behind one lock.
+//! [`recordings`], [`webhooks`], [`auth`] (tokens, and the faults every `/v2` request passes
+//! through first), [`control`] (the `/_emulator` API); the state behind one lock.
 
 // A helper's refusal is the answer to send, an axum `Response` (128 bytes): boxing it would only
 // add noise to a test server that answers one request at a time per connection.
@@ -37,6 +41,7 @@ mod recordings;
 mod room_codes;
 mod rooms;
 mod sessions;
+mod webhooks;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -59,6 +64,7 @@ use recordings::{Asset, Recording};
 use room_codes::RoomCode;
 use rooms::{Room, create_room, get_room, list_rooms, update_room};
 use sessions::{Session, get_session, list_sessions};
+pub use webhooks::{RETRY_DELAYS, Target as WebhookTarget};
 
 /// Id of the template every app starts with (the docs' example template id).
 pub const DEFAULT_TEMPLATE_ID: &str = "63188115d11d6db790c73c60";
@@ -80,6 +86,11 @@ pub(crate) fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// Whole seconds from `from` (a timestamp as the emulator writes them) to `to`; 0 if unreadable.
+pub(crate) fn time_between(from: &str, to: DateTime<Utc>) -> i64 {
+    DateTime::parse_from_rfc3339(from).map_or(0, |f| (to - f.with_timezone(&Utc)).num_seconds().max(0))
+}
+
 pub(crate) struct Inner {
     pub(crate) access_key: String,
     pub(crate) secret: String,
@@ -94,6 +105,15 @@ pub(crate) struct Inner {
     pub(crate) assets: Vec<Asset>,
     /// How far the emulator's clock is ahead of the wall clock (`POST /_emulator/clock`).
     pub(crate) clock_offset: chrono::TimeDelta,
+    /// Where webhooks go (none: none are sent).
+    pub(crate) webhook: Option<webhooks::Target>,
+    /// Every event sent, and how its delivery went.
+    pub(crate) webhook_log: Vec<webhooks::Logged>,
+    /// The sender task's queue (started with the first target).
+    pub(crate) webhook_tx: Option<tokio::sync::mpsc::UnboundedSender<webhooks::Delivery>>,
+    pub(crate) workflows: Vec<webhooks::Workflow>,
+    /// Where the emulator listens (`http://host:port`), for links in webhooks.
+    pub(crate) base_url: Option<String>,
 }
 
 impl Inner {
@@ -126,8 +146,25 @@ impl Emulator {
                 recordings: Vec::new(),
                 assets: Vec::new(),
                 clock_offset: chrono::TimeDelta::zero(),
+                webhook: None,
+                webhook_log: Vec::new(),
+                webhook_tx: None,
+                workflows: Vec::new(),
+                base_url: None,
             })),
         }
+    }
+
+    /// Sends webhooks to `target` from now on (none: stops sending). Starts the sender task the
+    /// first time, so it must be called within a Tokio runtime.
+    pub fn set_webhook(&self, target: Option<webhooks::Target>) {
+        let started = self.lock().webhook_tx.is_some();
+        let tx = (!started && target.is_some()).then(|| webhooks::start_sender(self));
+        let mut s = self.lock();
+        if let Some(tx) = tx {
+            s.webhook_tx = Some(tx);
+        }
+        s.webhook = target;
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -144,6 +181,7 @@ impl Emulator {
             .merge(room_codes::routes())
             .merge(active_rooms::routes())
             .merge(recordings::routes())
+            .merge(webhooks::routes())
             .route("/_emulator/health", get(|| async { Json(json!({"ok": true})) }))
             .route("/_emulator/join", post(join))
             .route("/_emulator/leave", post(leave))
@@ -161,6 +199,7 @@ impl Emulator {
 
     /// Serves on `listener` until the process ends.
     pub async fn serve(self, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+        self.lock().base_url = listener.local_addr().ok().map(|a| format!("http://{a}"));
         axum::serve(listener, self.router()).await
     }
 }

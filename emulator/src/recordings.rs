@@ -96,9 +96,24 @@ impl Inner {
         stopped
     }
 
-    /// Makes the assets of recordings that have completed by now (once each).
-    fn settle(&mut self) {
+    /// A presigned URL of asset `id` on the emulator at `base`, working for `seconds`.
+    fn presign(&self, base: &str, id: &str, seconds: i64) -> String {
+        let claims =
+            UrlClaims { asset_id: id.to_string(), exp: (self.now() + TimeDelta::seconds(seconds)).timestamp() };
+        let token = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(self.secret.as_bytes()),
+        )
+        .expect("HS256 signing of a JSON object cannot fail");
+        format!("{base}/_emulator/assets/{id}?token={token}")
+    }
+
+    /// Makes the assets of recordings that have completed by now (once each), and sends
+    /// `beam.recording.success` for each.
+    pub(crate) fn settle(&mut self) {
         let now = self.now();
+        let mut finished = Vec::new();
         for r in &self.recordings {
             let (status, started, stopped) = lifecycle(r, now);
             if status != "completed" || self.assets.iter().any(|a| a.job_id == r.id) {
@@ -131,6 +146,44 @@ impl Inner {
                     metadata,
                 });
             }
+            let asset = |kind: &str| self.assets.iter().rev().find(|a| a.job_id == r.id && a.kind == kind);
+            let (composite, chat) = (asset("room-composite"), asset("chat"));
+            // The webhook's links are valid for 24 hours, as the docs say.
+            let base = self.base_url.clone().unwrap_or_else(|| "http://127.0.0.1".into());
+            let link = |a: Option<&Asset>| a.map(|a| self.presign(&base, &a.id, 86_400));
+            let session_started = self.sessions.iter().find(|x| x.id == r.session_id).map(|x| x.created_at.clone());
+            let mut data = Map::new();
+            for (k, v) in [
+                ("beam_id", json!(r.id)),
+                ("recording_id", json!(r.id)),
+                ("room_id", json!(r.room_id)),
+                ("session_id", json!(r.session_id)),
+                ("template_id", json!(crate::DEFAULT_TEMPLATE_ID)),
+                ("created_at", json!(ts(r.created))),
+                ("started_at", json!(started.map(ts))),
+                ("stopped_at", json!(ts(stop))),
+                ("duration", json!(duration)),
+                ("size", json!(composite.map_or(0, |a| a.size))),
+                ("max_width", json!(r.resolution.0)),
+                ("max_height", json!(r.resolution.1)),
+                ("recording_path", json!(composite.map(|a| a.path.clone()))),
+                ("recording_presigned_url", json!(link(composite))),
+                ("chat_recording_path", json!(chat.map(|a| a.path.clone()))),
+                ("chat_recording_presigned_url", json!(link(chat))),
+                ("meeting_url", json!(r.meeting_url)),
+                // Started through the API: no peer started it.
+                ("peer_id", json!("")),
+                ("metadata_id", json!("")),
+                ("metadata_timestamp", json!(ts(r.created))),
+                ("rtmp", json!([])),
+                ("session_started_at", json!(session_started)),
+            ] {
+                data.insert(k.into(), v);
+            }
+            finished.push((done, data));
+        }
+        for (done, data) in finished {
+            self.emit("beam.recording.success", done, data);
         }
     }
 
@@ -380,11 +433,7 @@ async fn presigned_url(
     let Some(asset) = s.assets.iter().find(|a| a.id == id) else {
         return api_error(StatusCode::NOT_FOUND, "asset not found", &[]);
     };
-    let claims = UrlClaims { asset_id: id.clone(), exp: (s.now() + TimeDelta::seconds(expiry)).timestamp() };
-    let token =
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(s.secret.as_bytes()))
-            .expect("HS256 signing of a JSON object cannot fail");
-    let url = format!("http://{host}/_emulator/assets/{id}?token={token}");
+    let url = s.presign(&format!("http://{host}"), &id, expiry);
     Json(json!({"id": id, "path": asset.path, "url": url, "expiry": expiry})).into_response()
 }
 

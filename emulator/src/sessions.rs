@@ -41,13 +41,27 @@ impl Inner {
         };
         peer.left_at = Some(ts(at));
         peer.leave = Some((reason.to_string(), message.to_string()));
+        let stayed = crate::time_between(&peer.joined_at, at);
         session.updated_at = ts(at);
-        if session.peers.values().all(|p| p.left_at.is_some()) {
+        let closed = session.peers.values().all(|p| p.left_at.is_some());
+        let mut fields = self.peer_fields(idx, peer_id);
+        fields.insert("left_at".into(), serde_json::json!(ts(at)));
+        fields.insert("duration".into(), serde_json::json!(stayed));
+        fields.insert("reason".into(), serde_json::json!(reason));
+        fields.insert("message".into(), serde_json::json!(message));
+        self.emit("peer.leave.success", at, fields);
+        if closed {
+            let session = &mut self.sessions[idx];
             session.active = false;
             let room_id = session.room_id.clone();
+            let lasted = crate::time_between(&session.created_at, at);
             // Recordings run on the emulator's clock, whatever time the leave is dated.
             let now = self.now();
             self.stop_recordings(&room_id, now);
+            let mut fields = self.session_fields(idx);
+            fields.insert("session_duration".into(), serde_json::json!(lasted));
+            fields.insert("session_stopped_at".into(), serde_json::json!(ts(at)));
+            self.emit("session.close.success", at, fields);
         }
         true
     }

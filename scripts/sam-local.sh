@@ -113,7 +113,7 @@ auth, key, secret = sys.argv[1:4]
 env = {"HMS_SECRET_ID": "", "APP_ACCESS_KEY": key, "APP_SECRET": secret,
        # A closed port inside the container: nothing leaves it.
        "HMS_API_BASE_URL": "http://127.0.0.1:9/v2", "ALLOWED_ROLES": "host,guest",
-       "AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:9",
+       "AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:9", "EVENTS_TABLE": "hms-events-sam-local",
        # The value the webhooks-* events carry (a test value, like the events' app secret).
        "WEBHOOK_SECRET": "events-webhook-secret-0123456789",
        "CALLER_AUTH": auth, "ADMIN_CLAIM_NAME": "cognito:groups" if auth == "jwt" else "",

@@ -1,8 +1,9 @@
-//! A whole local stack for end-to-end tests: the three release binaries polling cargo-lambda's
+//! A whole local stack for end-to-end tests: the release binaries polling cargo-lambda's
 //! Runtime API (`cargo lambda watch --only-lambda-apis`, whose router serves the production paths)
 //! through Lambda's 6 MB response limit ([`runtime_limit`]),
-//! credentials from moto's Secrets Manager behind a switch that can cut it off, and the 100ms
-//! emulator. Tests call the API over HTTP exactly as an app does.
+//! credentials from moto's Secrets Manager behind a switch that can cut it off, the 100ms
+//! emulator, and an events table of its own in dynalite. Tests call the API over HTTP exactly as
+//! an app does (and as 100ms delivers webhooks).
 //!
 //! Needs cargo-lambda in `.venv/bin` (scripts/setup.sh); moto and the release binaries come from
 //! the test support (started or built when not given).

@@ -2,7 +2,7 @@
 //! (`.aws-sam/build/<Function>/bootstrap`), executed under qemu-user behind cargo-lambda's Runtime
 //! API, with moto's Secrets Manager and the 100ms emulator, answers a short class: a room and its
 //! codes, a token, a peer who joins, who is in, the peer leaving, the attendance and the session
-//! list.
+//! list; then the session's webhooks kept in dynalite and its attendance history.
 //!
 //! Ignored in a plain `cargo test`: it needs `sam build`'s output, Debian's qemu-user and the
 //! arm64 C library (libc6-arm64-cross). scripts/test.sh installs those and runs it after
@@ -15,11 +15,12 @@ use hms_test_support::binaries::workspace_root;
 use serde_json::json;
 
 /// The template's functions, by logical id, and the binary each is.
-const BUILT: [(&str, &str); 4] = [
+const BUILT: [(&str, &str); 5] = [
     ("CreateRoomFunction", "create-room"),
     ("AuthTokenFunction", "auth-token"),
     ("SessionAnalyticsFunction", "session-analytics"),
     ("RoomControlFunction", "room-control"),
+    ("WebhooksFunction", "webhooks"),
 ];
 
 /// qemu-user, with the arm64 C library Debian's libc6-arm64-cross installs.
@@ -71,6 +72,19 @@ async fn the_arm64_bootstraps_sam_build_ships_answer() {
     assert_eq!(report["user_duration_list"][0]["duration"], 12.5);
     let (status, list) = stack.get(&format!("/session-list-by-room?room_id={room_id}")).await;
     assert_eq!((status, list["count"].as_u64()), (200, Some(1)), "{list}");
+
+    // The session as 100ms's webhooks tell it, kept, and read back from the history.
+    let session = list["sessions"][0]["id"].as_str().unwrap();
+    let data = json!({"room_id": room_id, "session_id": session, "peer_id": peer, "user_id": "ada", "user_name": "Ada",
+        "role": "host", "joined_at": "2026-11-20T10:00:00Z", "left_at": "2026-11-20T10:12:30Z",
+        "session_started_at": "2026-11-20T10:00:00Z", "session_stopped_at": "2026-11-20T10:12:30Z"});
+    for (id, kind) in [("a1", "peer.join.success"), ("a2", "peer.leave.success"), ("a3", "session.close.success")] {
+        let (status, kept) = stack.webhook(&json!({"version": "2.0", "id": id, "type": kind, "data": data})).await;
+        assert_eq!(status, 200, "{kind}: {kept}");
+    }
+    let (status, history) = stack.get(&format!("/attendance-history?room_id={room_id}")).await;
+    assert_eq!((status, history["count"].as_u64()), (200, Some(1)), "{history}");
+    assert_eq!(history["reports"][0]["user_duration_list"][0]["duration"], 12.5);
     for (_, binary) in BUILT {
         assert!(stack.log_lines(binary, r#""message":"request""#) >= 1, "{binary}:\n{}", stack.log(binary));
     }

@@ -15,7 +15,7 @@ use crate::error::ConfigError;
 use crate::handlers::{self, AuthToken, CreateRoom, Function, RoomControl, SessionAnalytics, Webhooks};
 use crate::hms::{DEADLINE_MARGIN, HmsClient};
 use crate::invocation::{self, Counts, Invocation};
-use crate::store::{self, EventsTable};
+use crate::store::EventsTable;
 
 /// A function as configured: ready to answer, or the configuration errors it answers every
 /// request with (a 500 `config`).
@@ -71,8 +71,7 @@ pub fn webhooks(config: &Config) -> Built<Webhooks<ConfiguredSource>> {
 /// The events table named by `EVENTS_TABLE`, reached as the SDK environment says.
 fn events_table(config: &Config) -> Built<EventsTable> {
     let name = part(&config.events_table)?;
-    let sdk = store::sdk_config(config.sdk.region.as_deref(), config.sdk.dynamodb_endpoint_url.as_deref());
-    Ok(EventsTable::new(aws_sdk_dynamodb::Client::from_conf(sdk), name))
+    Ok(EventsTable::lazy(name, config.sdk.region.clone(), config.sdk.dynamodb_endpoint_url.clone()))
 }
 
 fn hms(config: &Config) -> Built<Hms> {

@@ -10,6 +10,9 @@
 //!   peer events it was built from. A report item without a report is one still to build: it is
 //!   built on read.
 //!
+//! Room and session ids longer than [`MAX_KEY_ID_BYTES`] key nothing (100ms's
+//! are 24 characters): such an event is kept under its own id, with no report.
+//!
 //! Delivery order is not guaranteed. The report is built from every peer event of the session,
 //! merged per peer (a leave before its join is the same peer); a join without a leave ends with
 //! the session. A peer event that arrives after the close rebuilds the report; a report built
@@ -27,6 +30,15 @@ use crate::error::ApiError;
 use crate::hms::sessions::{Peer, Session};
 use crate::store::{EventsTable, Item, PARTITION_KEY, SORT_KEY};
 use crate::time::parse_rfc3339;
+
+/// Longest room or session id used in a key (100ms's are 24 characters): a longer one is kept in
+/// the body but keys nothing, so every key and every history cursor stays short.
+pub const MAX_KEY_ID_BYTES: usize = 64;
+
+/// `data`'s `key` when it is a non-empty string short enough to be part of a key.
+pub fn key_id<'a>(data: &'a Value, key: &str) -> Option<&'a str> {
+    data.get(key).and_then(Value::as_str).filter(|v| !v.is_empty() && v.len() <= MAX_KEY_ID_BYTES)
+}
 
 /// Event types the attendance is built from.
 pub const PEER_JOIN: &str = "peer.join.success";
@@ -93,8 +105,8 @@ impl ClosedSession {
         let field = |k: &str| data.get(k).and_then(Value::as_str).filter(|v| !v.is_empty());
         let stopped_at = field("session_stopped_at").and_then(parse_rfc3339);
         Some(Self {
-            room_id: field("room_id")?.to_string(),
-            session_id: field("session_id")?.to_string(),
+            room_id: key_id(data, "room_id")?.to_string(),
+            session_id: key_id(data, "session_id")?.to_string(),
             started_at: field("session_started_at").and_then(parse_rfc3339).or(stopped_at).or(sent_at)?,
             stopped_at,
         })
@@ -260,7 +272,7 @@ pub async fn on_event(table: &EventsTable, event: &Value, now: DateTime<Utc>) ->
             rebuild(table, &closed, now).await
         }
         PEER_JOIN | PEER_LEAVE => {
-            let Some(session_id) = data.get("session_id").and_then(Value::as_str).filter(|v| !v.is_empty()) else {
+            let Some(session_id) = key_id(&data, "session_id") else {
                 return Ok(());
             };
             match table.get(&session_pk(session_id), CLOSED_SK).await?.as_ref().and_then(ClosedSession::from_item) {

@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use subtle::ConstantTimeEq;
 
+use crate::history::key_id;
 use crate::store::{PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE};
 
 /// The header that carries the secret unless `WEBHOOK_HEADER_NAME` says otherwise.
@@ -104,8 +105,8 @@ pub fn parse_envelope(body: &[u8]) -> Result<(Envelope, Map<String, Value>), Not
     };
     let text = |v: Option<&Value>| v.and_then(Value::as_str).filter(|s| !s.is_empty()).map(String::from);
     let id = text(event.get("id")).filter(|id| id.chars().count() <= MAX_EVENT_ID_LEN).ok_or(NotAnEvent::NoId)?;
-    let data = event.get("data").and_then(Value::as_object);
-    let field = |k: &str| text(data.and_then(|d| d.get(k)));
+    let data = event.get("data").filter(|d| d.is_object());
+    let field = |k: &str| data.and_then(|d| key_id(d, k)).map(String::from);
     let replay = |v: Option<&Value>| v.and_then(Value::as_bool).unwrap_or(false);
     let envelope = Envelope {
         id,
@@ -211,6 +212,10 @@ mod tests {
         assert_eq!((bare.kind.as_str(), bare.timestamp, bare.is_replay), ("unknown", None, false));
         let (replayed, _) = parse_envelope(br#"{"id":"e2","data":{"is_replay":true}}"#).unwrap();
         assert!(replayed.is_replay, "is_replay inside data counts too");
+        let too_long = "s".repeat(crate::history::MAX_KEY_ID_BYTES + 1);
+        let long = format!(r#"{{"id":"e3","data":{{"session_id":"{too_long}","room_id":"r"}}}}"#);
+        let (kept, _) = parse_envelope(long.as_bytes()).unwrap();
+        assert_eq!((kept.session_id, kept.room_id.as_deref()), (None, Some("r")), "too long to key anything");
     }
 
     #[test]

@@ -116,6 +116,11 @@ async fn only_the_secret_gets_in_and_each_event_is_kept_once() {
     let unknown = r#"{"id":"evt-x","type":"something.new","data":{"whatever":[1,2]}}"#;
     assert_eq!(answer(&f.handle(delivery(unknown, Some("hook-secret-1"), "1.2.3.4")).await).0, 200);
     assert_eq!(stored_body(&t, "evt-x", None).await.as_deref(), Some(unknown));
+    // Over the body bound: 413, before anything is read or kept.
+    let big = format!(r#"{{"id":"evt-big","data":{{"pad":"{}"}}}}"#, "x".repeat(17 * 1024));
+    let (s, b) = answer(&f.handle(delivery(&big, Some("hook-secret-1"), "1.2.3.4")).await);
+    assert_eq!((s, b["error"].as_str()), (413, Some("payload_too_large")), "{b}");
+    assert!(stored_body(&t, "evt-big", None).await.is_none());
     for (body, code) in
         [("{not json", "invalid_json"), ("[1]", "invalid_body"), (r#"{"type":"peer.join.success"}"#, "missing_field")]
     {

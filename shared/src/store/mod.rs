@@ -55,16 +55,32 @@ pub fn sdk_config(region: Option<&str>, endpoint_url: Option<&str>) -> aws_sdk_d
     config.build()
 }
 
-/// The events table as the functions use it.
+/// The events table as the functions use it. Clones share one SDK client, which is built on the
+/// first call, not at start: a cold start does not pay for it before it is needed (a
+/// `session-analytics` container may never read the history).
 #[derive(Debug, Clone)]
 pub struct EventsTable {
-    client: aws_sdk_dynamodb::Client,
+    client: std::sync::Arc<std::sync::OnceLock<aws_sdk_dynamodb::Client>>,
+    /// The region and endpoint override of the client built on first use.
+    reach: (Option<String>, Option<String>),
     name: String,
 }
 
 impl EventsTable {
+    /// Table `name` through a client the caller configured.
     pub fn new(client: aws_sdk_dynamodb::Client, name: String) -> Self {
-        Self { client, name }
+        Self { client: std::sync::Arc::new(std::sync::OnceLock::from(client)), reach: (None, None), name }
+    }
+
+    /// Table `name` in `region`, at `endpoint_url` if set ([`sdk_config`], on first use).
+    pub fn lazy(name: String, region: Option<String>, endpoint_url: Option<String>) -> Self {
+        Self { client: std::sync::Arc::default(), reach: (region, endpoint_url), name }
+    }
+
+    fn client(&self) -> &aws_sdk_dynamodb::Client {
+        self.client.get_or_init(|| {
+            aws_sdk_dynamodb::Client::from_conf(sdk_config(self.reach.0.as_deref(), self.reach.1.as_deref()))
+        })
     }
 
     /// The table's name.
@@ -77,7 +93,7 @@ impl EventsTable {
     /// event racing each other store it once.
     pub async fn put_once(&self, item: std::collections::HashMap<String, AttributeValue>) -> Result<bool, ApiError> {
         let sent = self
-            .client
+            .client()
             .put_item()
             .table_name(&self.name)
             .set_item(Some(item))
@@ -95,7 +111,7 @@ impl EventsTable {
 
     /// Writes `item`, replacing any item with its keys.
     pub async fn put(&self, item: Item) -> Result<(), ApiError> {
-        let sent = self.client.put_item().table_name(&self.name).set_item(Some(item)).send();
+        let sent = self.client().put_item().table_name(&self.name).set_item(Some(item)).send();
         Box::pin(sent).await.map(|_| ()).map_err(|e| unavailable(&DisplayErrorContext(&e)))
     }
 
@@ -103,7 +119,7 @@ impl EventsTable {
     /// (a newer version): `true` when written.
     pub async fn put_unless_newer(&self, item: Item, attribute: &str, at_most: u64) -> Result<bool, ApiError> {
         let sent = self
-            .client
+            .client()
             .put_item()
             .table_name(&self.name)
             .set_item(Some(item))
@@ -138,7 +154,7 @@ impl EventsTable {
             ])
         });
         let sent = self
-            .client
+            .client()
             .query()
             .table_name(&self.name)
             .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
@@ -177,7 +193,7 @@ impl EventsTable {
         sk: &str,
     ) -> Result<Option<std::collections::HashMap<String, AttributeValue>>, ApiError> {
         let sent = self
-            .client
+            .client()
             .get_item()
             .table_name(&self.name)
             .key(PARTITION_KEY, AttributeValue::S(pk.into()))

@@ -4,7 +4,9 @@
 //!   the answer, and where the time of the 10,000-peer case goes;
 //! - what init does in-process (configuration, the functions built);
 //! - gzip of an answer (a page of 1,000 attendees, a page of 100 sessions) at levels 1, 6 and 9;
-//!   the compressed sizes are printed once.
+//!   the compressed sizes are printed once;
+//! - a webhook: its envelope read and the item that keeps it built (the receiver's own work; the
+//!   table's round trips are lambda-bench's), and a session's report from 10,000 peer events.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -18,6 +20,7 @@ use hms_shared::hms::sessions::{self, Page, Session};
 use hms_shared::input::{Parse, Role, RoomId, UserId};
 use hms_shared::logging::{self, LogFormat};
 use hms_shared::tokens::{ManagementTokenCache, mint_auth_token};
+use hms_shared::{history, webhooks};
 
 /// A `GET /sessions` page with one closed session of `peers` peers: users with one to three
 /// visits each, some overlapping, some peers without user_id, fraction lengths varying.
@@ -108,6 +111,7 @@ fn init(c: &mut Criterion) {
             "ALLOWED_ROLES" => Some("host,guest,viewer"),
             "CALLER_AUTH" => Some("jwt"),
             "AWS_REGION" => Some("us-east-1"),
+            "EVENTS_TABLE" => Some("hms-events"),
             _ => None,
         }
         .map(String::from)
@@ -124,6 +128,62 @@ fn init(c: &mut Criterion) {
             (app::create_room(black_box(&config)), app::auth_token(&config), app::session_analytics(&config))
         })
     });
+    c.bench_function("init: config from the environment + webhooks built", |b| {
+        b.iter(|| app::webhooks(black_box(&Config::from_lookup(env))).is_ok())
+    });
+}
+
+/// 10,000 peer events of one session: 1,000 users, 5 visits each, a join and a leave a visit.
+fn peer_events() -> Vec<Vec<u8>> {
+    let mut events = Vec::with_capacity(10_000);
+    for p in 0..1_000 {
+        for v in 0..5 {
+            let start = v * 600 + p % 60;
+            let at = |secs: usize| format!("2026-01-03T10:{:02}:{:02}Z", secs / 60, secs % 60);
+            for leave in [false, true] {
+                let mut data = serde_json::json!({"room_id": "631a0f990e6ffae22efa610c", "session_id": "6383d1c2e8d7f2a3b4c5d6cc",
+                    "peer_id": format!("p{p}-{v}"), "user_id": format!("user-{p}"), "user_name": format!("Student {p}"),
+                    "role": "guest", "joined_at": at(start), "session_started_at": "2026-01-03T10:00:00Z"});
+                if leave {
+                    data["left_at"] = serde_json::json!(at(start + 300));
+                }
+                let kind = if leave { "peer.leave.success" } else { "peer.join.success" };
+                let event = serde_json::json!({"version": "2.0", "id": format!("e-{p}-{v}-{leave}"), "type": kind,
+                    "timestamp": at(start), "data": data});
+                events.push(serde_json::to_vec(&event).unwrap());
+            }
+        }
+    }
+    events
+}
+
+/// The receiver's own work for one delivery, and a closing session's report from its events.
+fn webhooks(c: &mut Criterion) {
+    let events = peer_events();
+    let leave = &events[1];
+    let now = chrono::Utc::now();
+    c.bench_function("webhook: envelope read + item built (peer.leave.success)", |b| {
+        b.iter(|| {
+            let (envelope, _) = webhooks::parse_envelope(black_box(leave)).unwrap();
+            webhooks::event_item(&envelope, leave, now, 90).len()
+        })
+    });
+    let closed = history::ClosedSession::from_close_event(
+        &serde_json::json!({"room_id": "631a0f990e6ffae22efa610c", "session_id": "6383d1c2e8d7f2a3b4c5d6cc",
+            "session_started_at": "2026-01-03T10:00:00Z", "session_stopped_at": "2026-01-03T11:00:00Z"}),
+        None,
+    )
+    .unwrap();
+    let mut group = c.benchmark_group("report at close, 10,000 events of 1,000 attendees");
+    group.sample_size(20);
+    group.bench_function("events -> session -> attendance JSON -> gzip 6", |b| {
+        b.iter(|| {
+            let (session, n) = history::session_from_events(&closed, events.iter().map(Vec::as_slice));
+            let json = attendance::compute(&session, now).to_json_bytes();
+            (n, hms_shared::encoding::gzip_at(&json, 6).len())
+        })
+    });
+    group.finish();
 }
 
 /// What gzip costs and saves on the answers a client asks for most: the default attendance page
@@ -157,5 +217,5 @@ fn gzip_levels(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, tokens, attendance_by_peers, init, gzip_levels);
+criterion_group!(benches, tokens, attendance_by_peers, init, gzip_levels, webhooks);
 criterion_main!(benches);

@@ -430,3 +430,48 @@ async fn attendance_pages_reach_every_attendee_once_with_the_totals_on_each() {
         assert_eq!((status, body["error"].as_str()), (400, Some("invalid_parameter")), "{name}={value}: {body}");
     }
 }
+
+/// `format=csv` on `/session-analytics-by-room`: the same page as the JSON, one row per
+/// attendee, the next page's cursor in a header, a name that would run as a formula neutralised.
+#[tokio::test]
+async fn attendance_as_csv_is_the_json_page_row_for_row() {
+    let mut s = session(0);
+    s["peers"] = json!({
+        "p1": {"name": "=HYPERLINK(\"http://evil\")", "user_id": "u1", "role": "guest",
+               "joined_at": "2024-01-01T00:00:00Z", "left_at": "2024-01-01T00:05:00Z"},
+        "p2": {"name": "Bo, Jr.", "user_id": "u2", "role": "guest",
+               "joined_at": "2024-01-01T00:01:00Z", "left_at": "2024-01-01T00:02:30Z"},
+        "p3": {"name": "Cy", "user_id": "u3", "role": "host", "joined_at": "2024-01-01T00:02:00Z"},
+    });
+    let hms = FakeHms { sessions: vec![s], ..Default::default() };
+    let f = SessionAnalytics::new(&hms);
+    let query = [("room_id", ROOM), ("limit", "2")];
+    let (status, json) = answer(&f.handle(get("/session-analytics-by-room", &query)).await);
+    assert_eq!(status, 200, "{json}");
+    let resp = f.handle(get("/session-analytics-by-room", &[query[0], query[1], ("format", "csv")])).await;
+    assert_eq!(resp.status_code, 200);
+    let header = |name: &str| resp.headers.get(name).map(|v| v.to_str().unwrap().to_string());
+    assert!(header("content-type").unwrap().starts_with("text/csv"));
+    assert!(header("content-disposition").unwrap().starts_with("attachment; filename=\"attendance-"));
+    assert_eq!(header("x-next-cursor"), json["next_cursor"].as_str().map(String::from), "the JSON's next cursor");
+    let Some(lambda_http::aws_lambda_events::encodings::Body::Text(csv)) = &resp.body else { panic!("a text body") };
+    let lines: Vec<&str> = csv.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 3, "a header and the page's two rows: {csv}");
+    let rows = json["user_duration_list"].as_array().unwrap();
+    assert_eq!(rows[0]["name"], "=HYPERLINK(\"http://evil\")");
+    assert!(lines[1].contains(r#",u1,"'=HYPERLINK(""http://evil"")",guest,1,"#), "{}", lines[1]);
+    assert!(
+        lines[1].ends_with(&format!(
+            ",{},{},{}/{}",
+            rows[0]["duration"],
+            rows[0]["duration_seconds"],
+            rows[0]["first_join_at"].as_str().unwrap(),
+            rows[0]["last_leave_at"].as_str().unwrap()
+        )),
+        "{}",
+        lines[1]
+    );
+    assert!(lines[2].contains(",u2,\"Bo, Jr.\",guest,1,"), "{}", lines[2]);
+    let (status, bad) = answer(&f.handle(get("/session-analytics-by-room", &[query[0], ("format", "xml")])).await);
+    assert_eq!((status, bad["error"].as_str()), (400, Some("invalid_parameter")));
+}

@@ -13,8 +13,7 @@ use crate::error::{ApiError, ConfigError, ErrorCode};
 use crate::history::{self, HistoryCursor};
 use crate::hms::HmsApi;
 use crate::hms::sessions::{self, Page, Session, SessionWithoutPeers};
-use crate::input::Parse;
-use crate::input::{RoomId, SessionId};
+use crate::input::{Parse, RoomId, SessionId};
 use crate::paging::{Cursor, Flag, Limit};
 use crate::store::EventsTable;
 

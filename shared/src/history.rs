@@ -6,17 +6,21 @@
 //! - a closed session: `SESSION#<session id>` / `CLOSED`, written when `session.close.success`
 //!   arrives: the room, when the session started and stopped;
 //! - its report: `ROOM#<room id>` / `REPORT#<started at>#<session id>`, the attendance JSON of
-//!   `/session-analytics-by-room` (computed by the same code), gzip-compressed, and the number of
-//!   peer events it was built from. A report item without a report is one still to build: it is
-//!   built on read.
+//!   `/session-analytics-by-room` (computed by the same code), gzip-compressed, the number of peer
+//!   events it was built from, and a generation. A report item without a report is one still to
+//!   build: it is built on read.
 //!
 //! Room and session ids longer than [`MAX_KEY_ID_BYTES`] key nothing (100ms's
 //! are 24 characters): such an event is kept under its own id, with no report.
 //!
 //! Delivery order is not guaranteed. The report is built from every peer event of the session,
 //! merged per peer (a leave before its join is the same peer); a join without a leave ends with
-//! the session. A peer event that arrives after the close rebuilds the report; a report built
-//! from fewer events never replaces one built from more.
+//! the session. A peer event that arrives after the close marks the report to build again (a new
+//! generation, no report: one write, however many late events come); the next read builds it.
+//! A builder reads the generation before it reads the events and stores its report only if the
+//! generation is still the same, so a report that misses an event is never kept: that event's
+//! mark came after the builder's read of the events, and either fails the builder's write or
+//! replaces what it wrote.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -59,6 +63,8 @@ const REPORT_PREFIX: &str = "REPORT#";
 /// The attribute that counts the peer events a report was built from.
 const EVENTS_ATTRIBUTE: &str = "events";
 const REPORT_ATTRIBUTE: &str = "report";
+/// The attribute that changes each time the report is marked to build again.
+const GENERATION_ATTRIBUTE: &str = "gen";
 
 fn session_pk(session_id: &str) -> String {
     format!("SESSION#{session_id}")
@@ -145,11 +151,13 @@ impl ClosedSession {
         format!("{REPORT_PREFIX}{}#{}", stamp(self.started_at), self.session_id)
     }
 
-    /// The report item: `report` (the JSON) and `events` when built, neither when still to build.
-    fn report_item(&self, built: Option<(&[u8], u64)>) -> Item {
+    /// The report item of generation `generation`: `report` (the JSON, gzip) and `events` when
+    /// built, neither when still to build.
+    fn report_item(&self, generation: &str, built: Option<(&[u8], u64)>) -> Item {
         let mut item = Item::from([
             (PARTITION_KEY.to_string(), s(&room_pk(&self.room_id))),
             (SORT_KEY.to_string(), s(&self.report_sk())),
+            (GENERATION_ATTRIBUTE.to_string(), s(generation)),
         ]);
         self.describe(&mut item);
         if let Some((gzip, events)) = built {
@@ -223,11 +231,13 @@ pub fn session_from_events<'b>(
     (session, events)
 }
 
-/// Builds the report of `closed` from its events and stores it (unless one built from more
-/// events is there, or it is too large to store); answers its JSON.
+/// Builds the report of `closed` from its events and stores it if its item is still of
+/// `generation`, the one read before the events (and if it is not too large to store); answers
+/// its JSON.
 pub async fn build_report(
     table: &EventsTable,
     closed: &ClosedSession,
+    generation: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<u8>, ApiError> {
     let items = table.query_all(&session_pk(&closed.session_id), EVENT_PREFIX).await?;
@@ -236,8 +246,8 @@ pub async fn build_report(
     let json = attendance::compute(&session, now).to_json_bytes();
     let gzip = crate::encoding::gzip_at(&json, REPORT_GZIP_LEVEL);
     if gzip.len() <= MAX_STORED_REPORT_BYTES {
-        let item = closed.report_item(Some((&gzip, events)));
-        let stored = table.put_unless_newer(item, EVENTS_ATTRIBUTE, events).await?;
+        let item = closed.report_item(generation, Some((&gzip, events)));
+        let stored = table.put_if_equal(item, GENERATION_ATTRIBUTE, generation).await?;
         tracing::info!(session_id = %closed.session_id, events, stored, bytes = json.len(), gzip = gzip.len(), "attendance report built");
     } else {
         tracing::warn!(session_id = %closed.session_id, events, gzip = gzip.len(), "attendance report too large to keep: built on each read");
@@ -245,19 +255,18 @@ pub async fn build_report(
     Ok(json)
 }
 
-/// Marks the report of `closed` as still to build (replacing any report), then builds it. Only
-/// the mark must succeed: a report that cannot be built now is built on first read.
-async fn rebuild(table: &EventsTable, closed: &ClosedSession, now: DateTime<Utc>) -> Result<(), ApiError> {
-    table.put(closed.report_item(None)).await?;
-    if let Err(e) = build_report(table, closed, now).await {
-        tracing::warn!(session_id = %closed.session_id, error = %e, "attendance report not built now: it will be on first read");
-    }
-    Ok(())
+/// Marks the report of `closed` as still to build: a new generation, no report (replacing any);
+/// answers the generation.
+async fn mark_to_build(table: &EventsTable, closed: &ClosedSession) -> Result<String, ApiError> {
+    let generation = uuid::Uuid::new_v4().simple().to_string();
+    table.put(closed.report_item(&generation, None)).await?;
+    Ok(generation)
 }
 
 /// What a kept event changes: a session's close records it and builds its report; a peer event of
-/// a closed session (a late one) rebuilds that report. Runs for duplicates too, so a retry
-/// finishes what a failed delivery began. An error means the delivery must be retried.
+/// a closed session (a late one) marks that report to build again on the next read. Runs for
+/// duplicates too, so a retry finishes what a failed delivery began. An error means the delivery
+/// must be retried; a report that cannot be built at the close is built on first read.
 pub async fn on_event(table: &EventsTable, event: &Value, now: DateTime<Utc>) -> Result<(), ApiError> {
     let kind = event.get("type").and_then(Value::as_str).unwrap_or_default();
     let data = event.get("data").cloned().unwrap_or(Value::Null);
@@ -269,14 +278,18 @@ pub async fn on_event(table: &EventsTable, event: &Value, now: DateTime<Utc>) ->
                 return Ok(());
             };
             table.put(closed.marker()).await?;
-            rebuild(table, &closed, now).await
+            let generation = mark_to_build(table, &closed).await?;
+            if let Err(e) = build_report(table, &closed, &generation, now).await {
+                tracing::warn!(session_id = %closed.session_id, error = %e, "attendance report not built now: it will be on first read");
+            }
+            Ok(())
         }
         PEER_JOIN | PEER_LEAVE => {
             let Some(session_id) = key_id(&data, "session_id") else {
                 return Ok(());
             };
             match table.get(&session_pk(session_id), CLOSED_SK).await?.as_ref().and_then(ClosedSession::from_item) {
-                Some(closed) => rebuild(table, &closed, now).await,
+                Some(closed) => mark_to_build(table, &closed).await.map(|_| ()),
                 None => Ok(()),
             }
         }
@@ -306,7 +319,7 @@ pub async fn reports_page(
             None => {
                 let closed = ClosedSession::from_item(item)
                     .ok_or_else(|| ApiError::Internal("a report item without its session".into()))?;
-                build_report(table, &closed, now).await?
+                build_report(table, &closed, text(item, GENERATION_ATTRIBUTE).unwrap_or_default(), now).await?
             }
         };
         bytes += json.len();
@@ -412,8 +425,9 @@ mod tests {
         assert!(c.encode().bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
         assert_eq!(HistoryCursor::decode("bm9wZQ"), None, "base64 of something that is no report key");
         assert_eq!(HistoryCursor::decode("!!"), None);
-        let item = closed().report_item(None);
+        let item = closed().report_item("g1", None);
         assert_eq!(ClosedSession::from_item(&item), Some(closed()));
         assert!(!item.contains_key(REPORT_ATTRIBUTE));
+        assert_eq!(text(&item, GENERATION_ATTRIBUTE), Some("g1"));
     }
 }

@@ -147,7 +147,10 @@ async fn any_order_any_repeats_the_same_attendance() {
             assert_eq!((s, b["duplicate"].as_bool()), (200, Some(true)), "{b}");
         }
     }
+    let stored = || async { t.query(&format!("ROOM#{ROOM}"), "REPORT#", false, None, None).await.unwrap().0 };
+    assert!(!stored().await[0].contains_key("report"), "a late leave marks the report to build again, no more");
     let report = &history_json(&t, &[("room_id", ROOM)]).await["reports"][0];
+    assert!(stored().await[0].contains_key("report"), "the read built the report and kept it");
     assert_eq!(
         figures(report),
         vec![("al".into(), 1800.0 + 300.0, 3), ("bea".into(), 1800.0, 1), ("cy".into(), 600.0, 1)],

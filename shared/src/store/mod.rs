@@ -115,17 +115,17 @@ impl EventsTable {
         Box::pin(sent).await.map(|_| ()).map_err(|e| unavailable(&DisplayErrorContext(&e)))
     }
 
-    /// Writes `item` unless the item with its keys has a numeric `attribute` greater than `at_most`
-    /// (a newer version): `true` when written.
-    pub async fn put_unless_newer(&self, item: Item, attribute: &str, at_most: u64) -> Result<bool, ApiError> {
+    /// Writes `item` if the item with its keys has `attribute` equal to `value` (text): `true` when
+    /// written, `false` when it has another value or does not exist.
+    pub async fn put_if_equal(&self, item: Item, attribute: &str, value: &str) -> Result<bool, ApiError> {
         let sent = self
             .client()
             .put_item()
             .table_name(&self.name)
             .set_item(Some(item))
-            .condition_expression("attribute_not_exists(#v) OR #v <= :n")
-            .expression_attribute_names("#v", attribute)
-            .expression_attribute_values(":n", AttributeValue::N(at_most.to_string()))
+            .condition_expression("#a = :v")
+            .expression_attribute_names("#a", attribute)
+            .expression_attribute_values(":v", AttributeValue::S(value.into()))
             .send();
         match Box::pin(sent).await {
             Ok(_) => Ok(true),

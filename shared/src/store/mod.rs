@@ -91,22 +91,12 @@ impl EventsTable {
     /// Writes `item` (which must carry both keys) unless an item with its keys exists: `true` when
     /// written, `false` for a duplicate. The write is conditional, so two deliveries of the same
     /// event racing each other store it once.
-    pub async fn put_once(&self, item: std::collections::HashMap<String, AttributeValue>) -> Result<bool, ApiError> {
-        let sent = self
-            .client()
-            .put_item()
-            .table_name(&self.name)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(#pk)")
-            .expression_attribute_names("#pk", PARTITION_KEY)
-            .send();
-        match Box::pin(sent).await {
-            Ok(_) => Ok(true),
-            Err(e) if matches!(e.as_service_error(), Some(PutItemError::ConditionalCheckFailedException(_))) => {
-                Ok(false)
-            }
-            Err(e) => Err(unavailable(&DisplayErrorContext(&e))),
-        }
+    pub async fn put_once(&self, item: Item) -> Result<bool, ApiError> {
+        let put = self.client().put_item().table_name(&self.name).set_item(Some(item));
+        conditional(
+            put.condition_expression("attribute_not_exists(#pk)").expression_attribute_names("#pk", PARTITION_KEY),
+        )
+        .await
     }
 
     /// Writes `item`, replacing any item with its keys.
@@ -118,22 +108,13 @@ impl EventsTable {
     /// Writes `item` if the item with its keys has `attribute` equal to `value` (text): `true` when
     /// written, `false` when it has another value or does not exist.
     pub async fn put_if_equal(&self, item: Item, attribute: &str, value: &str) -> Result<bool, ApiError> {
-        let sent = self
-            .client()
-            .put_item()
-            .table_name(&self.name)
-            .set_item(Some(item))
-            .condition_expression("#a = :v")
-            .expression_attribute_names("#a", attribute)
-            .expression_attribute_values(":v", AttributeValue::S(value.into()))
-            .send();
-        match Box::pin(sent).await {
-            Ok(_) => Ok(true),
-            Err(e) if matches!(e.as_service_error(), Some(PutItemError::ConditionalCheckFailedException(_))) => {
-                Ok(false)
-            }
-            Err(e) => Err(unavailable(&DisplayErrorContext(&e))),
-        }
+        let put = self.client().put_item().table_name(&self.name).set_item(Some(item));
+        conditional(
+            put.condition_expression("#a = :v")
+                .expression_attribute_names("#a", attribute)
+                .expression_attribute_values(":v", AttributeValue::S(value.into())),
+        )
+        .await
     }
 
     /// Items of partition `pk` whose sort key starts with `sk_prefix`, in sort-key order
@@ -202,6 +183,17 @@ impl EventsTable {
             .send();
         let out = Box::pin(sent).await.map_err(|e| unavailable(&DisplayErrorContext(&e)))?;
         Ok(out.item)
+    }
+}
+
+/// Sends a conditional put: `true` when written, `false` when its condition did not hold.
+async fn conditional(
+    put: aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder,
+) -> Result<bool, ApiError> {
+    match Box::pin(put.send()).await {
+        Ok(_) => Ok(true),
+        Err(e) if matches!(e.as_service_error(), Some(PutItemError::ConditionalCheckFailedException(_))) => Ok(false),
+        Err(e) => Err(unavailable(&DisplayErrorContext(&e))),
     }
 }
 

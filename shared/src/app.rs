@@ -9,12 +9,14 @@ use std::time::Duration;
 use lambda_http::aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use lambda_http::{LambdaEvent, service_fn};
 
+use crate::auth::CallerAuth;
 use crate::config::{Config, SecretConfig};
 use crate::credentials::{ConfiguredSource, CredentialStore, Credentials, SecretsManagerSource, StaticSource};
 use crate::error::ConfigError;
 use crate::handlers::{self, AuthToken, CreateRoom, Function, RoomControl, SessionAnalytics, Webhooks};
 use crate::hms::{DEADLINE_MARGIN, HmsClient};
 use crate::invocation::{self, Counts, Invocation};
+use crate::owners::RoomAccess;
 use crate::store::EventsTable;
 
 /// A function as configured: ready to answer, or the configuration errors it answers every
@@ -26,14 +28,14 @@ pub type Hms = HmsClient<ConfiguredSource>;
 
 /// `create-room`.
 pub fn create_room(config: &Config) -> Built<CreateRoom<Hms>> {
-    let (hms, caller_auth) = both(hms(config), part(&config.caller_auth))?;
-    Ok(CreateRoom { hms, caller_auth, code_roles: config.allowed_roles.clone() })
+    let (hms, access) = both(hms(config), room_access(config))?;
+    Ok(CreateRoom { hms, access, code_roles: config.allowed_roles.clone() })
 }
 
 /// `room-control`.
 pub fn room_control(config: &Config) -> Built<RoomControl<ConfiguredSource>> {
-    let (hms, (roles, caller_auth)) = both(hms(config), both(part(&config.allowed_roles), part(&config.caller_auth)))?;
-    Ok(RoomControl { hms, roles, caller_auth })
+    let (hms, (roles, access)) = both(hms(config), both(part(&config.allowed_roles), room_access(config)))?;
+    Ok(RoomControl { hms, roles, access })
 }
 
 /// `auth-token`.
@@ -50,7 +52,21 @@ pub fn session_analytics(config: &Config) -> Built<SessionAnalytics<Hms>> {
     // Without EVENTS_TABLE only /attendance-history is misconfigured.
     let history = events_table(config)
         .map_err(|errors| ConfigError(errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")));
-    Ok(SessionAnalytics { hms: hms(config)?, history })
+    let (hms, access) = both(hms(config), room_access(config))?;
+    Ok(SessionAnalytics { hms, history, access })
+}
+
+/// Who may run which room. With a JWT authorizer the owners' table (`EVENTS_TABLE`) is needed
+/// for every caller who is not an admin, so it is part of the configuration; on an open API it
+/// is not read.
+fn room_access(config: &Config) -> Built<RoomAccess> {
+    let auth = part(&config.caller_auth)?;
+    let table = match (&auth, events_table(config)) {
+        (_, Ok(table)) => Ok(table),
+        (CallerAuth::Jwt(_), Err(errors)) => return Err(errors),
+        (CallerAuth::Open, Err(_)) => Err(ConfigError("EVENTS_TABLE is not set: room owners are not kept".into())),
+    };
+    Ok(RoomAccess::new(auth, table))
 }
 
 /// `webhooks`.
@@ -279,7 +295,7 @@ mod tests {
 
     #[test]
     fn each_function_is_built_whole_or_lists_everything_it_lacks() {
-        let keys = [("APP_ACCESS_KEY", "k"), ("APP_SECRET", "s")];
+        let keys = [("APP_ACCESS_KEY", "k"), ("APP_SECRET", SECRET)];
         assert!(create_room(&config(&keys)).is_ok());
         assert!(session_analytics(&config(&keys)).is_ok());
         let errors = auth_token(&config(&keys)).err().unwrap();
@@ -300,6 +316,28 @@ mod tests {
         assert!(!create.contains("ALLOWED_ROLES"), "create-room mints no token: {create}");
     }
 
+    const SECRET: &str = "app-secret-for-tests-0123456789abcdef";
+
+    #[test]
+    fn in_jwt_mode_the_room_functions_need_the_owners_table() {
+        let jwt = [
+            ("APP_ACCESS_KEY", "k"),
+            ("APP_SECRET", SECRET),
+            ("ALLOWED_ROLES", "host"),
+            ("CALLER_AUTH", "jwt"),
+            ("ADMIN_CLAIM_NAME", "cognito:groups"),
+            ("ADMIN_CLAIM_VALUE", "admin"),
+        ];
+        let texts = |errors: Vec<ConfigError>| errors.iter().map(ToString::to_string).collect::<Vec<_>>().join(" | ");
+        assert!(texts(create_room(&config(&jwt)).err().unwrap()).contains("EVENTS_TABLE"));
+        assert!(texts(room_control(&config(&jwt)).err().unwrap()).contains("EVENTS_TABLE"));
+        assert!(texts(session_analytics(&config(&jwt)).err().unwrap()).contains("EVENTS_TABLE"));
+        assert!(auth_token(&config(&jwt)).is_ok(), "tokens need no table");
+        let mut with_table = jwt.to_vec();
+        with_table.extend([("EVENTS_TABLE", "events"), ("AWS_REGION", "eu-west-1")]);
+        assert!(create_room(&config(&with_table)).is_ok() && room_control(&config(&with_table)).is_ok());
+    }
+
     #[test]
     fn webhooks_need_the_secret_and_the_table() {
         let texts = |errors: Vec<ConfigError>| errors.iter().map(ToString::to_string).collect::<Vec<_>>().join(" | ");
@@ -309,7 +347,7 @@ mod tests {
         }
         assert!(!missing.contains("ALLOWED_ROLES") && !missing.contains("HMS_API_BASE_URL"), "{missing}");
         let ready =
-            [("APP_ACCESS_KEY", "k"), ("APP_SECRET", "s"), ("EVENTS_TABLE", "events"), ("AWS_REGION", "eu-west-1")];
+            [("APP_ACCESS_KEY", "k"), ("APP_SECRET", SECRET), ("EVENTS_TABLE", "events"), ("AWS_REGION", "eu-west-1")];
         let built = webhooks(&config(&ready)).unwrap();
         assert_eq!((built.header.as_str(), built.retention_days), ("x-100ms-webhook-secret", 90));
     }

@@ -78,6 +78,17 @@ impl ApiRequest {
 
     /// Which of `routes` this request is for (its path): 404 for an unknown path, 405 for a wrong
     /// method.
+    /// For a CORS preflight (`OPTIONS` on a route's path): the methods the path allows. API
+    /// Gateway routes `OPTIONS` to the function without the JWT authorizer (a browser's preflight
+    /// carries no credentials) and adds the configured CORS headers to this answer.
+    pub fn preflight(&self, routes: &[Route]) -> Option<String> {
+        if self.method != Method::OPTIONS {
+            return None;
+        }
+        let methods: Vec<&str> = routes.iter().filter(|r| r.path == self.path).map(|r| r.method.as_str()).collect();
+        (!methods.is_empty()).then(|| format!("{}, OPTIONS", methods.join(", ")))
+    }
+
     pub fn route(&self, routes: &[Route]) -> Result<&'static str, ApiError> {
         let mut path_matched = None;
         for route in routes {

@@ -23,9 +23,11 @@ pub enum ErrorCode {
     UserMismatch,
     AdminRequired,
     SessionNotFound,
+    RoomNotFound,
     UpstreamNotFound,
     RouteNotFound,
     MethodNotAllowed,
+    NameTaken,
     PayloadTooLarge,
     ResponseTooLarge,
     Config,
@@ -41,7 +43,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order openapi.yaml lists them.
-    pub const ALL: [ErrorCode; 29] = [
+    pub const ALL: [ErrorCode; 31] = [
         Self::MissingBody,
         Self::InvalidJson,
         Self::InvalidBody,
@@ -57,9 +59,11 @@ impl ErrorCode {
         Self::UserMismatch,
         Self::AdminRequired,
         Self::SessionNotFound,
+        Self::RoomNotFound,
         Self::UpstreamNotFound,
         Self::RouteNotFound,
         Self::MethodNotAllowed,
+        Self::NameTaken,
         Self::PayloadTooLarge,
         Self::ResponseTooLarge,
         Self::Config,
@@ -90,9 +94,11 @@ impl ErrorCode {
             Self::UserMismatch => "user_mismatch",
             Self::AdminRequired => "admin_required",
             Self::SessionNotFound => "session_not_found",
+            Self::RoomNotFound => "room_not_found",
             Self::UpstreamNotFound => "upstream_not_found",
             Self::RouteNotFound => "route_not_found",
             Self::MethodNotAllowed => "method_not_allowed",
+            Self::NameTaken => "name_taken",
             Self::PayloadTooLarge => "payload_too_large",
             Self::ResponseTooLarge => "response_too_large",
             Self::Config => "config",
@@ -122,8 +128,9 @@ impl ErrorCode {
             | Self::UpstreamRejected => 400,
             Self::Unauthenticated => 401,
             Self::RoleNotAllowed | Self::UserMismatch | Self::AdminRequired => 403,
-            Self::SessionNotFound | Self::UpstreamNotFound | Self::RouteNotFound => 404,
+            Self::SessionNotFound | Self::RoomNotFound | Self::UpstreamNotFound | Self::RouteNotFound => 404,
             Self::MethodNotAllowed => 405,
+            Self::NameTaken => 409,
             Self::PayloadTooLarge => 413,
             Self::ResponseTooLarge => 422,
             Self::Config | Self::Internal => 500,
@@ -183,6 +190,9 @@ pub enum ApiError {
     /// The caller may not do this.
     #[error("{msg}")]
     Forbidden { code: ErrorCode, msg: String },
+    /// The request conflicts with what exists (a room name someone else's room has).
+    #[error("{msg}")]
+    Conflict { code: ErrorCode, msg: String },
     /// The thing asked for does not exist.
     #[error("{msg}")]
     NotFound { code: ErrorCode, msg: String },
@@ -236,6 +246,7 @@ impl ApiError {
             Self::BadRequest { code, .. }
             | Self::Forbidden { code, .. }
             | Self::NotFound { code, .. }
+            | Self::Conflict { code, .. }
             | Self::UpstreamFailed { code, .. } => *code,
             Self::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
             Self::ResponseTooLarge { .. } => ErrorCode::ResponseTooLarge,
@@ -257,7 +268,21 @@ impl ApiError {
 
     /// The JSON envelope every non-2xx answer carries.
     pub fn body(&self) -> serde_json::Value {
-        json!({ "success": false, "msg": self.to_string(), "error": self.code().as_str() })
+        json!({ "success": false, "msg": self.public_message(), "error": self.code().as_str() })
+    }
+
+    /// What the caller reads. Failures on our side whose text can name AWS accounts, roles and
+    /// secret ARNs (a Secrets Manager error) or our internals get a generic message; the full
+    /// text goes to the function's log (the summary line of the request).
+    pub fn public_message(&self) -> String {
+        match self {
+            Self::CredentialsUnavailable(_) => {
+                "the app's credentials could not be read right now; try again shortly (the function's log says why)"
+                    .into()
+            }
+            Self::Internal(_) => "something went wrong on our side (the function's log says what)".into(),
+            other => other.to_string(),
+        }
     }
 
     /// Extra headers this error needs (`Allow` on a 405).
@@ -298,7 +323,7 @@ mod tests {
             let body = err.body();
             assert_eq!(body["success"], false);
             assert_eq!(body["error"], code);
-            assert_eq!(body["msg"], err.to_string());
+            assert_eq!(body["msg"], err.public_message());
         }
     }
 
@@ -317,6 +342,16 @@ mod tests {
         assert_eq!(ErrorCode::ALL.len(), ErrorCode::UpstreamTimeout as usize + 1, "the last variant closes the list");
         for (i, code) in ErrorCode::ALL.iter().enumerate() {
             assert_eq!(*code as usize, i, "{code}");
+        }
+    }
+
+    #[test]
+    fn failures_on_our_side_answer_a_generic_message() {
+        let arn = "User: arn:aws:sts::123456789012:assumed-role/x is not authorized on arn:aws:secretsmanager:eu-west-1:123456789012:secret:hms";
+        for err in [ApiError::CredentialsUnavailable(arn.into()), ApiError::Internal(arn.into())] {
+            let body = err.body().to_string();
+            assert!(!body.contains("123456789012") && !body.contains("arn:"), "{body}");
+            assert!(err.to_string().contains("arn:aws:secretsmanager"), "the log keeps the full text");
         }
     }
 

@@ -265,8 +265,20 @@ pub fn only_fields(map: &Map<String, Value>, accepted: &[&str]) -> Result<(), Ap
         None => Ok(()),
         Some(unknown) => Err(ApiError::bad_request(
             ErrorCode::UnknownField,
-            format!("unknown field '{unknown}': accepted fields are {}", accepted.join(", ")),
+            format!("unknown field '{}': accepted fields are {}", echo(unknown), accepted.join(", ")),
         )),
+    }
+}
+
+/// Longest part of a caller's own text an error message quotes back.
+pub const MAX_ECHO_CHARS: usize = 40;
+
+/// `text` as an error quotes it: at most [`MAX_ECHO_CHARS`] characters, then `...`, so a huge
+/// field name cannot blow up the answer or the log.
+pub fn echo(text: &str) -> String {
+    match text.char_indices().nth(MAX_ECHO_CHARS) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text.to_string(),
     }
 }
 
@@ -313,6 +325,17 @@ pub fn opt_bool(map: &Map<String, Value>, field: &str) -> Result<Option<bool>, A
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unknown_fields_are_echoed_truncated() {
+        let long = "x".repeat(10_000);
+        let map: Map<String, Value> = serde_json::from_str(&format!(r#"{{"{long}":1}}"#)).unwrap();
+        let err = only_fields(&map, &["name"]).unwrap_err().to_string();
+        assert!(err.contains(&format!("'{}...'", "x".repeat(MAX_ECHO_CHARS))), "{err}");
+        assert!(err.len() < 200, "{}", err.len());
+        assert_eq!(echo("é".repeat(41).as_str()), format!("{}...", "é".repeat(40)));
+        assert_eq!(echo("short"), "short");
+    }
 
     #[test]
     fn object_ids_are_24_hex_and_kept_in_lower_case() {

@@ -1,6 +1,6 @@
 //! Shared library of the 100ms Lambda functions. One request's way through it: `edge` (the API
-//! Gateway event, routing, the answer) -> `input` and `paging` (parsed ids, names, roles, pages) -> `auth` (the
-//! caller, the role policy) -> `handlers` (what each function does) -> `hms`, `credentials` and
+//! Gateway event, routing, the answer) -> `input` and `paging` (parsed ids, names, roles, pages) -> `auth` and
+//! `owners` (the caller, the role policy, who runs which room) -> `handlers` (what each function does) -> `hms`, `credentials` and
 //! `store` (100ms, Secrets Manager and the DynamoDB events table). `app` builds each function from `config` and runs it; `error` is
 //! the one error type and its HTTP mapping. The binaries in `functions/` only call `app`.
 
@@ -19,6 +19,7 @@ pub mod hms;
 pub mod input;
 pub mod invocation;
 pub mod logging;
+pub mod owners;
 pub mod paging;
 pub mod sdk_http;
 pub mod store;

@@ -66,7 +66,8 @@ struct ReqwestConnector {
 
 impl ReqwestConnector {
     fn new((connect, read): Timeouts) -> Self {
-        let mut builder = reqwest::Client::builder();
+        // AWS APIs do not redirect; following one would send signed requests elsewhere.
+        let mut builder = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
         if let Some(timeout) = connect {
             builder = builder.connect_timeout(timeout);
         }

@@ -80,7 +80,7 @@ pub fn sign(claims: &Claims, secret: &[u8]) -> Result<String, ApiError> {
         .map_err(|e| ApiError::Internal(format!("could not sign a token: {e}")))
 }
 
-/// Mints an auth token for a client.
+/// Mints an auth token for a client: the token and its `jti` (for the audit log).
 pub fn mint_auth_token(
     creds: &Credentials,
     room_id: &RoomId,
@@ -88,16 +88,27 @@ pub fn mint_auth_token(
     role: &Role,
     now: i64,
     ttl_seconds: i64,
-) -> Result<String, ApiError> {
-    sign(&Claims::auth(&creds.access_key, room_id, user_id, role, now, ttl_seconds), creds.secret())
+) -> Result<(String, String), ApiError> {
+    let claims = Claims::auth(&creds.access_key, room_id, user_id, role, now, ttl_seconds);
+    Ok((sign(&claims, creds.secret())?, claims.jti))
 }
 
-#[derive(Debug)]
 struct CachedToken {
     token: Arc<str>,
     exp: i64,
     /// The credentials it was signed with: a rotated secret needs a new token.
     signed_with: Arc<Credentials>,
+}
+
+/// Never shows the token: it is a bearer credential for the whole 100ms account.
+impl std::fmt::Debug for CachedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedToken")
+            .field("token", &"<redacted>")
+            .field("exp", &self.exp)
+            .field("signed_with", &self.signed_with)
+            .finish()
+    }
 }
 
 /// One management token per container, replaced before it expires or when 100ms rejects it.
@@ -146,7 +157,7 @@ mod tests {
         use crate::input::Parse;
         let (room, user, role) =
             (RoomId::parse(room).unwrap(), UserId::parse(user).unwrap(), Role::parse(role).unwrap());
-        mint_auth_token(c, &room, &user, &role, now, ttl)
+        mint_auth_token(c, &room, &user, &role, now, ttl).map(|(token, _)| token)
     }
 
     fn creds(key: &str, secret: &str) -> Arc<Credentials> {
@@ -208,6 +219,9 @@ mod tests {
         assert!(claims.room_id.is_none() && claims.user_id.is_none() && claims.role.is_none());
         let json = serde_json::to_value(&claims).unwrap();
         assert!(json.get("room_id").is_none(), "management tokens carry no room claims");
+        let token = cache.get(&c, 1_000).unwrap();
+        let shown = format!("{cache:?}");
+        assert!(!shown.contains(&*token) && shown.contains("<redacted>"), "Debug never shows the token: {shown}");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //!
 use std::time::Duration;
 
-use hms_shared::auth::{CallerAuth, RoleAllowList};
+use hms_shared::auth::RoleAllowList;
 use hms_shared::credentials::{CredentialStore, Credentials, SecretsManagerSource};
 use hms_shared::handlers::{CreateRoom, RoomControl, SessionAnalytics};
 use hms_shared::hms::HmsClient;
@@ -72,9 +72,17 @@ impl Functions {
             HmsClient::new(format!("{base}/v2"), CredentialStore::new(source, CACHE_AGE))
         };
         Self {
-            create: CreateRoom { hms: client(), caller_auth: CallerAuth::Open, code_roles: Ok(RoleAllowList::Any) },
+            create: CreateRoom {
+                hms: client(),
+                access: hms_shared::owners::RoomAccess::open(),
+                code_roles: Ok(RoleAllowList::Any),
+            },
             analytics: SessionAnalytics::new(client()),
-            control: RoomControl { hms: client(), roles: RoleAllowList::Any, caller_auth: CallerAuth::Open },
+            control: RoomControl {
+                hms: client(),
+                roles: RoleAllowList::Any,
+                access: hms_shared::owners::RoomAccess::open(),
+            },
         }
     }
 
@@ -110,7 +118,8 @@ async fn fault_matrix() {
         chrono::Utc::now().timestamp(),
         600,
     )
-    .unwrap();
+    .unwrap()
+    .0;
     let peer = hms.join(&auth, "U", "2026-01-01T10:00:00Z").await;
     hms.leave(&peer, "2026-01-01T10:10:00Z").await;
     hms.join(&auth, "U", "2026-01-02T10:00:00Z").await;
@@ -165,6 +174,31 @@ async fn fault_matrix() {
     }
 }
 
+/// Credentials 100ms refuses cost the first request three calls (a fresh token, then re-read
+/// credentials), and each request after it one, not three and a secret read; once 100ms accepts
+/// them again the next request succeeds.
+#[tokio::test]
+async fn refused_credentials_do_not_triple_every_request() {
+    let secret = fresh_secret();
+    let hms = Hms::start("key-refused", &secret).await;
+    let id = create_secret(&secret_json("key-refused", &secret)).await;
+    let f = Functions::new(&hms.base, &id);
+    let room = "0123456789abcdef01234567";
+    let sent = |c: Value| c["requests"]["GET /sessions"].as_u64().unwrap_or(0);
+    hms.set_credentials("key-refused", &fresh_secret()).await;
+    let before = sent(hms.counters().await);
+    let (s, b) = f.call(Route::SessionList, room).await;
+    assert_eq!((s, b["error"].as_str()), (502, Some("upstream_auth")), "{b}");
+    assert_eq!(sent(hms.counters().await) - before, 3, "the first refusal: token, then re-read credentials");
+    for i in 1..=5 {
+        let (s, b) = f.call(Route::SessionList, room).await;
+        assert_eq!((s, b["error"].as_str()), (502, Some("upstream_auth")), "{b}");
+        assert_eq!(sent(hms.counters().await) - before, 3 + i, "one call per request while refused");
+    }
+    hms.set_credentials("key-refused", &secret).await;
+    assert_eq!(f.call(Route::SessionList, room).await.0, 200, "accepted again");
+}
+
 #[tokio::test]
 async fn credential_faults_are_clear_and_recover_without_a_cold_start() {
     let secret = fresh_secret();
@@ -197,7 +231,7 @@ async fn credential_faults_are_clear_and_recover_without_a_cold_start() {
     let source = SecretsManagerSource::with_client(id, sm_client(&slow_sm.url()));
     let slow = CreateRoom {
         hms: HmsClient::new(hms.api(), CredentialStore::new(source, CACHE_AGE)),
-        caller_auth: CallerAuth::Open,
+        access: hms_shared::owners::RoomAccess::open(),
         code_roles: Ok(RoleAllowList::Any),
     };
     let started = std::time::Instant::now();
@@ -229,7 +263,7 @@ async fn table_faults_are_5xx_and_recover() {
         allowed_ips: AllowList::Any,
         retention_days: 90,
     };
-    let history = SessionAnalytics { hms: FakeHms::from_examples(), history: Ok(table) };
+    let history = SessionAnalytics { history: Ok(table), ..SessionAnalytics::new(FakeHms::from_examples()) };
     let room = "6383d1c2e8d7f2a3b4c5d6b0";
     let mut n = 0;
     let mut deliver = || {

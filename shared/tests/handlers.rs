@@ -2,7 +2,7 @@
 //! ids that do not belong together, validation ranges.
 
 use hms_shared::app;
-use hms_shared::auth::{CallerAuth, RoleAllowList};
+use hms_shared::auth::RoleAllowList;
 use hms_shared::config::Config;
 use hms_shared::credentials::{CredentialStore, Credentials, StaticSource};
 use hms_shared::handlers::{self, AuthToken, CreateRoom, SessionAnalytics};
@@ -30,7 +30,7 @@ fn session(i: usize) -> Value {
 }
 
 fn open<H>(hms: H) -> CreateRoom<H> {
-    CreateRoom { hms, caller_auth: CallerAuth::Open, code_roles: Ok(RoleAllowList::Any) }
+    CreateRoom { hms, access: hms_shared::owners::RoomAccess::open(), code_roles: Ok(RoleAllowList::Any) }
 }
 
 fn any_role(secret: &str) -> AuthToken<StaticSource> {
@@ -38,7 +38,7 @@ fn any_role(secret: &str) -> AuthToken<StaticSource> {
         credentials: CredentialStore::new(StaticSource(Credentials::new("k".into(), secret.into())), CACHE_AGE),
         roles: RoleAllowList::Any,
         ttl_seconds: 60,
-        caller_auth: CallerAuth::Open,
+        caller_auth: hms_shared::auth::CallerAuth::Open,
     }
 }
 
@@ -210,6 +210,9 @@ async fn a_broken_room_answer_is_502() {
     impl hms_shared::hms::HmsApi for Broken {
         async fn create_room(&self, _: &NewRoom) -> Result<Vec<u8>, hms_shared::ApiError> {
             Ok(b"[1,2]".to_vec())
+        }
+        async fn rooms_named(&self, _: &hms_shared::input::RoomName) -> Result<Vec<u8>, hms_shared::ApiError> {
+            Ok(b"{\"data\": 7}".to_vec())
         }
         async fn list_sessions(&self, _: &RoomId, _: u32, _: Option<&str>) -> Result<Vec<u8>, hms_shared::ApiError> {
             Ok(b"{\"data\": 7}".to_vec())

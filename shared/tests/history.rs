@@ -68,7 +68,7 @@ fn close(id: &str, session: &str, started: &str, stopped: &str) -> Value {
 
 fn history_fn(table: EventsTable) -> SessionAnalytics<&'static FakeHms> {
     static HMS: std::sync::OnceLock<FakeHms> = std::sync::OnceLock::new();
-    SessionAnalytics { hms: HMS.get_or_init(FakeHms::from_examples), history: Ok(table) }
+    SessionAnalytics { history: Ok(table), ..SessionAnalytics::new(HMS.get_or_init(FakeHms::from_examples)) }
 }
 
 /// `/attendance-history` with `query`: status, body text, and the next-cursor header.

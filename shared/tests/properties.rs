@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use hms_shared::ApiError;
 use hms_shared::attendance::{self, Attendee, Report, union_length};
 use hms_shared::auth::RoleAllowList;
+use hms_shared::auth::{CallerAuth, JwtRules};
 use hms_shared::edge::{ApiRequest, Route, respond};
 use hms_shared::handlers::auth_token::{AuthTokenRequest, auth_token_request};
 use hms_shared::handlers::create_room::{CREATE_ROOM_FIELDS, new_room};
@@ -107,7 +108,13 @@ fn check_create(body: &[u8]) {
 }
 
 fn check_token(body: &[u8], roles: &RoleAllowList, caller: Option<&str>) {
-    match auth_token_request(Some(body), roles, caller) {
+    let claims: std::collections::HashMap<String, String> =
+        caller.map(|sub| [("sub".to_string(), sub.to_string())].into()).unwrap_or_default();
+    let auth = match caller {
+        Some(_) => CallerAuth::Jwt(JwtRules::admin_only("groups", "admin")),
+        None => CallerAuth::Open,
+    };
+    match auth_token_request(Some(body), roles, &auth.caller(&claims).unwrap()) {
         Ok(r) => assert_token_request_accepted(&r, roles, caller),
         Err(e) => assert_caller_error(&e),
     }

@@ -4,11 +4,14 @@
 
 use std::time::Duration;
 
-use hms_shared::auth::{AdminClaim, CallerAuth, RoleAllowList};
+use hms_shared::auth::{CallerAuth, ClaimRule, JwtRules, RoleAllowList, RoleClaims};
 use hms_shared::credentials::{CredentialStore, Credentials, StaticSource};
 use hms_shared::handlers::{CreateRoom, RoomControl};
 use hms_shared::hms::HmsClient;
 use hms_shared::input::{Parse, Role};
+use hms_shared::owners::RoomAccess;
+use hms_shared::store::EventsTable;
+use hms_test_support::dynalite::{create_events_table, ddb_client, dynalite_endpoint};
 use hms_test_support::*;
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use reqwest::Method;
@@ -30,15 +33,19 @@ fn allowed(roles: &[&str]) -> RoleAllowList {
 impl Class {
     /// The emulator and both functions over it, room codes allowed for host and guest only.
     async fn start(caller_auth: CallerAuth) -> Self {
+        let table = match caller_auth {
+            CallerAuth::Open => Err(hms_shared::config::ConfigError("no table".into())),
+            CallerAuth::Jwt(_) => Ok(EventsTable::new(ddb_client(&dynalite_endpoint()), create_events_table().await)),
+        };
+        let access = RoomAccess::new(caller_auth, table);
         let secret = fresh_secret();
         let hms = Hms::start(KEY, &secret).await;
         let client = || {
             let source = StaticSource(Credentials::new(KEY.into(), secret.clone()));
             HmsClient::new(hms.api(), CredentialStore::new(source, Duration::from_secs(300)))
         };
-        let control =
-            RoomControl { hms: client(), roles: allowed(&["host", "guest"]), caller_auth: caller_auth.clone() };
-        let create = CreateRoom { hms: client(), caller_auth, code_roles: Ok(allowed(&["host", "guest"])) };
+        let control = RoomControl { hms: client(), roles: allowed(&["host", "guest"]), access: access.clone() };
+        let create = CreateRoom { hms: client(), access, code_roles: Ok(allowed(&["host", "guest"])) };
         Self { hms, secret, control, create }
     }
 
@@ -273,43 +280,85 @@ async fn every_route_answers_its_failures_as_json() {
     assert_eq!((s, e["error"].as_str()), (405, Some("method_not_allowed")));
 }
 
+fn with_claims(ev: ApiGatewayV2httpRequest, claims: &[(&str, &str)]) -> ApiGatewayV2httpRequest {
+    let claims: Value = claims.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>().into();
+    let mut raw = serde_json::to_value(&ev).unwrap();
+    raw["requestContext"]["authorizer"] = json!({"jwt": {"claims": claims, "scopes": null}});
+    serde_json::from_value(raw).unwrap()
+}
+
+/// With a JWT: a teacher creates a room and owns it; every route of it is for the owner and
+/// admins; another teacher hears 404 for it (as for a room that does not exist), and nothing of
+/// theirs reaches 100ms beyond the lookups the check needs.
 #[tokio::test]
-async fn with_jwt_every_route_needs_the_admin_claim() {
-    let admin = AdminClaim { name: "cognito:groups".into(), value: "admin".into() };
-    let class = Class::start(CallerAuth::Jwt { admin: Some(admin) }).await;
-    let with_claims = |mut ev: ApiGatewayV2httpRequest, claims: &[(&str, &str)]| {
-        let claims: Value =
-            claims.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>().into();
-        let mut raw = serde_json::to_value(&ev).unwrap();
-        raw["requestContext"]["authorizer"] = json!({"jwt": {"claims": claims, "scopes": null}});
-        ev = serde_json::from_value(raw).unwrap();
-        ev
+async fn with_jwt_every_route_is_for_the_rooms_owner_and_admins() {
+    let rules = JwtRules {
+        admin: ClaimRule::parse("cognito:groups=admin").unwrap(),
+        creator: Some(ClaimRule::parse("cognito:groups=teachers").unwrap()),
+        role_claims: RoleClaims::default(),
     };
-    let room = "631b2654f771854d9bf633df";
+    let class = Class::start(CallerAuth::Jwt(rules)).await;
+    let owner = [("sub", "teacher-1"), ("cognito:groups", "[teachers]")];
+    let other = [("sub", "teacher-2"), ("cognito:groups", "[teachers]")];
+    let admin = [("sub", "ops"), ("cognito:groups", "[admin]")];
+    let class = &class;
+    let create = |claims: &[(&str, &str)], body: Value| {
+        let ev = with_claims(post("/create-room", &body.to_string()), claims);
+        async move { answer(&class.create.handle(ev).await) }
+    };
+    let (s, room) = create(&owner, json!({"name": "owned-class"})).await;
+    assert_eq!(s, 200, "{room}");
+    let room = room["id"].as_str().unwrap().to_string();
+    let (s, b) = create(&other, json!({"name": "OWNED-class", "description": "hijack"})).await;
+    assert_eq!((s, b["error"].as_str()), (409, Some("name_taken")), "names are case-insensitive: {b}");
+    let (s, _) = create(&admin, json!({"name": "owned-class", "description": "by an admin"})).await;
+    assert_eq!(s, 200, "an admin may update any room");
+    let (s, _) = create(&owner, json!({"name": "owned-class"})).await;
+    assert_eq!(s, 200, "the admin's update left the owner as it was");
+    let (s, b) = create(&[("sub", "student")], json!({"name": "mine"})).await;
+    assert_eq!((s, b["error"].as_str()), (403, Some("admin_required")), "{b}");
+    let (_, codes) = class.call(with_claims(post("/room-codes", &json!({"room_id": room}).to_string()), &owner)).await;
+    let code = code_of(&codes["room_codes"], "guest").to_string();
+
     let events = [
         post("/room-codes", &json!({"room_id": room}).to_string()),
-        get("/room-codes", &[("room_id", room)]),
-        post("/room-codes/disable", r#"{"code":"abc-defg-hij"}"#),
-        post("/room-codes/enable", r#"{"code":"abc-defg-hij"}"#),
-        get("/active-peers", &[("room_id", room)]),
+        get("/room-codes", &[("room_id", &room)]),
+        post("/room-codes/disable", &json!({"code": code, "room_id": room}).to_string()),
+        post("/room-codes/enable", &json!({"code": code, "room_id": room}).to_string()),
+        get("/active-peers", &[("room_id", &room)]),
         post("/remove-peer", &json!({"room_id": room, "role": "guest"}).to_string()),
         post("/end-room", &json!({"room_id": room}).to_string()),
         post("/recordings/start", &json!({"room_id": room}).to_string()),
         post("/recordings/stop", &json!({"room_id": room}).to_string()),
-        get("/recordings", &[("room_id", room)]),
-        get("/recording-url", &[("asset_id", room)]),
+        get("/recordings", &[("room_id", &room)]),
     ];
-    let before = class.hms.counters().await["requests"].as_object().map_or(0, |r| r.len());
     for ev in events {
         let path = ev.raw_path.clone().unwrap();
-        let (s, b) = class.call(with_claims(ev.clone(), &[("sub", "teacher"), ("cognito:groups", "[teachers]")])).await;
-        assert_eq!((s, b["error"].as_str()), (403, Some("admin_required")), "{path}: {b}");
+        class.hms.reset_counters().await;
+        let (s, b) = class.call(with_claims(ev.clone(), &other)).await;
+        assert_eq!((s, b["error"].as_str()), (404, Some("room_not_found")), "{path}: {b}");
+        assert_eq!(b["msg"], format!("room {room} not found"), "{path}");
+        let reached = class.hms.counters().await["requests"].as_object().map_or(0, |r| r.len());
+        assert_eq!(reached, 0, "{path}: nothing of a refused call reached 100ms");
         let (s, _) = class.call(with_claims(ev.clone(), &[])).await;
         assert_eq!(s, 401, "{path}: no verified caller");
-        let (s, b) = class.call(with_claims(ev, &[("sub", "ops"), ("cognito:groups", "[admin]")])).await;
-        assert!(s != 401 && s != 403, "{path}: an admin passes the rule: {s} {b}");
+        for who in [&owner[..], &admin[..]] {
+            let (s, b) = class.call(with_claims(ev.clone(), who)).await;
+            assert!(![401, 403].contains(&s) && b["error"] != "room_not_found", "{path} {who:?}: {s} {b}");
+        }
     }
-    assert!(before == 0, "nothing reached 100ms before the admin calls");
+    let (s, b) = class.call(with_claims(post("/room-codes/enable", &json!({"code": code}).to_string()), &owner)).await;
+    assert_eq!((s, b["error"].as_str()), (400, Some("missing_field")), "a non-admin names the code's room: {b}");
+    let (s, _) = class.call(with_claims(post("/room-codes/enable", &json!({"code": code}).to_string()), &admin)).await;
+    assert_eq!(s, 200, "an admin need not");
+    let (s, other_room) = create(&other, json!({"name": "other-class"})).await;
+    assert_eq!(s, 200);
+    let other_room = other_room["id"].as_str().unwrap().to_string();
+    let misplaced = json!({"code": code, "room_id": other_room}).to_string();
+    let (s, b) = class.call(with_claims(post("/room-codes/disable", &misplaced), &other)).await;
+    assert_eq!((s, b["error"].as_str()), (404, Some("upstream_not_found")), "a code of another room: {b}");
+    let (s, b) = class.call(with_claims(get("/recording-url", &[("asset_id", &room)]), &other)).await;
+    assert_eq!((s, b["error"].as_str()), (404, Some("upstream_not_found")), "{b}");
 }
 
 /// Which calls are repeated after a 503: those safe to repeat, and no other.

@@ -47,6 +47,11 @@ impl Hms {
         self.http.get(format!("{}/_emulator/counters", self.base)).send().await.unwrap().json().await.unwrap()
     }
 
+    /// Sets every counter back to zero.
+    pub async fn reset_counters(&self) {
+        self.control(reqwest::Method::POST, "counters/reset", json!({})).await;
+    }
+
     /// A client joins with an auth token at `at`; returns its peer id.
     pub async fn join(&self, token: &str, name: &str, at: &str) -> String {
         let r = self.control(reqwest::Method::POST, "join", json!({"token": token, "name": name, "at": at})).await;

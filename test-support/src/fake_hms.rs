@@ -5,7 +5,7 @@ use std::sync::Mutex;
 use hms_shared::ApiError;
 use hms_shared::hms::HmsApi;
 use hms_shared::hms::rooms::NewRoom;
-use hms_shared::input::{Role, RoomId, SessionId};
+use hms_shared::input::{Role, RoomId, RoomName, SessionId};
 use serde_json::{Value, json};
 
 use crate::fixtures::example;
@@ -41,6 +41,20 @@ impl HmsApi for FakeHms {
             created[k] = v.clone();
         }
         Ok(serde_json::to_vec(&created).unwrap())
+    }
+
+    /// The room created with this name, if any (every room made here has the example's id).
+    async fn rooms_named(&self, name: &RoomName) -> Result<Vec<u8>, ApiError> {
+        let created = self.created.lock().unwrap();
+        let named = created.iter().any(|r| r["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(name.as_str())));
+        let data: Vec<Value> = if named {
+            let mut room = example("rooms_create_response.json");
+            room["name"] = json!(name.as_str());
+            vec![room]
+        } else {
+            vec![]
+        };
+        Ok(serde_json::to_vec(&json!({"limit": 1, "data": data})).unwrap())
     }
 
     async fn list_sessions(&self, room_id: &RoomId, limit: u32, start: Option<&str>) -> Result<Vec<u8>, ApiError> {

@@ -8,16 +8,29 @@ use tokio::time::Instant;
 use super::{Credentials, SecretSource};
 use crate::error::ApiError;
 
+/// How long past their maximum age cached credentials may still be used while re-reading them
+/// fails: a short Secrets Manager outage does not fail every request, but a secret that can no
+/// longer be read (revoked access, deleted secret) is not used forever.
+pub const STALE_GRACE: Duration = Duration::from_secs(15 * 60);
+/// The first wait after a failed re-read before the next one; it doubles up to [`MAX_REREAD_BACKOFF`].
+pub const FIRST_REREAD_BACKOFF: Duration = Duration::from_secs(5);
+pub const MAX_REREAD_BACKOFF: Duration = Duration::from_secs(60);
+
 #[derive(Debug)]
 struct Cached {
     creds: Arc<Credentials>,
     read_at: Instant,
+    /// After failed re-reads: how many, and when the next may be tried.
+    failures: u32,
+    retry_at: Option<Instant>,
 }
 
-/// Credentials cached per warm container: read once, reused until `max_age`, then read again
-/// (if that read fails the cached value is kept and the failure logged). A failed first read is
-/// not cached, so the next invocation tries again; [`CredentialStore::refresh`] re-reads at once
-/// after 100ms rejected what we have (the secret may have been rotated).
+/// Credentials cached per warm container: read once, reused until `max_age`, then read again.
+/// If that read fails, the cached value is kept for at most [`STALE_GRACE`] more, and re-reads
+/// back off (5 s doubling to 60 s) instead of costing every request a Secrets Manager call. A
+/// failed first read is not cached, so the next invocation tries again;
+/// [`CredentialStore::refresh`] re-reads at once after 100ms rejected what we have (the secret
+/// may have been rotated).
 #[derive(Debug)]
 pub struct CredentialStore<S> {
     source: S,
@@ -37,16 +50,28 @@ impl<S: SecretSource> CredentialStore<S> {
     /// maximum age. Concurrent callers wait for one read instead of each reading.
     pub async fn get(&self) -> Result<Arc<Credentials>, ApiError> {
         let mut slot = self.cached.lock().await;
-        match slot.as_ref() {
-            Some(c) if c.read_at.elapsed() < self.max_age => Ok(c.creds.clone()),
-            Some(c) => match self.source.fetch().await {
-                Ok(fresh) => Ok(store(&mut slot, fresh)),
-                Err(e) => {
-                    tracing::warn!(error = %e, "re-reading credentials failed; using the cached ones");
+        let Some(c) = slot.as_mut() else { return Ok(store(&mut slot, self.source.fetch().await?)) };
+        if c.read_at.elapsed() < self.max_age {
+            return Ok(c.creds.clone());
+        }
+        let usable = c.read_at.elapsed() < self.max_age + STALE_GRACE;
+        if c.retry_at.is_some_and(|at| Instant::now() < at) {
+            return if usable { Ok(c.creds.clone()) } else { Err(too_stale()) };
+        }
+        match self.source.fetch().await {
+            Ok(fresh) => Ok(store(&mut slot, fresh)),
+            Err(e) => {
+                c.failures += 1;
+                let backoff = FIRST_REREAD_BACKOFF.saturating_mul(1 << (c.failures - 1).min(8)).min(MAX_REREAD_BACKOFF);
+                c.retry_at = Some(Instant::now() + backoff);
+                if usable {
+                    tracing::warn!(error = %e, ?backoff, "re-reading credentials failed; using the cached ones");
                     Ok(c.creds.clone())
+                } else {
+                    tracing::error!(error = %e, ?backoff, "re-reading credentials failed and the cached ones are too old");
+                    Err(e)
                 }
-            },
-            None => Ok(store(&mut slot, self.source.fetch().await?)),
+            }
         }
     }
 
@@ -86,8 +111,14 @@ impl<S: SecretSource> CredentialStore<S> {
 
 fn store(slot: &mut Option<Cached>, creds: Credentials) -> Arc<Credentials> {
     let creds = Arc::new(creds);
-    *slot = Some(Cached { creds: creds.clone(), read_at: Instant::now() });
+    *slot = Some(Cached { creds: creds.clone(), read_at: Instant::now(), failures: 0, retry_at: None });
     creds
+}
+
+fn too_stale() -> ApiError {
+    ApiError::CredentialsUnavailable(
+        "the credentials could not be re-read and the cached ones are past their grace period".into(),
+    )
 }
 
 #[cfg(test)]
@@ -184,6 +215,35 @@ mod tests {
         tokio::time::advance(Duration::from_secs(61)).await;
         assert_eq!(store.get().await.unwrap().secret(), b"rotated", "a failed re-read keeps the cached value");
         assert_eq!(store.source.reads.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failed_rereads_back_off_and_stale_credentials_expire() {
+        let down = || Err(ApiError::CredentialsUnavailable("down".into()));
+        let mut script = vec![Ok(c("first"))];
+        script.extend((0..40).map(|_| down()));
+        let store = CredentialStore::new(ScriptedSource::new(script), Duration::from_secs(60));
+        let reads = || store.source.reads.load(Ordering::SeqCst);
+        assert_eq!(store.get().await.unwrap().secret(), b"first");
+        tokio::time::advance(Duration::from_secs(61)).await;
+        assert_eq!(store.get().await.unwrap().secret(), b"first", "stale, within the grace period");
+        assert_eq!(reads(), 2);
+        for _ in 0..10 {
+            assert!(store.get().await.is_ok());
+        }
+        assert_eq!(reads(), 2, "no re-read during the backoff");
+        tokio::time::advance(FIRST_REREAD_BACKOFF).await;
+        assert!(store.get().await.is_ok());
+        assert_eq!(reads(), 3, "one re-read once the backoff has passed");
+        tokio::time::advance(FIRST_REREAD_BACKOFF).await;
+        assert!(store.get().await.is_ok());
+        assert_eq!(reads(), 3, "the second backoff is twice as long");
+        tokio::time::advance(STALE_GRACE).await;
+        let err = store.get().await.unwrap_err();
+        assert_eq!(err.code(), "credentials_unavailable", "past the grace period the stale secret is not used");
+        let before = reads();
+        assert!(store.get().await.is_err());
+        assert_eq!(reads(), before, "and still no re-read per request");
     }
 
     #[tokio::test]

@@ -16,6 +16,10 @@ pub use sources::{
 
 use crate::error::ApiError;
 
+/// Shortest `APP_SECRET` accepted: HS256 tokens signed with a short secret can be brute-forced
+/// offline from any one token.
+pub const MIN_APP_SECRET_BYTES: usize = 32;
+
 /// The app access key and secret, and the secret 100ms's webhooks carry in their header (when
 /// the secret has one). `Debug` never shows either secret.
 #[derive(Clone, PartialEq, Eq)]
@@ -80,6 +84,9 @@ pub fn parse_secret_string(secret_string: &str) -> Result<Credentials, ApiError>
         return Err(ApiError::Config("the secret's WEBHOOK_SECRET is empty".into()));
     }
     match (raw.access_key.filter(|k| !k.trim().is_empty()), raw.secret.filter(|s| !s.is_empty())) {
+        (Some(_), Some(secret)) if secret.len() < MIN_APP_SECRET_BYTES => Err(ApiError::Config(format!(
+            "the secret's APP_SECRET is shorter than {MIN_APP_SECRET_BYTES} bytes: tokens signed with it could be forged offline"
+        ))),
         (Some(access_key), Some(secret)) => {
             let creds = Credentials::new(access_key, secret);
             Ok(match raw.webhook_secret {
@@ -103,16 +110,19 @@ mod tests {
 
     #[test]
     fn secret_string_parsing() {
-        let ok = parse_secret_string(r#"{"APP_ACCESS_KEY":"k","APP_SECRET":"s","other":1}"#).unwrap();
-        assert_eq!((ok.access_key.as_str(), ok.secret()), ("k", b"s".as_slice()));
+        let ok =
+            parse_secret_string(r#"{"APP_ACCESS_KEY":"k","APP_SECRET":"0123456789abcdef0123456789abcdef","other":1}"#)
+                .unwrap();
+        assert_eq!((ok.access_key.as_str(), ok.secret()), ("k", b"0123456789abcdef0123456789abcdef".as_slice()));
         let cases = [
             ("not json", "not a JSON object"),
             ("[]", "not a JSON object"),
-            (r#"{"APP_SECRET":"s"}"#, "APP_ACCESS_KEY"),
-            (r#"{"APP_ACCESS_KEY":"","APP_SECRET":"s"}"#, "APP_ACCESS_KEY"),
+            (r#"{"APP_SECRET":"0123456789abcdef0123456789abcdef"}"#, "APP_ACCESS_KEY"),
+            (r#"{"APP_ACCESS_KEY":"","APP_SECRET":"0123456789abcdef0123456789abcdef"}"#, "APP_ACCESS_KEY"),
             (r#"{"APP_ACCESS_KEY":"k"}"#, "APP_SECRET"),
             (r#"{"APP_ACCESS_KEY":"k","APP_SECRET":""}"#, "APP_SECRET"),
             (r#"{"APP_ACCESS_KEY":"k","APP_SECRET":42}"#, "not a JSON object"),
+            (r#"{"APP_ACCESS_KEY":"k","APP_SECRET":"31-bytes-is-one-byte-too-short!"}"#, "shorter than 32 bytes"),
         ];
         for (input, needle) in cases {
             let err = parse_secret_string(input).unwrap_err();
@@ -125,12 +135,20 @@ mod tests {
 
     #[test]
     fn the_webhook_secret_is_optional_but_never_empty() {
-        let with = parse_secret_string(r#"{"APP_ACCESS_KEY":"k","APP_SECRET":"s","WEBHOOK_SECRET":"w-123"}"#).unwrap();
+        let with = parse_secret_string(
+            r#"{"APP_ACCESS_KEY":"k","APP_SECRET":"0123456789abcdef0123456789abcdef","WEBHOOK_SECRET":"w-123"}"#,
+        )
+        .unwrap();
         assert_eq!(with.webhook_secret(), Some("w-123"));
-        assert_eq!(parse_secret_string(r#"{"APP_ACCESS_KEY":"k","APP_SECRET":"s"}"#).unwrap().webhook_secret(), None);
+        assert_eq!(
+            parse_secret_string(r#"{"APP_ACCESS_KEY":"k","APP_SECRET":"0123456789abcdef0123456789abcdef"}"#)
+                .unwrap()
+                .webhook_secret(),
+            None
+        );
         for bad in [
-            r#"{"APP_ACCESS_KEY":"k","APP_SECRET":"s","WEBHOOK_SECRET":""}"#,
-            r#"{"APP_ACCESS_KEY":"k","APP_SECRET":"s","WEBHOOK_SECRET":7}"#,
+            r#"{"APP_ACCESS_KEY":"k","APP_SECRET":"0123456789abcdef0123456789abcdef","WEBHOOK_SECRET":""}"#,
+            r#"{"APP_ACCESS_KEY":"k","APP_SECRET":"0123456789abcdef0123456789abcdef","WEBHOOK_SECRET":7}"#,
         ] {
             assert_eq!(parse_secret_string(bad).unwrap_err().code(), "config", "{bad}");
         }

@@ -4,7 +4,7 @@ use lambda_http::http::Method;
 use serde_json::json;
 
 use super::Function;
-use crate::auth::{CallerAuth, RoleAllowList};
+use crate::auth::{Caller, CallerAuth, RoleAllowList};
 use crate::credentials::{CredentialStore, Credentials, SecretSource};
 use crate::edge::{ApiRequest, Reply, Route};
 use crate::error::{ApiError, ErrorCode};
@@ -25,11 +25,11 @@ impl<S: SecretSource> Function for AuthToken<S> {
     const ROUTES: &'static [Route] = &[Route { path: AUTH_TOKEN_PATH, method: Method::POST }];
 
     async fn call(&self, _: &'static str, req: ApiRequest) -> Result<Reply, ApiError> {
-        let caller = self.caller_auth.subject(&req.claims)?;
+        let caller = self.caller_auth.caller(&req.claims)?;
         // Parsed before the secret is read: a bad request costs no Secrets Manager call.
-        let request = auth_token_request(req.body.as_deref(), &self.roles, caller)?;
+        let request = auth_token_request(req.body.as_deref(), &self.roles, &caller)?;
         let creds = self.credentials.get().await?;
-        auth_token(&creds, &request, self.ttl_seconds, chrono::Utc::now().timestamp())
+        auth_token(&creds, &request, self.ttl_seconds, chrono::Utc::now().timestamp(), caller.sub())
     }
 }
 
@@ -42,16 +42,16 @@ pub struct AuthTokenRequest {
 }
 
 /// Parses a `/auth-token` body. Fields other than the three are ignored, as the sample did.
-/// `caller` is the authenticated caller's `sub` when a JWT authorizer runs: the token is then for
-/// that user only, and a `user_id` in the body, if any, must be the same.
+/// With a JWT authorizer the token is for the caller's own `sub` only (a `user_id` in the body,
+/// if any, must be the same), and for a role whose claim rule the caller meets.
 pub fn auth_token_request(
     body: Option<&[u8]>,
     roles: &RoleAllowList,
-    caller: Option<&str>,
+    caller: &Caller<'_>,
 ) -> Result<AuthTokenRequest, ApiError> {
     let map = json_object(body)?;
     let room_id = req_field(&map, "room_id")?;
-    let user_id = match (caller, opt_str(&map, "user_id")?) {
+    let user_id = match (caller.sub(), opt_str(&map, "user_id")?) {
         (Some(sub), None) => sub,
         (Some(sub), Some(asked)) if asked == sub => sub,
         (Some(_), Some(_)) => {
@@ -65,13 +65,24 @@ pub fn auth_token_request(
     };
     let user_id = UserId::parse(user_id).map_err(|why| ApiError::invalid_field("user_id", why))?;
     let role = req_field(&map, "role")?;
-    roles.require(&role)?;
+    caller.require_role(&role, roles)?;
     Ok(AuthTokenRequest { room_id, user_id, role })
 }
 
-/// `POST /auth-token`: mints an auth token for a parsed request.
-pub fn auth_token(creds: &Credentials, r: &AuthTokenRequest, ttl_seconds: i64, now: i64) -> Result<Reply, ApiError> {
-    let token = tokens::mint_auth_token(creds, &r.room_id, &r.user_id, &r.role, now, ttl_seconds)?;
-    tracing::info!(room_id = %r.room_id, role = %r.role, "auth token minted");
+/// `POST /auth-token`: mints an auth token for a parsed request. The audit line names who asked
+/// (`sub`, when callers sign in), for whom, which room and role, and the token's `jti`, so a
+/// misused token can be traced back; never the token.
+pub fn auth_token(
+    creds: &Credentials,
+    r: &AuthTokenRequest,
+    ttl_seconds: i64,
+    now: i64,
+    sub: Option<&str>,
+) -> Result<Reply, ApiError> {
+    let (token, jti) = tokens::mint_auth_token(creds, &r.room_id, &r.user_id, &r.role, now, ttl_seconds)?;
+    tracing::info!(
+        sub = sub.unwrap_or("-"), user_id = %r.user_id, room_id = %r.room_id, role = %r.role, %jti,
+        "auth token minted"
+    );
     Reply::ok_json(&json!({ "token": token, "msg": "Token generated successfully!", "success": true }))
 }

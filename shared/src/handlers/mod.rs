@@ -46,6 +46,9 @@ pub async fn serve<F: Function>(function: Result<&F, &[ConfigError]>, event: Api
     let mut route = None;
     let result = async {
         let req = ApiRequest::from_event(event)?;
+        if let Some(allowed) = req.preflight(F::ROUTES) {
+            return encode(Reply::ok_raw(b"{}".to_vec()).with_header("allow", allowed), false);
+        }
         let matched = req.route(F::ROUTES)?;
         route = Some(matched);
         let gzip = req.accepts_gzip;

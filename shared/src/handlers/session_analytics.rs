@@ -1,6 +1,7 @@
 //! `session-analytics`: `GET /session-analytics-by-room` (a session's attendance),
 //! `GET /session-list-by-room` (a room's sessions, a page at a time) and
-//! `GET /attendance-history` (a room's stored attendance reports, from the events table).
+//! `GET /attendance-history` (a room's stored attendance reports, from the events table). With
+//! `CALLER_AUTH=jwt` each is for the room's owner and admins (`owners`).
 
 use chrono::{DateTime, Utc};
 use lambda_http::http::Method;
@@ -14,6 +15,7 @@ use crate::history::{self, HistoryCursor};
 use crate::hms::HmsApi;
 use crate::hms::sessions::{self, Page, Session, SessionWithoutPeers};
 use crate::input::{Parse, RoomId, SessionId};
+use crate::owners::RoomAccess;
 use crate::paging::{Cursor, Flag, Limit};
 use crate::store::EventsTable;
 
@@ -27,12 +29,15 @@ pub struct SessionAnalytics<H> {
     /// The events table (`EVENTS_TABLE`), which only `/attendance-history` reads: without it that
     /// route answers 500 `config` and the others work.
     pub history: Result<EventsTable, ConfigError>,
+    /// Who may read which room.
+    pub access: RoomAccess,
 }
 
 impl<H> SessionAnalytics<H> {
     /// Over `hms`, without the events table.
     pub fn new(hms: H) -> Self {
-        Self { hms, history: Err(ConfigError("EVENTS_TABLE is not set: there is no attendance history".into())) }
+        let no_table = || Err(ConfigError("EVENTS_TABLE is not set: there is no attendance history".into()));
+        Self { hms, history: no_table(), access: RoomAccess::new(crate::auth::CallerAuth::Open, no_table()) }
     }
 }
 
@@ -65,7 +70,9 @@ impl<H: HmsApi> Function for SessionAnalytics<H> {
     ];
 
     async fn call(&self, route: &'static str, req: ApiRequest) -> Result<Reply, ApiError> {
+        let caller = self.access.auth.caller(&req.claims)?;
         let room_id: RoomId = req.required_param("room_id")?;
+        self.access.require_room(&caller, &room_id).await?;
         if route == ATTENDANCE_HISTORY_PATH {
             let format = req.param("format")?.unwrap_or_default();
             let limit = req.param("limit")?.unwrap_or(HistoryLimit::new(HISTORY_DEFAULT_LIMIT));

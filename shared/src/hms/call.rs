@@ -2,6 +2,7 @@
 //! 401 and on a 403 that is about the token (`rejects_credentials`); bounded, jittered retries of idempotent requests on transient failures; the
 //! invocation's deadline; 100ms's answers and failures mapped to [`ApiError`].
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
@@ -10,7 +11,7 @@ use tokio::time::Instant;
 
 use super::{
     BASE_BACKOFF, CALL_BUDGET, CONNECT_TIMEOUT, HmsClient, MAX_ATTEMPTS, MAX_RESPONSE_BYTES, MAX_RETRY_AFTER,
-    REQUEST_TIMEOUT,
+    REJECTED_BACKOFF, REQUEST_TIMEOUT,
 };
 use crate::credentials::SecretSource;
 use crate::error::{ApiError, ErrorCode};
@@ -116,6 +117,8 @@ impl<S: SecretSource> HmsClient<S> {
                 reqwest::Client::builder()
                     .connect_timeout(CONNECT_TIMEOUT)
                     .timeout(REQUEST_TIMEOUT)
+                    // A redirect would carry the management token to wherever it points.
+                    .redirect(reqwest::redirect::Policy::none())
                     .user_agent(concat!("hms-lambda/", env!("CARGO_PKG_VERSION")))
                     .build()
                     .map_err(|e| e.to_string())
@@ -131,23 +134,41 @@ impl<S: SecretSource> HmsClient<S> {
         let deadline = call_deadline();
         let mut creds = self.credentials.get().await?;
         let mut token = self.management.get(&creds, chrono::Utc::now().timestamp())?;
-        for auth_round in 0..3 {
+        let rounds = if self.recently_rejected(&creds) { 1 } else { 3 };
+        for auth_round in 0..rounds {
             let answer = self.with_retries(call, &token, deadline, auth_round > 0).await?;
             if !rejects_credentials(answer.status, &answer.body) {
+                if rounds == 1 {
+                    // Accepted after all (a passing fault, a restored key): back to the full rounds.
+                    *self.rejected.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+                }
                 return map_answer(answer);
             }
             let (method, path, status) = (&call.method, &call.path, answer.status.as_u16());
             tracing::warn!(%method, path, status, auth_round, "100ms rejected our management token");
             self.management.invalidate(&token);
             if auth_round == 1 {
+                // A real re-read: the secret may have been rotated a moment ago. Requests after a
+                // refusal that survives it try once only (`rejected`), so this runs at most once
+                // per REJECTED_BACKOFF while the secret stays wrong.
                 creds = self.credentials.refresh(&creds).await?;
             }
             token = self.management.get(&creds, chrono::Utc::now().timestamp())?;
         }
+        *self.rejected.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some((Arc::downgrade(&creds), std::time::Instant::now()));
         Err(ApiError::upstream(
             ErrorCode::UpstreamAuth,
             "100ms rejected our credentials (401/403) even after re-reading them: check APP_ACCESS_KEY and APP_SECRET",
         ))
+    }
+
+    /// Whether 100ms refused `creds` within the last [`REJECTED_BACKOFF`].
+    fn recently_rejected(&self, creds: &Arc<crate::credentials::Credentials>) -> bool {
+        let rejected = self.rejected.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        rejected.as_ref().is_some_and(|(weak, at)| {
+            at.elapsed() < REJECTED_BACKOFF && weak.upgrade().is_some_and(|c| Arc::ptr_eq(&c, creds))
+        })
     }
 
     /// Sends `call` until it gets an answer that is not transient, the attempts run out, or the

@@ -26,7 +26,7 @@ use reqwest::Method;
 
 use crate::credentials::{CredentialStore, SecretSource};
 use crate::error::ApiError;
-use crate::input::{Role, RoomId, SessionId};
+use crate::input::{Role, RoomId, RoomName, SessionId};
 use crate::tokens::ManagementTokenCache;
 use call::Call;
 use rooms::NewRoom;
@@ -54,6 +54,8 @@ pub const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
 pub trait HmsApi: Send + Sync {
     /// `POST /rooms` with the given room.
     fn create_room(&self, room: &NewRoom) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send;
+    /// `GET /rooms?name=`: the rooms with this name (100ms names are unique, case-insensitively).
+    fn rooms_named(&self, name: &RoomName) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send;
     /// `GET /sessions` for a room, one page; `start` is the `last` of the page before.
     fn list_sessions(
         &self,
@@ -83,6 +85,10 @@ pub trait HmsApi: Send + Sync {
 impl<T: HmsApi> HmsApi for &T {
     fn create_room(&self, room: &NewRoom) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send {
         (**self).create_room(room)
+    }
+
+    fn rooms_named(&self, name: &RoomName) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send {
+        (**self).rooms_named(name)
     }
 
     fn list_sessions(
@@ -125,13 +131,26 @@ pub struct HmsClient<S> {
     management: ManagementTokenCache,
     /// Built on first use: loading the TLS roots costs milliseconds a cold start need not pay.
     http: OnceLock<Result<reqwest::Client, String>>,
+    /// The credentials 100ms last refused even after a fresh token and a re-read, and when: for
+    /// [`REJECTED_BACKOFF`] after that, a request with them is tried once, not three times with
+    /// a secret read (a wrong secret must not triple every request's cost).
+    rejected: std::sync::Mutex<Option<(std::sync::Weak<crate::credentials::Credentials>, std::time::Instant)>>,
 }
+
+/// How long credentials 100ms refused are tried only once per request.
+pub const REJECTED_BACKOFF: Duration = Duration::from_secs(30);
 
 impl<S: SecretSource> HmsClient<S> {
     /// A client of the 100ms API at `base_url` (no trailing slash), authenticating with the
     /// credentials `credentials` holds.
     pub fn new(base_url: String, credentials: CredentialStore<S>) -> Self {
-        Self { base_url, credentials, management: ManagementTokenCache::new(), http: OnceLock::new() }
+        Self {
+            base_url,
+            credentials,
+            management: ManagementTokenCache::new(),
+            http: OnceLock::new(),
+            rejected: std::sync::Mutex::default(),
+        }
     }
 }
 
@@ -141,6 +160,11 @@ impl<S: SecretSource> HmsApi for HmsClient<S> {
         // retried then; without a name each call would create another room, so it is not.
         let call = Call::new(Method::POST, "/rooms".into()).json(room)?.idempotent(room.name.is_some());
         self.call(&call).await
+    }
+
+    async fn rooms_named(&self, name: &RoomName) -> Result<Vec<u8>, ApiError> {
+        let query = vec![("name", name.to_string()), ("limit", "1".to_string())];
+        self.call(&Call::new(Method::GET, "/rooms".into()).query(query).idempotent(true)).await
     }
 
     async fn list_sessions(&self, room_id: &RoomId, limit: u32, start: Option<&str>) -> Result<Vec<u8>, ApiError> {

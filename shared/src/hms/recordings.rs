@@ -106,6 +106,11 @@ impl<S: SecretSource> HmsClient<S> {
         self.call(&Call::new(Method::GET, format!("/recordings/{id}")).idempotent(true)).await
     }
 
+    /// `GET /recording-assets/{id}`: the asset, with the room it is of.
+    pub async fn get_asset(&self, asset_id: &AssetId) -> Result<Vec<u8>, ApiError> {
+        self.call(&Call::new(Method::GET, format!("/recording-assets/{asset_id}")).idempotent(true)).await
+    }
+
     /// `GET /recording-assets/{id}/presigned-url?presign_duration=`.
     pub async fn presigned_url(&self, asset_id: &AssetId, seconds: u32) -> Result<Vec<u8>, ApiError> {
         let call = Call::new(Method::GET, format!("/recording-assets/{asset_id}/presigned-url"))

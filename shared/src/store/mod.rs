@@ -117,6 +117,19 @@ impl EventsTable {
         .await
     }
 
+    /// Writes `item` unless an item with its keys exists whose `attribute` is not `value`: `true`
+    /// when written (new, or the same value), `false` when another value holds it.
+    pub async fn put_if_absent_or_equal(&self, item: Item, attribute: &str, value: &str) -> Result<bool, ApiError> {
+        let put = self.client().put_item().table_name(&self.name).set_item(Some(item));
+        conditional(
+            put.condition_expression("attribute_not_exists(#pk) OR #a = :v")
+                .expression_attribute_names("#pk", PARTITION_KEY)
+                .expression_attribute_names("#a", attribute)
+                .expression_attribute_values(":v", AttributeValue::S(value.into())),
+        )
+        .await
+    }
+
     /// Items of partition `pk` whose sort key starts with `sk_prefix`, in sort-key order
     /// (`forward`) or reversed; at most `limit` (DynamoDB's 1 MB page otherwise), from after
     /// `after_sk`. Answers the items and, when more may follow, the sort key to continue after.
@@ -198,10 +211,11 @@ async fn conditional(
 }
 
 /// The table could not be read or written now: a 503, so a caller (100ms's webhook delivery
-/// included) tries again; never an answer that claims what was not done.
+/// included) tries again; never an answer that claims what was not done. The SDK's text (which
+/// can name the account, the role and the table's ARN) goes to the log only.
 fn unavailable(why: &dyn std::fmt::Display) -> ApiError {
     tracing::warn!(error = %why, "the events table failed");
-    ApiError::upstream(ErrorCode::UpstreamUnreachable, format!("the events table is unavailable: {why}"))
+    ApiError::upstream(ErrorCode::UpstreamUnreachable, "the events table is unavailable right now; try again shortly")
 }
 
 #[cfg(test)]

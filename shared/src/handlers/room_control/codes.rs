@@ -11,7 +11,7 @@ use crate::error::{ApiError, ErrorCode};
 use crate::hms::room_codes::{Created, LIST_PAGE_LIMIT, RoomCodeObject};
 use crate::hms::sessions::{self, Page};
 use crate::hms::{HmsApi, HmsClient};
-use crate::input::{Parse, Role, RoomCode, RoomId, json_object, only_fields, req_field};
+use crate::input::{Parse, Role, RoomCode, RoomId, json_object, only_fields, opt_field, req_field};
 
 pub const ROOM_CODES_PATH: &str = "/room-codes";
 pub const ROOM_CODES_DISABLE_PATH: &str = "/room-codes/disable";
@@ -58,11 +58,22 @@ pub fn create_request(body: Option<&[u8]>, allowed: &RoleAllowList) -> Result<Cr
     Ok(CreateCodes { room_id, roles })
 }
 
-/// Parses `{code}`.
-pub fn code_request(body: Option<&[u8]>) -> Result<RoomCode, ApiError> {
+/// Parses `{code, room_id?}`: the room the code is of, which a caller who is not an admin must
+/// name (so that ownership can be checked before anything changes).
+pub fn code_request(body: Option<&[u8]>) -> Result<(RoomCode, Option<RoomId>), ApiError> {
     let map = json_object(body)?;
-    only_fields(&map, &["code"])?;
-    req_field(&map, "code")
+    only_fields(&map, &["code", "room_id"])?;
+    Ok((req_field(&map, "code")?, opt_field(&map, "room_id")?))
+}
+
+/// Fails with 404 unless `code` is one of `room`'s codes.
+pub async fn require_code_of(hms: &impl HmsApi, room: &RoomId, code: &RoomCode) -> Result<(), ApiError> {
+    let codes = all_codes(hms, room, None, None).await?;
+    if codes.iter().any(|c| c.code == code.as_str()) {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound { code: ErrorCode::UpstreamNotFound, msg: format!("room code {code} does not exist") })
+    }
 }
 
 /// Every code of a room (every page, at most [`MAX_CODE_PAGES`]), optionally of one role or
@@ -217,7 +228,14 @@ mod tests {
 
     #[test]
     fn code_requests() {
-        assert_eq!(code_request(Some(br#"{"code":"wpi-srjb-wer"}"#)).unwrap(), "wpi-srjb-wer");
+        let (code, room) = code_request(Some(br#"{"code":"wpi-srjb-wer"}"#)).unwrap();
+        assert_eq!((code, room), (RoomCode::parse("wpi-srjb-wer").unwrap(), None));
+        let with_room = br#"{"code":"wpi-srjb-wer","room_id":"631b2654f771854d9bf633df"}"#;
+        assert_eq!(code_request(Some(with_room)).unwrap().1.unwrap().as_str(), "631b2654f771854d9bf633df");
+        assert_eq!(
+            code_request(Some(br#"{"code":"x","room_id":"nope"}"#)).unwrap_err().code(),
+            ErrorCode::InvalidField
+        );
         assert_eq!(code_request(Some(br#"{"code":"a/b"}"#)).unwrap_err().code(), ErrorCode::InvalidField);
         assert_eq!(code_request(Some(br#"{"code":"x","enabled":true}"#)).unwrap_err().code(), ErrorCode::UnknownField);
         assert_eq!(code_request(Some(b"{}")).unwrap_err().code(), ErrorCode::MissingField);

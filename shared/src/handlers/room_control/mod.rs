@@ -1,7 +1,7 @@
 //! `room-control`: what a host does with a room beyond creating it. Room codes ([`codes`]), who
 //! is in the room, removing a peer and ending the session ([`peers`]), recordings and their
-//! links ([`recordings`]). Every route is a host operation: with `CALLER_AUTH=jwt` each requires
-//! the admin claim, as `/create-room` does.
+//! links ([`recordings`]). Every route is a host operation: with `CALLER_AUTH=jwt` each is for the
+//! room's owner and admins (`owners`); anyone else hears 404.
 
 pub mod codes;
 pub mod peers;
@@ -10,12 +10,13 @@ pub mod recordings;
 use lambda_http::http::Method;
 
 use super::Function;
-use crate::auth::{CallerAuth, RoleAllowList};
+use crate::auth::{Caller, RoleAllowList};
 use crate::credentials::SecretSource;
 use crate::edge::{ApiRequest, Reply, Route};
 use crate::error::{ApiError, ErrorCode};
 use crate::hms::HmsClient;
-use crate::input::RoomId;
+use crate::input::{AssetId, RoomId};
+use crate::owners::RoomAccess;
 
 pub use codes::{ROOM_CODES_DISABLE_PATH, ROOM_CODES_ENABLE_PATH, ROOM_CODES_PATH};
 pub use peers::{ACTIVE_PEERS_PATH, END_ROOM_PATH, REMOVE_PEER_PATH};
@@ -26,7 +27,8 @@ pub struct RoomControl<S> {
     pub hms: HmsClient<S>,
     /// The roles room codes may be made (or enabled) for: `ALLOWED_ROLES`, as for tokens.
     pub roles: RoleAllowList,
-    pub caller_auth: CallerAuth,
+    /// Who may run which room.
+    pub access: RoomAccess,
 }
 
 impl<S: SecretSource> Function for RoomControl<S> {
@@ -44,42 +46,110 @@ impl<S: SecretSource> Function for RoomControl<S> {
         Route { path: RECORDING_URL_PATH, method: Method::GET },
     ];
 
+    /// Every route parses its input first (a caller's mistake is a 400 whoever calls), then
+    /// checks that the caller may run the room (404 if not), then acts.
     async fn call(&self, route: &'static str, req: ApiRequest) -> Result<Reply, ApiError> {
-        self.caller_auth.require_admin(&req.claims)?;
+        let caller = self.access.auth.caller(&req.claims)?;
         let hms = &self.hms;
         let body = req.body.as_deref();
+        let may_run = |room: RoomId| {
+            let caller = &caller;
+            async move { self.access.require_room(caller, &room).await }
+        };
         match (route, &req.method) {
             (ROOM_CODES_PATH, &Method::POST) => {
                 let ask = codes::create_request(body, &self.roles)?;
+                may_run(ask.room_id.clone()).await?;
                 codes::create(hms, &ask, &self.roles).await
             }
             (ROOM_CODES_PATH, _) => {
-                let room_id = req.required_param("room_id")?;
+                let room_id: RoomId = req.required_param("room_id")?;
                 let role = req.param("role")?;
                 let enabled = req.param::<crate::paging::Flag>("enabled")?.map(|f| f.0);
+                may_run(room_id.clone()).await?;
                 codes::list(hms, &room_id, role.as_ref(), enabled).await
             }
-            (ROOM_CODES_DISABLE_PATH, _) => codes::switch(hms, &codes::code_request(body)?, false, &self.roles).await,
-            (ROOM_CODES_ENABLE_PATH, _) => codes::switch(hms, &codes::code_request(body)?, true, &self.roles).await,
-            (ACTIVE_PEERS_PATH, _) => peers::active(hms, &req.required_param("room_id")?).await,
-            (REMOVE_PEER_PATH, _) => peers::remove(hms, &peers::removal_request(body)?).await,
-            (END_ROOM_PATH, _) => peers::end(hms, &peers::end_request(body)?).await,
-            (RECORDINGS_START_PATH, _) => recordings::start(hms, &recordings::start_request(body)?).await,
-            (RECORDINGS_STOP_PATH, _) => recordings::stop(hms, &recordings::room_request(body)?).await,
+            (ROOM_CODES_DISABLE_PATH | ROOM_CODES_ENABLE_PATH, _) => {
+                let (code, room) = codes::code_request(body)?;
+                if !caller.is_admin() {
+                    let room = room.ok_or_else(|| {
+                        ApiError::bad_request(
+                            ErrorCode::MissingField,
+                            "field 'room_id' is required: the room the code is of (only admins may leave it out)",
+                        )
+                    })?;
+                    may_run(room.clone()).await?;
+                    codes::require_code_of(hms, &room, &code).await?;
+                }
+                codes::switch(hms, &code, route == ROOM_CODES_ENABLE_PATH, &self.roles).await
+            }
+            (ACTIVE_PEERS_PATH, _) => {
+                let room_id: RoomId = req.required_param("room_id")?;
+                may_run(room_id.clone()).await?;
+                peers::active(hms, &room_id).await
+            }
+            (REMOVE_PEER_PATH, _) => {
+                let ask = peers::removal_request(body)?;
+                may_run(ask.room_id.clone()).await?;
+                peers::remove(hms, &ask).await
+            }
+            (END_ROOM_PATH, _) => {
+                let ask = peers::end_request(body)?;
+                may_run(ask.room_id.clone()).await?;
+                peers::end(hms, &ask).await
+            }
+            (RECORDINGS_START_PATH, _) => {
+                let ask = recordings::start_request(body)?;
+                may_run(ask.room_id.clone()).await?;
+                recordings::start(hms, &ask).await
+            }
+            (RECORDINGS_STOP_PATH, _) => {
+                let ask = recordings::room_request(body)?;
+                may_run(ask.clone()).await?;
+                recordings::stop(hms, &ask).await
+            }
             (RECORDINGS_PATH, _) => {
-                let room_id = req.required_param("room_id")?;
+                let room_id: RoomId = req.required_param("room_id")?;
                 let limit =
                     req.param("limit")?.unwrap_or(recordings::RecordingListLimit::new(recordings::DEFAULT_LIMIT));
-                recordings::list(hms, &room_id, limit, req.param("cursor")?.as_ref()).await
+                let cursor = req.param("cursor")?;
+                may_run(room_id.clone()).await?;
+                recordings::list(hms, &room_id, limit, cursor.as_ref()).await
             }
             (RECORDING_URL_PATH, _) => {
                 let asset_id = req.required_param("asset_id")?;
                 let duration = req.param("duration")?.unwrap_or_default();
+                if !caller.is_admin() {
+                    asset_room(self, &caller, &asset_id).await?;
+                }
                 recordings::url(hms, &asset_id, duration, chrono::Utc::now()).await
             }
             (other, _) => Err(ApiError::Internal(format!("route {other} is listed but has no handler"))),
         }
     }
+}
+
+/// Fails with 404 unless the asset exists and the caller may run its room: an asset of someone
+/// else's room is as unknown as one that does not exist.
+async fn asset_room<S: SecretSource>(
+    f: &RoomControl<S>,
+    caller: &Caller<'_>,
+    asset_id: &AssetId,
+) -> Result<(), ApiError> {
+    let unknown =
+        || ApiError::NotFound { code: ErrorCode::UpstreamNotFound, msg: format!("asset {asset_id} does not exist") };
+    let bytes = f.hms.get_asset(asset_id).await.map_err(|e| match e {
+        ApiError::UpstreamRejected { status: 404, .. } => unknown(),
+        other => other,
+    })?;
+    let asset: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| {
+        ApiError::upstream(ErrorCode::UpstreamInvalidResponse, "100ms answered GET /recording-assets/{id} with no JSON")
+    })?;
+    let room = asset["room_id"].as_str().and_then(|r| crate::input::Parse::parse(r).ok()).ok_or_else(unknown)?;
+    f.access.require_room(caller, &room).await.map_err(|e| match e {
+        ApiError::NotFound { .. } => unknown(),
+        other => other,
+    })
 }
 
 /// A 404 from 100ms where the room has no live session: the room's `session_not_found`, with

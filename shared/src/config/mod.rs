@@ -6,10 +6,14 @@
 
 use std::collections::BTreeSet;
 
-use crate::auth::{AdminClaim, CallerAuth, RoleAllowList};
+mod caller;
+
+use crate::auth::{CallerAuth, RoleAllowList};
+use crate::credentials::MIN_APP_SECRET_BYTES;
 pub use crate::error::ConfigError;
 use crate::input::{Parse, Role};
 use crate::webhooks::{AllowList, DEFAULT_HEADER_NAME, DEFAULT_RETENTION_DAYS};
+use caller::{AuthVars, caller_auth};
 
 pub const DEFAULT_API_BASE_URL: &str = "https://api.100ms.live/v2";
 pub const DEFAULT_AUTH_TOKEN_TTL_SECONDS: i64 = 86_400;
@@ -18,14 +22,30 @@ pub const MIN_AUTH_TOKEN_TTL_SECONDS: i64 = 60;
 /// Longest: a week. 100ms sessions last at most 12 h; a longer-lived token is a liability.
 pub const MAX_AUTH_TOKEN_TTL_SECONDS: i64 = 7 * 86_400;
 
-/// Where the app access key and secret come from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where the app access key and secret come from. `Debug` never shows a secret.
+#[derive(Clone, PartialEq, Eq)]
 pub enum SecretConfig {
     /// `HMS_SECRET_ID`: a Secrets Manager secret (name or ARN).
     SecretsManager { secret_id: String },
     /// `APP_ACCESS_KEY` / `APP_SECRET` (and `WEBHOOK_SECRET`, when set) from the environment, for
     /// local development.
     Environment { access_key: String, secret: String, webhook_secret: Option<String> },
+}
+
+impl std::fmt::Debug for SecretConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::SecretsManager { secret_id } => {
+                f.debug_struct("SecretsManager").field("secret_id", secret_id).finish()
+            }
+            Self::Environment { access_key, webhook_secret, .. } => f
+                .debug_struct("Environment")
+                .field("access_key", access_key)
+                .field("secret", &"<redacted>")
+                .field("webhook_secret", &webhook_secret.as_ref().map(|_| "<redacted>"))
+                .finish(),
+        }
+    }
 }
 
 /// Everything the functions read from the environment. Parts only one function needs are kept as
@@ -40,7 +60,8 @@ pub struct Config {
     pub auth_token_ttl_seconds: Result<i64, ConfigError>,
     /// `HMS_SECRET_CACHE_SECONDS`: how long credentials are cached before they are read again.
     pub secret_cache_seconds: Result<u64, ConfigError>,
-    /// `CALLER_AUTH`, `ADMIN_CLAIM_NAME`, `ADMIN_CLAIM_VALUE`: whether a JWT authorizer runs in front.
+    /// `CALLER_AUTH`, `ADMIN_CLAIM_NAME`, `ADMIN_CLAIM_VALUE`, `CREATOR_CLAIM`, `ROLE_CLAIMS`:
+    /// whether a JWT authorizer runs in front, and what its claims allow.
     pub caller_auth: Result<CallerAuth, ConfigError>,
     /// `EVENTS_TABLE`: the DynamoDB table webhooks are kept in and attendance history read from.
     pub events_table: Result<String, ConfigError>,
@@ -80,11 +101,13 @@ impl Config {
             allowed_roles: allowed_roles(non_empty("ALLOWED_ROLES")),
             auth_token_ttl_seconds: auth_token_ttl(non_empty("AUTH_TOKEN_TTL_SECONDS")),
             secret_cache_seconds: secret_cache(non_empty("HMS_SECRET_CACHE_SECONDS")),
-            caller_auth: caller_auth(
-                non_empty("CALLER_AUTH").as_deref(),
-                non_empty("ADMIN_CLAIM_NAME").as_deref(),
-                non_empty("ADMIN_CLAIM_VALUE").as_deref(),
-            ),
+            caller_auth: caller_auth(&AuthVars {
+                mode: non_empty("CALLER_AUTH"),
+                admin_name: non_empty("ADMIN_CLAIM_NAME"),
+                admin_value: non_empty("ADMIN_CLAIM_VALUE"),
+                creator: non_empty("CREATOR_CLAIM"),
+                role_claims: non_empty("ROLE_CLAIMS"),
+            }),
             events_table: events_table(non_empty("EVENTS_TABLE")),
             webhook_header: webhook_header(non_empty("WEBHOOK_HEADER_NAME")),
             webhook_allowed_ips: non_empty("WEBHOOK_ALLOWED_IPS")
@@ -108,6 +131,9 @@ fn secret_config(
             "HMS_SECRET_ID is set but AWS_REGION is not (Lambda sets it; set it when running elsewhere)".into(),
         )),
         (Some(secret_id), _, _) => Ok(SecretConfig::SecretsManager { secret_id }),
+        (None, Some(_), Some(secret)) if secret.len() < MIN_APP_SECRET_BYTES => Err(ConfigError(format!(
+            "APP_SECRET is shorter than {MIN_APP_SECRET_BYTES} bytes: tokens signed with it could be forged offline"
+        ))),
         (None, Some(access_key), Some(secret)) => {
             Ok(SecretConfig::Environment { access_key, secret, webhook_secret: None })
         }
@@ -123,6 +149,22 @@ fn api_base_url(value: Option<String>) -> Result<String, ConfigError> {
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(ConfigError("HMS_API_BASE_URL must not have a query or fragment".into()));
+    }
+    // Plain HTTP would send the management token in the clear: only to this machine (the
+    // emulator in local runs and tests).
+    let loopback = match url.host_str() {
+        Some(host) => {
+            host.eq_ignore_ascii_case("localhost")
+                || host
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }
+        None => false,
+    };
+    if url.scheme() == "http" && !loopback {
+        return Err(ConfigError("HMS_API_BASE_URL must be https (plain http only to a loopback address)".into()));
     }
     Ok(raw.trim_end_matches('/').to_string())
 }
@@ -208,27 +250,6 @@ fn retention_days(value: Option<String>) -> Result<u32, ConfigError> {
     }
 }
 
-/// From `CALLER_AUTH` (`none` or `jwt`, default `none`), `ADMIN_CLAIM_NAME`, `ADMIN_CLAIM_VALUE`.
-fn caller_auth(
-    mode: Option<&str>,
-    admin_name: Option<&str>,
-    admin_value: Option<&str>,
-) -> Result<CallerAuth, ConfigError> {
-    let admin = match (admin_name, admin_value) {
-        (None, _) => None,
-        (Some(name), Some(value)) => Some(AdminClaim { name: name.into(), value: value.into() }),
-        (Some(_), None) => return Err(ConfigError("ADMIN_CLAIM_NAME is set without ADMIN_CLAIM_VALUE".into())),
-    };
-    match mode.unwrap_or("none") {
-        "none" if admin.is_some() => {
-            Err(ConfigError("ADMIN_CLAIM_NAME needs CALLER_AUTH=jwt (a JWT authorizer)".into()))
-        }
-        "none" => Ok(CallerAuth::Open),
-        "jwt" => Ok(CallerAuth::Jwt { admin }),
-        other => Err(ConfigError(format!("CALLER_AUTH must be none or jwt, got {other:?}"))),
-    }
-}
-
 /// What the Secrets Manager client takes from the environment besides its credentials (which
 /// the SDK reads itself, as Lambda provides them).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -269,7 +290,7 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn cfg(pairs: &[(&str, &str)]) -> Config {
+    pub(super) fn cfg(pairs: &[(&str, &str)]) -> Config {
         let env: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_lookup(|k| env.get(k).cloned())
     }
@@ -291,12 +312,13 @@ mod tests {
         assert_eq!(cfg(&[sm[0], ("AWS_DEFAULT_REGION", "eu-west-1")]).secret.unwrap(), want);
         let no_region = cfg(&sm).secret.unwrap_err().to_string();
         assert!(no_region.contains("AWS_REGION"), "{no_region}");
-        let c = cfg(&[("APP_ACCESS_KEY", "a"), ("APP_SECRET", "s")]);
+        let s = "s".repeat(MIN_APP_SECRET_BYTES);
+        let c = cfg(&[("APP_ACCESS_KEY", "a"), ("APP_SECRET", &s)]);
         assert_eq!(
             c.secret.unwrap(),
-            SecretConfig::Environment { access_key: "a".into(), secret: "s".into(), webhook_secret: None }
+            SecretConfig::Environment { access_key: "a".into(), secret: s.clone(), webhook_secret: None }
         );
-        let with_hook = cfg(&[("APP_ACCESS_KEY", "a"), ("APP_SECRET", "s"), ("WEBHOOK_SECRET", "w")]).secret.unwrap();
+        let with_hook = cfg(&[("APP_ACCESS_KEY", "a"), ("APP_SECRET", &s), ("WEBHOOK_SECRET", "w")]).secret.unwrap();
         assert!(matches!(with_hook, SecretConfig::Environment { webhook_secret: Some(w), .. } if w == "w"));
         assert!(cfg(&[("APP_ACCESS_KEY", "a")]).secret.is_err());
         assert!(cfg(&[("HMS_SECRET_ID", "  ")]).secret.is_err());
@@ -344,20 +366,28 @@ mod tests {
     }
 
     #[test]
-    fn caller_authentication() {
-        let auth = |pairs: &[(&str, &str)]| cfg(pairs).caller_auth;
-        assert_eq!(auth(&[]).unwrap(), CallerAuth::Open);
-        assert_eq!(auth(&[("CALLER_AUTH", "jwt")]).unwrap(), CallerAuth::Jwt { admin: None });
-        let with_admin =
-            auth(&[("CALLER_AUTH", "jwt"), ("ADMIN_CLAIM_NAME", "cognito:groups"), ("ADMIN_CLAIM_VALUE", "admin")]);
-        assert_eq!(
-            with_admin.unwrap(),
-            CallerAuth::Jwt { admin: Some(AdminClaim { name: "cognito:groups".into(), value: "admin".into() }) }
-        );
-        assert!(auth(&[("CALLER_AUTH", "JWT")]).is_err());
-        let open_with_admin = [("CALLER_AUTH", "none"), ("ADMIN_CLAIM_NAME", "g"), ("ADMIN_CLAIM_VALUE", "admin")];
-        assert!(auth(&open_with_admin).is_err(), "admin claim needs jwt");
-        assert!(auth(&[("CALLER_AUTH", "jwt"), ("ADMIN_CLAIM_NAME", "g")]).is_err());
+    fn debug_never_shows_a_secret() {
+        let secret = "s3cret-".repeat(6);
+        let c = cfg(&[("APP_ACCESS_KEY", "a"), ("APP_SECRET", &secret), ("WEBHOOK_SECRET", "hook-value-123")]);
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("s3cret-") && !shown.contains("hook-value-123"), "{shown}");
+        assert!(shown.contains("<redacted>"));
+    }
+
+    #[test]
+    fn plain_http_only_to_loopback_and_short_secrets_refused() {
+        let url = |u: &str| cfg(&[("HMS_API_BASE_URL", u)]).api_base_url;
+        for ok in
+            ["https://api.100ms.live/v2", "http://127.0.0.1:9/v2", "http://localhost:8080/v2", "http://[::1]:1/v2"]
+        {
+            assert!(url(ok).is_ok(), "{ok}");
+        }
+        for bad in ["http://api.100ms.live/v2", "http://10.0.0.1/v2", "http://host.docker.internal/v2"] {
+            assert!(url(bad).unwrap_err().to_string().contains("must be https"), "{bad}");
+        }
+        let short = cfg(&[("APP_ACCESS_KEY", "a"), ("APP_SECRET", &"s".repeat(31))]).secret.unwrap_err();
+        assert!(short.to_string().contains("shorter than 32 bytes"), "{short}");
+        assert!(cfg(&[("APP_ACCESS_KEY", "a"), ("APP_SECRET", &"s".repeat(32))]).secret.is_ok());
     }
 
     #[test]

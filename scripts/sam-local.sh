@@ -103,7 +103,9 @@ step "template: generated from template.yaml (x86_64, release binaries)"
 rm -rf "$work/fn" && mkdir -p "$work/fn"
 "$root/.venv/bin/python" scripts/sam-local-template.py template.yaml "$work/fn" "$root/target/release"
 template=$work/fn/template.yaml
-params="HmsSecretArn=arn:aws:secretsmanager:us-east-1:123456789012:secret:sam-local AllowedRoles=host,guest"
+# AllowOpenApi=true: locally there is no authorizer (SAM cannot run a JWT authorizer); the *-jwt*
+# events carry the claims one would pass, and their environment turns caller authentication on.
+params="HmsSecretArn=arn:aws:secretsmanager:us-east-1:123456789012:secret:sam-local AllowedRoles=host,guest AllowOpenApi=true"
 key="sam-local-key-$(python3 -c 'import secrets; print(secrets.token_hex(4))')"
 secret=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
 for auth in none jwt; do
@@ -117,7 +119,9 @@ env = {"HMS_SECRET_ID": "", "APP_ACCESS_KEY": key, "APP_SECRET": secret,
        # The value the webhooks-* events carry (a test value, like the events' app secret).
        "WEBHOOK_SECRET": "events-webhook-secret-0123456789",
        "CALLER_AUTH": auth, "ADMIN_CLAIM_NAME": "cognito:groups" if auth == "jwt" else "",
-       "ADMIN_CLAIM_VALUE": "admin" if auth == "jwt" else ""}
+       "ADMIN_CLAIM_VALUE": "admin" if auth == "jwt" else "",
+       "CREATOR_CLAIM": "cognito:groups=teachers" if auth == "jwt" else "",
+       "ROLE_CLAIMS": "host=cognito:groups=teachers" if auth == "jwt" else ""}
 print(json.dumps({"Parameters": env}))
 PY
 done

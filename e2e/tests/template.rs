@@ -1,12 +1,13 @@
-//! template.yaml keeps least privilege and puts the authorizer on every route when it is enabled.
-//! The checker lists problems; the real template must have none, and mutated templates must be
-//! caught (so the checker cannot pass by accident).
+//! template.yaml keeps least privilege, fails closed (a deploy with the defaults has the JWT
+//! authorizer on every route, or is refused; openness is the explicit `AllowOpenApi=true`), and
+//! answers CORS preflights without credentials. The checker lists problems; the real template
+//! must have none, and mutated templates must be caught (so the checker cannot pass by accident).
 
 use serde_yaml_ng::Value;
 
 const TEMPLATE: &str = include_str!("../../template.yaml");
 // What scripts/run.sh's front door routes locally must be what the template deploys.
-const PATHS: [&str; 16] = local_api::ROUTES;
+const PATHS: [&str; 17] = local_api::ROUTES;
 const BINARIES: [&str; 5] = local_api::FUNCTIONS;
 /// The one route without the JWT authorizer: 100ms cannot present a JWT; the function checks
 /// its secret header.
@@ -14,7 +15,9 @@ const WEBHOOK_PATH: &str = "/webhooks/100ms";
 /// What each function may do on the events table, exactly (a function not listed: nothing).
 const TABLE_ACTIONS: &[(&str, &[&str])] = &[
     ("webhooks", &["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query"]),
-    ("session-analytics", &["dynamodb:Query", "dynamodb:PutItem"]),
+    ("session-analytics", &["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"]),
+    ("create-room", &["dynamodb:GetItem", "dynamodb:PutItem"]),
+    ("room-control", &["dynamodb:GetItem"]),
 ];
 
 /// `!Tag value` as ("!Tag", value).
@@ -57,18 +60,27 @@ fn table_actions(stmt: &Value) -> Option<Vec<String>> {
     if keys != 3 || get(stmt, "Effect").and_then(Value::as_str) != Some("Allow") || !on_table {
         return None;
     }
-    let actions = get(stmt, "Action")?.as_sequence()?;
-    actions.iter().map(|a| a.as_str().map(str::to_string)).collect()
+    match get(stmt, "Action")? {
+        Value::String(one) => Some(vec![one.clone()]),
+        many => many.as_sequence()?.iter().map(|a| a.as_str().map(str::to_string)).collect(),
+    }
 }
 
 fn is_optional_kms(stmt: &Value) -> bool {
     let Some((cond, then, otherwise)) = is_if(stmt) else { return false };
     cond == "HasKmsKey"
         && is_ref(otherwise, "AWS::NoValue")
-        && then.as_mapping().map_or(0, |m| m.len()) == 3
+        && then.as_mapping().map_or(0, |m| m.len()) == 4
         && get(then, "Effect").and_then(Value::as_str) == Some("Allow")
         && get(then, "Action").and_then(Value::as_str) == Some("kms:Decrypt")
         && get(then, "Resource").is_some_and(|r| is_ref(r, "KmsKeyArn"))
+        // Decrypting only on Secrets Manager's behalf.
+        && get(then, "Condition")
+            .and_then(|c| get(c, "StringEquals"))
+            .filter(|e| e.as_mapping().map_or(0, |m| m.len()) == 1)
+            .and_then(|e| get(e, "kms:ViaService"))
+            .and_then(tagged)
+            .is_some_and(|(tag, v)| tag == "!Sub" && v.as_str() == Some("secretsmanager.${AWS::Region}.amazonaws.com"))
 }
 
 /// Every way the template can be wider or more open than intended.
@@ -78,6 +90,7 @@ fn problems(template: &str) -> Vec<String> {
     let resources = get(&doc, "Resources").and_then(Value::as_mapping).expect("Resources");
     let mut functions = Vec::new();
     let mut routes = Vec::new();
+    let mut preflights = Vec::new();
     for (name, res) in resources {
         let name = name.as_str().unwrap_or("?").to_string();
         let kind = get(res, "Type").and_then(Value::as_str).unwrap_or("");
@@ -133,7 +146,21 @@ fn problems(template: &str) -> Vec<String> {
             "AWS::ApiGatewayV2::Route" => {
                 let p = props.expect("route properties");
                 let key = get(p, "RouteKey").and_then(Value::as_str).unwrap_or("").to_string();
-                let path = key.split_once(' ').map(|(_, path)| path.to_string()).unwrap_or_default();
+                let (method, path) = key.split_once(' ').map(|(m, p)| (m, p.to_string())).unwrap_or_default();
+                if method == "OPTIONS" {
+                    // A preflight carries no token: no authorizer, and only where one is in front.
+                    preflights.push(path);
+                    if get(p, "AuthorizationType").and_then(Value::as_str) != Some("NONE")
+                        || get(p, "AuthorizerId").is_some()
+                        || get(res, "Condition").and_then(Value::as_str) != Some("HasJwtAuth")
+                    {
+                        out.push(format!("{name}: a preflight route is NONE, without authorizer, when HasJwtAuth"));
+                    }
+                    continue;
+                }
+                if method != "ANY" {
+                    out.push(format!("{name}: {key}: routes are ANY (the function answers a wrong method)"));
+                }
                 routes.push(path.clone());
                 if path == WEBHOOK_PATH {
                     if get(p, "AuthorizationType").and_then(Value::as_str) != Some("NONE")
@@ -188,11 +215,12 @@ fn problems(template: &str) -> Vec<String> {
     if routes != want {
         out.push(format!("routes are {routes:?}, expected {want:?}"));
     }
-    let cond = get(&doc, "Conditions").and_then(|c| get(c, "HasJwtAuth"));
-    let cond_text = format!("{cond:?}");
-    if !(cond_text.contains("JwtIssuer") && cond_text.contains("JwtAudience")) {
-        out.push("HasJwtAuth must depend on both JwtIssuer and JwtAudience".into());
+    preflights.sort();
+    want.retain(|p| p != WEBHOOK_PATH);
+    if preflights != want {
+        out.push(format!("preflight routes are {preflights:?}, expected one per authorized path {want:?}"));
     }
+    out.extend(fail_closed(&doc));
     let globals = get(&doc, "Globals").and_then(|g| get(g, "Function")).expect("Globals.Function");
     if get(globals, "Runtime").and_then(Value::as_str) != Some("provided.al2023")
         || get(globals, "Architectures").and_then(Value::as_sequence).map(|a| a.len()) != Some(1)
@@ -200,6 +228,48 @@ fn problems(template: &str) -> Vec<String> {
         || get(globals, "MemorySize").and_then(Value::as_u64) != Some(128)
     {
         out.push("Globals: functions must be provided.al2023, arm64, 128 MB".into());
+    }
+    out
+}
+
+/// The defaults give the JWT authorizer (HasJwtAuth holds unless `AllowOpenApi` is "true", which
+/// is not the default), and a deploy that does not name the issuer, the audience and the admin
+/// claim is refused by a rule, as is an open API that names claims it would never check.
+fn fail_closed(doc: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let param = |name: &str| get(doc, "Parameters").and_then(|p| get(p, name));
+    if param("AllowOpenApi").and_then(|p| get(p, "Default")).and_then(Value::as_str) != Some("false") {
+        out.push("AllowOpenApi must default to \"false\"".into());
+    }
+    let cond = get(doc, "Conditions").and_then(|c| get(c, "HasJwtAuth")).and_then(tagged);
+    let cond_ok = cond.is_some_and(|(tag, v)| {
+        let items = v.as_sequence().map(Vec::as_slice).unwrap_or_default();
+        tag == "!Equals" && items.len() == 2 && is_ref(&items[0], "AllowOpenApi") && items[1].as_str() == Some("false")
+    });
+    if !cond_ok {
+        out.push("HasJwtAuth must be exactly: AllowOpenApi is \"false\"".into());
+    }
+    let rule = get(doc, "Rules").and_then(|r| get(r, "JwtUnlessExplicitlyOpen"));
+    let rule_when = rule.and_then(|r| get(r, "RuleCondition")).map(|c| format!("{c:?}")).unwrap_or_default();
+    let asserted: Vec<String> = rule
+        .and_then(|r| get(r, "Assertions"))
+        .and_then(Value::as_sequence)
+        .map(|a| a.iter().map(|x| format!("{:?}", get(x, "Assert"))).collect())
+        .unwrap_or_default();
+    for required in ["JwtIssuer", "JwtAudience", "AdminClaimName"] {
+        let checked = asserted.iter().any(|a| a.contains("!Not") && a.contains(&format!("\"{required}\"")));
+        if !rule_when.contains("AllowOpenApi") || !checked {
+            out.push(format!("a deploy without {required} must be refused unless AllowOpenApi=true"));
+        }
+    }
+    let env = get(doc, "Globals").and_then(|g| get(g, "Function")).and_then(|f| get(f, "Environment"));
+    let vars = env.and_then(|e| get(e, "Variables"));
+    let by_jwt =
+        |name: &str| vars.and_then(|v| get(v, name)).and_then(is_if).is_some_and(|(c, _, _)| c == "HasJwtAuth");
+    for name in ["CALLER_AUTH", "ADMIN_CLAIM_NAME", "ADMIN_CLAIM_VALUE", "CREATOR_CLAIM", "ROLE_CLAIMS"] {
+        if !by_jwt(name) {
+            out.push(format!("Globals: {name} must follow HasJwtAuth"));
+        }
     }
     out
 }
@@ -236,6 +306,13 @@ fn the_checker_catches_wider_policies_and_open_routes() {
         ("a table action too many", TEMPLATE.replacen("- dynamodb:GetItem", "- dynamodb:GetItem\n                - dynamodb:DeleteItem", 1)),
         ("a table action too few", TEMPLATE.replacen("                - dynamodb:GetItem\n", "", 1)),
         ("any table", TEMPLATE.replacen("Resource: !GetAtt EventsTable.Arn", "Resource: \"*\"", 1)),
+        ("open by default", TEMPLATE.replacen("    Default: \"false\"\n    AllowedValues: [\"true\", \"false\"]\n    Description: >-\n      DANGER", "    Default: \"true\"\n    AllowedValues: [\"true\", \"false\"]\n    Description: >-\n      DANGER", 1)),
+        ("jwt on the issuer only", TEMPLATE.replacen("HasJwtAuth: !Equals [!Ref AllowOpenApi, \"false\"]", "HasJwtAuth: !Not [!Equals [!Ref JwtIssuer, \"\"]]", 1)),
+        ("no admin claim required", TEMPLATE.replacen("[!Ref AdminClaimName, \"\"]]\n        AssertDescription", "[!Ref AdminClaimValue, \"\"]]\n        AssertDescription", 1)),
+        ("kms for anything", TEMPLATE.replacen("kms:ViaService: !Sub \"secretsmanager.", "kms:ViaService: !Sub \"s3.", 1)),
+        ("a preflight behind the authorizer", TEMPLATE.replacen("RouteKey: OPTIONS /auth-token, Target: !Sub \"integrations/${AuthTokenIntegration}\", AuthorizationType: NONE", "RouteKey: OPTIONS /auth-token, Target: !Sub \"integrations/${AuthTokenIntegration}\", AuthorizationType: JWT", 1)),
+        ("a missing preflight", TEMPLATE.replacen("RouteKey: OPTIONS /recordings,", "RouteKey: OPTIONS /recordingz,", 1)),
+        ("role claims when open", TEMPLATE.replacen("        ROLE_CLAIMS: !If [HasJwtAuth, !Ref RoleClaims, \"\"]", "        ROLE_CLAIMS: !Ref RoleClaims", 1)),
     ];
     for (what, mutated) in mutations {
         assert_ne!(mutated, TEMPLATE, "{what}: the mutation did not apply");

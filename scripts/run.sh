@@ -13,8 +13,19 @@
 # real 100ms instead. ALLOWED_ROLES defaults to host,guest,viewer here. Webhooks to
 # /webhooks/100ms carry the header x-100ms-webhook-secret with the WEBHOOK_SECRET the banner shows
 # (generated unless given).
+#
+# --jwt: callers must sign in, as behind the deployed API's JWT authorizer. local-api verifies
+# tokens (HS256 with a key made for this run, kept in target/local-jwt.env; mint one with
+# scripts/local-token.py SUB [GROUP ...]) and the functions run with CALLER_AUTH=jwt: admins have
+# cognito:groups containing admin, creators and hosts teachers (README, "Who can call it").
 #   PORT (9000)  EMULATOR_PORT (8910)  WATCH_PORT (cargo lambda watch, behind local-api: a free one)
 set -euo pipefail
+jwt=false
+case "${1:-}" in
+  --jwt) jwt=true ;;
+  "") ;;
+  *) echo "run.sh: unknown option $1 (--jwt)" >&2; exit 2 ;;
+esac
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
@@ -98,22 +109,36 @@ grep -q '^AWS_ACCESS_KEY_ID=' "$envfile" || printf 'AWS_ACCESS_KEY_ID=local\nAWS
 echo "ALLOWED_ROLES=${ALLOWED_ROLES:-host,guest,viewer}" >>"$envfile"
 [ -n "${AUTH_TOKEN_TTL_SECONDS:-}" ] && echo "AUTH_TOKEN_TTL_SECONDS=$AUTH_TOKEN_TTL_SECONDS" >>"$envfile"
 echo "RUST_LOG=${RUST_LOG:-info}" >>"$envfile"
+front_door=()
+if [ "$jwt" = true ]; then
+  # Quoted: cargo-lambda's env-file parser takes neither ':' nor a second '=' bare.
+  printf 'CALLER_AUTH=jwt\nADMIN_CLAIM_NAME="cognito:groups"\nADMIN_CLAIM_VALUE=admin\n' >>"$envfile"
+  printf 'CREATOR_CLAIM="cognito:groups=teachers"\nROLE_CLAIMS="host=cognito:groups=teachers"\n' >>"$envfile"
+  LOCAL_JWT_KEY=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
+  export LOCAL_JWT_KEY
+  printf 'KEY=%s\nISSUER=http://127.0.0.1:%s/local-issuer\nAUDIENCE=local-app\n' "$LOCAL_JWT_KEY" "$PORT" \
+    >target/local-jwt.env
+  front_door=(--jwt-issuer "http://127.0.0.1:$PORT/local-issuer" --jwt-audience local-app --jwt-key-env LOCAL_JWT_KEY)
+fi
 
 cargo lambda watch -A 127.0.0.1 -P "$WATCH_PORT" --env-file "$envfile" >target/cargo-lambda-watch.log 2>&1 &
 pids+=("$!")
 wait_for_port "$WATCH_PORT" 120 "cargo lambda watch"
-target/debug/local-api --port "$PORT" --upstream "http://127.0.0.1:$WATCH_PORT" >target/local-api.log 2>&1 &
+target/debug/local-api --port "$PORT" --upstream "http://127.0.0.1:$WATCH_PORT" "${front_door[@]}" \
+  >target/local-api.log 2>&1 &
 pids+=("$!")
 wait_for_port "$PORT" 30 "local-api"
 
-# Each function answers once before the banner (a 405 or 400: nothing is created), so the first
-# request after it finds them running.
+# Each function answers once before the banner (a 405 or 400, or a preflight's 200 when callers
+# sign in: nothing is created), so the first request after it finds them running.
 echo "== starting each function"
-python3 - "$PORT" <<'PY'
+python3 - "$PORT" "$jwt" <<'PY'
 import sys, urllib.request, urllib.error
+method = "OPTIONS" if sys.argv[2] == "true" else "GET"
 for path in ("/create-room", "/auth-token", "/session-analytics-by-room", "/room-codes", "/webhooks/100ms"):
     try:
-        urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}{path}", timeout=300)
+        req = urllib.request.Request(f"http://127.0.0.1:{sys.argv[1]}{path}", method=method)
+        urllib.request.urlopen(req, timeout=300)
     except urllib.error.HTTPError as e:
         if e.code >= 500:
             sys.exit(f"run.sh: GET {path} answered {e.code}: {e.read().decode(errors='replace')}")
@@ -135,6 +160,11 @@ if [ "$mode" = "the local 100ms emulator" ]; then
   cat <<INFO
   100ms emulator: http://127.0.0.1:$EMULATOR_PORT/v2 (control API: http://127.0.0.1:$EMULATOR_PORT/_emulator)
 Try it: scripts/walkthrough.sh
+INFO
+fi
+if [ "$jwt" = true ]; then
+  cat <<INFO
+Callers sign in (--jwt): send Authorization: Bearer \$(python3 scripts/local-token.py <sub> [admin|teachers])
 INFO
 fi
 echo "Logs: target/cargo-lambda-watch.log (the functions), target/local-api.log, target/emulator.log. Ctrl-C stops everything."

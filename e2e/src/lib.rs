@@ -58,7 +58,23 @@ pub struct Options {
     pub bin_dir: Option<PathBuf>,
     /// A program each binary runs under, with its arguments (an emulator such as qemu-user).
     pub runner: Option<&'static [&'static str]>,
+    /// Callers sign in: the functions run with [`JWT_RULES`], behind local-api's JWT authorizer
+    /// (tokens from [`Stack::token`]).
+    pub jwt: bool,
 }
+
+/// The caller rules of a stack with `jwt`: admins have `cognito:groups` containing `admin`,
+/// creators `teachers`, and `host` tokens are for `hosts`.
+pub const JWT_RULES: [(&str, &str); 5] = [
+    ("CALLER_AUTH", "jwt"),
+    ("ADMIN_CLAIM_NAME", "cognito:groups"),
+    ("ADMIN_CLAIM_VALUE", "admin"),
+    ("CREATOR_CLAIM", "cognito:groups=teachers"),
+    ("ROLE_CLAIMS", "host=cognito:groups=hosts"),
+];
+/// The issuer and audience of the tokens a `jwt` stack accepts.
+pub const JWT_ISSUER: &str = "https://issuer.e2e.local";
+pub const JWT_AUDIENCE: &str = "e2e-app";
 
 impl Default for Options {
     fn default() -> Self {
@@ -71,6 +87,7 @@ impl Default for Options {
             max_concurrency: None,
             bin_dir: None,
             runner: None,
+            jwt: false,
         }
     }
 }
@@ -102,6 +119,9 @@ pub struct Stack {
     _secrets_manager_forward: Forward,
     children: Vec<(String, Child)>,
     _runtime_limit: AbortOnDrop,
+    _front_door: Option<AbortOnDrop>,
+    /// The key local-api's authorizer verifies tokens with (a `jwt` stack).
+    jwt_key: Option<String>,
     log_dir: PathBuf,
     http: reqwest::Client,
 }
@@ -172,6 +192,9 @@ impl Stack {
             if let Some(n) = opts.max_concurrency {
                 cmd.env("AWS_LAMBDA_MAX_CONCURRENCY", n.to_string());
             }
+            if opts.jwt {
+                cmd.envs(JWT_RULES);
+            }
             let child = cmd
                 .env("AWS_LAMBDA_RUNTIME_API", format!("http://127.0.0.1:{limited_port}/.rt/{f}"))
                 .env("AWS_LAMBDA_FUNCTION_NAME", f)
@@ -195,8 +218,27 @@ impl Stack {
                 .unwrap_or_else(|e| panic!("starting {f}: {e}"));
             children.push((f.to_string(), child));
         }
+        // With callers signing in, local-api's authorizer is the front door, as API Gateway's is.
+        let (api, front_door, jwt_key) = if opts.jwt {
+            let key = fresh_secret();
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let api = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+            let router = local_api::router(local_api::LocalApi {
+                upstream: format!("http://127.0.0.1:{port}"),
+                http: reqwest::Client::builder().timeout(local_api::INTEGRATION_TIMEOUT).build().unwrap(),
+                jwt: Some(local_api::authorizer::JwtAuthorizer::new(key.as_bytes(), JWT_ISSUER, JWT_AUDIENCE)),
+            });
+            let task = tokio::spawn(async move {
+                axum::serve(listener, router).await.ok();
+            });
+            (api, Some(AbortOnDrop(task)), Some(key))
+        } else {
+            (format!("http://127.0.0.1:{port}"), None, None)
+        };
         Self {
-            api: format!("http://127.0.0.1:{port}"),
+            api,
+            _front_door: front_door,
+            jwt_key,
             hms,
             access_key,
             secret,
@@ -221,8 +263,35 @@ impl Stack {
 
     /// [`Stack::call`], and the size of the answer's body in bytes.
     pub async fn call_sized(&self, method: &str, path_and_query: &str, body: Option<&str>) -> (u16, Value, usize) {
+        self.call_as(None, method, path_and_query, body).await
+    }
+
+    /// A token of the `jwt` stack's issuer for `sub`, in `groups` (`cognito:groups`), valid for
+    /// ten minutes.
+    pub fn token(&self, sub: &str, groups: &[&str]) -> String {
+        let key = self.jwt_key.as_ref().expect("a stack started with jwt");
+        let now = chrono::Utc::now().timestamp();
+        let claims = serde_json::json!({
+            "sub": sub, "iss": JWT_ISSUER, "aud": JWT_AUDIENCE, "iat": now, "exp": now + 600,
+            "cognito:groups": groups,
+        });
+        let header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+        jsonwebtoken::encode(&header, &claims, &jsonwebtoken::EncodingKey::from_secret(key.as_bytes())).unwrap()
+    }
+
+    /// [`Stack::call_sized`] with `Authorization: Bearer <token>` when a token is given.
+    pub async fn call_as(
+        &self,
+        token: Option<&str>,
+        method: &str,
+        path_and_query: &str,
+        body: Option<&str>,
+    ) -> (u16, Value, usize) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut req = self.http.request(method, format!("{}{path_and_query}", self.api));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
         if let Some(b) = body {
             req = req.header("content-type", "application/json").body(b.to_string());
         }

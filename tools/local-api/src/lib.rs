@@ -4,10 +4,12 @@
 //! Anything else is API Gateway's own 404, so `cargo lambda watch`'s extras (its `/lambda-url/`
 //! paths, which start any binary of the workspace, and its 404 listing them) stay out of reach.
 
+pub mod authorizer;
+
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -15,8 +17,9 @@ use axum::response::{IntoResponse, Response};
 pub const INTEGRATION_TIMEOUT: Duration = Duration::from_secs(29);
 
 /// The API's paths, as `template.yaml` routes them (a test checks the two agree).
-pub const ROUTES: [&str; 16] = [
+pub const ROUTES: [&str; 17] = [
     "/create-room",
+    "/room-owner",
     "/auth-token",
     "/session-analytics-by-room",
     "/session-list-by-room",
@@ -39,6 +42,50 @@ pub const FUNCTIONS: [&str; 5] = ["create-room", "auth-token", "session-analytic
 
 /// What API Gateway answers for a path no route matches (an HTTP API: 404 and this body).
 pub const NOT_FOUND_BODY: &str = r#"{"message":"Not Found"}"#;
+
+/// The largest request API Gateway passes on (and Lambda accepts): 6 MB.
+pub const MAX_REQUEST_BYTES: usize = 6 * 1024 * 1024;
+
+/// The front door: where requests go, and the JWT authorizer when callers must sign in.
+#[derive(Clone)]
+pub struct LocalApi {
+    /// Base URL of `cargo lambda watch`.
+    pub upstream: String,
+    pub http: reqwest::Client,
+    pub jwt: Option<authorizer::JwtAuthorizer>,
+}
+
+/// The router serving `api`: API Gateway's 404 off the routes, its 401 for a route the
+/// authorizer guards without a valid token, else the function.
+pub fn router(api: LocalApi) -> axum::Router {
+    axum::Router::new().fallback(handle).with_state(api)
+}
+
+async fn handle(State(api): State<LocalApi>, req: Request) -> Response {
+    let (method, path) = (req.method().as_str().to_string(), req.uri().path().to_string());
+    if target(&method, &path) == Target::NotFound {
+        return json_answer(StatusCode::NOT_FOUND, NOT_FOUND_BODY);
+    }
+    let (Some(jwt), Some(function)) = (&api.jwt, authorizer::function_of(&path)) else {
+        return forward(&api.http, &api.upstream, req, MAX_REQUEST_BYTES).await;
+    };
+    if !ROUTES.contains(&path.as_str()) {
+        return forward(&api.http, &api.upstream, req, MAX_REQUEST_BYTES).await;
+    }
+    // Routes without the authorizer (preflights, the webhook) get an event without claims.
+    let claims = if jwt.guards(&method, &path) {
+        let Some(claims) = jwt.claims(req.headers()) else { return authorizer::unauthorized() };
+        Some(claims)
+    } else {
+        None
+    };
+    let (parts, body) = req.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, MAX_REQUEST_BYTES).await else {
+        return json_answer(StatusCode::PAYLOAD_TOO_LARGE, r#"{"message":"Request Entity Too Large"}"#);
+    };
+    let event = authorizer::event(&method, &path, parts.uri.query(), &parts.headers, &body, claims.as_ref());
+    authorizer::invoke(&api.http, &api.upstream, function, &event).await
+}
 
 /// Where a request goes.
 #[derive(Debug, PartialEq, Eq)]

@@ -4,14 +4,9 @@
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
-use axum::extract::{Request, State};
-use axum::http::StatusCode;
-use axum::response::Response;
 use clap::Parser;
-use local_api::{INTEGRATION_TIMEOUT, NOT_FOUND_BODY, Target, forward, json_answer, target};
-
-/// The largest request API Gateway passes on (and Lambda accepts): 6 MB.
-const MAX_REQUEST_BYTES: usize = 6 * 1024 * 1024;
+use local_api::authorizer::JwtAuthorizer;
+use local_api::{INTEGRATION_TIMEOUT, LocalApi, router};
 
 #[derive(Parser)]
 #[command(about = "The API's routing on loopback, in front of cargo lambda watch")]
@@ -22,12 +17,15 @@ struct Args {
     /// Base URL of `cargo lambda watch`, e.g. http://127.0.0.1:9001.
     #[arg(long)]
     upstream: String,
-}
-
-#[derive(Clone)]
-struct Upstream {
-    base: String,
-    http: reqwest::Client,
+    /// With --jwt-audience and --jwt-key-env: the JWT authorizer's issuer (callers must sign in).
+    #[arg(long, requires_all = ["jwt_audience", "jwt_key_env"])]
+    jwt_issuer: Option<String>,
+    #[arg(long)]
+    jwt_audience: Option<String>,
+    /// The environment variable holding the HS256 key tokens are signed with (never a flag: it
+    /// would show in the process list).
+    #[arg(long)]
+    jwt_key_env: Option<String>,
 }
 
 #[tokio::main]
@@ -35,9 +33,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let http =
         reqwest::Client::builder().timeout(INTEGRATION_TIMEOUT).connect_timeout(Duration::from_secs(2)).build()?;
-    let app = axum::Router::new()
-        .fallback(handle)
-        .with_state(Upstream { base: args.upstream.trim_end_matches('/').to_string(), http });
+    let jwt = match (&args.jwt_issuer, &args.jwt_audience, &args.jwt_key_env) {
+        (Some(issuer), Some(audience), Some(var)) => {
+            let key = std::env::var(var).map_err(|_| format!("{var} is not set"))?;
+            Some(JwtAuthorizer::new(key.as_bytes(), issuer, audience))
+        }
+        _ => None,
+    };
+    let app = router(LocalApi { upstream: args.upstream.trim_end_matches('/').to_string(), http, jwt });
     let v4 = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, args.port))).await?;
     // `localhost` may resolve to ::1 first (cargo lambda invoke's default address is ::1).
     if let Ok(v6) = tokio::net::TcpListener::bind(SocketAddr::from((Ipv6Addr::LOCALHOST, args.port))).await {
@@ -49,11 +52,4 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .await?;
     Ok(())
-}
-
-async fn handle(State(upstream): State<Upstream>, req: Request) -> Response {
-    if target(req.method().as_str(), req.uri().path()) == Target::NotFound {
-        return json_answer(StatusCode::NOT_FOUND, NOT_FOUND_BODY);
-    }
-    forward(&upstream.http, &upstream.base, req, MAX_REQUEST_BYTES).await
 }

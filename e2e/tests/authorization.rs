@@ -1,0 +1,269 @@
+//! Who can call what, end to end: the release binaries behind local-api's JWT authorizer, every
+//! route x every kind of caller x (the owner's room, someone else's room, a room that does not
+//! exist), each cell with its expected answer. The README's "Who can call it" table is this
+//! matrix, generated from it (the test fails when the two differ).
+
+use std::fmt::Write;
+
+use hms_e2e::{Options, Stack};
+use serde_json::{Value, json};
+
+/// What a cell must answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// Past every check: the function's own answer (100ms's, for a room it does not know).
+    Pass,
+    /// 401: no verified caller.
+    NoToken,
+    /// 403: the caller may not do this at all (`admin_required`, `role_not_allowed`).
+    Forbidden,
+    /// 404 `room_not_found`: the room is not the caller's, told as if it did not exist.
+    Hidden,
+    /// 409 `name_taken`: the name is someone else's room.
+    Taken,
+}
+
+impl Outcome {
+    fn cell(self) -> &'static str {
+        match self {
+            Self::Pass => "✓",
+            Self::NoToken => "401",
+            Self::Forbidden => "403",
+            Self::Hidden => "404",
+            Self::Taken => "409",
+        }
+    }
+
+    fn holds(self, status: u16, body: &Value) -> bool {
+        let error = body["error"].as_str().unwrap_or("");
+        match self {
+            Self::Pass => ![401, 403, 409].contains(&status) && error != "room_not_found" && error != "unauthenticated",
+            Self::NoToken => status == 401,
+            Self::Forbidden => status == 403 && ["admin_required", "role_not_allowed"].contains(&error),
+            Self::Hidden => status == 404 && error == "room_not_found",
+            Self::Taken => status == 409 && error == "name_taken",
+        }
+    }
+}
+
+/// Who signs in: the token's `sub` and its `cognito:groups`.
+type Identity = (&'static str, &'static [&'static str]);
+
+/// The callers, in the table's order: (column title, identity); `None`: no token.
+const CALLERS: [(&str, Option<Identity>); 6] = [
+    ("no token", None),
+    ("signed-in user", Some(("user-1", &[]))),
+    ("host claim", Some(("host-1", &["hosts"]))),
+    ("creator", Some(("teacher-2", &["teachers"]))),
+    ("room's owner", Some(("teacher-1", &["teachers"]))),
+    ("admin", Some(("admin-1", &["admin"]))),
+];
+
+/// The rooms of a room route's cells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Room {
+    Owners,
+    SomeoneElses,
+    Unknown,
+}
+
+const ROOMS: [Room; 3] = [Room::Owners, Room::SomeoneElses, Room::Unknown];
+
+/// The expected answer of a room's host operation for caller `c` (index into CALLERS).
+fn room_rule(c: usize, room: Room) -> Outcome {
+    match (CALLERS[c].0, room) {
+        ("no token", _) => Outcome::NoToken,
+        ("admin", _) | ("room's owner", Room::Owners) => Outcome::Pass,
+        _ => Outcome::Hidden,
+    }
+}
+
+/// A row of the matrix: (title, method, path, body) and each caller's expected answer.
+type Row = (&'static str, &'static str, &'static str, Option<Value>, [Outcome; 6]);
+
+/// The routes that do not depend on a room.
+fn other_rows() -> Vec<Row> {
+    use Outcome::*;
+    vec![
+        (
+            "POST /create-room (a new name)",
+            "POST",
+            "/create-room",
+            Some(json!({"name": "NAME"})),
+            [NoToken, Forbidden, Forbidden, Pass, Pass, Pass],
+        ),
+        (
+            "POST /create-room (the name of someone else's room)",
+            "POST",
+            "/create-room",
+            Some(json!({"name": "matrix-other", "description": "taken over?"})),
+            [NoToken, Forbidden, Forbidden, Taken, Taken, Pass],
+        ),
+        (
+            "POST /room-owner",
+            "POST",
+            "/room-owner",
+            Some(json!({"room_id": "ROOM", "owner": "teacher-1"})),
+            [NoToken, Forbidden, Forbidden, Forbidden, Forbidden, Pass],
+        ),
+        (
+            "POST /auth-token (role guest)",
+            "POST",
+            "/auth-token",
+            Some(json!({"room_id": "ROOM", "role": "guest"})),
+            [NoToken, Pass, Pass, Pass, Pass, Pass],
+        ),
+        (
+            "POST /auth-token (role host)",
+            "POST",
+            "/auth-token",
+            Some(json!({"room_id": "ROOM", "role": "host"})),
+            [NoToken, Forbidden, Pass, Forbidden, Forbidden, Forbidden],
+        ),
+    ]
+}
+
+/// A room's host operations: (row title, method, path with ROOM and CODE to fill, body).
+fn room_rows() -> Vec<(&'static str, &'static str, &'static str, Option<Value>)> {
+    vec![
+        ("GET /session-analytics-by-room", "GET", "/session-analytics-by-room?room_id=ROOM", None),
+        ("GET /session-list-by-room", "GET", "/session-list-by-room?room_id=ROOM", None),
+        ("GET /attendance-history", "GET", "/attendance-history?room_id=ROOM", None),
+        ("POST /room-codes", "POST", "/room-codes", Some(json!({"room_id": "ROOM"}))),
+        ("GET /room-codes", "GET", "/room-codes?room_id=ROOM", None),
+        ("POST /room-codes/disable", "POST", "/room-codes/disable", Some(json!({"code": "CODE", "room_id": "ROOM"}))),
+        ("POST /room-codes/enable", "POST", "/room-codes/enable", Some(json!({"code": "CODE", "room_id": "ROOM"}))),
+        ("GET /active-peers", "GET", "/active-peers?room_id=ROOM", None),
+        ("POST /remove-peer", "POST", "/remove-peer", Some(json!({"room_id": "ROOM", "role": "guest"}))),
+        ("POST /end-room", "POST", "/end-room", Some(json!({"room_id": "ROOM"}))),
+        ("POST /recordings/start", "POST", "/recordings/start", Some(json!({"room_id": "ROOM"}))),
+        ("POST /recordings/stop", "POST", "/recordings/stop", Some(json!({"room_id": "ROOM"}))),
+        ("GET /recordings", "GET", "/recordings?room_id=ROOM", None),
+    ]
+}
+
+/// The matrix as the README shows it.
+fn table() -> String {
+    let mut t = String::from("| Route | ");
+    t += &CALLERS.map(|(title, _)| title).join(" | ");
+    t += " |\n|---|";
+    t += &"---|".repeat(CALLERS.len());
+    t.push('\n');
+    for (title, _, _, _, outcomes) in other_rows() {
+        let _ = writeln!(t, "| {title} | {} |", outcomes.map(Outcome::cell).join(" | "));
+    }
+    let rooms: Vec<String> = (0..CALLERS.len()).map(|c| ROOMS.map(|r| room_rule(c, r).cell()).join(" / ")).collect();
+    let routes: Vec<&str> = room_rows().iter().map(|(title, ..)| *title).collect();
+    let title = format!("a room's host operations ({}): own room / someone else's / unknown room", routes.join(", "));
+    let _ = writeln!(t, "| {title} | {} |", rooms.join(" | "));
+    let _ = writeln!(t, "| `OPTIONS` on any route (CORS preflight) | {} |", ["✓"; 6].join(" | "));
+    let _ = writeln!(t, "| POST /webhooks/100ms (no JWT; the secret header decides) | {} |", ["401"; 6].join(" | "));
+    t
+}
+
+fn fill(text: &str, room: &str, code: &str, name: &str) -> String {
+    text.replace("ROOM", room).replace("CODE", code).replace("NAME", name)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn who_can_call_what() {
+    let stack = Stack::start("authorization", Options { jwt: true, ..Options::default() }).await;
+    let tokens: Vec<Option<String>> =
+        CALLERS.iter().map(|(_, who)| who.map(|(sub, groups)| stack.token(sub, groups))).collect();
+    let admin = tokens[5].as_deref();
+    let create = |token: Option<String>, name: &str| {
+        let body = json!({"name": name}).to_string();
+        let stack = &stack;
+        async move {
+            let (s, room, _) = stack.call_as(token.as_deref(), "POST", "/create-room", Some(&body)).await;
+            assert_eq!(s, 200, "{room}");
+            room["id"].as_str().unwrap().to_string()
+        }
+    };
+    let owners = create(tokens[4].clone(), "matrix-class").await;
+    let someone_elses = create(Some(stack.token("teacher-3", &["teachers"])), "matrix-other").await;
+    let unknown = "0123456789abcdef01234567".to_string();
+    let mut codes = Vec::new();
+    for room in [&owners, &someone_elses] {
+        let body = json!({"room_id": room}).to_string();
+        let (s, made, _) = stack.call_as(admin, "POST", "/room-codes", Some(&body)).await;
+        assert_eq!(s, 200, "{made}");
+        codes.push(made["room_codes"][0]["code"].as_str().unwrap().to_string());
+    }
+    codes.push("abc-defg-hij".into());
+    let room_ids = [owners.clone(), someone_elses, unknown];
+
+    let mut cells = 0;
+    let total = |c: Value| c["requests"].as_object().map_or(0, |r| r.values().filter_map(Value::as_u64).sum::<u64>());
+    for (row, (title, method, path, body, outcomes)) in other_rows().into_iter().enumerate() {
+        for (c, token) in tokens.iter().enumerate() {
+            let name = format!("matrix-new-{row}-{c}");
+            let body = body.as_ref().map(|b| fill(&b.to_string(), &owners, "", &name));
+            let (s, answer, _) = stack.call_as(token.as_deref(), method, path, body.as_deref()).await;
+            let want = outcomes[c];
+            assert!(want.holds(s, &answer), "{title} as {}: expected {want:?}, got {s} {answer}", CALLERS[c].0);
+            cells += 1;
+        }
+    }
+    for (title, method, path, body) in room_rows() {
+        for (r, room) in ROOMS.iter().enumerate() {
+            for (c, token) in tokens.iter().enumerate() {
+                let path = fill(path, &room_ids[r], &codes[r], "");
+                let body = body.as_ref().map(|b| fill(&b.to_string(), &room_ids[r], &codes[r], ""));
+                let before = total(stack.hms.counters().await);
+                let (s, answer, _) = stack.call_as(token.as_deref(), method, &path, body.as_deref()).await;
+                let want = room_rule(c, *room);
+                assert!(
+                    want.holds(s, &answer),
+                    "{title} {room:?} as {}: expected {want:?}, got {s} {answer}",
+                    CALLERS[c].0
+                );
+                if want != Outcome::Pass {
+                    assert_eq!(
+                        total(stack.hms.counters().await),
+                        before,
+                        "{title} {room:?}: a refusal reaches no 100ms"
+                    );
+                }
+                cells += 1;
+            }
+        }
+    }
+    for (c, token) in tokens.iter().enumerate() {
+        let (s, answer, _) = stack.call_as(token.as_deref(), "OPTIONS", "/session-list-by-room", None).await;
+        assert_eq!(s, 200, "preflight as {}: {answer}", CALLERS[c].0);
+        let (s, answer, _) = stack.call_as(token.as_deref(), "POST", "/webhooks/100ms", Some("{}")).await;
+        assert_eq!((s, answer["error"].as_str()), (401, Some("unauthenticated")), "webhook as {}", CALLERS[c].0);
+        cells += 2;
+    }
+    assert_eq!(cells, (other_rows().len() + room_rows().len() * 3 + 2) * CALLERS.len());
+
+    // An admin gives a room without an owner (or another's) to a teacher, who can then run it.
+    let body = json!({"room_id": owners, "owner": "teacher-2"}).to_string();
+    assert_eq!(stack.call_as(admin, "POST", "/room-owner", Some(&body)).await.0, 200);
+    let path = format!("/session-list-by-room?room_id={owners}");
+    assert_eq!(stack.call_as(tokens[3].as_deref(), "GET", &path, None).await.0, 200, "the new owner runs it");
+    let (s, b, _) = stack.call_as(tokens[4].as_deref(), "GET", &path, None).await;
+    assert_eq!((s, b["error"].as_str()), (404, Some("room_not_found")), "the old owner no longer does");
+
+    // The audit trail: each token minted is logged with who asked, for whom, the room, the role
+    // and its jti; never the token.
+    let log = stack.log("auth-token");
+    let minted: Vec<Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["message"] == "auth token minted")
+        .collect();
+    assert!(!minted.is_empty());
+    for line in &minted {
+        for field in ["sub", "user_id", "room_id", "role", "jti"] {
+            assert!(line[field].as_str().is_some_and(|v| !v.is_empty() && v != "-"), "{field} missing: {line}");
+        }
+        assert_eq!(line["sub"], line["user_id"], "a signed-in caller's token is for itself: {line}");
+    }
+    assert!(!stack.log("auth-token").contains("eyJ"), "no token in the log");
+
+    let readme = std::fs::read_to_string(hms_e2e::workspace_root().join("README.md")).unwrap();
+    let table = table();
+    assert!(readme.contains(&table), "README.md's table differs from the matrix; it must read:\n{table}");
+}

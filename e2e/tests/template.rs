@@ -274,6 +274,27 @@ fn fail_closed(doc: &Value) -> Vec<String> {
     out
 }
 
+/// `cargo lambda watch`'s router (Cargo.toml) sends each of the API's paths to the function that
+/// serves it in the template (local-api's `function_of`), and no other path.
+#[test]
+fn the_local_router_serves_every_route_with_its_function() {
+    let manifest = include_str!("../../Cargo.toml");
+    let section = manifest.split("[workspace.metadata.lambda.watch.router]").nth(1).expect("the router section");
+    let mut routed: Vec<(String, String)> = section
+        .lines()
+        .take_while(|l| !l.starts_with('['))
+        .filter_map(|l| l.split_once(" = "))
+        .map(|(path, f)| (path.trim_matches('"').to_string(), f.trim_matches('"').to_string()))
+        .collect();
+    routed.sort();
+    let mut want: Vec<(String, String)> = PATHS
+        .iter()
+        .map(|p| (p.to_string(), local_api::authorizer::function_of(p).expect("a function").to_string()))
+        .collect();
+    want.sort();
+    assert_eq!(routed, want);
+}
+
 #[test]
 fn the_template_is_least_privilege_and_fully_authorized() {
     let found = problems(TEMPLATE);

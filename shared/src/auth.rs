@@ -209,12 +209,8 @@ impl Caller<'_> {
     pub fn require_role(&self, role: &Role, allowed: &RoleAllowList) -> Result<(), ApiError> {
         allowed.require(role)?;
         let Self::Signed { claims, rules, .. } = self else { return Ok(()) };
-        let mut needed = rules.role_claims.for_role(role).peekable();
-        if needed.peek().is_none() {
-            return Ok(());
-        }
-        let needed: Vec<&ClaimRule> = needed.collect();
-        if needed.iter().any(|rule| rule.holds(claims)) {
+        let needed: Vec<&ClaimRule> = rules.role_claims.for_role(role).collect();
+        if needed.is_empty() || needed.iter().any(|rule| rule.holds(claims)) {
             return Ok(());
         }
         let what: Vec<String> = needed.iter().map(ToString::to_string).collect();

@@ -52,21 +52,18 @@ impl<S: SecretSource> Function for RoomControl<S> {
         let caller = self.access.auth.caller(&req.claims)?;
         let hms = &self.hms;
         let body = req.body.as_deref();
-        let may_run = |room: RoomId| {
-            let caller = &caller;
-            async move { self.access.require_room(caller, &room).await }
-        };
+        let access = &self.access;
         match (route, &req.method) {
             (ROOM_CODES_PATH, &Method::POST) => {
                 let ask = codes::create_request(body, &self.roles)?;
-                may_run(ask.room_id.clone()).await?;
+                access.require_room(&caller, &ask.room_id).await?;
                 codes::create(hms, &ask, &self.roles).await
             }
             (ROOM_CODES_PATH, _) => {
                 let room_id: RoomId = req.required_param("room_id")?;
                 let role = req.param("role")?;
                 let enabled = req.param::<crate::paging::Flag>("enabled")?.map(|f| f.0);
-                may_run(room_id.clone()).await?;
+                access.require_room(&caller, &room_id).await?;
                 codes::list(hms, &room_id, role.as_ref(), enabled).await
             }
             (ROOM_CODES_DISABLE_PATH | ROOM_CODES_ENABLE_PATH, _) => {
@@ -78,34 +75,34 @@ impl<S: SecretSource> Function for RoomControl<S> {
                             "field 'room_id' is required: the room the code is of (only admins may leave it out)",
                         )
                     })?;
-                    may_run(room.clone()).await?;
+                    access.require_room(&caller, &room).await?;
                     codes::require_code_of(hms, &room, &code).await?;
                 }
                 codes::switch(hms, &code, route == ROOM_CODES_ENABLE_PATH, &self.roles).await
             }
             (ACTIVE_PEERS_PATH, _) => {
                 let room_id: RoomId = req.required_param("room_id")?;
-                may_run(room_id.clone()).await?;
+                access.require_room(&caller, &room_id).await?;
                 peers::active(hms, &room_id).await
             }
             (REMOVE_PEER_PATH, _) => {
                 let ask = peers::removal_request(body)?;
-                may_run(ask.room_id.clone()).await?;
+                access.require_room(&caller, &ask.room_id).await?;
                 peers::remove(hms, &ask).await
             }
             (END_ROOM_PATH, _) => {
                 let ask = peers::end_request(body)?;
-                may_run(ask.room_id.clone()).await?;
+                access.require_room(&caller, &ask.room_id).await?;
                 peers::end(hms, &ask).await
             }
             (RECORDINGS_START_PATH, _) => {
                 let ask = recordings::start_request(body)?;
-                may_run(ask.room_id.clone()).await?;
+                access.require_room(&caller, &ask.room_id).await?;
                 recordings::start(hms, &ask).await
             }
             (RECORDINGS_STOP_PATH, _) => {
                 let ask = recordings::room_request(body)?;
-                may_run(ask.clone()).await?;
+                access.require_room(&caller, &ask).await?;
                 recordings::stop(hms, &ask).await
             }
             (RECORDINGS_PATH, _) => {
@@ -113,7 +110,7 @@ impl<S: SecretSource> Function for RoomControl<S> {
                 let limit =
                     req.param("limit")?.unwrap_or(recordings::RecordingListLimit::new(recordings::DEFAULT_LIMIT));
                 let cursor = req.param("cursor")?;
-                may_run(room_id.clone()).await?;
+                access.require_room(&caller, &room_id).await?;
                 recordings::list(hms, &room_id, limit, cursor.as_ref()).await
             }
             (RECORDING_URL_PATH, _) => {

@@ -313,15 +313,7 @@ pub async fn reports_page(
     let mut reports = Vec::with_capacity(items.len());
     let mut bytes = 0;
     for (i, item) in items.iter().enumerate() {
-        let json = match item.get(REPORT_ATTRIBUTE).and_then(|v| v.as_b().ok()) {
-            Some(gzip) => crate::encoding::gunzip(gzip.as_ref())
-                .map_err(|e| ApiError::Internal(format!("a stored report does not unpack: {e}")))?,
-            None => {
-                let closed = ClosedSession::from_item(item)
-                    .ok_or_else(|| ApiError::Internal("a report item without its session".into()))?;
-                build_report(table, &closed, text(item, GENERATION_ATTRIBUTE).unwrap_or_default(), now).await?
-            }
-        };
+        let json = report_json(table, item, now).await?;
         bytes += json.len();
         reports.push(json);
         if bytes > budget && i + 1 < items.len() {
@@ -330,6 +322,37 @@ pub async fn reports_page(
         }
     }
     Ok((reports, next.map(HistoryCursor)))
+}
+
+/// The stored report of one session of the room, `None` when the table has none (not closed yet,
+/// its webhooks not delivered, or a session of another room): two reads by key.
+pub async fn session_report(
+    table: &EventsTable,
+    room_id: &str,
+    session_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Vec<u8>>, ApiError> {
+    let marker = table.get(&session_pk(session_id), CLOSED_SK).await?;
+    let Some(closed) = marker.as_ref().and_then(ClosedSession::from_item).filter(|c| c.room_id == room_id) else {
+        return Ok(None);
+    };
+    match table.get(&room_pk(room_id), &closed.report_sk()).await? {
+        Some(item) => report_json(table, &item, now).await.map(Some),
+        None => Ok(None),
+    }
+}
+
+/// A report item's JSON: unpacked when built, built (and kept) when still to build.
+async fn report_json(table: &EventsTable, item: &Item, now: DateTime<Utc>) -> Result<Vec<u8>, ApiError> {
+    match item.get(REPORT_ATTRIBUTE).and_then(|v| v.as_b().ok()) {
+        Some(gzip) => crate::encoding::gunzip(gzip.as_ref())
+            .map_err(|e| ApiError::Internal(format!("a stored report does not unpack: {e}"))),
+        None => {
+            let closed = ClosedSession::from_item(item)
+                .ok_or_else(|| ApiError::Internal("a report item without its session".into()))?;
+            build_report(table, &closed, text(item, GENERATION_ATTRIBUTE).unwrap_or_default(), now).await
+        }
+    }
 }
 
 /// Where a page of `/attendance-history` starts: the sort key of the last report before it,

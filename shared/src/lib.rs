@@ -20,6 +20,7 @@ pub mod input;
 pub mod invocation;
 pub mod logging;
 pub mod owners;
+pub mod page;
 pub mod paging;
 pub mod sdk_http;
 pub mod store;

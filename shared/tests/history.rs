@@ -248,6 +248,23 @@ async fn history_pages_newest_first_and_csv_has_the_json_figures() {
     let (status, body, _) = history(&t, &[("room_id", ROOM), ("cursor", "bm9wZQ")]).await;
     assert_eq!(status, 400, "{body}");
 
+    // One session's report by its id: the same report the pages hold, alone; none for a session
+    // the table does not have or of another room (404); no cursor with it.
+    let one = history_json(&t, &[("room_id", ROOM), ("session_id", sessions[1])]).await;
+    assert_eq!((one["count"].as_u64(), &one["next_cursor"]), (Some(1), &Value::Null), "{one}");
+    assert_eq!(one["reports"][0], first["reports"][1]);
+    for (room, session) in [(ROOM, "6383d1c2e8d7f2a3b4c5d6f9"), ("6383d1c2e8d7f2a3b4c5d6ff", sessions[1])] {
+        let (status, body, _) = history(&t, &[("room_id", room), ("session_id", session)]).await;
+        let body: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!((status, body["error"].as_str()), (404, Some("session_not_found")), "{body}");
+    }
+    let (status, body, _) = history(&t, &[("room_id", ROOM), ("session_id", sessions[1]), ("cursor", &cursor)]).await;
+    assert_eq!(status, 400, "{body}");
+    let (status, csv, next) = history(&t, &[("room_id", ROOM), ("session_id", sessions[1]), ("format", "csv")]).await;
+    assert_eq!((status, next), (200, None), "{csv}");
+    assert_eq!(csv_rows(&csv).len(), 1 + names.len(), "{csv}");
+    assert!(csv.contains(sessions[1]) && !csv.contains(sessions[0]) && !csv.contains(sessions[2]), "{csv}");
+
     // The CSV of the same page: one row per attendee and session, the JSON's figures.
     let (status, csv, next) = history(&t, &[("room_id", ROOM), ("limit", "2"), ("format", "csv")]).await;
     assert_eq!(status, 200, "{csv}");

@@ -1,7 +1,8 @@
 //! `session-analytics`: `GET /session-analytics-by-room` (a session's attendance),
 //! `GET /session-list-by-room` (a room's sessions, a page at a time) and
 //! `GET /attendance-history` (a room's stored attendance reports, from the events table). With
-//! `CALLER_AUTH=jwt` each is for the room's owner and admins (`owners`).
+//! `CALLER_AUTH=jwt` each is for the room's owner and admins (`owners`). And `GET /attendance`,
+//! the page that shows them to a host ([`crate::page`]): it carries no data, so it is for anyone.
 
 use chrono::{DateTime, Utc};
 use lambda_http::http::Method;
@@ -22,6 +23,7 @@ use crate::store::EventsTable;
 pub const SESSION_ANALYTICS_PATH: &str = "/session-analytics-by-room";
 pub const SESSION_LIST_PATH: &str = "/session-list-by-room";
 pub const ATTENDANCE_HISTORY_PATH: &str = "/attendance-history";
+pub const ATTENDANCE_PAGE_PATH: &str = "/attendance";
 
 /// The `session-analytics` function: its routes, over a 100ms client and the events table.
 pub struct SessionAnalytics<H> {
@@ -67,9 +69,13 @@ impl<H: HmsApi> Function for SessionAnalytics<H> {
         Route { path: SESSION_ANALYTICS_PATH, method: Method::GET },
         Route { path: SESSION_LIST_PATH, method: Method::GET },
         Route { path: ATTENDANCE_HISTORY_PATH, method: Method::GET },
+        Route { path: ATTENDANCE_PAGE_PATH, method: Method::GET },
     ];
 
     async fn call(&self, route: &'static str, req: ApiRequest) -> Result<Reply, ApiError> {
+        if route == ATTENDANCE_PAGE_PATH {
+            return Ok(crate::page::attendance_page());
+        }
         let caller = self.access.auth.caller(&req.claims)?;
         let room_id: RoomId = req.required_param("room_id")?;
         self.access.require_room(&caller, &room_id).await?;
@@ -85,8 +91,19 @@ impl<H: HmsApi> Function for SessionAnalytics<H> {
                     )
                 })?),
             };
+            let session_id: Option<SessionId> = req.param("session_id")?;
+            if session_id.is_some() && cursor.is_some() {
+                return Err(ApiError::invalid_parameter(
+                    "cursor",
+                    "does not go with session_id (one report, one page)",
+                ));
+            }
             let table = self.history.as_ref().map_err(|e| ApiError::Config(e.to_string()))?;
-            return attendance_history(table, &room_id, limit, cursor.as_ref(), format, chrono::Utc::now()).await;
+            let which = match &session_id {
+                Some(s) => Reports::Session(s),
+                None => Reports::Page { limit, cursor: cursor.as_ref() },
+            };
+            return attendance_history(table, &room_id, which, format, chrono::Utc::now()).await;
         }
         if route == SESSION_ANALYTICS_PATH {
             let format: Format = req.param("format")?.unwrap_or_default();
@@ -205,21 +222,44 @@ pub type HistoryLimit = Limit<50>;
 /// Reports stop being added to a page once they pass this many bytes (Lambda's answer is 6 MB).
 pub const HISTORY_PAGE_BUDGET: usize = 4 * 1024 * 1024;
 
-/// `GET /attendance-history?room_id=[&limit=][&cursor=][&format=]`: the room's stored attendance
-/// reports, newest session first, each the answer `/session-analytics-by-room` gives for that
-/// session (all its attendees), however long ago 100ms forgot it:
+/// Which stored reports `/attendance-history` answers.
+#[derive(Debug, Clone, Copy)]
+pub enum Reports<'a> {
+    /// A page of the room's reports, newest first.
+    Page { limit: HistoryLimit, cursor: Option<&'a HistoryCursor> },
+    /// One session's report (404 `session_not_found` when the table has none for the room).
+    Session(&'a SessionId),
+}
+
+/// `GET /attendance-history?room_id=[&limit=][&cursor=][&session_id=][&format=]`: the room's
+/// stored attendance reports, newest session first, each the answer `/session-analytics-by-room`
+/// gives for that session (all its attendees), however long ago 100ms forgot it:
 /// `{"success","room_id","count","next_cursor","reports":[...]}`; or as CSV, one row per attendee
-/// and session, the next cursor in [`NEXT_CURSOR_HEADER`].
+/// and session, the next cursor in [`NEXT_CURSOR_HEADER`]. With `session_id`, that session's
+/// report alone, in the same shape.
 pub async fn attendance_history(
     table: &EventsTable,
     room_id: &RoomId,
-    limit: HistoryLimit,
-    cursor: Option<&HistoryCursor>,
+    which: Reports<'_>,
     format: Format,
     now: DateTime<Utc>,
 ) -> Result<Reply, ApiError> {
-    let (reports, next) =
-        history::reports_page(table, room_id.as_str(), limit.get(), cursor, HISTORY_PAGE_BUDGET, now).await?;
+    let (reports, next) = match which {
+        Reports::Page { limit, cursor } => {
+            history::reports_page(table, room_id.as_str(), limit.get(), cursor, HISTORY_PAGE_BUDGET, now).await?
+        }
+        Reports::Session(session_id) => {
+            match history::session_report(table, room_id.as_str(), session_id.as_str(), now).await? {
+                Some(report) => (vec![report], None),
+                None => {
+                    return Err(ApiError::NotFound {
+                        code: ErrorCode::SessionNotFound,
+                        msg: format!("room {room_id} has no stored report of session {session_id}"),
+                    });
+                }
+            }
+        }
+    };
     let next = next.map(|c| c.encode());
     if format == Format::Csv {
         let mut out = Vec::new();

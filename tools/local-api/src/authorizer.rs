@@ -25,14 +25,16 @@ use crate::{INTEGRATION_TIMEOUT, json_answer};
 pub const UNAUTHORIZED_BODY: &str = r#"{"message":"Unauthorized"}"#;
 
 /// The paths with no authorizer in the template.
-const OPEN_PATHS: [&str; 1] = ["/webhooks/100ms"];
+const OPEN_PATHS: [&str; 2] = ["/webhooks/100ms", "/attendance"];
 
 /// Which function serves each path (the template's integrations).
 pub fn function_of(path: &str) -> Option<&'static str> {
     Some(match path {
         "/create-room" | "/room-owner" => "create-room",
         "/auth-token" => "auth-token",
-        "/session-analytics-by-room" | "/session-list-by-room" | "/attendance-history" => "session-analytics",
+        "/session-analytics-by-room" | "/session-list-by-room" | "/attendance-history" | "/attendance" => {
+            "session-analytics"
+        }
         "/webhooks/100ms" => "webhooks",
         p if crate::ROUTES.contains(&p) => "room-control",
         _ => return None,

@@ -17,13 +17,14 @@ use axum::response::{IntoResponse, Response};
 pub const INTEGRATION_TIMEOUT: Duration = Duration::from_secs(29);
 
 /// The API's paths, as `template.yaml` routes them (a test checks the two agree).
-pub const ROUTES: [&str; 17] = [
+pub const ROUTES: [&str; 18] = [
     "/create-room",
     "/room-owner",
     "/auth-token",
     "/session-analytics-by-room",
     "/session-list-by-room",
     "/attendance-history",
+    "/attendance",
     "/room-codes",
     "/room-codes/disable",
     "/room-codes/enable",

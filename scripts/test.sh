@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, the SAM template (cfn-lint, sam validate, sam build for
 # arm64), unit, event, property, integration, fault and end-to-end tests, schemathesis, the
-# README's local commands verbatim, the arm64 binaries under qemu-user, and sam local (offline).
+# README's local commands verbatim, the attendance page in Debian's Chromium, the arm64 binaries
+# under qemu-user, and sam local (offline).
 # Sets up what it needs (scripts/setup.sh; as root, Debian packages through apt, pinned) and
 # starts the services the tests use: moto's Secrets Manager server and dynalite (DynamoDB) here;
 # the tests start the
@@ -69,6 +70,11 @@ for b in hello-world create-room auth-token session-analytics room-control webho
 done
 target/debug/lambda-bench --run-dir target/bench-smoke --runs 1 --invocations 20 >target/bench-smoke/table.md
 grep -q '^| webhooks |' target/bench-smoke/table.md
+
+step "the attendance page in Debian's Chromium, headless (e2e/tests/attendance_page.rs)"
+apt_install 'chromium=156.*' 'chromium-driver=156.*'
+cargo test -p hms-e2e --test attendance_page -- --ignored
+echo "== screenshots: target/attendance-page.png, target/attendance-page-phone.png"
 
 step "schemathesis against the local API (openapi.yaml)"
 scripts/schemathesis.sh

@@ -158,6 +158,7 @@ fn table() -> String {
     let _ = writeln!(t, "| {title} | {} |", rooms.join(" | "));
     let _ = writeln!(t, "| `OPTIONS` on any route (CORS preflight) | {} |", ["✓"; 6].join(" | "));
     let _ = writeln!(t, "| POST /webhooks/100ms (no JWT; the secret header decides) | {} |", ["401"; 6].join(" | "));
+    let _ = writeln!(t, "| GET /attendance (the page: no data of its own) | {} |", ["✓"; 6].join(" | "));
     t
 }
 
@@ -234,9 +235,17 @@ async fn who_can_call_what() {
         assert_eq!(s, 200, "preflight as {}: {answer}", CALLERS[c].0);
         let (s, answer, _) = stack.call_as(token.as_deref(), "POST", "/webhooks/100ms", Some("{}")).await;
         assert_eq!((s, answer["error"].as_str()), (401, Some("unauthenticated")), "webhook as {}", CALLERS[c].0);
-        cells += 2;
+        // The page is for anyone (a browser's navigation carries no token) and holds no data.
+        let mut page = reqwest::Client::new().get(format!("{}/attendance", stack.api));
+        if let Some(t) = token {
+            page = page.bearer_auth(t);
+        }
+        let page = page.send().await.unwrap();
+        assert_eq!(page.status(), 200, "the page as {}", CALLERS[c].0);
+        assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");
+        cells += 3;
     }
-    assert_eq!(cells, (other_rows().len() + room_rows().len() * 3 + 2) * CALLERS.len());
+    assert_eq!(cells, (other_rows().len() + room_rows().len() * 3 + 3) * CALLERS.len());
 
     // An admin gives a room without an owner (or another's) to a teacher, who can then run it.
     let body = json!({"room_id": owners, "owner": "teacher-2"}).to_string();

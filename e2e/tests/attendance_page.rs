@@ -1,0 +1,358 @@
+//! The attendance page in a real browser: Debian's Chromium, headless, driven through
+//! chromedriver (WebDriver), against the release binaries behind local-api's JWT authorizer,
+//! after the walkthrough's class (Alice on two devices, Bob leaving and coming back, Carol) with
+//! 100ms's webhooks kept, and a second class still live.
+//!
+//! It checks what a host sees: no console error; one timeline row per attendee and one bar per
+//! visit, counted in the DOM against the API's JSON, for the live session and the stored one; a
+//! bar's exact times on keyboard focus; the table sorted by a header; the CSV the button
+//! downloads, byte for byte the API's; no sideways scrolling at a phone's width; and an unknown
+//! room answered with the API's own 404 message. Screenshots go to `target/attendance-page*.png`.
+//!
+//! Ignored in a plain `cargo test`: it needs Debian's `chromium` and `chromium-driver`.
+//! scripts/test.sh installs them and runs it with `--ignored`; there, a missing browser fails it.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use hms_e2e::{Options, Stack};
+use hms_test_support::binaries::workspace_root;
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::{Value, json};
+use tokio::process::{Child, Command};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const DAY: &str = "2026-11-20T";
+
+fn at(time: &str) -> String {
+    format!("{DAY}{time}Z")
+}
+
+/// chromedriver on a free loopback port, stopped with the test.
+struct Driver {
+    _child: Child,
+    url: String,
+}
+
+async fn start_driver(log: &Path) -> Driver {
+    assert!(Path::new(CHROMIUM).exists(), "{CHROMIUM} missing: apt-get install chromium (scripts/test.sh does)");
+    assert!(Path::new(CHROMEDRIVER).exists(), "{CHROMEDRIVER} missing: apt-get install chromium-driver");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new(CHROMEDRIVER)
+        .args([format!("--port={port}"), format!("--log-path={}", log.display())])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("starting chromedriver");
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not listen on {port}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Driver { _child: child, url }
+}
+
+/// A headless Chromium that makes no connection of its own (this machine's network is closed)
+/// and saves downloads in `downloads`.
+async fn browser(driver: &Driver, profile: &Path, downloads: &Path) -> Client {
+    let caps = json!({
+        "browserName": "chrome",
+        "goog:loggingPrefs": {"browser": "ALL"},
+        "goog:chromeOptions": {
+            "binary": CHROMIUM,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--disable-dev-shm-usage", "--window-size=1280,900",
+                     format!("--user-data-dir={}", profile.display())],
+            "prefs": {"download.default_directory": downloads.display().to_string(),
+                      "download.prompt_for_download": false},
+        },
+    });
+    let caps = caps.as_object().unwrap().clone().into_iter().collect();
+    ClientBuilder::new(HttpConnector::new())
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .expect("a chromedriver session")
+}
+
+/// What the browser's console said at level SEVERE (errors, failed loads, CSP refusals) since the
+/// last call: chromedriver's log endpoint.
+async fn console_errors(client: &Client, driver: &Driver) -> Vec<String> {
+    let session = client.session_id().await.unwrap().expect("a session");
+    let logs: Value = reqwest::Client::new()
+        .post(format!("{}/session/{session}/se/log", driver.url))
+        .json(&json!({"type": "browser"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let entries = logs["value"].as_array().unwrap_or_else(|| panic!("no browser log: {logs}"));
+    entries.iter().filter(|e| e["level"] == "SEVERE").map(|e| e["message"].to_string()).collect()
+}
+
+/// Waits until `script` (a JavaScript expression) is true in the page.
+async fn wait_for(client: &Client, script: &str, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let v = client.execute(&format!("return !!({script});"), vec![]).await.unwrap();
+        if v == json!(true) {
+            return;
+        }
+        if Instant::now() > deadline {
+            let error = client.execute("return document.getElementById('error').textContent", vec![]).await;
+            panic!("{what}: not within 30 s (the page's error box: {error:?})");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn number(client: &Client, script: &str) -> u64 {
+    client.execute(&format!("return {script};"), vec![]).await.unwrap().as_u64().unwrap()
+}
+
+async fn text(client: &Client, script: &str) -> String {
+    client.execute(&format!("return {script};"), vec![]).await.unwrap().as_str().unwrap_or_default().to_string()
+}
+
+/// Rows and bars the report's JSON says the timeline must draw.
+fn expected(report: &Value) -> (u64, u64) {
+    let attendees = report["user_duration_list"].as_array().unwrap();
+    (attendees.len() as u64, attendees.iter().map(|a| a["visits"].as_array().unwrap().len() as u64).sum())
+}
+
+async fn drawn(client: &Client) -> (u64, u64) {
+    (number(client, "document.querySelectorAll('#timeline > li').length").await, {
+        number(client, "document.querySelectorAll('#timeline .bar').length").await
+    })
+}
+
+async fn raw_get(stack: &Stack, token: &str, path_and_query: &str) -> (u16, String) {
+    let resp = reqwest::Client::new()
+        .get(format!("{}{path_and_query}", stack.api))
+        .bearer_auth(token)
+        .timeout(Duration::from_secs(60))
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap())
+}
+
+/// The one file the browser finished downloading into `dir`.
+async fn downloaded(dir: &Path) -> (PathBuf, Vec<u8>) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let done: Vec<PathBuf> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| !p.extension().is_some_and(|e| e == "crdownload" || e == "tmp"))
+            .collect();
+        if let [one] = done.as_slice() {
+            return (one.clone(), std::fs::read(one).unwrap());
+        }
+        assert!(done.len() <= 1, "more than one download: {done:?}");
+        assert!(Instant::now() < deadline, "no download in {}", dir.display());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs Debian's chromium and chromium-driver: scripts/test.sh installs them and runs it"]
+async fn a_host_sees_the_class_in_a_real_browser() {
+    let root = workspace_root();
+    let out = root.join("target/attendance-page");
+    let _ = std::fs::remove_dir_all(&out);
+    let (profile, downloads) = (out.join("profile"), out.join("downloads"));
+    std::fs::create_dir_all(&downloads).unwrap();
+
+    let stack = Stack::start("attendance-page", Options { jwt: true, ..Options::default() }).await;
+    // 100ms's webhooks go to the stack as they happen, as scripts/run.sh has them.
+    stack
+        .hms
+        .control(
+            reqwest::Method::PUT,
+            "webhook",
+            json!({"url": format!("{}/webhooks/100ms", stack.api),
+                   "headers": {hms_shared::webhooks::DEFAULT_HEADER_NAME: stack.webhook_secret}}),
+        )
+        .await;
+    let teacher = stack.token("teacher-ada", &["teachers", "hosts"]);
+    let call = |method: &'static str, path: String, body: Option<Value>| {
+        let (stack, teacher) = (&stack, teacher.clone());
+        async move {
+            let body = body.map(|b| b.to_string());
+            let (status, json, _) = stack.call_as(Some(&teacher), method, &path, body.as_deref()).await;
+            (status, json)
+        }
+    };
+
+    // The walkthrough's class.
+    let (status, room) = call("POST", "/create-room".into(), Some(json!({"name": "page-class"}))).await;
+    assert_eq!(status, 200, "{room}");
+    let room_id = room["id"].as_str().unwrap().to_string();
+    let mut tokens = std::collections::BTreeMap::new();
+    // Each user mints their own (a signed-in caller's token is for their own user id).
+    for (user, role, groups) in
+        [("alice", "host", &["hosts"][..]), ("bob", "guest", &[]), ("carol", "guest", &[]), ("dave", "guest", &[])]
+    {
+        let body = json!({"room_id": room_id, "role": role}).to_string();
+        let (status, body, _) =
+            stack.call_as(Some(&stack.token(user, groups)), "POST", "/auth-token", Some(&body)).await;
+        assert_eq!(status, 200, "{body}");
+        tokens.insert(user, body["token"].as_str().unwrap().to_string());
+    }
+    let hms = &stack.hms;
+    let phone = hms.join(&tokens["alice"], "Alice (phone)", &at("10:00:00")).await;
+    let bob_1 = hms.join(&tokens["bob"], "Bob", &at("10:00:00")).await;
+    let carol = hms.join(&tokens["carol"], "Carol", &at("10:05:00")).await;
+    let laptop = hms.join(&tokens["alice"], "Alice (laptop)", &at("10:10:00")).await;
+    hms.leave(&bob_1, &at("10:10:00")).await;
+    let bob_2 = hms.join(&tokens["bob"], "Bob (again)", &at("10:15:00")).await;
+    hms.leave(&laptop, &at("10:20:00")).await;
+    hms.leave(&bob_2, &at("10:25:00")).await;
+    hms.leave(&phone, &at("10:30:00")).await;
+    hms.leave(&carol, &at("10:35:30")).await;
+    // A class the day before that only the webhooks tell of (100ms has forgotten it), with a guest
+    // who joined without a user id.
+    let guest_session = "0a0b0c0d0e0f101112131415";
+    let data = json!({"room_id": room_id, "session_id": guest_session, "peer_id": "guest-peer", "user_name": "Guest",
+        "role": "guest", "joined_at": "2026-11-19T09:00:00Z", "left_at": "2026-11-19T09:20:00Z",
+        "session_started_at": "2026-11-19T09:00:00Z", "session_stopped_at": "2026-11-19T09:30:00Z"});
+    for (id, kind) in [("g1", "peer.join.success"), ("g2", "peer.leave.success"), ("g3", "session.close.success")] {
+        let (status, kept) = stack.webhook(&json!({"version": "2.0", "id": id, "type": kind, "data": data})).await;
+        assert_eq!(status, 200, "{kind}: {kept}");
+    }
+    // The class's report, kept from the webhooks.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let history = loop {
+        let (status, page) = call("GET", format!("/attendance-history?room_id={room_id}"), None).await;
+        assert_eq!(status, 200, "{page}");
+        if page["count"] == 2 {
+            break page;
+        }
+        assert!(Instant::now() < deadline, "the class's report was not kept within 60 s: {page}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    let kept = &history["reports"][0];
+    assert_eq!(history["reports"][1]["session_id"], guest_session, "{history}");
+    let first_session = kept["session_id"].as_str().unwrap().to_string();
+    assert_eq!(expected(kept), (3, 4), "alice one merged visit, bob two, carol one: {kept}");
+
+    // The next class, live: Dave and Bob are in now.
+    for (user, name) in [("dave", "Dave"), ("bob", "Bob")] {
+        hms.control(reqwest::Method::POST, "join", json!({"token": tokens[user], "name": name})).await;
+    }
+    let (status, list) = call("GET", format!("/session-list-by-room?room_id={room_id}"), None).await;
+    assert_eq!((status, list["count"].as_u64()), (200, Some(2)), "{list}");
+    let live_session = list["sessions"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(list["sessions"][0]["active"], true, "{list}");
+
+    // The page, with the host's token handed over in the fragment.
+    let driver = start_driver(&out.join("chromedriver.log")).await;
+    let client = browser(&driver, &profile, &downloads).await;
+    client.goto(&format!("{}/attendance?room_id={room_id}#token={teacher}", stack.api)).await.unwrap();
+    wait_for(&client, "document.querySelectorAll('#timeline > li').length > 0", "the live session drawn").await;
+    assert_eq!(client.current_url().await.unwrap().fragment(), None, "the token is taken out of the address");
+    assert_eq!(text(&client, "document.getElementById('session').value").await, live_session, "newest first");
+    assert_eq!(number(&client, "document.querySelectorAll('#session option').length").await, 3);
+    let (status, live) =
+        call("GET", format!("/session-analytics-by-room?room_id={room_id}&session_id={live_session}"), None).await;
+    assert_eq!(status, 200, "{live}");
+    assert_eq!(drawn(&client).await, expected(&live));
+    assert_eq!(drawn(&client).await, (2, 2));
+    assert_eq!(number(&client, "document.querySelectorAll('#timeline .bar.open').length").await, 2, "drawn to now");
+    assert!(text(&client, "document.getElementById('status').textContent").await.contains("is live"));
+
+    // The first class, from the history.
+    client.find(Locator::Css("#session")).await.unwrap().select_by_value(&first_session).await.unwrap();
+    wait_for(
+        &client,
+        &format!("document.getElementById('session-title').textContent.includes('{first_session}')"),
+        "the first class drawn",
+    )
+    .await;
+    assert_eq!(drawn(&client).await, expected(kept));
+    let rows = client
+        .execute(
+            "return [...document.querySelectorAll('#timeline > li')].map(li => [li.dataset.userId, li.querySelectorAll('.bar').length]);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let want: Vec<Value> = kept["user_duration_list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| json!([a["user_id"], a["visits"].as_array().unwrap().len()]))
+        .collect();
+    assert_eq!(rows, Value::Array(want), "each attendee's row has that attendee's visits");
+
+    // A bar's exact times on keyboard focus.
+    client.execute("document.querySelector('#timeline .bar').focus();", vec![]).await.unwrap();
+    let tip =
+        text(&client, "document.getElementById('tip').hidden ? '' : document.getElementById('tip').textContent").await;
+    let first_visit = kept["user_duration_list"][0]["visits"][0]["joined_at"].as_str().unwrap();
+    assert!(tip.contains(first_visit), "the tooltip shows {first_visit}: {tip:?}");
+
+    // The table, sorted by name on a click of its header.
+    let names = "[...document.querySelectorAll('#attendees tbody tr')].map(tr => tr.cells[0].textContent).join('|')";
+    assert_eq!(text(&client, names).await, "Carol|Alice (laptop)|Bob (again)", "longest first");
+    client.find(Locator::Css("button[data-key='name']")).await.unwrap().click().await.unwrap();
+    assert_eq!(text(&client, names).await, "Alice (laptop)|Bob (again)|Carol");
+    let sorted = "document.querySelector(\"button[data-key='name']\").parentElement.getAttribute('aria-sort')";
+    assert_eq!(text(&client, sorted).await, "ascending");
+    let shot = client.screenshot().await.unwrap();
+    std::fs::write(root.join("target/attendance-page.png"), &shot).unwrap();
+
+    // The CSV button: the API's CSV, byte for byte.
+    client.find(Locator::Id("csv")).await.unwrap().click().await.unwrap();
+    let (file, csv) = downloaded(&downloads).await;
+    let (status, api_csv) = raw_get(
+        &stack,
+        &teacher,
+        &format!("/attendance-history?room_id={room_id}&session_id={first_session}&format=csv"),
+    )
+    .await;
+    assert_eq!(status, 200, "{api_csv}");
+    assert_eq!(String::from_utf8(csv).unwrap(), api_csv, "{}", file.display());
+    assert_eq!(file.file_name().unwrap().to_str().unwrap(), format!("attendance-history-{room_id}.csv"));
+
+    // The guest without a user id is marked as such.
+    client.find(Locator::Css("#session")).await.unwrap().select_by_value(guest_session).await.unwrap();
+    wait_for(
+        &client,
+        &format!("document.getElementById('session-title').textContent.includes('{guest_session}')"),
+        "the guest's class drawn",
+    )
+    .await;
+    assert_eq!(drawn(&client).await, (1, 1));
+    assert_eq!(text(&client, "document.querySelector('#timeline .who small.anon').textContent").await, "no user id");
+
+    let errors = console_errors(&client, &driver).await;
+    assert!(errors.is_empty(), "console errors: {errors:#?}");
+
+    // A phone's width: nothing scrolls sideways.
+    client.set_window_size(390, 844).await.unwrap();
+    wait_for(&client, "document.documentElement.scrollWidth <= window.innerWidth", "no sideways scroll at 390 px")
+        .await;
+    std::fs::write(root.join("target/attendance-page-phone.png"), client.screenshot().await.unwrap()).unwrap();
+
+    // An unknown room: the API's own message, not a blank page.
+    let unknown = "0123456789abcdef01234567";
+    let (status, refused) = call("GET", format!("/session-list-by-room?room_id={unknown}"), None).await;
+    assert_eq!((status, refused["error"].as_str()), (404, Some("room_not_found")), "{refused}");
+    client.goto(&format!("{}/attendance?room_id={unknown}", stack.api)).await.unwrap();
+    wait_for(&client, "!document.getElementById('error').hidden", "the error shown").await;
+    assert_eq!(text(&client, "document.getElementById('error').textContent").await, refused["msg"].as_str().unwrap());
+    assert_eq!(number(&client, "document.querySelectorAll('#timeline > li').length").await, 0);
+
+    client.close().await.unwrap();
+}

@@ -72,7 +72,7 @@ target/debug/lambda-bench --run-dir target/bench-smoke --runs 1 --invocations 20
 grep -q '^| webhooks |' target/bench-smoke/table.md
 
 step "the attendance page in Debian's Chromium, headless (e2e/tests/attendance_page.rs)"
-apt_install 'chromium=156.*' 'chromium-driver=156.*'
+apt_install 'chromium=156.*' 'chromium-driver=156.*' 'fonts-dejavu-core=2.37*'
 cargo test -p hms-e2e --test attendance_page -- --ignored
 echo "== screenshots: target/attendance-page.png, target/attendance-page-phone.png"
 

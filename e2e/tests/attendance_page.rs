@@ -4,7 +4,8 @@
 //! 100ms's webhooks kept, and a second class still live.
 //!
 //! It checks what a host sees: no console error; one timeline row per attendee and one bar per
-//! visit, counted in the DOM against the API's JSON, for the live session and the stored one; a
+//! visit, counted in the DOM against the API's JSON, for the live session and the stored one; the
+//! live one re-read by the page (a leave shows up); a guest without a user id marked; a
 //! bar's exact times on keyboard focus; the table sorted by a header; the CSV the button
 //! downloads, byte for byte the API's; no sideways scrolling at a phone's width; and an unknown
 //! room answered with the API's own 404 message. Screenshots go to `target/attendance-page*.png`.
@@ -247,8 +248,10 @@ async fn a_host_sees_the_class_in_a_real_browser() {
     assert_eq!(expected(kept), (3, 4), "alice one merged visit, bob two, carol one: {kept}");
 
     // The next class, live: Dave and Bob are in now.
+    let mut live_peers = Vec::new();
     for (user, name) in [("dave", "Dave"), ("bob", "Bob")] {
-        hms.control(reqwest::Method::POST, "join", json!({"token": tokens[user], "name": name})).await;
+        let joined = hms.control(reqwest::Method::POST, "join", json!({"token": tokens[user], "name": name})).await;
+        live_peers.push(joined["peer_id"].as_str().unwrap().to_string());
     }
     let (status, list) = call("GET", format!("/session-list-by-room?room_id={room_id}"), None).await;
     assert_eq!((status, list["count"].as_u64()), (200, Some(2)), "{list}");
@@ -270,6 +273,11 @@ async fn a_host_sees_the_class_in_a_real_browser() {
     assert_eq!(drawn(&client).await, (2, 2));
     assert_eq!(number(&client, "document.querySelectorAll('#timeline .bar.open').length").await, 2, "drawn to now");
     assert!(text(&client, "document.getElementById('status').textContent").await.contains("is live"));
+    // Dave leaves: the page reads the live session again by itself and his bar closes.
+    hms.control(reqwest::Method::POST, "leave", json!({"peer_id": live_peers[0]})).await;
+    wait_for(&client, "document.querySelectorAll('#timeline .bar.open').length === 1", "the live session re-read")
+        .await;
+    assert_eq!(drawn(&client).await, (2, 2));
 
     // The first class, from the history.
     client.find(Locator::Css("#session")).await.unwrap().select_by_value(&first_session).await.unwrap();

@@ -153,7 +153,7 @@
     const s = state.sessions.get(id);
     if (!s) return;
     const seq = ++state.seq;
-    if (!quiet) { showError(null); status("Loading session " + id + "…"); }
+    if (!quiet) { stopLive(); showError(null); status("Loading session " + id + "…"); }
     let report;
     try {
       report = await fetchReport(s);
@@ -168,7 +168,8 @@
     render();
     status("Session " + id + (report.active ? " is live: refreshed every " + LIVE_REFRESH_MS / 1000 + " s." : "."));
     stopLive();
-    if (report.active) state.timer = setTimeout(() => showSession(id, true), LIVE_REFRESH_MS);
+    // Only while this session is still the one shown.
+    if (report.active) state.timer = setTimeout(() => { if ($("session").value === id) showSession(id, true); }, LIVE_REFRESH_MS);
   }
 
   function stopLive() { if (state.timer) { clearTimeout(state.timer); state.timer = null; } }

@@ -31,7 +31,7 @@ pub const PAGE: &str = concat!(
 /// What the page may load and run: its own inline style and script (by hash), requests to this
 /// API, and an empty icon (`data:`) so the browser asks the API for no `/favicon.ico`.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; \
-     script-src 'sha256-S9aXJHqe/U+COisOjmCZjzo+/HrkMFK/tVhLitGs7MI='; \
+     script-src 'sha256-wsFq3BTwmwOZXmvopzpz77dkVJCnuw94AkpPpOM8dYY='; \
      style-src 'sha256-6LzgjG/uHH0bcwynIK1qoS3FXHcL+FkA0Jzd1yD9XHc='; \
      connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 

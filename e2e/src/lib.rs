@@ -23,7 +23,8 @@ use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::process::{Child, Command};
 
-async fn wait_for_port(port: u16, within: Duration) {
+/// Waits until something listens on loopback `port`; panics after `within`.
+pub async fn wait_for_port(port: u16, within: Duration) {
     let started = Instant::now();
     while TcpStream::connect(("127.0.0.1", port)).await.is_err() {
         assert!(started.elapsed() < within, "nothing listened on port {port} within {within:?}");
@@ -31,7 +32,8 @@ async fn wait_for_port(port: u16, within: Duration) {
     }
 }
 
-async fn free_port() -> u16 {
+/// A loopback port free at the moment of asking.
+pub async fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap().port()
 }
 

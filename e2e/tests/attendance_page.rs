@@ -18,7 +18,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use hms_e2e::{Options, Stack};
+use hms_e2e::{Options, Stack, free_port, wait_for_port};
 use hms_test_support::binaries::workspace_root;
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
@@ -41,7 +41,7 @@ struct Driver {
 async fn start_driver(log: &Path) -> Driver {
     assert!(Path::new(CHROMIUM).exists(), "{CHROMIUM} missing: apt-get install chromium (scripts/test.sh does)");
     assert!(Path::new(CHROMEDRIVER).exists(), "{CHROMEDRIVER} missing: apt-get install chromium-driver");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = free_port().await;
     let child = Command::new(CHROMEDRIVER)
         .args([format!("--port={port}"), format!("--log-path={}", log.display())])
         .stdin(Stdio::null())
@@ -50,12 +50,8 @@ async fn start_driver(log: &Path) -> Driver {
         .kill_on_drop(true)
         .spawn()
         .expect("starting chromedriver");
+    wait_for_port(port, Duration::from_secs(30)).await;
     let url = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-        assert!(Instant::now() < deadline, "chromedriver did not listen on {port}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     Driver { _child: child, url }
 }
 

@@ -357,6 +357,10 @@ async fn a_host_sees_the_class_in_a_real_browser() {
     wait_for(&client, "!document.getElementById('error').hidden", "the error shown").await;
     assert_eq!(text(&client, "document.getElementById('error').textContent").await, refused["msg"].as_str().unwrap());
     assert_eq!(number(&client, "document.querySelectorAll('#timeline > li').length").await, 0);
+    // The browser's log is read for real: the refused request is there (so the empty log above
+    // was a clean console, not a channel that says nothing).
+    let errors = console_errors(&client, &driver).await;
+    assert!(errors.iter().any(|e| e.contains("404")), "the 404 in the console: {errors:#?}");
 
     client.close().await.unwrap();
 }

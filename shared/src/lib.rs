@@ -25,6 +25,7 @@ pub mod paging;
 pub mod sdk_http;
 pub mod store;
 pub mod time;
+pub mod tls;
 pub mod tokens;
 pub mod webhooks;
 

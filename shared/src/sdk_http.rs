@@ -1,7 +1,8 @@
 //! The AWS SDK clients' HTTP transport (Secrets Manager, DynamoDB): reqwest, the HTTP stack the functions carry for
-//! 100ms anyway, in place of the SDK's default hyper client. The code is shared, not the client:
-//! this transport builds reqwest clients of its own (one per timeout setting the SDK asks for),
-//! beside the 100ms client's.
+//! 100ms anyway, in place of the SDK's default hyper client. The code is shared, and so is the TLS
+//! configuration (tls.rs: the roots loaded once per container, one session cache), not the
+//! client: this transport builds reqwest clients of its own (one per timeout setting the SDK asks
+//! for), beside the 100ms client's.
 //!
 //! The SDK's `default-https-client` is a second HTTP stack beside reqwest: its own hyper client
 //! with HTTP/2 (h2 and its tables), its own rustls connector and certificate loading. Without it
@@ -66,15 +67,18 @@ struct ReqwestConnector {
 
 impl ReqwestConnector {
     fn new((connect, read): Timeouts) -> Self {
-        // AWS APIs do not redirect; following one would send signed requests elsewhere.
-        let mut builder = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
-        if let Some(timeout) = connect {
-            builder = builder.connect_timeout(timeout);
-        }
-        if let Some(timeout) = read {
-            builder = builder.read_timeout(timeout);
-        }
-        Self { client: builder.build().map_err(|e| format!("could not build the HTTP client: {e}")) }
+        let client = crate::tls::client_builder().and_then(|builder| {
+            // AWS APIs do not redirect; following one would send signed requests elsewhere.
+            let mut builder = builder.redirect(reqwest::redirect::Policy::none());
+            if let Some(timeout) = connect {
+                builder = builder.connect_timeout(timeout);
+            }
+            if let Some(timeout) = read {
+                builder = builder.read_timeout(timeout);
+            }
+            builder.build().map_err(|e| e.to_string())
+        });
+        Self { client: client.map_err(|e| format!("could not build the HTTP client: {e}")) }
     }
 }
 

@@ -1,8 +1,8 @@
 //! What the test suites share, in one place: Secrets Manager (moto's server, started on demand
 //! when `MOTO_ENDPOINT` does not name a running one), DynamoDB (dynalite, likewise, with the
 //! template's table), the 100ms emulator in-process, the secret
-//! helpers, TCP forwarders that fail on cue, the sample events and 100ms examples, an in-memory
-//! 100ms, and the release binaries the end-to-end tests run.
+//! helpers, TCP forwarders that fail on cue, TLS endpoints with a CA made per run, the sample
+//! events and 100ms examples, an in-memory 100ms, and the release binaries the end-to-end tests run.
 //!
 //! Every suite works under a plain `cargo test --workspace` after `scripts/setup.sh`: nothing
 //! needs to be exported by hand.
@@ -16,6 +16,7 @@ pub mod forward;
 mod handle;
 pub mod moto;
 mod server;
+pub mod tls;
 
 pub use emulator::{Backends, Hms};
 pub use fake_hms::FakeHms;

@@ -1,0 +1,93 @@
+//! Every call over HTTPS, as on AWS: moto's Secrets Manager, dynalite and the 100ms emulator
+//! behind TLS endpoints with a certificate from a CA made for the run, trusted through
+//! `SSL_CERT_FILE` as a deployment trusts a private CA. The endpoints count the handshakes they
+//! complete: a function's first invocation opens one connection per service, and warm
+//! invocations open none.
+//!
+//! One test in its own binary: it sets `SSL_CERT_FILE` before any TLS configuration is built.
+
+use hms_shared::app;
+use hms_shared::config::Config;
+use hms_test_support::dynalite::{create_events_table, dynalite_endpoint};
+use hms_test_support::fixtures::{answer, event, get, post};
+use hms_test_support::moto::moto_endpoint;
+use hms_test_support::tls::{TestCa, TlsFront};
+use hms_test_support::{Backends, Handle};
+
+/// Handshakes completed at each endpoint: (Secrets Manager, DynamoDB, 100ms).
+fn counts(fronts: &[&TlsFront; 3]) -> [u64; 3] {
+    fronts.map(TlsFront::handshakes)
+}
+
+#[test]
+fn one_handshake_per_service_per_container_and_none_when_warm() {
+    let ca = TestCa::generate();
+    let bundle = std::env::temp_dir().join(format!("hms-tls-test-ca-{}.pem", std::process::id()));
+    ca.write_bundle(&bundle, None).unwrap();
+    // SAFETY: no other thread runs yet; the TLS configuration reads this on first use.
+    unsafe { std::env::set_var("SSL_CERT_FILE", &bundle) };
+
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    rt.block_on(async {
+        let backends = Backends::start("tls").await;
+        let table = create_events_table().await;
+        let sm = TlsFront::start(&ca, &moto_endpoint()).await;
+        let ddb = TlsFront::start(&ca, &dynalite_endpoint()).await;
+        let hms = TlsFront::start(&ca, &backends.hms.base).await;
+        let fronts = [&sm, &ddb, &hms];
+        let vars = [
+            ("HMS_SECRET_ID", backends.secret_id.clone()),
+            ("HMS_API_BASE_URL", format!("{}/v2", hms.url())),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_ENDPOINT_URL_SECRETS_MANAGER", sm.url()),
+            ("AWS_ENDPOINT_URL_DYNAMODB", ddb.url()),
+            ("EVENTS_TABLE", table),
+            ("ALLOWED_ROLES", "host,guest".into()),
+        ];
+        let config = Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()));
+
+        // create-room: the secret, then 100ms; each over one new connection, kept.
+        let create_room = app::create_room(&config).unwrap();
+        let (status, room) = answer(&create_room.handle(post("/create-room", r#"{"name":"tls-room"}"#)).await);
+        assert_eq!(status, 200, "{room}");
+        assert_eq!(counts(&fronts), [1, 0, 1], "the cold invocation's handshakes (Secrets Manager, DynamoDB, 100ms)");
+        for i in 0..5 {
+            let (status, body) =
+                answer(&create_room.handle(post("/create-room", &format!(r#"{{"name":"tls-room-{i}"}}"#))).await);
+            assert_eq!(status, 200, "{body}");
+        }
+        assert_eq!(counts(&fronts), [1, 0, 1], "warm invocations reuse the connections");
+
+        // session-analytics in the same process: its own clients, the same TLS configuration.
+        let analytics = app::session_analytics(&config).unwrap();
+        let room_id = room["id"].as_str().unwrap();
+        let list = || get("/session-list-by-room", &[("room_id", room_id)]);
+        let (status, body) = answer(&analytics.handle(list()).await);
+        assert_eq!(status, 200, "{body}");
+        let after_cold = counts(&fronts);
+        assert_eq!(after_cold, [2, 0, 2], "one more connection to each service it calls");
+        for _ in 0..5 {
+            let (status, body) = answer(&analytics.handle(list()).await);
+            assert_eq!(status, 200, "{body}");
+        }
+        assert_eq!(counts(&fronts), after_cold, "warm invocations reuse the connections");
+
+        // webhooks: the secret, then the table.
+        let webhooks = app::webhooks(&config).unwrap();
+        let delivery = || {
+            let mut ev = event("webhooks-peer-join.json");
+            ev.headers.insert("x-100ms-webhook-secret", backends.webhook_secret.parse().unwrap());
+            ev
+        };
+        let (status, body) = answer(&webhooks.handle(delivery()).await);
+        assert_eq!(status, 200, "{body}");
+        let after_cold = counts(&fronts);
+        assert_eq!(after_cold, [3, 1, 2], "one connection to Secrets Manager and one to DynamoDB");
+        for _ in 0..5 {
+            let (status, body) = answer(&webhooks.handle(delivery()).await);
+            assert_eq!(status, 200, "{body}");
+        }
+        assert_eq!(counts(&fronts), after_cold, "warm invocations reuse the connections");
+    });
+    std::fs::remove_file(&bundle).unwrap();
+}

@@ -4,7 +4,12 @@
 # invocation, peak RSS after 1,000 invocations (medians of --runs runs), the stripped binary and
 # the zips for arm64 and x86_64, and each function's ratio to the floor.
 #
-#   scripts/bench.sh [--runs N] [--invocations N] [--peers N]
+#   scripts/bench.sh [--runs N] [--invocations N] [--peers N] [--tls [--ca-base BUNDLE]]
+#
+# --tls: every service over HTTPS, as on AWS (TLS endpoints in front of moto, dynalite and the
+# emulator, a CA made for the run and trusted through SSL_CERT_FILE), the TLS floor
+# (hello-world-tls) added, and the handshakes counted; --ca-base appends the CA to a bundle (the
+# system's) so the roots read are as many as a real system's.
 #
 # Builds with cargo-lambda (zig cross-compiles arm64; the x86_64 build is the one run here),
 # starts moto's Secrets Manager and dynalite, runs target/release/lambda-bench (e2e/src/bin/lambda-bench.rs:
@@ -23,9 +28,11 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
-binaries=(hello-world create-room auth-token session-analytics room-control webhooks)
-packages=()
-for b in "${binaries[@]}"; do packages+=(-p "$b"); done
+functions=(create-room auth-token session-analytics room-control webhooks)
+# The hello-world package builds both floors.
+binaries=(hello-world hello-world-tls "${functions[@]}")
+packages=(-p hello-world)
+for f in "${functions[@]}"; do packages+=(-p "$f"); done
 
 for arch in arm64 x86_64; do
   flag=--arm64; [[ $arch == x86_64 ]] && flag=--x86-64

@@ -65,11 +65,24 @@ cat target/limits.txt
 step "lambda-bench smoke (the harness behind scripts/bench.sh: 1 run, 20 invocations, no figures kept)"
 cargo build --quiet -p hms-e2e --bin lambda-bench
 rm -rf target/bench-smoke
-for b in hello-world create-room auth-token session-analytics room-control webhooks; do
+for b in hello-world hello-world-tls create-room auth-token session-analytics room-control webhooks; do
   mkdir -p "target/bench-smoke/$b" && ln -s "$PWD/target/release/$b" "target/bench-smoke/$b/bootstrap"
 done
 target/debug/lambda-bench --run-dir target/bench-smoke --runs 1 --invocations 20 >target/bench-smoke/table.md
 grep -q '^| webhooks |' target/bench-smoke/table.md
+# Over TLS: every binary that calls a service shakes hands on its cold start, none when warm.
+target/debug/lambda-bench --run-dir target/bench-smoke --runs 1 --invocations 20 --tls >target/bench-smoke/tls.md
+python3 - target/bench-smoke/tls.md <<'PY'
+import sys
+rows = [l.strip().strip("|").split("|") for l in open(sys.argv[1]) if l.startswith("| ") and "handshakes" not in l]
+rows = {r[0].strip(): [c.strip() for c in r] for r in rows if len(r) == 10}
+assert set(rows) == {"hello-world", "hello-world-tls", "create-room", "auth-token", "session-analytics", "room-control", "webhooks"}, rows
+for name, r in rows.items():
+    cold, warm = int(r[8]), int(r[9])
+    assert warm == 0, f"{name}: {warm} handshakes over its warm invocations"
+    assert (cold == 0) if name == "hello-world" else (cold >= 1), f"{name}: {cold} cold handshakes"
+print("TLS smoke: handshakes (cold, warm):", {n: (r[8], r[9]) for n, r in rows.items()})
+PY
 
 step "the attendance page in Debian's Chromium, headless (e2e/tests/attendance_page.rs)"
 apt_install 'chromium=156.*' 'chromium-driver=156.*' 'fonts-dejavu-core=2.37*'

@@ -15,6 +15,12 @@
 //! to stdout and, as Markdown, to `--out`.
 //!
 //! moto is the one `MOTO_ENDPOINT` names, or one it starts (from `.venv`, scripts/setup.sh).
+//!
+//! With `--tls` every service is reached over HTTPS, as on AWS: TLS endpoints on the loopback in
+//! front of moto, dynalite and the emulator, with a certificate from a CA made for the run that the
+//! processes trust through `SSL_CERT_FILE` (verification on). The TLS floor (`hello-world-tls`:
+//! the floor plus one HTTPS call on its first invocation) joins the table, and the endpoints'
+//! handshakes are counted for each cold start and over the warm invocations.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -34,6 +40,7 @@ use hms_shared::credentials::Credentials;
 use hms_shared::edge::LAMBDA_RESPONSE_LIMIT;
 use hms_shared::input::{Parse, Role, RoomId, UserId};
 use hms_shared::tokens::{ManagementTokenCache, mint_auth_token};
+use hms_test_support::tls::{TestCa, TlsFront};
 use hms_test_support::{Backends, moto_endpoint};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -41,6 +48,8 @@ use tokio::process::Command;
 use tokio::sync::{mpsc, oneshot};
 
 const API: &str = "/2018-06-01/runtime";
+/// The TLS floor: the floor plus one HTTPS call on its first invocation (bench/hello-world/src/tls.rs).
+const FLOOR_TLS: &str = "hello-world-tls";
 /// Longest a single step (a start, an invocation) may take before the benchmark gives up.
 const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -69,6 +78,13 @@ struct Args {
     /// Peers in the session session-analytics reports on.
     #[arg(long, default_value_t = 10)]
     peers: usize,
+    /// Every service over HTTPS through counting TLS endpoints, and the TLS floor added.
+    #[arg(long)]
+    tls: bool,
+    /// With --tls: a PEM bundle the run's CA is appended to for SSL_CERT_FILE (a system bundle, so
+    /// the roots loaded are as many as on a real system); without it the file holds the CA alone.
+    #[arg(long, requires = "tls")]
+    ca_base: Option<PathBuf>,
 }
 
 fn fail(msg: &str) -> ! {
@@ -145,15 +161,32 @@ struct Run {
     cold: Duration,
     warm_median: Duration,
     peak_rss_kib: u64,
+    /// TLS handshakes at the endpoints up to the first answer, and over the warm invocations.
+    handshakes_cold: u64,
+    handshakes_warm: u64,
 }
 
 /// The services every run shares.
 struct Services {
     moto: String,
     hms: String,
+    dynamodb: String,
     secret_id: String,
     events_table: String,
     events: HashMap<&'static str, Vec<u8>>,
+    tls: Option<Tls>,
+}
+
+/// The TLS endpoints in front of the services, and the bundle the processes trust.
+struct Tls {
+    fronts: Vec<TlsFront>,
+    bundle: PathBuf,
+}
+
+impl Tls {
+    fn handshakes(&self) -> u64 {
+        self.fronts.iter().map(TlsFront::handshakes).sum()
+    }
 }
 
 fn api_event(file: &str, edit: impl FnOnce(&mut Value)) -> Vec<u8> {
@@ -164,7 +197,7 @@ fn api_event(file: &str, edit: impl FnOnce(&mut Value)) -> Vec<u8> {
 }
 
 impl Services {
-    async fn start(peers: usize) -> Self {
+    async fn start(peers: usize, tls: bool, ca_base: Option<&Path>) -> Self {
         let Backends { hms, access_key, secret, secret_id, webhook_secret } = Backends::start("bench").await;
         let events_table = hms_test_support::dynalite::create_events_table().await;
         let hms = hms.base;
@@ -208,7 +241,12 @@ impl Services {
                 e["queryStringParameters"] = json!({"room_id": room_id});
             })
         };
+        let floor_event = api_event("create-room.json", |e| {
+            e["rawPath"] = json!("/hello-world");
+            e["requestContext"]["http"]["path"] = json!("/hello-world");
+        });
         let events = HashMap::from([
+            (FLOOR_TLS, floor_event.clone()),
             (
                 FLOOR,
                 api_event("create-room.json", |e| {
@@ -230,8 +268,26 @@ impl Services {
                 }),
             ),
         ]);
-        let moto = moto_endpoint();
-        Self { moto, hms, secret_id, events_table, events }
+        let (mut moto, mut hms, mut dynamodb) = (moto_endpoint(), hms, hms_test_support::dynalite::dynalite_endpoint());
+        let tls = if tls {
+            let ca = TestCa::generate();
+            let bundle = workspace_root().join("target/bench/tls-ca-bundle.pem");
+            ca.write_bundle(&bundle, ca_base).unwrap_or_else(|e| fail(&format!("writing {}: {e}", bundle.display())));
+            let mut fronts = Vec::new();
+            for url in [&mut moto, &mut hms, &mut dynamodb] {
+                let front = TlsFront::start(&ca, url).await;
+                *url = front.url();
+                fronts.push(front);
+            }
+            Some(Tls { fronts, bundle })
+        } else {
+            None
+        };
+        Self { moto, hms, dynamodb, secret_id, events_table, events, tls }
+    }
+
+    fn handshakes(&self) -> u64 {
+        self.tls.as_ref().map_or(0, Tls::handshakes)
     }
 }
 
@@ -270,9 +326,14 @@ async fn run_once(binary: &str, path: &Path, services: &Services, invocations: u
     let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
 
+    let mut command = Command::new(path);
+    command.env_clear();
+    if let Some(tls) = &services.tls {
+        command.env("SSL_CERT_FILE", &tls.bundle);
+    }
+    let handshakes_before = services.handshakes();
     let started = Instant::now();
-    let mut child = Command::new(path)
-        .env_clear()
+    let mut child = command
         .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
         .env("AWS_LAMBDA_FUNCTION_NAME", binary)
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
@@ -283,7 +344,8 @@ async fn run_once(binary: &str, path: &Path, services: &Services, invocations: u
         .env("HMS_API_BASE_URL", format!("{}/v2", services.hms))
         .env("ALLOWED_ROLES", "host,guest")
         .env("AWS_ENDPOINT_URL_SECRETS_MANAGER", &services.moto)
-        .env("AWS_ENDPOINT_URL_DYNAMODB", hms_test_support::dynalite::dynalite_endpoint())
+        .env("AWS_ENDPOINT_URL_DYNAMODB", &services.dynamodb)
+        .env("HELLO_URL", format!("{}/", services.hms))
         .env("EVENTS_TABLE", &services.events_table)
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", "testing")
@@ -309,6 +371,7 @@ async fn run_once(binary: &str, path: &Path, services: &Services, invocations: u
     };
     let first = within(&format!("{binary} cold start"), invoke(&tx)).await;
     let cold = started.elapsed();
+    let handshakes_cold = services.handshakes() - handshakes_before;
     if let Some(e) = rt.init_error.lock().unwrap().take() {
         fail(&format!("{binary}: init error {e}"));
     }
@@ -322,10 +385,11 @@ async fn run_once(binary: &str, path: &Path, services: &Services, invocations: u
         warm.push(t.elapsed());
         check_ok(binary, answer);
     }
+    let handshakes_warm = services.handshakes() - handshakes_before - handshakes_cold;
     let peak_rss_kib = peak_rss_kib(pid).unwrap_or_else(|| fail(&format!("no VmHWM for {binary} (pid {pid})")));
     let _ = child.kill().await;
     server.abort();
-    Run { init, cold, warm_median: median(&mut warm).unwrap_or(cold), peak_rss_kib }
+    Run { init, cold, warm_median: median(&mut warm).unwrap_or(cold), peak_rss_kib, handshakes_cold, handshakes_warm }
 }
 
 fn median<T: Ord + Copy>(v: &mut [T]) -> Option<T> {
@@ -343,6 +407,9 @@ struct Row {
     stripped: Option<u64>,
     zip_arm64: Option<u64>,
     zip_x86_64: Option<u64>,
+    /// Median handshakes per cold start; the most any run made over its warm invocations.
+    handshakes_cold: u64,
+    handshakes_warm: u64,
 }
 
 fn size(dir: &Option<PathBuf>, binary: &str, file: &str) -> Option<u64> {
@@ -351,6 +418,7 @@ fn size(dir: &Option<PathBuf>, binary: &str, file: &str) -> Option<u64> {
 
 fn render(rows: &[Row], args: &Args) -> String {
     let floor = &rows[0];
+    let tls_floor = rows.iter().find(|r| r.binary == FLOOR_TLS);
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let ratio = |a: f64, b: f64| if b > 0.0 { format!("{:.2}x", a / b) } else { "-".into() };
     let opt_mb = |v: Option<u64>| v.map_or("-".into(), |b| format!("{:.2}", b as f64 / 1e6));
@@ -367,17 +435,31 @@ fn render(rows: &[Row], args: &Args) -> String {
         args.invocations
     )
     .unwrap();
-    writeln!(t, "Sizes: stripped arm64 bootstrap and deflated zips, in MB (10^6 bytes).\n").unwrap();
-    writeln!(
-        t,
-        "| binary | init ms | cold first response ms | warm µs | peak RSS MiB | stripped arm64 MB | zip arm64 MB | zip x86_64 MB |"
-    )
-    .unwrap();
-    writeln!(t, "|---|---:|---:|---:|---:|---:|---:|---:|").unwrap();
-    for r in rows {
+    writeln!(t, "Sizes: stripped arm64 bootstrap and deflated zips, in MB (10^6 bytes).").unwrap();
+    if args.tls {
         writeln!(
             t,
-            "| {} | {:.2} | {:.2} | {:.0} | {:.1} | {} | {} | {} |",
+            "Over TLS: every service behind a TLS endpoint, the run's CA trusted through SSL_CERT_FILE ({}); \
+             handshakes counted at the endpoints: per cold start (median), and the most any run made over its {} warm invocations.",
+            if args.ca_base.is_some() { "the CA appended to a system bundle" } else { "the CA alone" },
+            args.invocations.saturating_sub(1)
+        )
+        .unwrap();
+    }
+    writeln!(t).unwrap();
+    let (tls_head, tls_rule) = if args.tls { (" handshakes cold | handshakes warm |", "---:|---:|") } else { ("", "") };
+    writeln!(
+        t,
+        "| binary | init ms | cold first response ms | warm µs | peak RSS MiB | stripped arm64 MB | zip arm64 MB | zip x86_64 MB |{tls_head}"
+    )
+    .unwrap();
+    writeln!(t, "|---|---:|---:|---:|---:|---:|---:|---:|{tls_rule}").unwrap();
+    for r in rows {
+        let tls_cells =
+            if args.tls { format!(" {} | {} |", r.handshakes_cold, r.handshakes_warm) } else { String::new() };
+        writeln!(
+            t,
+            "| {} | {:.2} | {:.2} | {:.0} | {:.1} | {} | {} | {} |{tls_cells}",
             r.binary,
             ms(r.init),
             ms(r.cold),
@@ -390,13 +472,21 @@ fn render(rows: &[Row], args: &Args) -> String {
         .unwrap();
     }
     writeln!(t, "\nRatio to {FLOOR} (same profile, same run):\n").unwrap();
-    writeln!(t, "| binary | init | cold first response | warm | peak RSS | stripped arm64 | zip arm64 | zip x86_64 |")
-        .unwrap();
-    writeln!(t, "|---|---:|---:|---:|---:|---:|---:|---:|").unwrap();
+    let (tls_head, tls_rule) = match tls_floor {
+        Some(_) => (format!(" cold first response to {FLOOR_TLS} |"), "---:|"),
+        None => (String::new(), ""),
+    };
+    writeln!(
+        t,
+        "| binary | init | cold first response | warm | peak RSS | stripped arm64 | zip arm64 | zip x86_64 |{tls_head}"
+    )
+    .unwrap();
+    writeln!(t, "|---|---:|---:|---:|---:|---:|---:|---:|{tls_rule}").unwrap();
     for r in &rows[1..] {
+        let tls_cell = tls_floor.map_or(String::new(), |f| format!(" {} |", ratio(ms(r.cold), ms(f.cold))));
         writeln!(
             t,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} |{tls_cell}",
             r.binary,
             ratio(ms(r.init), ms(floor.init)),
             ratio(ms(r.cold), ms(floor.cold)),
@@ -414,8 +504,9 @@ fn render(rows: &[Row], args: &Args) -> String {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let args = Args::parse();
-    let services = Services::start(args.peers).await;
-    let binaries: Vec<&'static str> = std::iter::once(FLOOR).chain(FUNCTIONS).collect();
+    let services = Services::start(args.peers, args.tls, args.ca_base.as_deref()).await;
+    let floors: &[&'static str] = if args.tls { &[FLOOR, FLOOR_TLS] } else { &[FLOOR] };
+    let binaries: Vec<&'static str> = floors.iter().copied().chain(FUNCTIONS).collect();
     for b in &binaries {
         if !args.run_dir.join(b).join("bootstrap").exists() {
             fail(&format!("{}/{b}/bootstrap missing (scripts/bench.sh builds it)", args.run_dir.display()));
@@ -432,13 +523,15 @@ async fn main() {
         for &b in &binaries {
             let r = run_once(b, &args.run_dir.join(b).join("bootstrap"), &services, args.invocations as usize).await;
             eprintln!(
-                "run {}/{} {b:<18} init {:>7.2} ms  cold {:>7.2} ms  warm {:>6.0} µs  peak RSS {:>5.1} MiB",
+                "run {}/{} {b:<18} init {:>7.2} ms  cold {:>7.2} ms  warm {:>6.0} µs  peak RSS {:>5.1} MiB  handshakes {}+{}",
                 run + 1,
                 args.runs,
                 r.init.as_secs_f64() * 1e3,
                 r.cold.as_secs_f64() * 1e3,
                 r.warm_median.as_secs_f64() * 1e6,
-                r.peak_rss_kib as f64 / 1024.0
+                r.peak_rss_kib as f64 / 1024.0,
+                r.handshakes_cold,
+                r.handshakes_warm
             );
             runs.entry(b).or_default().push(r);
         }
@@ -457,6 +550,8 @@ async fn main() {
                 stripped: size(&args.arm64_dir, b, "bootstrap"),
                 zip_arm64: size(&args.arm64_dir, b, "bootstrap.zip"),
                 zip_x86_64: size(&args.x86_64_dir, b, "bootstrap.zip"),
+                handshakes_cold: median(&mut rs.iter().map(|r| r.handshakes_cold).collect::<Vec<_>>()).unwrap(),
+                handshakes_warm: rs.iter().map(|r| r.handshakes_warm).max().unwrap(),
             }
         })
         .collect();

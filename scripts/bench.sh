@@ -12,7 +12,7 @@
 # system's) so the roots read are as many as a real system's.
 #
 # Builds with cargo-lambda (zig cross-compiles arm64; the x86_64 build is the one run here),
-# starts moto's Secrets Manager and dynalite, runs target/release/lambda-bench (e2e/src/bin/lambda-bench.rs:
+# starts moto's Secrets Manager and dynalite, runs target/release/lambda-bench (e2e/src/bin/lambda-bench/:
 # a minimal Runtime API that timestamps each process; 100ms is the emulator, in-process), and
 # writes the table to target/bench/table.md. criterion's benches are separate: `cargo bench`.
 set -euo pipefail

@@ -8,8 +8,9 @@
 //!   OpenSSL reads them. That is how a deployment trusts a private CA (a proxy's, a test
 //!   endpoint's): put the CA, with whatever public roots it still needs, in a file shipped with
 //!   the function or in a layer and set `SSL_CERT_FILE` to its path. A file that cannot be read,
-//!   or names no certificate, fails every HTTPS call with the reason (a 500 `internal`) rather
-//!   than trusting something else.
+//!   or names no certificate, fails every HTTPS call with the reason, rather than trusting
+//!   something else: the secret's read first, so requests are answered 503
+//!   `credentials_unavailable` with the reason in the log.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};

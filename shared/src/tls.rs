@@ -2,7 +2,7 @@
 //! (100ms, Secrets Manager, DynamoDB): the trust roots are loaded once, not once per client, and
 //! the clients share one TLS session cache.
 //!
-//! Where the roots come from (chosen by measurement, BENCHMARKS.md "TLS"):
+//! Where the roots come from (chosen by measurement, BENCHMARKS.md "Over TLS"):
 //! - by default Mozilla's, compiled in (webpki-roots): nothing to read or parse at a cold start;
 //! - when `SSL_CERT_FILE` or `SSL_CERT_DIR` is set, exactly the certificates they name, in PEM, as
 //!   OpenSSL reads them. That is how a deployment trusts a private CA (a proxy's, a test

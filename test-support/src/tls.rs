@@ -49,11 +49,6 @@ impl TestCa {
         Self { ca_pem: ca.pem(), server: Arc::new(server) }
     }
 
-    /// The CA certificate, PEM.
-    pub fn ca_pem(&self) -> &str {
-        &self.ca_pem
-    }
-
     /// Writes a PEM bundle for `SSL_CERT_FILE`: the CA, after the certificates of `base` if given
     /// (a system bundle, to make the roots as many as a real one holds).
     pub fn write_bundle(&self, path: &std::path::Path, base: Option<&std::path::Path>) -> std::io::Result<()> {

@@ -116,8 +116,11 @@ impl Services {
         let (mut moto, mut hms, mut dynamodb) = (moto_endpoint(), hms, hms_test_support::dynalite::dynalite_endpoint());
         let tls = if tls {
             let ca = TestCa::generate();
-            let bundle = workspace_root().join("target/bench/tls-ca-bundle.pem");
-            ca.write_bundle(&bundle, ca_base).unwrap_or_else(|e| fail(&format!("writing {}: {e}", bundle.display())));
+            let dir = workspace_root().join("target/bench");
+            let bundle = dir.join("tls-ca-bundle.pem");
+            std::fs::create_dir_all(&dir)
+                .and_then(|()| ca.write_bundle(&bundle, ca_base))
+                .unwrap_or_else(|e| fail(&format!("writing {}: {e}", bundle.display())));
             let mut fronts = Vec::new();
             for url in [&mut moto, &mut hms, &mut dynamodb] {
                 let front = TlsFront::start(&ca, url).await;

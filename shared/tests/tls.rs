@@ -15,6 +15,8 @@ use hms_test_support::fixtures::{answer, event, get, post};
 use hms_test_support::moto::moto_endpoint;
 use hms_test_support::tls::{TestCa, TlsFront};
 use hms_test_support::{Backends, Handle};
+use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequest;
+use serde_json::Value;
 
 /// Handshakes completed at each endpoint: (Secrets Manager, DynamoDB, 100ms).
 fn counts(fronts: &[&TlsFront; 3]) -> [u64; 3] {
@@ -26,6 +28,27 @@ fn counts(fronts: &[&TlsFront; 3]) -> [u64; 3] {
 /// the function waits (back-to-back calls with no await between them could miss it).
 async fn between_invocations() {
     tokio::time::sleep(Duration::from_millis(20)).await;
+}
+
+/// Has `function` answer `event()` once cold, then five times warm, each a 200; the endpoints must
+/// have counted `handshakes` (Secrets Manager, DynamoDB, 100ms) after the cold invocation and
+/// not one more after the warm ones. Returns the cold answer.
+async fn cold_then_warm<F: Handle>(
+    function: &F,
+    event: impl Fn() -> ApiGatewayV2httpRequest,
+    fronts: &[&TlsFront; 3],
+    handshakes: [u64; 3],
+) -> Value {
+    let (status, cold) = answer(&function.handle(event()).await);
+    assert_eq!(status, 200, "{cold}");
+    assert_eq!(counts(fronts), handshakes, "the cold invocation's handshakes (Secrets Manager, DynamoDB, 100ms)");
+    for _ in 0..5 {
+        between_invocations().await;
+        let (status, body) = answer(&function.handle(event()).await);
+        assert_eq!(status, 200, "{body}");
+    }
+    assert_eq!(counts(fronts), handshakes, "warm invocations reuse the connections");
+    cold
 }
 
 #[test]
@@ -58,31 +81,15 @@ fn one_handshake_per_service_per_container_and_none_when_warm() {
 
         // create-room: the secret, then 100ms; each over one new connection, kept.
         let create_room = app::create_room(&config).unwrap();
-        let (status, room) = answer(&create_room.handle(post("/create-room", r#"{"name":"tls-room"}"#)).await);
-        assert_eq!(status, 200, "{room}");
-        assert_eq!(counts(&fronts), [1, 0, 1], "the cold invocation's handshakes (Secrets Manager, DynamoDB, 100ms)");
-        for i in 0..5 {
-            between_invocations().await;
-            let (status, body) =
-                answer(&create_room.handle(post("/create-room", &format!(r#"{{"name":"tls-room-{i}"}}"#))).await);
-            assert_eq!(status, 200, "{body}");
-        }
-        assert_eq!(counts(&fronts), [1, 0, 1], "warm invocations reuse the connections");
+        let create = || post("/create-room", r#"{"name":"tls-room"}"#);
+        let room = cold_then_warm(&create_room, create, &fronts, [1, 0, 1]).await;
 
-        // session-analytics in the same process: its own clients, the same TLS configuration.
+        // session-analytics in the same process: its own clients, the same TLS configuration; one
+        // more connection to each service it calls.
         let analytics = app::session_analytics(&config).unwrap();
         let room_id = room["id"].as_str().unwrap();
         let list = || get("/session-list-by-room", &[("room_id", room_id)]);
-        let (status, body) = answer(&analytics.handle(list()).await);
-        assert_eq!(status, 200, "{body}");
-        let after_cold = counts(&fronts);
-        assert_eq!(after_cold, [2, 0, 2], "one more connection to each service it calls");
-        for _ in 0..5 {
-            between_invocations().await;
-            let (status, body) = answer(&analytics.handle(list()).await);
-            assert_eq!(status, 200, "{body}");
-        }
-        assert_eq!(counts(&fronts), after_cold, "warm invocations reuse the connections");
+        cold_then_warm(&analytics, list, &fronts, [2, 0, 2]).await;
 
         // webhooks: the secret, then the table.
         let webhooks = app::webhooks(&config).unwrap();
@@ -91,16 +98,7 @@ fn one_handshake_per_service_per_container_and_none_when_warm() {
             ev.headers.insert("x-100ms-webhook-secret", backends.webhook_secret.parse().unwrap());
             ev
         };
-        let (status, body) = answer(&webhooks.handle(delivery()).await);
-        assert_eq!(status, 200, "{body}");
-        let after_cold = counts(&fronts);
-        assert_eq!(after_cold, [3, 1, 2], "one connection to Secrets Manager and one to DynamoDB");
-        for _ in 0..5 {
-            between_invocations().await;
-            let (status, body) = answer(&webhooks.handle(delivery()).await);
-            assert_eq!(status, 200, "{body}");
-        }
-        assert_eq!(counts(&fronts), after_cold, "warm invocations reuse the connections");
+        cold_then_warm(&webhooks, delivery, &fronts, [3, 1, 2]).await;
     });
     std::fs::remove_file(&bundle).unwrap();
 }

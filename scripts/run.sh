@@ -17,7 +17,7 @@
 # --jwt: callers must sign in, as behind the deployed API's JWT authorizer. local-api verifies
 # tokens (HS256 with a key made for this run, kept in target/local-jwt.env; mint one with
 # scripts/local-token.py SUB [GROUP ...]) and the functions run with CALLER_AUTH=jwt: admins have
-# cognito:groups containing admin, creators and hosts teachers (README, "Who can call it").
+# cognito:groups containing admin, creators and hosts teachers (docs/authorization.md).
 #   PORT (9000)  EMULATOR_PORT (8910)  WATCH_PORT (cargo lambda watch, behind local-api: a free one)
 set -euo pipefail
 jwt=false
@@ -151,7 +151,7 @@ The API is up ($((SECONDS - started)) s), backed by $mode:
   POST http://127.0.0.1:$PORT/auth-token
   GET  http://127.0.0.1:$PORT/session-analytics-by-room?room_id=...
   GET  http://127.0.0.1:$PORT/session-list-by-room?room_id=...
-  room control (README, "Room control"): /room-codes, /active-peers, /remove-peer, /end-room,
+  room control (docs/room-control.md): /room-codes, /active-peers, /remove-peer, /end-room,
   /recordings/start, /recordings/stop, /recordings, /recording-url
   POST http://127.0.0.1:$PORT/webhooks/100ms  (header x-100ms-webhook-secret: $WEBHOOK_SECRET)
   events table: hms-events-local in dynalite at $DYNALITE_ENDPOINT

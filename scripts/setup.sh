@@ -7,6 +7,8 @@
 #                into tools/dynalite/node_modules/, and the
 #                Rust standard library for arm64 (rustup target aarch64-unknown-linux-gnu: the one
 #                change outside the repo, announced when made) for `sam build`
+#   --toolchain  only the pinned Rust toolchain (linked from stable when it is that version), so that
+#                cargo can start while the rest installs (scripts/test.sh)
 #   --run        only what running the API locally needs (scripts/run.sh): cargo-lambda in .venv/
 #                and dynalite (the local events table)
 #   --relock     re-resolve tools/requirements.txt and rewrite tools/requirements.lock and
@@ -36,8 +38,9 @@ command -v python3 >/dev/null || { echo "setup: python3 is missing" >&2; exit 1;
 profile=all
 case "${1:-}" in
   --run) profile=run ;;
+  --toolchain) exit 0 ;;
   --relock | "") ;;
-  *) echo "setup: unknown option $1 (--run, --relock)" >&2; exit 2 ;;
+  *) echo "setup: unknown option $1 (--run, --toolchain, --relock)" >&2; exit 2 ;;
 esac
 
 pip_install() { .venv/bin/pip install --quiet --disable-pip-version-check "$@"; }

@@ -5,41 +5,99 @@
 # under qemu-user, and sam local (offline).
 # Sets up what it needs (scripts/setup.sh; as root, Debian packages through apt, pinned) and
 # starts the services the tests use: moto's Secrets Manager server and dynalite (DynamoDB) here;
-# the tests start the
-# 100ms emulator and, for the end-to-end tests, cargo-lambda's Runtime API with the release
-# binaries; scripts/run.sh and scripts/sam-local.sh start and stop their own.
+# the tests start the 100ms emulator and, for the end-to-end tests, cargo-lambda's Runtime API
+# with the release binaries; scripts/run.sh and scripts/sam-local.sh start and stop their own.
+#
+# The steps overlap where one waits and another computes (docs/ci.md has the plan and its
+# timings): the Debian packages and sam local's root file system download while clippy and the
+# release build compile; the debug test build fills the gaps of the release build; the arm64 build
+# (`sam build`) and sam local run in the background at a lower priority while the tests run in
+# the foreground. Every step's output is printed, and a failed step fails the run. The run ends
+# with a table of when each step started and how long it took.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
-# Each step's banner says how long the run has taken so far (the closing notes quote them).
 started=$SECONDS
+mkdir -p target/ci
+rm -f target/ci/*.log target/ci/steps.tsv
+# step NAME: a banner saying how long the run has taken so far (the closing notes quote them).
 step() { echo "== [$((SECONDS - started)) s] $*"; }
+# record NAME START: one row of the closing table.
+record() { printf '%s\t%s\t%s\n' "$1" "$(($2 - started))" "$((SECONDS - $2))" >>target/ci/steps.tsv; }
+# run NAME CMD...: a foreground step, timed.
+run() {
+  local name=$1 t0=$SECONDS
+  shift
+  step "$name"
+  "$@"
+  record "$name" "$t0"
+}
 
-step "setup (scripts/setup.sh)"
-scripts/setup.sh
-export PATH="$PWD/.venv/bin:$PATH"
-mkdir -p target
+# Background steps: each in a session of its own (so the whole tree can be stopped), its output in
+# target/ci/NAME.log, printed when the step is joined. `spawn_low` runs it at nice 10: it takes the
+# CPU the foreground leaves.
+# spawn ID "WHAT" CMD...: ID names the job and its log, WHAT is the step's name in the table.
+declare -A job_pid job_t0 job_what
+spawn() {
+  local id=$1 what=$2
+  shift 2
+  step "$what (in the background; target/ci/$id.log)"
+  setsid "$@" >"target/ci/$id.log" 2>&1 </dev/null &
+  job_pid[$id]=$!
+  job_t0[$id]=$SECONDS
+  job_what[$id]=$what
+}
+spawn_low() {
+  local id=$1 what=$2
+  shift 2
+  spawn "$id" "$what" nice -n 10 "$@"
+}
+# join ID: waits for a background step, prints its output, and fails the run if it failed.
+join() {
+  local id=$1 rc=0
+  wait "${job_pid[$id]}" || rc=$?
+  unset "job_pid[$id]"
+  record "${job_what[$id]} (background)" "${job_t0[$id]}"
+  step "${job_what[$id]}: finished (its output follows)"
+  cat "target/ci/$id.log"
+  [ "$rc" = 0 ] || { echo "== ${job_what[$id]} failed (exit $rc)"; exit 1; }
+}
+
+pids=()
+cleanup() {
+  local p
+  for p in "${job_pid[@]}"; do kill -TERM -- "-$p" 2>/dev/null || true; done
+  for p in "${job_pid[@]}"; do wait "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+# --- set-up: the toolchain now; Python tools, dynalite and Debian's packages in the background -------
+run "toolchain (scripts/setup.sh --toolchain)" scripts/setup.sh --toolchain
+spawn setup "setup (scripts/setup.sh)" scripts/setup.sh
+# The Debian packages every later step needs, in one apt run (apt takes one at a time), then the
+# root file system sam local's image is made from (debootstrap: network and disk).
+packages=('docker.io=20.10.24*' 'debootstrap=1.0.128*' 'chromium=156.*' 'chromium-driver=156.*'
+  'fonts-dejavu-core=2.37*' 'qemu-user=1:7.2*' 'libc6-arm64-cross=2.36*')
+spawn packages "Debian packages, sam local's root file system" bash -c 'source scripts/lib.sh && apt_install "$@" && scripts/sam-local.sh --prepare' _ "${packages[@]}"
 
 # A clean clone builds everything once, so incremental caches would only take disk (about 0.9 GB);
 # the disk is shared, so say how much is free before the builds start.
 if [ "${CI:-}" = true ]; then export CARGO_INCREMENTAL=0; fi
 df -Pk . | awk 'NR == 2 { printf "== disk: %.1f GB free here (a clean run takes about 4 GB)\n", $4 / 1048576 }'
 
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
+run "cargo fmt --check" cargo fmt --all -- --check
+run "cargo clippy -D warnings" cargo clippy --workspace --all-targets --quiet -- -D warnings
 
-step "cargo fmt --check"
-cargo fmt --all -- --check
-step "cargo clippy -D warnings"
-cargo clippy --workspace --all-targets --quiet -- -D warnings
-
-step "cfn-lint and sam validate --lint (template.yaml)"
-export SAM_CLI_TELEMETRY=0
-cfn-lint template.yaml
-sam validate --lint --region us-east-1 --template-file template.yaml >target/sam-validate.log 2>&1 ||
-  { cat target/sam-validate.log; exit 1; }
+join setup
+export PATH="$PWD/.venv/bin:$PATH" SAM_CLI_TELEMETRY=0
+lint_template() {
+  cfn-lint template.yaml
+  sam validate --lint --region us-east-1 --template-file template.yaml >target/sam-validate.log 2>&1 ||
+    { cat target/sam-validate.log; return 1; }
+}
+run "cfn-lint and sam validate --lint (template.yaml)" lint_template
 
 start_moto target/moto.log
 pids+=("$MOTO_PID")
@@ -51,29 +109,48 @@ pids+=("$DYNALITE_PID")
 step "dynalite (DynamoDB) on $DYNALITE_ENDPOINT"
 export DYNALITE_ENDPOINT
 
-step "cargo build --release (the functions, for the end-to-end tests)"
-cargo build --release --quiet -p create-room -p auth-token -p session-analytics -p room-control -p webhooks -p hello-world
+# The debug build of every test fills what the release build leaves of the CPU (its long
+# single-threaded links); they lock different build directories.
+spawn_low test-build "cargo test --no-run (the debug build)" cargo test --workspace --no-run --quiet
+run "cargo build --release (the functions, for the end-to-end tests)" \
+  cargo build --release --quiet -p create-room -p auth-token -p session-analytics -p room-control -p webhooks -p hello-world
 export FUNCTIONS_BIN_DIR="$PWD/target/release"
 
-step "cargo test"
-cargo test --workspace
+# sam build for arm64 (cargo-lambda cross-compiles with zig; no Docker): all five functions in one
+# cargo-lambda build first, so their links run side by side, then `sam build`, which finds them
+# built and packages them.
+arm64_build() {
+  cargo lambda build --release --arm64 --quiet -p create-room -p auth-token -p session-analytics -p room-control -p webhooks
+  sam build --template-file template.yaml >target/sam-build.log 2>&1 || { tail -40 target/sam-build.log; return 1; }
+  scripts/package-sizes.sh
+}
+export -f arm64_build
+spawn_low arm64 "sam build (arm64 via cargo-lambda)" bash -c arm64_build
+join packages
+spawn_low sam-local "sam local invoke, start-lambda and start-api, offline (scripts/sam-local.sh)" scripts/sam-local.sh
+
+join test-build
+run "cargo test" cargo test --workspace
 step "soak (10,000 invocations per function, e2e/tests/soak.rs)"
 cat target/soak.txt
 step "the biggest rooms, page by page within Lambda's limits (e2e/tests/limits.rs)"
 cat target/limits.txt
 
-step "lambda-bench smoke (the harness behind scripts/bench.sh: 1 run, 20 invocations, no figures kept)"
-cargo build --quiet -p hms-e2e --bin lambda-bench
-rm -rf target/bench-smoke
-for b in hello-world hello-world-tls create-room auth-token session-analytics room-control webhooks; do
-  mkdir -p "target/bench-smoke/$b" && ln -s "$PWD/target/release/$b" "target/bench-smoke/$b/bootstrap"
-done
-target/debug/lambda-bench --run-dir target/bench-smoke --runs 1 --invocations 20 >target/bench-smoke/table.md
-grep -q '^| webhooks |' target/bench-smoke/table.md
-# Over TLS: one handshake per service a binary calls on its cold start (Secrets Manager, then
-# 100ms or DynamoDB), none over its warm invocations.
-target/debug/lambda-bench --run-dir target/bench-smoke --runs 1 --invocations 20 --tls >target/bench-smoke/tls.md
-python3 - target/bench-smoke/tls.md <<'PY'
+# lambda-bench, the attendance page and the arm64 test run from the debug build `cargo test
+# --workspace` made: a cargo run that selects other packages (`-p hms-e2e`) resolves other
+# features and compiles much of the dependency tree again.
+bench_smoke() {
+  [ -x target/debug/lambda-bench ] || { echo "target/debug/lambda-bench missing: cargo test --workspace builds it" >&2; return 1; }
+  rm -rf target/bench-smoke
+  for b in hello-world hello-world-tls create-room auth-token session-analytics room-control webhooks; do
+    mkdir -p "target/bench-smoke/$b" && ln -s "$PWD/target/release/$b" "target/bench-smoke/$b/bootstrap"
+  done
+  target/debug/lambda-bench --run-dir target/bench-smoke --runs 1 --invocations 20 >target/bench-smoke/table.md
+  grep -q '^| webhooks |' target/bench-smoke/table.md
+  # Over TLS: one handshake per service a binary calls on its cold start (Secrets Manager, then
+  # 100ms or DynamoDB), none over its warm invocations.
+  target/debug/lambda-bench --run-dir target/bench-smoke --runs 1 --invocations 20 --tls >target/bench-smoke/tls.md
+  python3 - target/bench-smoke/tls.md <<'PY'
 import sys
 rows = [l.strip().strip("|").split("|") for l in open(sys.argv[1]) if l.startswith("| ") and "handshakes" not in l]
 got = {r[0].strip(): (int(r[8]), int(r[9])) for r in rows if len(r) == 10}
@@ -82,26 +159,22 @@ want = {"hello-world": (0, 0), "hello-world-tls": (1, 0), "auth-token": (1, 0), 
 assert got == want, f"handshakes (cold, warm): {got}, expected {want}"
 print("TLS smoke: handshakes (cold, warm):", got)
 PY
+}
+run "lambda-bench smoke (the harness behind scripts/bench.sh: 1 run, 20 invocations, no figures kept)" bench_smoke
 
-step "the attendance page in Debian's Chromium, headless (e2e/tests/attendance_page.rs)"
-apt_install 'chromium=156.*' 'chromium-driver=156.*' 'fonts-dejavu-core=2.37*'
-cargo test -p hms-e2e --test attendance_page -- --ignored
-echo "== screenshots: target/attendance-page.png, target/attendance-page-phone.png"
+attendance_page() {
+  cargo test --workspace --test attendance_page -- --ignored
+  echo "== screenshots: target/attendance-page.png, target/attendance-page-phone.png"
+}
+run "the attendance page in Debian's Chromium, headless (e2e/tests/attendance_page.rs)" attendance_page
+run "schemathesis against the local API (openapi.yaml)" scripts/schemathesis.sh
+run "README: its local commands, verbatim (scripts/readme-check.py)" python3 scripts/readme-check.py
 
-step "schemathesis against the local API (openapi.yaml)"
-scripts/schemathesis.sh
+join arm64
+run "arm64: each bootstrap sam build made answers under qemu-user (e2e/tests/arm64.rs)" \
+  cargo test --workspace --test arm64 -- --ignored
+join sam-local
 
-step "README: its local commands, verbatim (scripts/readme-check.py)"
-python3 scripts/readme-check.py
-
-step "sam build (arm64 via cargo-lambda, no Docker)"
-sam build --template-file template.yaml >target/sam-build.log 2>&1 || { tail -40 target/sam-build.log; exit 1; }
-scripts/package-sizes.sh
-
-step "arm64: each bootstrap sam build made answers under qemu-user (e2e/tests/arm64.rs)"
-apt_install 'qemu-user=1:7.2*' 'libc6-arm64-cross=2.36*'
-cargo test -p hms-e2e --test arm64 -- --ignored
-
-step "sam local invoke and start-api, offline (scripts/sam-local.sh)"
-scripts/sam-local.sh
 step "done"
+echo "== steps (start and duration in seconds; background steps overlap the foreground)"
+awk -F'\t' '{ printf "   %5d %5d  %s\n", $2, $3, $1 }' target/ci/steps.tsv

@@ -2,7 +2,7 @@
 
 Creates a room, mints auth tokens for three users, has them join and leave through the 100ms
 emulator (Bob leaves and comes back, Alice is on two devices at once), then prints the attendance
-table from /session-analytics-by-room and checks it against the definitions in the README.
+table from /session-analytics-by-room and checks it against the definitions in docs/attendance.md.
 
 Then the next class, run by its host through room-control: room codes for the class, students
 joining by code (as 100ms's client SDKs do), the host listing who is in, removing one, recording,

@@ -142,7 +142,7 @@ fn room_rows() -> Vec<(&'static str, &'static str, &'static str, Option<Value>)>
     ]
 }
 
-/// The matrix as the README shows it.
+/// The matrix as docs/authorization.md shows it.
 fn table() -> String {
     let mut t = String::from("| Route | ");
     t += &CALLERS.map(|(title, _)| title).join(" | ");
@@ -272,7 +272,7 @@ async fn who_can_call_what() {
     }
     assert!(!stack.log("auth-token").contains("eyJ"), "no token in the log");
 
-    let readme = std::fs::read_to_string(hms_e2e::workspace_root().join("README.md")).unwrap();
+    let doc = std::fs::read_to_string(hms_e2e::workspace_root().join("docs/authorization.md")).unwrap();
     let table = table();
-    assert!(readme.contains(&table), "README.md's table differs from the matrix; it must read:\n{table}");
+    assert!(doc.contains(&table), "docs/authorization.md's table differs from the matrix; it must read:\n{table}");
 }

@@ -1,6 +1,6 @@
 //! `/v2/active-rooms`: the live session of a room and its peers, removing peers, ending the room.
 //!
-//! Where the docs are silent, the emulator chooses (README, "100ms behaviour we assumed"): a room
+//! Where the docs are silent, the emulator chooses (docs/room-control.md, "100ms behaviour we assumed"): a room
 //! without a live session is a 404 `active room not found`; remove-peers without `peer_id` or
 //! `role` is a 400, an unknown `peer_id` a 404, a role nobody has is a 200 that removes nobody;
 //! end-room makes every peer leave with reason `peer kicked` and the end's reason as message.

@@ -3,8 +3,8 @@
 //! the assets a completed one produces, and presigned URLs that expire.
 //!
 //! Time runs on the emulator's clock, which `POST /_emulator/clock` moves forward, so a test
-//! can compress a recording's life. Where the docs are silent, the emulator chooses (README,
-//! "100ms behaviour we assumed"): starting needs a live session (else 404) and no recording
+//! can compress a recording's life. Where the docs are silent, the emulator chooses
+//! (docs/room-control.md, "100ms behaviour we assumed"): starting needs a live session (else 404) and no recording
 //! already starting or running in the room (else 400); stopping a room with none is a 404; the
 //! last peer leaving (or the room ending) stops the room's recordings; a presigned URL's
 //! `presign_duration` is any whole number of seconds from 1, 3 days by default.

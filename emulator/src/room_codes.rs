@@ -1,7 +1,7 @@
 //! `/v2/room-codes`: codes per role (create for every role or one, list, enable/disable), and
 //! the token by room code that client SDKs ask `auth.100ms.live` for (`POST /v2/token`).
 //!
-//! Where the docs are silent, the emulator chooses (README, "100ms behaviour we assumed"):
+//! Where the docs are silent, the emulator chooses (docs/room-control.md, "100ms behaviour we assumed"):
 //! create-for-all keeps a role's enabled code and adds codes only for roles without one;
 //! create-for-role adds another code each call, up to 100 per room; an unknown code is a 404 and
 //! a disabled one a 403 at `/v2/token`.

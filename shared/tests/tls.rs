@@ -56,8 +56,13 @@ fn one_handshake_per_service_per_container_and_none_when_warm() {
     let ca = TestCa::generate();
     let bundle = std::env::temp_dir().join(format!("hms-tls-test-ca-{}.pem", std::process::id()));
     ca.write_bundle(&bundle, None).unwrap();
-    // SAFETY: no other thread runs yet; the TLS configuration reads this on first use.
-    unsafe { std::env::set_var("SSL_CERT_FILE", &bundle) };
+    // SAFETY: no other thread runs yet; the TLS configuration reads this on first use, the SDK
+    // its credentials (test values, as on a fresh machine with none of its own) when it signs.
+    unsafe {
+        std::env::set_var("SSL_CERT_FILE", &bundle);
+        std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
+        std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
+    }
 
     // One thread, as the functions run.
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();

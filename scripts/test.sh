@@ -23,8 +23,8 @@ mkdir -p target/ci
 rm -f target/ci/*.log target/ci/steps.tsv
 # step NAME: a banner saying how long the run has taken so far (the closing notes quote them).
 step() { echo "== [$((SECONDS - started)) s] $*"; }
-# record NAME START: one row of the closing table.
-record() { printf '%s\t%s\t%s\n' "$1" "$(($2 - started))" "$((SECONDS - $2))" >>target/ci/steps.tsv; }
+# record NAME START [END]: one row of the closing table (END: now).
+record() { printf '%s\t%s\t%s\n' "$1" "$(($2 - started))" "$((${3:-$SECONDS} - $2))" >>target/ci/steps.tsv; }
 # run NAME CMD...: a foreground step, timed.
 run() {
   local name=$1 t0=$SECONDS
@@ -43,7 +43,10 @@ spawn() {
   local id=$1 what=$2
   shift 2
   step "$what (in the background; target/ci/$id.log)"
-  setsid "$@" >"target/ci/$id.log" 2>&1 </dev/null &
+  # The step writes when it ended (seconds into the run) beside its log: joined later, its row
+  # in the table still says how long it took.
+  setsid bash -c '"${@:3}"; rc=$?; echo $((SECONDS + $2)) >"$1"; exit $rc' _ "target/ci/$id.end" \
+    "$SECONDS" "$@" >"target/ci/$id.log" 2>&1 </dev/null &
   job_pid[$id]=$!
   job_t0[$id]=$SECONDS
   job_what[$id]=$what
@@ -58,7 +61,7 @@ join() {
   local id=$1 rc=0
   wait "${job_pid[$id]}" || rc=$?
   unset "job_pid[$id]"
-  record "${job_what[$id]} (background)" "${job_t0[$id]}"
+  record "${job_what[$id]} (background)" "${job_t0[$id]}" "$(cat "target/ci/$id.end" 2>/dev/null || echo $SECONDS)"
   step "${job_what[$id]}: finished (its output follows)"
   cat "target/ci/$id.log"
   [ "$rc" = 0 ] || { echo "== ${job_what[$id]} failed (exit $rc)"; exit 1; }
@@ -88,10 +91,39 @@ if [ "${CI:-}" = true ]; then export CARGO_INCREMENTAL=0; fi
 df -Pk . | awk 'NR == 2 { printf "== disk: %.1f GB free here (a clean run takes about 4 GB)\n", $4 / 1048576 }'
 
 run "cargo fmt --check" cargo fmt --all -- --check
-run "cargo clippy -D warnings" cargo clippy --workspace --all-targets --quiet -- -D warnings
 
+# Clippy lints the debug build the tests run, instead of a `cargo check` of its own: cargo clippy
+# is `cargo check` with clippy-driver wrapping rustc for the workspace's crates and the lint flags
+# in CLIPPY_ARGS, so the same two variables on the test build give the same lints (every target,
+# -D warnings: a lint fails the build) without compiling the dependency tree a second time. Only
+# the debug (test-profile) cargo runs below go through it (`linted`): clippy's own docs say
+# clippy-driver "may produce artifacts that are not optimized as expected", so the release and
+# arm64 builds, whose binaries are measured and shipped, never do.
+linted() {
+  RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver)" CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__" "$@"
+}
+export -f linted
+# The debug build fills what the release build leaves of the CPU (its long single-threaded
+# links); they lock different build directories.
+spawn_low test-build "cargo clippy -D warnings, as the debug build of every target (cargo test --no-run)" \
+  bash -c 'linted cargo test --workspace --all-targets --no-run --quiet'
+run "cargo build --release (the functions, for the end-to-end tests)" \
+  cargo build --release --quiet -p create-room -p auth-token -p session-analytics -p room-control -p webhooks -p hello-world
+export FUNCTIONS_BIN_DIR="$PWD/target/release"
+
+# sam build for arm64 (cargo-lambda cross-compiles with zig; no Docker): all five functions in one
+# cargo-lambda build first, so their links run side by side, then `sam build`, which finds them
+# built and packages them.
+arm64_build() {
+  cargo lambda build --release --arm64 --quiet -p create-room -p auth-token -p session-analytics -p room-control -p webhooks || return 1
+  sam build --template-file template.yaml >target/sam-build.log 2>&1 || { tail -40 target/sam-build.log; return 1; }
+  scripts/package-sizes.sh
+}
+export -f arm64_build
 join setup
 export PATH="$PWD/.venv/bin:$PATH" SAM_CLI_TELEMETRY=0
+spawn_low arm64 "sam build (arm64 via cargo-lambda)" bash -c arm64_build
+
 lint_template() {
   cfn-lint template.yaml
   sam validate --lint --region us-east-1 --template-file template.yaml >target/sam-validate.log 2>&1 ||
@@ -109,28 +141,18 @@ pids+=("$DYNALITE_PID")
 step "dynalite (DynamoDB) on $DYNALITE_ENDPOINT"
 export DYNALITE_ENDPOINT
 
-# The debug build of every test fills what the release build leaves of the CPU (its long
-# single-threaded links); they lock different build directories.
-spawn_low test-build "cargo test --no-run (the debug build)" cargo test --workspace --no-run --quiet
-run "cargo build --release (the functions, for the end-to-end tests)" \
-  cargo build --release --quiet -p create-room -p auth-token -p session-analytics -p room-control -p webhooks -p hello-world
-export FUNCTIONS_BIN_DIR="$PWD/target/release"
-
-# sam build for arm64 (cargo-lambda cross-compiles with zig; no Docker): all five functions in one
-# cargo-lambda build first, so their links run side by side, then `sam build`, which finds them
-# built and packages them.
-arm64_build() {
-  cargo lambda build --release --arm64 --quiet -p create-room -p auth-token -p session-analytics -p room-control -p webhooks
-  sam build --template-file template.yaml >target/sam-build.log 2>&1 || { tail -40 target/sam-build.log; return 1; }
-  scripts/package-sizes.sh
-}
-export -f arm64_build
-spawn_low arm64 "sam build (arm64 via cargo-lambda)" bash -c arm64_build
 join packages
 spawn_low sam-local "sam local invoke, start-lambda and start-api, offline (scripts/sam-local.sh)" scripts/sam-local.sh
 
 join test-build
-run "cargo test" cargo test --workspace
+# The Rust suites: cargo-nextest (on the machine) runs each test in a process of its own, four at
+# a time, so the long ones (the soak, the fault tests' timeouts) overlap; a plain cargo test where
+# it is missing.
+if command -v cargo-nextest >/dev/null; then
+  run "cargo nextest run (every Rust test, 4 at a time)" linted cargo nextest run --workspace --test-threads 4 --no-fail-fast
+else
+  run "cargo test" linted cargo test --workspace
+fi
 step "soak (10,000 invocations per function, e2e/tests/soak.rs)"
 cat target/soak.txt
 step "the biggest rooms, page by page within Lambda's limits (e2e/tests/limits.rs)"
@@ -163,7 +185,7 @@ PY
 run "lambda-bench smoke (the harness behind scripts/bench.sh: 1 run, 20 invocations, no figures kept)" bench_smoke
 
 attendance_page() {
-  cargo test --workspace --test attendance_page -- --ignored
+  linted cargo test --workspace --test attendance_page -- --ignored
   echo "== screenshots: target/attendance-page.png, target/attendance-page-phone.png"
 }
 run "the attendance page in Debian's Chromium, headless (e2e/tests/attendance_page.rs)" attendance_page
@@ -172,7 +194,7 @@ run "README: its local commands, verbatim (scripts/readme-check.py)" python3 scr
 
 join arm64
 run "arm64: each bootstrap sam build made answers under qemu-user (e2e/tests/arm64.rs)" \
-  cargo test --workspace --test arm64 -- --ignored
+  linted cargo test --workspace --test arm64 -- --ignored
 join sam-local
 
 step "done"

@@ -18,7 +18,7 @@
 #   release binaries as each function's bootstrap, nothing else changed.
 # Containers make no connection outside themselves: credentials come from the environment and
 # HMS_API_BASE_URL and the DynamoDB endpoint are closed ports inside the container, so what needs
-# 100ms or the events table answers 502 upstream_unreachable.
+# 100ms answers 502 upstream_unreachable, and what needs the events table 503 events_table_unavailable.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -229,7 +229,7 @@ checks = [
     ("POST", "/remove-peer", {"room_id": room}, 400, "missing_field"),
     ("GET", "/recording-url?asset_id=nope", None, 400, "invalid_parameter"),
     ("POST", "/webhooks/100ms", {"id": "e1", "type": "peer.join.success"}, 401, "unauthenticated"),
-    ("GET", f"/attendance-history?room_id={room}", None, 502, "upstream_unreachable"),
+    ("GET", f"/attendance-history?room_id={room}", None, 503, "events_table_unavailable"),
 ]
 failed = 0
 for method, path, body, status, error in checks:

@@ -162,10 +162,10 @@ fn webhooks(c: &mut Criterion) {
     let events = peer_events();
     let leave = &events[1];
     let now = chrono::Utc::now();
-    c.bench_function("webhook: envelope read + item built (peer.leave.success)", |b| {
+    c.bench_function("webhook: envelope read + record built (peer.leave.success)", |b| {
         b.iter(|| {
             let (envelope, _) = webhooks::parse_envelope(black_box(leave)).unwrap();
-            webhooks::event_item(&envelope, leave, now, 90).len()
+            webhooks::event_record(&envelope, leave, now, 90).body.len()
         })
     });
     let closed = history::ClosedSession::from_close_event(

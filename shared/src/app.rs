@@ -17,7 +17,7 @@ use crate::handlers::{self, AuthToken, CreateRoom, Function, RoomControl, Sessio
 use crate::hms::{DEADLINE_MARGIN, HmsClient};
 use crate::invocation::{self, Counts, Invocation};
 use crate::owners::RoomAccess;
-use crate::store::EventsTable;
+use crate::store::{EventsTable, SharedStore};
 
 /// A function as configured: ready to answer, or the configuration errors it answers every
 /// request with (a 500 `config`).
@@ -28,13 +28,14 @@ pub type Hms = HmsClient<ConfiguredSource>;
 
 /// `create-room`.
 pub fn create_room(config: &Config) -> Built<CreateRoom<Hms>> {
-    let (hms, access) = both(hms(config), room_access(config))?;
+    let (hms, access) = both(hms(config), room_access(config, events_table(config)))?;
     Ok(CreateRoom { hms, access, code_roles: config.allowed_roles.clone() })
 }
 
 /// `room-control`.
 pub fn room_control(config: &Config) -> Built<RoomControl<ConfiguredSource>> {
-    let (hms, (roles, access)) = both(hms(config), both(part(&config.allowed_roles), room_access(config)))?;
+    let (hms, (roles, access)) =
+        both(hms(config), both(part(&config.allowed_roles), room_access(config, events_table(config))))?;
     Ok(RoomControl { hms, roles, access })
 }
 
@@ -49,29 +50,32 @@ pub fn auth_token(config: &Config) -> Built<AuthToken<ConfiguredSource>> {
 
 /// `session-analytics`.
 pub fn session_analytics(config: &Config) -> Built<SessionAnalytics<Hms>> {
-    // Without EVENTS_TABLE only /attendance-history is misconfigured.
-    let history = events_table(config)
+    // One store for the history and the owners; without EVENTS_TABLE only /attendance-history
+    // is misconfigured (and, with a JWT authorizer, the function: its owners are needed).
+    let store = events_table(config);
+    let history = store
+        .clone()
         .map_err(|errors| ConfigError(errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")));
-    let (hms, access) = both(hms(config), room_access(config))?;
+    let (hms, access) = both(hms(config), room_access(config, store))?;
     Ok(SessionAnalytics { hms, history, access })
 }
 
-/// Who may run which room. With a JWT authorizer the owners' table (`EVENTS_TABLE`) is needed
-/// for every caller who is not an admin, so it is part of the configuration; on an open API it
-/// is not read.
-fn room_access(config: &Config) -> Built<RoomAccess> {
+/// Who may run which room, with the owners in `store`. With a JWT authorizer the owners' table
+/// (`EVENTS_TABLE`) is needed for every caller who is not an admin, so it is part of the
+/// configuration; on an open API it is not read.
+fn room_access(config: &Config, store: Built<SharedStore>) -> Built<RoomAccess> {
     let auth = part(&config.caller_auth)?;
-    let table = match (&auth, events_table(config)) {
-        (_, Ok(table)) => Ok(table),
+    let owners = match (&auth, store) {
+        (_, Ok(store)) => Ok(store),
         (CallerAuth::Jwt(_), Err(errors)) => return Err(errors),
         (CallerAuth::Open, Err(_)) => Err(ConfigError("EVENTS_TABLE is not set: room owners are not kept".into())),
     };
-    Ok(RoomAccess::new(auth, table))
+    Ok(RoomAccess::new(auth, owners))
 }
 
 /// `webhooks`.
 pub fn webhooks(config: &Config) -> Built<Webhooks<ConfiguredSource>> {
-    let (credentials, (table, (header, (allowed_ips, retention_days)))) = both(
+    let (credentials, (store, (header, (allowed_ips, retention_days)))) = both(
         credential_store(config),
         both(
             events_table(config),
@@ -81,13 +85,18 @@ pub fn webhooks(config: &Config) -> Built<Webhooks<ConfiguredSource>> {
             ),
         ),
     )?;
-    Ok(Webhooks { credentials, table, header, allowed_ips, retention_days })
+    Ok(Webhooks { credentials, store, header, allowed_ips, retention_days })
 }
 
-/// The events table named by `EVENTS_TABLE`, reached as the SDK environment says.
-fn events_table(config: &Config) -> Built<EventsTable> {
+/// The events table named by `EVENTS_TABLE`, reached as the SDK environment says: one store per
+/// function (its client built on first use), shared by every part that needs it.
+fn events_table(config: &Config) -> Built<SharedStore> {
     let name = part(&config.events_table)?;
-    Ok(EventsTable::lazy(name, config.sdk.region.clone(), config.sdk.dynamodb_endpoint_url.clone()))
+    Ok(std::sync::Arc::new(EventsTable::lazy(
+        name,
+        config.sdk.region.clone(),
+        config.sdk.dynamodb_endpoint_url.clone(),
+    )))
 }
 
 fn hms(config: &Config) -> Built<Hms> {

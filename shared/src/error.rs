@@ -38,12 +38,13 @@ pub enum ErrorCode {
     UpstreamUnreachable,
     UpstreamAuth,
     CredentialsUnavailable,
+    EventsTableUnavailable,
     UpstreamTimeout,
 }
 
 impl ErrorCode {
     /// Every code, in the order openapi.yaml lists them.
-    pub const ALL: [ErrorCode; 31] = [
+    pub const ALL: [ErrorCode; 32] = [
         Self::MissingBody,
         Self::InvalidJson,
         Self::InvalidBody,
@@ -74,6 +75,7 @@ impl ErrorCode {
         Self::UpstreamUnreachable,
         Self::UpstreamAuth,
         Self::CredentialsUnavailable,
+        Self::EventsTableUnavailable,
         Self::UpstreamTimeout,
     ];
 
@@ -109,6 +111,7 @@ impl ErrorCode {
             Self::UpstreamUnreachable => "upstream_unreachable",
             Self::UpstreamAuth => "upstream_auth",
             Self::CredentialsUnavailable => "credentials_unavailable",
+            Self::EventsTableUnavailable => "events_table_unavailable",
             Self::UpstreamTimeout => "upstream_timeout",
         }
     }
@@ -139,7 +142,7 @@ impl ErrorCode {
             | Self::UpstreamInvalidResponse
             | Self::UpstreamUnreachable
             | Self::UpstreamAuth => 502,
-            Self::CredentialsUnavailable => 503,
+            Self::CredentialsUnavailable | Self::EventsTableUnavailable => 503,
             Self::UpstreamTimeout => 504,
         }
     }
@@ -205,6 +208,10 @@ pub enum ApiError {
     /// Credentials could not be read right now (Secrets Manager unreachable, denied, missing).
     #[error("{0}")]
     CredentialsUnavailable(String),
+    /// The events table could not be read or written right now (the message is the public one;
+    /// what failed went to the log).
+    #[error("{0}")]
+    StoreUnavailable(String),
     /// 100ms refused the request because of the caller's input (its 4xx), with 100ms's message.
     #[error("100ms rejected the request: {msg}")]
     UpstreamRejected { status: u16, msg: String },
@@ -254,6 +261,7 @@ impl ApiError {
             Self::MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
             Self::Config(_) => ErrorCode::Config,
             Self::CredentialsUnavailable(_) => ErrorCode::CredentialsUnavailable,
+            Self::StoreUnavailable(_) => ErrorCode::EventsTableUnavailable,
             Self::UpstreamRejected { status: 404, .. } => ErrorCode::UpstreamNotFound,
             Self::UpstreamRejected { .. } => ErrorCode::UpstreamRejected,
             Self::UpstreamTimeout => ErrorCode::UpstreamTimeout,
@@ -310,6 +318,7 @@ mod tests {
             (ApiError::MethodNotAllowed { method: "GET".into(), allowed: "POST".into() }, 405, "method_not_allowed"),
             (ApiError::Config("x".into()), 500, "config"),
             (ApiError::CredentialsUnavailable("x".into()), 503, "credentials_unavailable"),
+            (ApiError::StoreUnavailable("x".into()), 503, "events_table_unavailable"),
             (ApiError::UpstreamRejected { status: 400, msg: "template not found".into() }, 400, "upstream_rejected"),
             (ApiError::UpstreamRejected { status: 422, msg: "x".into() }, 400, "upstream_rejected"),
             (ApiError::UpstreamRejected { status: 404, msg: "room not found".into() }, 404, "upstream_not_found"),

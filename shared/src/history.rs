@@ -1,17 +1,14 @@
 //! Attendance that outlives the session, built from 100ms's webhook events in the events table.
 //!
-//! Items (README, "The events table"):
-//! - an event of a session: `SESSION#<session id>` / `EVENT#<event id>` (others: `EVENT#<id>` /
-//!   `EVENT`), written once by `webhooks`;
-//! - a closed session: `SESSION#<session id>` / `CLOSED`, written when `session.close.success`
-//!   arrives: the room, when the session started and stopped;
-//! - its report: `ROOM#<room id>` / `REPORT#<started at>#<session id>`, the attendance JSON of
-//!   `/session-analytics-by-room` (computed by the same code), gzip-compressed, the number of peer
-//!   events it was built from, and a generation. A report item without a report is one still to
-//!   build: it is built on read.
+//! What the store keeps for it ([`crate::store`], docs/events-table.md): each event of a session,
+//! once, written by `webhooks`; a closed session (when `session.close.success` arrives: the room,
+//! when the session started and stopped); and its report, the attendance JSON of
+//! `/session-analytics-by-room` (computed by the same code), gzip-compressed, with the number of
+//! peer events it was built from and a generation. A report item without a report is one still
+//! to build: it is built on read.
 //!
-//! Room and session ids longer than [`MAX_KEY_ID_BYTES`] key nothing (100ms's
-//! are 24 characters): such an event is kept under its own id, with no report.
+//! Room and session ids longer than [`crate::store::MAX_KEY_ID_BYTES`] key nothing (100ms's are 24
+//! characters): such an event is kept under its own id, with no report.
 //!
 //! Delivery order is not guaranteed. The report is built from every peer event of the session,
 //! merged per peer (a leave before its join is the same peer); a join without a leave ends with
@@ -25,24 +22,15 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::attendance;
 use crate::error::ApiError;
 use crate::hms::sessions::{Peer, Session};
-use crate::store::{EventsTable, Item, PARTITION_KEY, SORT_KEY};
+pub use crate::store::ClosedSession;
+use crate::store::{BuiltReport, ReportKey, Store, StoredReport, key_id};
 use crate::time::parse_rfc3339;
-
-/// Longest room or session id used in a key (100ms's are 24 characters): a longer one is kept in
-/// the body but keys nothing, so every key and every history cursor stays short.
-pub const MAX_KEY_ID_BYTES: usize = 64;
-
-/// `data`'s `key` when it is a non-empty string short enough to be part of a key.
-pub fn key_id<'a>(data: &'a Value, key: &str) -> Option<&'a str> {
-    data.get(key).and_then(Value::as_str).filter(|v| !v.is_empty() && v.len() <= MAX_KEY_ID_BYTES)
-}
 
 /// Event types the attendance is built from.
 pub const PEER_JOIN: &str = "peer.join.success";
@@ -57,52 +45,6 @@ pub const MAX_STORED_REPORT_BYTES: usize = 350 * 1024;
 /// How hard reports are compressed: written once, read many times.
 const REPORT_GZIP_LEVEL: u32 = 6;
 
-const CLOSED_SK: &str = "CLOSED";
-const EVENT_PREFIX: &str = "EVENT#";
-const REPORT_PREFIX: &str = "REPORT#";
-/// The attribute that counts the peer events a report was built from.
-const EVENTS_ATTRIBUTE: &str = "events";
-const REPORT_ATTRIBUTE: &str = "report";
-/// The attribute that changes each time the report is marked to build again.
-const GENERATION_ATTRIBUTE: &str = "gen";
-
-fn session_pk(session_id: &str) -> String {
-    format!("SESSION#{session_id}")
-}
-
-fn room_pk(room_id: &str) -> String {
-    format!("ROOM#{room_id}")
-}
-
-/// The keys an event is kept under: in its session's partition when it names a session.
-pub fn event_keys(event_id: &str, session_id: Option<&str>) -> (String, String) {
-    match session_id {
-        Some(s) => (session_pk(s), format!("{EVENT_PREFIX}{event_id}")),
-        None => (format!("{EVENT_PREFIX}{event_id}"), "EVENT".into()),
-    }
-}
-
-fn s(v: &str) -> AttributeValue {
-    AttributeValue::S(v.to_string())
-}
-
-fn text<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
-    item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
-}
-
-fn stamp(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-/// A session 100ms has closed: what its report needs besides its events.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClosedSession {
-    pub room_id: String,
-    pub session_id: String,
-    pub started_at: DateTime<Utc>,
-    pub stopped_at: Option<DateTime<Utc>>,
-}
-
 impl ClosedSession {
     /// From a `session.close.success` event's `data` (`room_id`, `session_id`,
     /// `session_started_at`, `session_stopped_at`); `sent_at`, the envelope's timestamp, stands
@@ -116,55 +58,6 @@ impl ClosedSession {
             started_at: field("session_started_at").and_then(parse_rfc3339).or(stopped_at).or(sent_at)?,
             stopped_at,
         })
-    }
-
-    fn marker(&self) -> Item {
-        let mut item = Item::from([
-            (PARTITION_KEY.to_string(), s(&session_pk(&self.session_id))),
-            (SORT_KEY.to_string(), s(CLOSED_SK)),
-        ]);
-        self.describe(&mut item);
-        item
-    }
-
-    fn describe(&self, item: &mut Item) {
-        item.insert("room_id".into(), s(&self.room_id));
-        item.insert("session_id".into(), s(&self.session_id));
-        item.insert("started_at".into(), s(&stamp(self.started_at)));
-        if let Some(t) = self.stopped_at {
-            item.insert("stopped_at".into(), s(&stamp(t)));
-        }
-    }
-
-    /// From a marker or a report item.
-    fn from_item(item: &Item) -> Option<Self> {
-        Some(Self {
-            room_id: text(item, "room_id")?.to_string(),
-            session_id: text(item, "session_id")?.to_string(),
-            started_at: parse_rfc3339(text(item, "started_at")?)?,
-            stopped_at: text(item, "stopped_at").and_then(parse_rfc3339),
-        })
-    }
-
-    /// The report item's sort key: newest first is descending order.
-    fn report_sk(&self) -> String {
-        format!("{REPORT_PREFIX}{}#{}", stamp(self.started_at), self.session_id)
-    }
-
-    /// The report item of generation `generation`: `report` (the JSON, gzip) and `events` when
-    /// built, neither when still to build.
-    fn report_item(&self, generation: &str, built: Option<(&[u8], u64)>) -> Item {
-        let mut item = Item::from([
-            (PARTITION_KEY.to_string(), s(&room_pk(&self.room_id))),
-            (SORT_KEY.to_string(), s(&self.report_sk())),
-            (GENERATION_ATTRIBUTE.to_string(), s(generation)),
-        ]);
-        self.describe(&mut item);
-        if let Some((gzip, events)) = built {
-            item.insert(REPORT_ATTRIBUTE.into(), AttributeValue::B(gzip.to_vec().into()));
-            item.insert(EVENTS_ATTRIBUTE.into(), AttributeValue::N(events.to_string()));
-        }
-        item
     }
 }
 
@@ -235,20 +128,19 @@ pub fn session_from_events<'b>(
 /// `generation`, the one read before the events (and if it is not too large to store); answers
 /// its JSON.
 pub async fn build_report(
-    table: &EventsTable,
+    store: &dyn Store,
     closed: &ClosedSession,
     generation: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<u8>, ApiError> {
-    let items = table.query_all(&session_pk(&closed.session_id), EVENT_PREFIX).await?;
-    let bodies = items.iter().filter_map(|i| text(i, "body")).map(str::as_bytes);
-    let (session, events) = session_from_events(closed, bodies);
+    let bodies = store.session_events(&closed.session_id).await?;
+    let (session, events) = session_from_events(closed, bodies.iter().map(|b| b.as_bytes()));
     let json = attendance::compute(&session, now).to_json_bytes();
     let gzip = crate::encoding::gzip_at(&json, REPORT_GZIP_LEVEL);
     if gzip.len() <= MAX_STORED_REPORT_BYTES {
-        let item = closed.report_item(generation, Some((&gzip, events)));
-        let stored = table.put_if_equal(item, GENERATION_ATTRIBUTE, generation).await?;
-        tracing::info!(session_id = %closed.session_id, events, stored, bytes = json.len(), gzip = gzip.len(), "attendance report built");
+        let gzip_bytes = gzip.len();
+        let stored = store.put_report(closed, generation, &BuiltReport { gzip, events }).await?;
+        tracing::info!(session_id = %closed.session_id, events, stored, bytes = json.len(), gzip = gzip_bytes, "attendance report built");
     } else {
         tracing::warn!(session_id = %closed.session_id, events, gzip = gzip.len(), "attendance report too large to keep: built on each read");
     }
@@ -257,9 +149,9 @@ pub async fn build_report(
 
 /// Marks the report of `closed` as still to build: a new generation, no report (replacing any);
 /// answers the generation.
-async fn mark_to_build(table: &EventsTable, closed: &ClosedSession) -> Result<String, ApiError> {
+async fn mark_to_build(store: &dyn Store, closed: &ClosedSession) -> Result<String, ApiError> {
     let generation = uuid::Uuid::new_v4().simple().to_string();
-    table.put(closed.report_item(&generation, None)).await?;
+    store.mark_report_to_build(closed, &generation).await?;
     Ok(generation)
 }
 
@@ -267,7 +159,7 @@ async fn mark_to_build(table: &EventsTable, closed: &ClosedSession) -> Result<St
 /// a closed session (a late one) marks that report to build again on the next read. Runs for
 /// duplicates too, so a retry finishes what a failed delivery began. An error means the delivery
 /// must be retried; a report that cannot be built at the close is built on first read.
-pub async fn on_event(table: &EventsTable, event: &Value, now: DateTime<Utc>) -> Result<(), ApiError> {
+pub async fn on_event(store: &dyn Store, event: &Value, now: DateTime<Utc>) -> Result<(), ApiError> {
     let kind = event.get("type").and_then(Value::as_str).unwrap_or_default();
     let data = event.get("data").cloned().unwrap_or(Value::Null);
     match kind {
@@ -277,9 +169,9 @@ pub async fn on_event(table: &EventsTable, event: &Value, now: DateTime<Utc>) ->
                 tracing::warn!("session.close.success without room_id or session_id: kept, no report");
                 return Ok(());
             };
-            table.put(closed.marker()).await?;
-            let generation = mark_to_build(table, &closed).await?;
-            if let Err(e) = build_report(table, &closed, &generation, now).await {
+            store.mark_closed(&closed).await?;
+            let generation = mark_to_build(store, &closed).await?;
+            if let Err(e) = build_report(store, &closed, &generation, now).await {
                 tracing::warn!(session_id = %closed.session_id, error = %e, "attendance report not built now: it will be on first read");
             }
             Ok(())
@@ -288,8 +180,8 @@ pub async fn on_event(table: &EventsTable, event: &Value, now: DateTime<Utc>) ->
             let Some(session_id) = key_id(&data, "session_id") else {
                 return Ok(());
             };
-            match table.get(&session_pk(session_id), CLOSED_SK).await?.as_ref().and_then(ClosedSession::from_item) {
-                Some(closed) => mark_to_build(table, &closed).await.map(|_| ()),
+            match store.closed_session(session_id).await? {
+                Some(closed) => mark_to_build(store, &closed).await.map(|_| ()),
                 None => Ok(()),
             }
         }
@@ -301,83 +193,76 @@ pub async fn on_event(table: &EventsTable, event: &Value, now: DateTime<Utc>) ->
 /// page. Reports still to build are built now. The page stops early once its reports pass
 /// `budget` bytes, so the answer stays inside Lambda's 6 MB.
 pub async fn reports_page(
-    table: &EventsTable,
+    store: &dyn Store,
     room_id: &str,
     limit: u32,
     cursor: Option<&HistoryCursor>,
     budget: usize,
     now: DateTime<Utc>,
 ) -> Result<(Vec<Vec<u8>>, Option<HistoryCursor>), ApiError> {
-    let after = cursor.map(|c| c.0.as_str());
-    let (items, next) = table.query(&room_pk(room_id), REPORT_PREFIX, false, Some(limit as i32), after).await?;
+    let (items, next) = store.report_page(room_id, limit, cursor.map(|c| &c.0)).await?;
     let mut reports = Vec::with_capacity(items.len());
     let mut bytes = 0;
     for (i, item) in items.iter().enumerate() {
-        let json = report_json(table, item, now).await?;
+        let json = report_json(store, item, now).await?;
         bytes += json.len();
         reports.push(json);
         if bytes > budget && i + 1 < items.len() {
-            let sk = text(item, SORT_KEY).unwrap_or_default();
-            return Ok((reports, Some(HistoryCursor(sk.to_string()))));
+            return Ok((reports, Some(HistoryCursor(item.closed.report_key()))));
         }
     }
     Ok((reports, next.map(HistoryCursor)))
 }
 
-/// The stored report of one session of the room, `None` when the table has none (not closed yet,
+/// The stored report of one session of the room, `None` when the store has none (not closed yet,
 /// its webhooks not delivered, or a session of another room): two reads by key.
 pub async fn session_report(
-    table: &EventsTable,
+    store: &dyn Store,
     room_id: &str,
     session_id: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<Vec<u8>>, ApiError> {
-    let marker = table.get(&session_pk(session_id), CLOSED_SK).await?;
-    let Some(closed) = marker.as_ref().and_then(ClosedSession::from_item).filter(|c| c.room_id == room_id) else {
+    let Some(closed) = store.closed_session(session_id).await?.filter(|c| c.room_id == room_id) else {
         return Ok(None);
     };
-    match table.get(&room_pk(room_id), &closed.report_sk()).await? {
-        Some(item) => report_json(table, &item, now).await.map(Some),
+    match store.report(&closed).await? {
+        Some(item) => report_json(store, &item, now).await.map(Some),
         None => Ok(None),
     }
 }
 
 /// A report item's JSON: unpacked when built, built (and kept) when still to build.
-async fn report_json(table: &EventsTable, item: &Item, now: DateTime<Utc>) -> Result<Vec<u8>, ApiError> {
-    match item.get(REPORT_ATTRIBUTE).and_then(|v| v.as_b().ok()) {
-        Some(gzip) => crate::encoding::gunzip(gzip.as_ref())
+async fn report_json(store: &dyn Store, item: &StoredReport, now: DateTime<Utc>) -> Result<Vec<u8>, ApiError> {
+    match &item.built {
+        Some(report) => crate::encoding::gunzip(&report.gzip)
             .map_err(|e| ApiError::Internal(format!("a stored report does not unpack: {e}"))),
-        None => {
-            let closed = ClosedSession::from_item(item)
-                .ok_or_else(|| ApiError::Internal("a report item without its session".into()))?;
-            build_report(table, &closed, text(item, GENERATION_ATTRIBUTE).unwrap_or_default(), now).await
-        }
+        None => build_report(store, &item.closed, &item.generation, now).await,
     }
 }
 
-/// Where a page of `/attendance-history` starts: the sort key of the last report before it,
-/// opaque to apps (base64url).
+/// Where a page of `/attendance-history` starts: the key of the last report before it, opaque to
+/// apps (base64url).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HistoryCursor(String);
+pub struct HistoryCursor(ReportKey);
 
 impl HistoryCursor {
     pub fn encode(&self) -> String {
         use base64::Engine;
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&self.0)
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(self.0.as_str())
     }
 
     /// A cursor this route gave, or `None`.
     pub fn decode(text: &str) -> Option<Self> {
         use base64::Engine;
         let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).ok()?;
-        let sk = String::from_utf8(raw).ok()?;
-        sk.starts_with(REPORT_PREFIX).then_some(Self(sk))
+        ReportKey::parse(String::from_utf8(raw).ok()?).map(Self)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::{EventRecord, MemoryStore};
     use serde_json::json;
 
     fn t(s: &str) -> DateTime<Utc> {
@@ -439,18 +324,120 @@ mod tests {
         assert_eq!(no_start.unwrap().started_at, t("09:00:00"), "the envelope's timestamp stands in");
     }
 
+    fn closed_in(room: &str, session: &str, start: &str) -> ClosedSession {
+        ClosedSession {
+            room_id: room.into(),
+            session_id: session.into(),
+            started_at: t(start),
+            stopped_at: Some(t("11:00:00")),
+        }
+    }
+
+    fn close_event(c: &ClosedSession) -> Value {
+        json!({"id": format!("close-{}", c.session_id), "type": SESSION_CLOSE, "data": {"room_id": c.room_id,
+            "session_id": c.session_id, "session_started_at": stamp_of(c.started_at), "session_stopped_at": "2026-11-27T11:00:00Z"}})
+    }
+
+    fn stamp_of(at: DateTime<Utc>) -> String {
+        at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    }
+
+    /// Keeps a peer event in the store and lets the history see it, as `webhooks` does.
+    async fn deliver(store: &MemoryStore, body: &[u8]) {
+        let event: Value = serde_json::from_slice(body).unwrap();
+        let record = EventRecord {
+            id: event["id"].as_str().unwrap(),
+            kind: event["type"].as_str().unwrap(),
+            room_id: event["data"]["room_id"].as_str(),
+            session_id: event["data"]["session_id"].as_str(),
+            body,
+            received_at: t("12:00:00"),
+            expires_at: t("12:00:00"),
+        };
+        store.put_event_once(&record).await.unwrap();
+        on_event(store, &event, t("12:00:00")).await.unwrap();
+    }
+
+    fn user_ids(report: &[u8]) -> Vec<String> {
+        let json: Value = serde_json::from_slice(report).unwrap();
+        json["user_duration_list"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["user_id"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_close_keeps_the_report_and_a_late_event_has_it_built_again_on_read() {
+        let store = MemoryStore::default();
+        deliver(&store, &peer_event(PEER_JOIN, "p1", "a", "10:00:00", None)).await;
+        on_event(&store, &close_event(&closed()), t("12:00:00")).await.unwrap();
+        let kept = store.report(&closed()).await.unwrap().unwrap();
+        assert_eq!(kept.built.as_ref().map(|b| b.events), Some(1), "built at the close from the one peer event");
+
+        deliver(&store, &peer_event(PEER_LEAVE, "p2", "b", "10:05:00", Some("10:20:00"))).await;
+        let marked = store.report(&closed()).await.unwrap().unwrap();
+        assert!(marked.built.is_none() && marked.generation != kept.generation, "a late event marks it to build again");
+
+        let (page, next) = reports_page(&store, "r1", 10, None, usize::MAX, t("12:00:00")).await.unwrap();
+        assert_eq!((page.len(), next), (1, None));
+        assert_eq!(user_ids(&page[0]), ["a", "b"], "the late peer is in the report built on read");
+        assert_eq!(store.report(&closed()).await.unwrap().unwrap().built.map(|b| b.events), Some(2), "and kept");
+        let one = session_report(&store, "r1", "s1", t("12:00:00")).await.unwrap().unwrap();
+        assert_eq!(one, page[0]);
+        assert_eq!(session_report(&store, "r2", "s1", t("12:00:00")).await.unwrap(), None, "another room's session");
+        assert_eq!(session_report(&store, "r1", "s9", t("12:00:00")).await.unwrap(), None, "a session never closed");
+    }
+
+    #[tokio::test]
+    async fn a_report_built_while_the_session_was_marked_again_is_not_kept() {
+        let store = MemoryStore::default();
+        store.mark_report_to_build(&closed(), "g1").await.unwrap();
+        store.mark_report_to_build(&closed(), "g2").await.unwrap();
+        let json = build_report(&store, &closed(), "g1", t("12:00:00")).await.unwrap();
+        assert!(!json.is_empty(), "the caller still gets its answer");
+        assert!(store.report(&closed()).await.unwrap().unwrap().built.is_none(), "g1's report is not kept over g2");
+        build_report(&store, &closed(), "g2", t("12:00:00")).await.unwrap();
+        assert!(store.report(&closed()).await.unwrap().unwrap().built.is_some());
+    }
+
+    #[tokio::test]
+    async fn pages_are_newest_first_and_a_cursor_continues_after_the_last() {
+        let store = MemoryStore::default();
+        for (session, start) in [("s1", "08:00:00"), ("s2", "09:00:00"), ("s3", "10:00:00")] {
+            on_event(&store, &close_event(&closed_in("r1", session, start)), t("12:00:00")).await.unwrap();
+        }
+        on_event(&store, &close_event(&closed_in("r2", "s4", "10:30:00")), t("12:00:00")).await.unwrap();
+        let session_of =
+            |r: &Vec<u8>| serde_json::from_slice::<Value>(r).unwrap()["session_id"].as_str().unwrap().to_string();
+        let (first, next) = reports_page(&store, "r1", 2, None, usize::MAX, t("12:00:00")).await.unwrap();
+        assert_eq!(first.iter().map(session_of).collect::<Vec<_>>(), ["s3", "s2"]);
+        let next = HistoryCursor::decode(&next.unwrap().encode()).unwrap();
+        let (second, last) = reports_page(&store, "r1", 2, Some(&next), usize::MAX, t("12:00:00")).await.unwrap();
+        assert_eq!((second.iter().map(session_of).collect::<Vec<_>>(), last), (vec!["s1".to_string()], None));
+        let (small, early) = reports_page(&store, "r1", 3, None, 1, t("12:00:00")).await.unwrap();
+        assert_eq!(small.len(), 1, "past the byte budget the page stops early");
+        let (rest, _) = reports_page(&store, "r1", 3, early.as_ref(), usize::MAX, t("12:00:00")).await.unwrap();
+        assert_eq!(rest.iter().map(session_of).collect::<Vec<_>>(), ["s2", "s1"], "and goes on after it");
+    }
+
+    #[tokio::test]
+    async fn a_store_that_cannot_be_reached_fails_the_event_with_a_503() {
+        let store = MemoryStore::default();
+        store.set_down(true);
+        let err = on_event(&store, &close_event(&closed()), t("12:00:00")).await.unwrap_err();
+        assert_eq!((err.status(), err.code().as_str()), (503, "events_table_unavailable"));
+        let peer: Value = serde_json::from_slice(&peer_event(PEER_LEAVE, "p1", "a", "10:00:00", None)).unwrap();
+        assert_eq!(on_event(&store, &peer, t("12:00:00")).await.unwrap_err().status(), 503);
+    }
+
     #[test]
-    fn keys_and_cursors() {
-        assert_eq!(event_keys("e1", Some("s1")), ("SESSION#s1".into(), "EVENT#e1".into()));
-        assert_eq!(event_keys("e1", None), ("EVENT#e1".into(), "EVENT".into()));
-        let c = HistoryCursor(closed().report_sk());
+    fn cursors() {
+        let c = HistoryCursor(closed().report_key());
         assert_eq!(HistoryCursor::decode(&c.encode()), Some(c.clone()));
         assert!(c.encode().bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
         assert_eq!(HistoryCursor::decode("bm9wZQ"), None, "base64 of something that is no report key");
         assert_eq!(HistoryCursor::decode("!!"), None);
-        let item = closed().report_item("g1", None);
-        assert_eq!(ClosedSession::from_item(&item), Some(closed()));
-        assert!(!item.contains_key(REPORT_ATTRIBUTE));
-        assert_eq!(text(&item, GENERATION_ATTRIBUTE), Some("g1"));
     }
 }

@@ -1,22 +1,19 @@
 //! 100ms webhooks as plain logic, no I/O: whether a delivery is authentic (the secret header,
 //! compared in constant time; the optional source-IP allow-list), what it says (a lenient read of
-//! the envelope: the samples in 100ms's docs are inconsistent), and the item that keeps it.
+//! the envelope: the samples in 100ms's docs are inconsistent), and the record that keeps it.
 //!
 //! 100ms signs nothing outside HIPAA workspaces: authenticity is a header whose name and secret
 //! value are configured in its dashboard, plus its NAT gateways' addresses. Delivery is at least
 //! once (retries, replays), so an event is kept under its envelope `id` with a conditional write:
 //! the first delivery stores it, a repeat stores nothing.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use subtle::ConstantTimeEq;
 
-use crate::history::key_id;
-use crate::store::{PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE};
+use crate::store::{EventRecord, key_id};
 
 /// The header that carries the secret unless `WEBHOOK_HEADER_NAME` says otherwise.
 pub const DEFAULT_HEADER_NAME: &str = "x-100ms-webhook-secret";
@@ -79,12 +76,10 @@ pub struct Envelope {
     pub id: String,
     /// `type`; `unknown` when absent (the event is kept, not interpreted).
     pub kind: String,
-    pub timestamp: Option<DateTime<Utc>>,
     /// A replay from 100ms's replay API (`is_replay`, at the top or in `data`: the docs do not say).
     pub is_replay: bool,
     pub room_id: Option<String>,
     pub session_id: Option<String>,
-    pub peer_id: Option<String>,
 }
 
 /// Why a body is not an event we can keep.
@@ -111,41 +106,30 @@ pub fn parse_envelope(body: &[u8]) -> Result<(Envelope, Map<String, Value>), Not
     let envelope = Envelope {
         id,
         kind: text(event.get("type")).unwrap_or_else(|| "unknown".into()),
-        timestamp: text(event.get("timestamp")).and_then(|t| crate::time::parse_rfc3339(&t)),
         is_replay: replay(event.get("is_replay")) || replay(data.and_then(|d| d.get("is_replay"))),
         room_id: field("room_id"),
         session_id: field("session_id"),
-        peer_id: field("peer_id"),
     };
     Ok((envelope, event))
 }
 
-/// The item that keeps an event: keyed in its session's partition when it names one
-/// ([`crate::history::event_keys`]), with its type, room and session, the body exactly as
-/// received, when it came, and when it may expire.
-pub fn event_item(
-    envelope: &Envelope,
-    body: &[u8],
+/// The record that keeps an event: its id, type, room and session, the body exactly as received,
+/// when it came, and when it may expire.
+pub fn event_record<'a>(
+    envelope: &'a Envelope,
+    body: &'a [u8],
     received: DateTime<Utc>,
     retention_days: u32,
-) -> HashMap<String, AttributeValue> {
-    let s = |v: &str| AttributeValue::S(v.to_string());
-    let expires = received + chrono::TimeDelta::days(i64::from(retention_days));
-    let (pk, sk) = crate::history::event_keys(&envelope.id, envelope.session_id.as_deref());
-    let mut item = HashMap::from([
-        (PARTITION_KEY.to_string(), s(&pk)),
-        (SORT_KEY.to_string(), s(&sk)),
-        ("type".to_string(), s(&envelope.kind)),
-        ("body".to_string(), s(&String::from_utf8_lossy(body))),
-        ("received_at".to_string(), s(&received.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))),
-        (TTL_ATTRIBUTE.to_string(), AttributeValue::N(expires.timestamp().to_string())),
-    ]);
-    for (name, value) in [("room_id", &envelope.room_id), ("session_id", &envelope.session_id)] {
-        if let Some(v) = value {
-            item.insert(name.to_string(), s(v));
-        }
+) -> EventRecord<'a> {
+    EventRecord {
+        id: &envelope.id,
+        kind: &envelope.kind,
+        room_id: envelope.room_id.as_deref(),
+        session_id: envelope.session_id.as_deref(),
+        body,
+        received_at: received,
+        expires_at: received + chrono::TimeDelta::days(i64::from(retention_days)),
     }
-    item
 }
 
 #[cfg(test)]
@@ -196,7 +180,7 @@ mod tests {
         assert!(read >= 3, "the webhook samples are in the fixtures");
         let (join, _) = parse_envelope(&example("webhook_peer_join_success.json")).unwrap();
         assert_eq!(join.kind, "peer.join.success");
-        assert!(join.room_id.is_some() && join.session_id.is_some() && join.peer_id.is_some());
+        assert!(join.room_id.is_some() && join.session_id.is_some());
         assert!(!join.is_replay);
     }
 
@@ -209,27 +193,25 @@ mod tests {
         let long = format!(r#"{{"id":"{}"}}"#, "a".repeat(MAX_EVENT_ID_LEN + 1));
         assert_eq!(parse_envelope(long.as_bytes()).unwrap_err(), NotAnEvent::NoId);
         let (bare, _) = parse_envelope(br#"{"id":"e1"}"#).unwrap();
-        assert_eq!((bare.kind.as_str(), bare.timestamp, bare.is_replay), ("unknown", None, false));
+        assert_eq!((bare.kind.as_str(), bare.is_replay), ("unknown", false));
         let (replayed, _) = parse_envelope(br#"{"id":"e2","data":{"is_replay":true}}"#).unwrap();
         assert!(replayed.is_replay, "is_replay inside data counts too");
-        let too_long = "s".repeat(crate::history::MAX_KEY_ID_BYTES + 1);
+        let too_long = "s".repeat(crate::store::MAX_KEY_ID_BYTES + 1);
         let long = format!(r#"{{"id":"e3","data":{{"session_id":"{too_long}","room_id":"r"}}}}"#);
         let (kept, _) = parse_envelope(long.as_bytes()).unwrap();
         assert_eq!((kept.session_id, kept.room_id.as_deref()), (None, Some("r")), "too long to key anything");
     }
 
     #[test]
-    fn the_item_keeps_the_body_as_sent_and_expires() {
+    fn the_record_keeps_the_body_as_sent_and_expires() {
         let body = example("webhook_peer_leave_success.json");
         let (envelope, _) = parse_envelope(&body).unwrap();
         let at = DateTime::parse_from_rfc3339("2026-12-02T10:00:00Z").unwrap().with_timezone(&Utc);
-        let item = event_item(&envelope, &body, at, 90);
-        let session = envelope.session_id.clone().unwrap();
-        assert_eq!(item[PARTITION_KEY], AttributeValue::S(format!("SESSION#{session}")));
-        assert_eq!(item[SORT_KEY], AttributeValue::S(format!("EVENT#{}", envelope.id)));
-        assert_eq!(item["body"], AttributeValue::S(String::from_utf8(body).unwrap()));
-        let expires: i64 = item[TTL_ATTRIBUTE].as_n().unwrap().parse().unwrap();
-        assert_eq!(expires - at.timestamp(), 90 * 86_400);
-        assert_eq!(item["type"], AttributeValue::S("peer.leave.success".into()));
+        let record = event_record(&envelope, &body, at, 90);
+        assert_eq!((record.id, record.kind), (envelope.id.as_str(), "peer.leave.success"));
+        assert_eq!(record.session_id, envelope.session_id.as_deref());
+        assert!(record.session_id.is_some());
+        assert_eq!(record.body, body.as_slice());
+        assert_eq!((record.expires_at - at).num_seconds(), 90 * 86_400);
     }
 }

@@ -74,15 +74,11 @@ impl Functions {
         Self {
             create: CreateRoom {
                 hms: client(),
-                access: hms_shared::owners::RoomAccess::open(),
+                access: hms_test_support::open_access(),
                 code_roles: Ok(RoleAllowList::Any),
             },
-            analytics: SessionAnalytics::new(client()),
-            control: RoomControl {
-                hms: client(),
-                roles: RoleAllowList::Any,
-                access: hms_shared::owners::RoomAccess::open(),
-            },
+            analytics: hms_test_support::analytics(client()),
+            control: RoomControl { hms: client(), roles: RoleAllowList::Any, access: hms_test_support::open_access() },
         }
     }
 
@@ -231,7 +227,7 @@ async fn credential_faults_are_clear_and_recover_without_a_cold_start() {
     let source = SecretsManagerSource::with_client(id, sm_client(&slow_sm.url()));
     let slow = CreateRoom {
         hms: HmsClient::new(hms.api(), CredentialStore::new(source, CACHE_AGE)),
-        access: hms_shared::owners::RoomAccess::open(),
+        access: hms_test_support::open_access(),
         code_roles: Ok(RoleAllowList::Any),
     };
     let started = std::time::Instant::now();
@@ -248,7 +244,7 @@ async fn credential_faults_are_clear_and_recover_without_a_cold_start() {
 #[tokio::test]
 async fn table_faults_are_5xx_and_recover() {
     use hms_shared::handlers::Webhooks;
-    use hms_shared::store::EventsTable;
+    use hms_shared::store::{EventsTable, Store};
     use hms_shared::webhooks::{AllowList, DEFAULT_HEADER_NAME};
     use hms_test_support::dynalite::{create_events_table, ddb_client, dynalite_endpoint};
 
@@ -258,12 +254,15 @@ async fn table_faults_are_5xx_and_recover() {
     let creds = Credentials::new("k".into(), "s".into()).with_webhook_secret("table-faults".into());
     let hooks = Webhooks {
         credentials: CredentialStore::new(hms_shared::credentials::StaticSource(creds), CACHE_AGE),
-        table: table.clone(),
+        store: std::sync::Arc::new(table.clone()),
         header: DEFAULT_HEADER_NAME.into(),
         allowed_ips: AllowList::Any,
         retention_days: 90,
     };
-    let history = SessionAnalytics { history: Ok(table), ..SessionAnalytics::new(FakeHms::from_examples()) };
+    let history = SessionAnalytics {
+        history: Ok(std::sync::Arc::new(table)),
+        ..hms_test_support::analytics(FakeHms::from_examples())
+    };
     let room = "6383d1c2e8d7f2a3b4c5d6b0";
     let mut n = 0;
     let mut deliver = || {
@@ -285,9 +284,9 @@ async fn table_faults_are_5xx_and_recover() {
         }
         let (id, ev) = deliver();
         let (s, body) = answer(&hooks.handle(ev.clone()).await);
-        assert_eq!((s, body["error"].as_str()), (502, Some("upstream_unreachable")), "webhook, {what}: {body}");
+        assert_eq!((s, body["error"].as_str()), (503, Some("events_table_unavailable")), "webhook, {what}: {body}");
         let (s, body) = answer(&history.handle(get("/attendance-history", &[("room_id", room)])).await);
-        assert_eq!((s, body["error"].as_str()), (502, Some("upstream_unreachable")), "history, {what}: {body}");
+        assert_eq!((s, body["error"].as_str()), (503, Some("events_table_unavailable")), "history, {what}: {body}");
         if mode.is_none() {
             gate.open().await;
         }
@@ -297,8 +296,7 @@ async fn table_faults_are_5xx_and_recover() {
         let (s, body) = answer(&hooks.handle(ev).await);
         assert_eq!((s, body["id"].as_str()), (200, Some(id.as_str())), "{what}: {body}");
         let direct = EventsTable::new(ddb_client(&dynalite_endpoint()), name.clone());
-        let (pk, sk) = hms_shared::history::event_keys(&id, Some("s-faults"));
-        assert!(direct.get(&pk, &sk).await.unwrap().is_some(), "{what}: the event is kept");
+        assert!(direct.event_body(&id, Some("s-faults")).await.unwrap().is_some(), "{what}: the event is kept");
         let (s, body) = answer(&history.handle(get("/attendance-history", &[("room_id", room)])).await);
         assert_eq!(s, 200, "history after {what}: {body}");
     }

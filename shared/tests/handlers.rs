@@ -30,7 +30,7 @@ fn session(i: usize) -> Value {
 }
 
 fn open<H>(hms: H) -> CreateRoom<H> {
-    CreateRoom { hms, access: hms_shared::owners::RoomAccess::open(), code_roles: Ok(RoleAllowList::Any) }
+    CreateRoom { hms, access: hms_test_support::open_access(), code_roles: Ok(RoleAllowList::Any) }
 }
 
 fn any_role(secret: &str) -> AuthToken<StaticSource> {
@@ -70,7 +70,7 @@ async fn walk(f: &SessionAnalytics<&FakeHms>, extra: &[(&str, &str)]) -> (Vec<St
 #[tokio::test]
 async fn session_list_pages_reach_every_session_once_in_order() {
     let hms = FakeHms { sessions: (0..250).map(session).collect(), ..Default::default() };
-    let f = SessionAnalytics::new(&hms);
+    let f = hms_test_support::analytics(&hms);
     let (ids, pages) = walk(&f, &[]).await;
     let want: Vec<String> = (0..250).map(|i| format!("{i:024x}")).collect();
     assert_eq!(ids, want);
@@ -84,7 +84,7 @@ async fn session_list_pages_reach_every_session_once_in_order() {
 #[tokio::test]
 async fn session_list_limit_is_100ms_page_and_an_exact_multiple_ends_on_an_empty_page() {
     let hms = FakeHms { sessions: (0..200).map(session).collect(), ..Default::default() };
-    let f = SessionAnalytics::new(&hms);
+    let f = hms_test_support::analytics(&hms);
     let (ids, pages) = walk(&f, &[("limit", "100")]).await;
     assert_eq!((ids.len(), pages), (200, 3), "100 + 100 + the empty page that ends it");
     assert!(hms.list_calls.lock().unwrap().iter().all(|c| c.1 == LIST_PAGE_LIMIT));
@@ -95,7 +95,7 @@ async fn session_list_leaves_out_peers_unless_asked() {
     let mut with_peer = session(0);
     with_peer["peers"] = json!({"p1": {"name": "Ada", "joined_at": "2024-01-01T00:00:00Z"}});
     let hms = FakeHms { sessions: vec![with_peer], ..Default::default() };
-    let f = SessionAnalytics::new(&hms);
+    let f = hms_test_support::analytics(&hms);
     let (_, plain) = answer(&f.handle(get("/session-list-by-room", &[("room_id", ROOM)])).await);
     assert!(plain["sessions"][0].get("peers").is_none(), "{plain}");
     assert_eq!(plain["sessions"][0]["updated_at"], "2024-01-01T00:10:00Z", "the rest is 100ms's own");
@@ -106,7 +106,7 @@ async fn session_list_leaves_out_peers_unless_asked() {
 #[tokio::test]
 async fn session_list_refuses_bad_page_parameters() {
     let hms = FakeHms::default();
-    let f = SessionAnalytics::new(&hms);
+    let f = hms_test_support::analytics(&hms);
     for (name, value) in
         [("limit", "0"), ("limit", "101"), ("limit", "x"), ("cursor", "a b"), ("cursor", "../x"), ("peers", "yes")]
     {
@@ -120,7 +120,7 @@ async fn session_list_refuses_bad_page_parameters() {
 #[tokio::test]
 async fn session_list_of_a_room_without_sessions_is_an_empty_list() {
     let hms = FakeHms::default();
-    let f = SessionAnalytics::new(&hms);
+    let f = hms_test_support::analytics(&hms);
     let (status, body) = answer(&f.handle(get("/session-list-by-room", &[("room_id", ROOM)])).await);
     assert_eq!(status, 200);
     assert_eq!(body["count"], 0);
@@ -130,7 +130,7 @@ async fn session_list_of_a_room_without_sessions_is_an_empty_list() {
 #[tokio::test]
 async fn analytics_rejects_a_session_of_another_room_and_an_unknown_session() {
     let hms = FakeHms::from_examples();
-    let f = SessionAnalytics::new(&hms);
+    let f = hms_test_support::analytics(&hms);
     let other_room = get(
         "/session-analytics-by-room",
         &[("room_id", "631a0f990e6ffae22efa610c"), ("session_id", "63172c2d3e3d9fdb008322e1")],
@@ -155,7 +155,7 @@ async fn analytics_picks_the_latest_created_session_whatever_the_order() {
     newer["created_at"] = json!("2024-02-01T00:00:00.000000001Z");
     newer["updated_at"] = json!("2024-02-01T00:30:00.000000001Z");
     let hms = FakeHms { sessions: vec![older, newer], ..Default::default() };
-    let f = SessionAnalytics::new(&hms);
+    let f = hms_test_support::analytics(&hms);
     let (status, body) = answer(&f.handle(get("/session-analytics-by-room", &[("room_id", ROOM)])).await);
     assert_eq!(status, 200);
     assert_eq!(body["session_id"], format!("{:024x}", 2));
@@ -165,7 +165,7 @@ async fn analytics_picks_the_latest_created_session_whatever_the_order() {
 #[tokio::test]
 async fn unknown_route_is_404_json() {
     let hms = FakeHms::default();
-    let f = SessionAnalytics::new(&hms);
+    let f = hms_test_support::analytics(&hms);
     let (status, body) = answer(&f.handle(get("/nope", &[])).await);
     assert_eq!((status, body["error"].as_str()), (404, Some("route_not_found")));
 }
@@ -235,7 +235,7 @@ async fn a_broken_room_answer_is_502() {
     }
     let (status, body) = answer(&open(Broken).handle(post("/create-room", "{}")).await);
     assert_eq!((status, body["error"].as_str()), (502, Some("upstream_invalid_response")));
-    let f = SessionAnalytics::new(Broken);
+    let f = hms_test_support::analytics(Broken);
     for ev in [
         get("/session-analytics-by-room", &[("room_id", ROOM)]),
         get("/session-list-by-room", &[("room_id", ROOM)]),
@@ -323,7 +323,7 @@ async fn an_upper_case_room_id_is_the_same_room() {
     assert_eq!(decode(&b, secret)["room_id"], "631a0f990e6ffae22efa610c", "the token names the room 100ms knows");
 
     let hms = FakeHms::from_examples();
-    let f = SessionAnalytics::new(&hms);
+    let f = hms_test_support::analytics(&hms);
     let (s, b) = answer(&f.handle(get("/session-analytics-by-room", &[("room_id", "631A0F990E6FFAE22EFA610C")])).await);
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["room_id"], "631a0f990e6ffae22efa610c");
@@ -332,7 +332,7 @@ async fn an_upper_case_room_id_is_the_same_room() {
 #[tokio::test]
 async fn a_repeated_query_parameter_is_400_naming_it() {
     let hms = FakeHms::from_examples();
-    let f = SessionAnalytics::new(&hms);
+    let f = hms_test_support::analytics(&hms);
     for (path, query) in [
         ("/session-list-by-room", vec![("room_id", ROOM), ("room_id", ROOM)]),
         ("/session-analytics-by-room", vec![("room_id", ROOM), ("session_id", ROOM), ("session_id", ROOM)]),
@@ -366,7 +366,7 @@ async fn a_page_over_lambdas_response_limit_is_a_422_that_says_to_ask_for_less()
         })
         .collect();
     let hms = FakeHms { sessions, ..Default::default() };
-    let f = SessionAnalytics::new(&hms);
+    let f = hms_test_support::analytics(&hms);
     let with_peers = [("room_id", ROOM), ("peers", "true")];
     let (status, body) = answer(&f.handle(get("/session-list-by-room", &with_peers)).await);
     assert_eq!((status, body["error"].as_str()), (422, Some("response_too_large")), "{}", &body.to_string()[..200]);
@@ -394,7 +394,7 @@ async fn attendance_pages_reach_every_attendee_once_with_the_totals_on_each() {
     s["peers"] = Value::Object(peers);
     s["updated_at"] = json!("2024-01-01T01:00:00Z");
     let hms = FakeHms { sessions: vec![s], ..Default::default() };
-    let f = SessionAnalytics::new(&hms);
+    let f = hms_test_support::analytics(&hms);
     let (mut users, mut pages, mut cursor) = (Vec::new(), Vec::new(), None::<String>);
     loop {
         let mut params = vec![("room_id", ROOM)];
@@ -447,7 +447,7 @@ async fn attendance_as_csv_is_the_json_page_row_for_row() {
         "p3": {"name": "Cy", "user_id": "u3", "role": "host", "joined_at": "2024-01-01T00:02:00Z"},
     });
     let hms = FakeHms { sessions: vec![s], ..Default::default() };
-    let f = SessionAnalytics::new(&hms);
+    let f = hms_test_support::analytics(&hms);
     let query = [("room_id", ROOM), ("limit", "2")];
     let (status, json) = answer(&f.handle(get("/session-analytics-by-room", &query)).await);
     assert_eq!(status, 200, "{json}");

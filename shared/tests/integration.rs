@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use hms_shared::ApiError;
 use hms_shared::auth::{CallerAuth, RoleAllowList};
 use hms_shared::credentials::{CredentialStore, Credentials, SecretSource, SecretsManagerSource};
-use hms_shared::handlers::{AuthToken, CreateRoom, SessionAnalytics};
+use hms_shared::handlers::{AuthToken, CreateRoom};
 use hms_shared::hms::HmsClient;
 use hms_shared::input::{Parse, Role};
 use hms_test_support::forward::{Forward, Mode};
@@ -48,7 +48,7 @@ fn counted_client(hms: &Hms, secret_id: &str, sm_endpoint: &str) -> (Client, Arc
 }
 
 fn open<H>(hms: H) -> CreateRoom<H> {
-    CreateRoom { hms, access: hms_shared::owners::RoomAccess::open(), code_roles: Ok(RoleAllowList::Any) }
+    CreateRoom { hms, access: hms_test_support::open_access(), code_roles: Ok(RoleAllowList::Any) }
 }
 
 fn post_json(path: &str, body: Value) -> lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequest {
@@ -215,7 +215,7 @@ async fn upstream_errors_map_to_clean_answers_and_the_next_call_succeeds() {
     assert!(body["msg"].as_str().unwrap().contains("template not found"), "{body}");
 
     let (client, _) = counted_client(&hms, &id, &moto_endpoint());
-    let f = SessionAnalytics::new(client);
+    let f = hms_test_support::analytics(client);
     let cases = [
         (json!({"kind": "status", "status": 500, }), 3, 502, "upstream_error"),
         (json!({"kind": "status", "status": 503}), 3, 502, "upstream_error"),
@@ -308,7 +308,7 @@ async fn rooms_tokens_joins_and_attendance_end_to_end() {
     hms.leave(&b2, &format!("{day}10:50:00Z")).await;
 
     let (client, _) = counted_client(&hms, &id, &moto_endpoint());
-    let f = SessionAnalytics::new(client);
+    let f = hms_test_support::analytics(client);
     let (status, list) = answer(&f.handle(get("/session-list-by-room", &in_room(&room_id))).await);
     assert_eq!(status, 200, "{list}");
     assert_eq!(list["count"], 2);

@@ -35,7 +35,10 @@ impl Class {
     async fn start(caller_auth: CallerAuth) -> Self {
         let table = match caller_auth {
             CallerAuth::Open => Err(hms_shared::config::ConfigError("no table".into())),
-            CallerAuth::Jwt(_) => Ok(EventsTable::new(ddb_client(&dynalite_endpoint()), create_events_table().await)),
+            CallerAuth::Jwt(_) => {
+                let table = EventsTable::new(ddb_client(&dynalite_endpoint()), create_events_table().await);
+                Ok(std::sync::Arc::new(table) as hms_shared::store::SharedStore)
+            }
         };
         let access = RoomAccess::new(caller_auth, table);
         let secret = fresh_secret();

@@ -25,3 +25,16 @@ pub use handle::Handle;
 pub use moto::{
     create_secret, fresh_secret, moto_endpoint, put_secret, secret_json, secret_json_with_webhook, sm_client,
 };
+
+/// Who may run which room on an open API without an owners' table (`CALLER_AUTH=none`, no
+/// `EVENTS_TABLE`), as the handler tests build the functions.
+pub fn open_access() -> hms_shared::owners::RoomAccess {
+    let no_table = hms_shared::error::ConfigError("EVENTS_TABLE is not set: room owners are not kept".into());
+    hms_shared::owners::RoomAccess::new(hms_shared::auth::CallerAuth::Open, Err(no_table))
+}
+
+/// `session-analytics` over `hms` on an open API without the events table.
+pub fn analytics<H>(hms: H) -> hms_shared::handlers::SessionAnalytics<H> {
+    let no_table = hms_shared::error::ConfigError("EVENTS_TABLE is not set: there is no attendance history".into());
+    hms_shared::handlers::SessionAnalytics { hms, history: Err(no_table), access: open_access() }
+}

@@ -18,7 +18,7 @@ use crate::hms::sessions::{self, Page, Session, SessionWithoutPeers};
 use crate::input::{Parse, RoomId, SessionId};
 use crate::owners::RoomAccess;
 use crate::paging::{Cursor, Flag, Limit};
-use crate::store::EventsTable;
+use crate::store::{SharedStore, Store};
 
 pub const SESSION_ANALYTICS_PATH: &str = "/session-analytics-by-room";
 pub const SESSION_LIST_PATH: &str = "/session-list-by-room";
@@ -29,18 +29,10 @@ pub const ATTENDANCE_PAGE_PATH: &str = "/attendance";
 pub struct SessionAnalytics<H> {
     pub hms: H,
     /// The events table (`EVENTS_TABLE`), which only `/attendance-history` reads: without it that
-    /// route answers 500 `config` and the others work.
-    pub history: Result<EventsTable, ConfigError>,
+    /// route answers 500 `config` and the others work. The same store as `access`'s owners.
+    pub history: Result<SharedStore, ConfigError>,
     /// Who may read which room.
     pub access: RoomAccess,
-}
-
-impl<H> SessionAnalytics<H> {
-    /// Over `hms`, without the events table.
-    pub fn new(hms: H) -> Self {
-        let no_table = || Err(ConfigError("EVENTS_TABLE is not set: there is no attendance history".into()));
-        Self { hms, history: no_table(), access: RoomAccess::new(crate::auth::CallerAuth::Open, no_table()) }
-    }
 }
 
 /// `format`: the answer as JSON (the default) or CSV.
@@ -98,12 +90,12 @@ impl<H: HmsApi> Function for SessionAnalytics<H> {
                     "does not go with session_id (one report, one page)",
                 ));
             }
-            let table = self.history.as_ref().map_err(|e| ApiError::Config(e.to_string()))?;
+            let store = self.history.as_deref().map_err(|e| ApiError::Config(e.to_string()))?;
             let which = match &session_id {
                 Some(s) => Reports::Session(s),
                 None => Reports::Page { limit, cursor: cursor.as_ref() },
             };
-            return attendance_history(table, &room_id, which, format, chrono::Utc::now()).await;
+            return attendance_history(store, &room_id, which, format, chrono::Utc::now()).await;
         }
         if route == SESSION_ANALYTICS_PATH {
             let format: Format = req.param("format")?.unwrap_or_default();
@@ -238,7 +230,7 @@ pub enum Reports<'a> {
 /// and session, the next cursor in [`NEXT_CURSOR_HEADER`]. With `session_id`, that session's
 /// report alone, in the same shape.
 pub async fn attendance_history(
-    table: &EventsTable,
+    store: &dyn Store,
     room_id: &RoomId,
     which: Reports<'_>,
     format: Format,
@@ -246,10 +238,10 @@ pub async fn attendance_history(
 ) -> Result<Reply, ApiError> {
     let (reports, next) = match which {
         Reports::Page { limit, cursor } => {
-            history::reports_page(table, room_id.as_str(), limit.get(), cursor, HISTORY_PAGE_BUDGET, now).await?
+            history::reports_page(store, room_id.as_str(), limit.get(), cursor, HISTORY_PAGE_BUDGET, now).await?
         }
         Reports::Session(session_id) => {
-            match history::session_report(table, room_id.as_str(), session_id.as_str(), now).await? {
+            match history::session_report(store, room_id.as_str(), session_id.as_str(), now).await? {
                 Some(report) => (vec![report], None),
                 None => {
                     return Err(ApiError::NotFound {

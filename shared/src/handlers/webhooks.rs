@@ -11,8 +11,8 @@ use super::Function;
 use crate::credentials::{CredentialStore, SecretSource};
 use crate::edge::{ApiRequest, Reply, Route};
 use crate::error::{ApiError, ErrorCode};
-use crate::store::EventsTable;
-use crate::webhooks::{AllowList, NotAnEvent, event_item, parse_envelope, secret_matches};
+use crate::store::{SharedStore, Store};
+use crate::webhooks::{AllowList, NotAnEvent, event_record, parse_envelope, secret_matches};
 
 pub const WEBHOOKS_PATH: &str = "/webhooks/100ms";
 
@@ -25,7 +25,8 @@ pub const REREAD_AT_MOST_EVERY: Duration = Duration::from_secs(5);
 pub struct Webhooks<S> {
     /// The secret's `WEBHOOK_SECRET`, read as the app credentials are.
     pub credentials: CredentialStore<S>,
-    pub table: EventsTable,
+    /// The events table.
+    pub store: SharedStore,
     /// The header that carries the secret (`WEBHOOK_HEADER_NAME`, lower case).
     pub header: String,
     pub allowed_ips: AllowList,
@@ -56,15 +57,16 @@ impl<S: SecretSource> Function for Webhooks<S> {
                 return Err(refused());
             }
         }
-        receive(&self.table, req.body.as_deref().unwrap_or_default(), self.retention_days, chrono::Utc::now()).await
+        receive(self.store.as_ref(), req.body.as_deref().unwrap_or_default(), self.retention_days, chrono::Utc::now())
+            .await
     }
 }
 
 /// Keeps one authentic delivery: 400 for a body that is no event (logged without the body),
 /// 200 once it is stored (or was already) and what it changes in the attendance history is done
-/// ([`crate::history::on_event`]), the table's error otherwise.
+/// ([`crate::history::on_event`]), the store's error otherwise.
 pub async fn receive(
-    table: &EventsTable,
+    store: &dyn Store,
     body: &[u8],
     retention_days: u32,
     now: chrono::DateTime<chrono::Utc>,
@@ -78,12 +80,59 @@ pub async fn receive(
         tracing::warn!(bytes = body.len(), error = msg, "webhook body refused");
         ApiError::bad_request(code, msg)
     })?;
-    let stored = table.put_once(event_item(&envelope, body, now, retention_days)).await?;
+    let stored = store.put_event_once(&event_record(&envelope, body, now, retention_days)).await?;
     // Duplicates too: a retry finishes what a failed delivery began.
-    crate::history::on_event(table, &serde_json::Value::Object(event), now).await?;
+    crate::history::on_event(store, &serde_json::Value::Object(event), now).await?;
     tracing::info!(
         event_id = %envelope.id, event_type = %envelope.kind, duplicate = !stored, replay = envelope.is_replay,
         "webhook kept"
     );
     Reply::ok_json(&json!({"success": true, "id": envelope.id, "duplicate": !stored}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+
+    const JOIN: &[u8] = br#"{"id":"e1","type":"peer.join.success","data":{"room_id":"r1","session_id":"s1","peer_id":"p1","joined_at":"2026-01-01T10:00:00Z"}}"#;
+
+    fn now() -> chrono::DateTime<chrono::Utc> {
+        crate::time::parse_rfc3339("2026-01-01T10:00:01Z").unwrap()
+    }
+
+    fn answer(reply: Reply) -> serde_json::Value {
+        serde_json::from_slice(&reply.body).unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_event_is_kept_once_as_sent() {
+        let store = MemoryStore::default();
+        let first = answer(receive(&store, JOIN, 90, now()).await.unwrap());
+        assert_eq!((first["id"].as_str(), first["duplicate"].as_bool()), (Some("e1"), Some(false)));
+        let again = answer(receive(&store, JOIN, 90, now()).await.unwrap());
+        assert_eq!(again["duplicate"], true, "a retry stores nothing");
+        assert_eq!(
+            store.event_body("e1", Some("s1")).await.unwrap().as_deref(),
+            Some(std::str::from_utf8(JOIN).unwrap())
+        );
+        assert_eq!(store.session_events("s1").await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_body_that_is_no_event_keeps_nothing_and_a_table_out_of_reach_is_a_503() {
+        let store = MemoryStore::default();
+        for (body, code) in
+            [(&b"{"[..], "invalid_json"), (b"[1]", "invalid_body"), (br#"{"type":"x"}"#, "missing_field")]
+        {
+            let err = receive(&store, body, 90, now()).await.unwrap_err();
+            assert_eq!((err.status(), err.code().as_str()), (400, code));
+        }
+        assert!(store.session_events("s1").await.unwrap().is_empty());
+        store.set_down(true);
+        let err = receive(&store, JOIN, 90, now()).await.unwrap_err();
+        assert_eq!((err.status(), err.code().as_str()), (503, "events_table_unavailable"));
+        store.set_down(false);
+        assert_eq!(store.event_body("e1", Some("s1")).await.unwrap(), None, "nothing was kept while it was down");
+    }
 }

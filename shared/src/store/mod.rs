@@ -1,235 +1,184 @@
-//! The events table (`EVENTS_TABLE`): one DynamoDB table, single-table design, reached through
-//! aws-sdk-dynamodb over the same reqwest transport as Secrets Manager (`sdk_http`).
+//! The events table behind one typed store: the operations the functions need (who owns a room,
+//! keep an event once, close a session, mark and keep its report, a page of a room's reports),
+//! as the [`Store`] trait, with two implementations:
+//! - [`EventsTable`] (`dynamo.rs`): the DynamoDB table (`EVENTS_TABLE`). It alone knows the keys,
+//!   the attribute names and `AttributeValue`; every conditional write is its own.
+//! - [`MemoryStore`] (`memory.rs`): the same rules in memory, for unit tests of the logic above
+//!   (history, owners, webhooks) without a server.
 //!
-//! Keys: every item has a partition key `pk` and a sort key `sk`, both strings; raw events carry
-//! `expires_at` (epoch seconds), the table's TTL attribute. The table itself is defined once, in
-//! `template.yaml` (`EventsTable`); the tests create their local table from that definition and
-//! check these names against it.
+//! `app` builds one store per container and every handler that needs it shares it
+//! ([`SharedStore`]). A failure of the table is a 503 `events_table_unavailable`: the caller (100ms's
+//! webhook delivery included) tries again.
 
-use std::time::Duration;
+mod dynamo;
+mod memory;
 
-use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 
-use aws_sdk_dynamodb::error::DisplayErrorContext;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
 
-/// One item: attribute names and values.
-pub type Item = HashMap<String, AttributeValue>;
+pub use dynamo::{
+    DYNAMODB_ATTEMPT_TIMEOUT, DYNAMODB_CONNECT_TIMEOUT, DYNAMODB_OPERATION_TIMEOUT, EventsTable, PARTITION_KEY,
+    SORT_KEY, TTL_ATTRIBUTE, sdk_config,
+};
+pub use memory::MemoryStore;
 
-use crate::error::{ApiError, ErrorCode};
+use crate::error::ApiError;
+use crate::input::RoomId;
 
-/// The partition key's attribute name.
-pub const PARTITION_KEY: &str = "pk";
-/// The sort key's attribute name.
-pub const SORT_KEY: &str = "sk";
-/// The TTL attribute (epoch seconds after which DynamoDB may delete the item).
-pub const TTL_ATTRIBUTE: &str = "expires_at";
+/// What a store operation answers: boxed, so the store can be shared as `dyn Store`.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, ApiError>> + Send + 'a>>;
 
-/// Connect timeout towards DynamoDB.
-pub const DYNAMODB_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-/// Time for one attempt, and for the whole call including the SDK's retries.
-pub const DYNAMODB_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
-pub const DYNAMODB_OPERATION_TIMEOUT: Duration = Duration::from_secs(8);
+/// The store a container's handlers share.
+pub type SharedStore = Arc<dyn Store>;
 
-/// The SDK configuration for `region` and `endpoint_url` (`AWS_ENDPOINT_URL_DYNAMODB` or
-/// `AWS_ENDPOINT_URL`, when set): credentials from the environment, as on Lambda; our timeouts;
-/// the SDK's standard retries (3 attempts, which DynamoDB's throttling calls for); reqwest as the
-/// transport.
-pub fn sdk_config(region: Option<&str>, endpoint_url: Option<&str>) -> aws_sdk_dynamodb::Config {
-    let timeouts = aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
-        .connect_timeout(DYNAMODB_CONNECT_TIMEOUT)
-        .operation_attempt_timeout(DYNAMODB_ATTEMPT_TIMEOUT)
-        .operation_timeout(DYNAMODB_OPERATION_TIMEOUT)
-        .build();
-    let mut config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-        .region(region.map(|r| aws_sdk_dynamodb::config::Region::new(r.to_string())))
-        .credentials_provider(aws_config::environment::EnvironmentVariableCredentialsProvider::new())
-        .timeout_config(timeouts)
-        .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(3))
-        .http_client(crate::sdk_http::http_client());
-    if let Some(url) = endpoint_url {
-        config = config.endpoint_url(url);
-    }
-    config.build()
+/// Longest room or session id used in a key (100ms's are 24 characters): a longer one is kept in
+/// the body but keys nothing, so every key and every history cursor stays short.
+pub const MAX_KEY_ID_BYTES: usize = 64;
+
+/// `data`'s `key` when it is a non-empty string short enough to be part of a key.
+pub fn key_id<'a>(data: &'a Value, key: &str) -> Option<&'a str> {
+    data.get(key).and_then(Value::as_str).filter(|v| !v.is_empty() && v.len() <= MAX_KEY_ID_BYTES)
 }
 
-/// The events table as the functions use it. Clones share one SDK client, which is built on the
-/// first call, not at start: a cold start does not pay for it before it is needed (a
-/// `session-analytics` container may never read the history).
-#[derive(Debug, Clone)]
-pub struct EventsTable {
-    client: std::sync::Arc<std::sync::OnceLock<aws_sdk_dynamodb::Client>>,
-    /// The region and endpoint override of the client built on first use.
-    reach: (Option<String>, Option<String>),
-    name: String,
+/// A webhook event to keep once: its envelope's id (what makes a repeat a duplicate), its type,
+/// room and session (ids short enough to key: [`key_id`]), the body exactly as received, when it
+/// came and until when it is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRecord<'a> {
+    pub id: &'a str,
+    pub kind: &'a str,
+    pub room_id: Option<&'a str>,
+    pub session_id: Option<&'a str>,
+    pub body: &'a [u8],
+    pub received_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
 }
 
-impl EventsTable {
-    /// Table `name` through a client the caller configured.
-    pub fn new(client: aws_sdk_dynamodb::Client, name: String) -> Self {
-        Self { client: std::sync::Arc::new(std::sync::OnceLock::from(client)), reach: (None, None), name }
-    }
+/// A session 100ms has closed: what its report needs besides its events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClosedSession {
+    pub room_id: String,
+    pub session_id: String,
+    pub started_at: DateTime<Utc>,
+    pub stopped_at: Option<DateTime<Utc>>,
+}
 
-    /// Table `name` in `region`, at `endpoint_url` if set ([`sdk_config`], on first use).
-    pub fn lazy(name: String, region: Option<String>, endpoint_url: Option<String>) -> Self {
-        Self { client: std::sync::Arc::default(), reach: (region, endpoint_url), name }
-    }
+const REPORT_PREFIX: &str = "REPORT#";
 
-    fn client(&self) -> &aws_sdk_dynamodb::Client {
-        self.client.get_or_init(|| {
-            aws_sdk_dynamodb::Client::from_conf(sdk_config(self.reach.0.as_deref(), self.reach.1.as_deref()))
-        })
-    }
+/// Timestamps as the store writes them (sortable text).
+pub(crate) fn stamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
 
-    /// The table's name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// Writes `item` (which must carry both keys) unless an item with its keys exists: `true` when
-    /// written, `false` for a duplicate. The write is conditional, so two deliveries of the same
-    /// event racing each other store it once.
-    pub async fn put_once(&self, item: Item) -> Result<bool, ApiError> {
-        let put = self.client().put_item().table_name(&self.name).set_item(Some(item));
-        conditional(
-            put.condition_expression("attribute_not_exists(#pk)").expression_attribute_names("#pk", PARTITION_KEY),
-        )
-        .await
-    }
-
-    /// Writes `item`, replacing any item with its keys.
-    pub async fn put(&self, item: Item) -> Result<(), ApiError> {
-        let sent = self.client().put_item().table_name(&self.name).set_item(Some(item)).send();
-        Box::pin(sent).await.map(|_| ()).map_err(|e| unavailable(&DisplayErrorContext(&e)))
-    }
-
-    /// Writes `item` if the item with its keys has `attribute` equal to `value` (text): `true` when
-    /// written, `false` when it has another value or does not exist.
-    pub async fn put_if_equal(&self, item: Item, attribute: &str, value: &str) -> Result<bool, ApiError> {
-        let put = self.client().put_item().table_name(&self.name).set_item(Some(item));
-        conditional(
-            put.condition_expression("#a = :v")
-                .expression_attribute_names("#a", attribute)
-                .expression_attribute_values(":v", AttributeValue::S(value.into())),
-        )
-        .await
-    }
-
-    /// Writes `item` unless an item with its keys exists whose `attribute` is not `value`: `true`
-    /// when written (new, or the same value), `false` when another value holds it.
-    pub async fn put_if_absent_or_equal(&self, item: Item, attribute: &str, value: &str) -> Result<bool, ApiError> {
-        let put = self.client().put_item().table_name(&self.name).set_item(Some(item));
-        conditional(
-            put.condition_expression("attribute_not_exists(#pk) OR #a = :v")
-                .expression_attribute_names("#pk", PARTITION_KEY)
-                .expression_attribute_names("#a", attribute)
-                .expression_attribute_values(":v", AttributeValue::S(value.into())),
-        )
-        .await
-    }
-
-    /// Items of partition `pk` whose sort key starts with `sk_prefix`, in sort-key order
-    /// (`forward`) or reversed; at most `limit` (DynamoDB's 1 MB page otherwise), from after
-    /// `after_sk`. Answers the items and, when more may follow, the sort key to continue after.
-    pub async fn query(
-        &self,
-        pk: &str,
-        sk_prefix: &str,
-        forward: bool,
-        limit: Option<i32>,
-        after_sk: Option<&str>,
-    ) -> Result<(Vec<Item>, Option<String>), ApiError> {
-        let start = after_sk.map(|sk| {
-            HashMap::from([
-                (PARTITION_KEY.to_string(), AttributeValue::S(pk.into())),
-                (SORT_KEY.to_string(), AttributeValue::S(sk.into())),
-            ])
-        });
-        let sent = self
-            .client()
-            .query()
-            .table_name(&self.name)
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-            .expression_attribute_names("#pk", PARTITION_KEY)
-            .expression_attribute_names("#sk", SORT_KEY)
-            .expression_attribute_values(":pk", AttributeValue::S(pk.into()))
-            .expression_attribute_values(":prefix", AttributeValue::S(sk_prefix.into()))
-            .scan_index_forward(forward)
-            .set_limit(limit)
-            .set_exclusive_start_key(start)
-            .consistent_read(true)
-            .send();
-        let out = Box::pin(sent).await.map_err(|e| unavailable(&DisplayErrorContext(&e)))?;
-        let next = out.last_evaluated_key.as_ref().and_then(|k| k.get(SORT_KEY)).and_then(|v| v.as_s().ok()).cloned();
-        Ok((out.items.unwrap_or_default(), next))
-    }
-
-    /// Every item of partition `pk` whose sort key starts with `sk_prefix`, page after page.
-    pub async fn query_all(&self, pk: &str, sk_prefix: &str) -> Result<Vec<Item>, ApiError> {
-        let mut all = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
-            let (items, next) = self.query(pk, sk_prefix, true, None, after.as_deref()).await?;
-            all.extend(items);
-            match next {
-                Some(sk) => after = Some(sk),
-                None => return Ok(all),
-            }
-        }
-    }
-
-    /// The item with these keys, if any.
-    pub async fn get(
-        &self,
-        pk: &str,
-        sk: &str,
-    ) -> Result<Option<std::collections::HashMap<String, AttributeValue>>, ApiError> {
-        let sent = self
-            .client()
-            .get_item()
-            .table_name(&self.name)
-            .key(PARTITION_KEY, AttributeValue::S(pk.into()))
-            .key(SORT_KEY, AttributeValue::S(sk.into()))
-            .consistent_read(true)
-            .send();
-        let out = Box::pin(sent).await.map_err(|e| unavailable(&DisplayErrorContext(&e)))?;
-        Ok(out.item)
+impl ClosedSession {
+    /// Where its report sits among its room's: newest first is descending order.
+    pub fn report_key(&self) -> ReportKey {
+        ReportKey(format!("{REPORT_PREFIX}{}#{}", stamp(self.started_at), self.session_id))
     }
 }
 
-/// Sends a conditional put: `true` when written, `false` when its condition did not hold.
-async fn conditional(
-    put: aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder,
-) -> Result<bool, ApiError> {
-    match Box::pin(put.send()).await {
-        Ok(_) => Ok(true),
-        Err(e) if matches!(e.as_service_error(), Some(PutItemError::ConditionalCheckFailedException(_))) => Ok(false),
-        Err(e) => Err(unavailable(&DisplayErrorContext(&e))),
+/// A report's place in its room's history, newest first in descending order. History cursors
+/// carry it; only the store reads it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ReportKey(String);
+
+impl ReportKey {
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
+
+    /// A key this store made (`None` for anything else).
+    pub fn parse(text: String) -> Option<Self> {
+        text.starts_with(REPORT_PREFIX).then_some(Self(text))
+    }
+}
+
+/// A report as kept: the attendance JSON gzip-compressed, and how many peer events it was
+/// built from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuiltReport {
+    pub gzip: Vec<u8>,
+    pub events: u64,
+}
+
+/// A session's report item: its session, its generation (new each time it is marked to build
+/// again), and the report once built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredReport {
+    pub closed: ClosedSession,
+    pub generation: String,
+    pub built: Option<BuiltReport>,
+}
+
+/// The events table's operations, as the functions need them. Every write that decides something
+/// is conditional, so concurrent containers agree.
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// The recorded owner (`sub`) of `room`, if any.
+    fn owner_of<'a>(&'a self, room: &'a RoomId) -> StoreFuture<'a, Option<String>>;
+
+    /// Records `sub` as the owner of `room` unless someone else owns it: `true` when `sub` owns it
+    /// now, `false` when another does (nothing changed).
+    fn claim_owner<'a>(&'a self, room: &'a RoomId, sub: &'a str, now: DateTime<Utc>) -> StoreFuture<'a, bool>;
+
+    /// Makes `owner` the owner of `room`, whoever owned it; `by` is who said so.
+    fn assign_owner<'a>(
+        &'a self,
+        room: &'a RoomId,
+        owner: &'a str,
+        by: &'a str,
+        now: DateTime<Utc>,
+    ) -> StoreFuture<'a, ()>;
+
+    /// Keeps `event` unless an event with its id (in its session) is kept: `true` when kept now,
+    /// `false` for a duplicate. Two deliveries racing each other keep it once.
+    fn put_event_once<'a>(&'a self, event: &'a EventRecord<'a>) -> StoreFuture<'a, bool>;
+
+    /// The body of the kept event `id` of `session_id` (or of no session), if kept.
+    fn event_body<'a>(&'a self, id: &'a str, session_id: Option<&'a str>) -> StoreFuture<'a, Option<String>>;
+
+    /// The bodies of every event kept for `session_id`, in the order of their ids.
+    fn session_events<'a>(&'a self, session_id: &'a str) -> StoreFuture<'a, Vec<String>>;
+
+    /// Records that `closed` is closed (replacing an earlier record of it).
+    fn mark_closed<'a>(&'a self, closed: &'a ClosedSession) -> StoreFuture<'a, ()>;
+
+    /// The closed session `session_id`, if its close was recorded.
+    fn closed_session<'a>(&'a self, session_id: &'a str) -> StoreFuture<'a, Option<ClosedSession>>;
+
+    /// Marks the report of `closed` as still to build, as generation `generation` (replacing any
+    /// report kept).
+    fn mark_report_to_build<'a>(&'a self, closed: &'a ClosedSession, generation: &'a str) -> StoreFuture<'a, ()>;
+
+    /// Keeps `report` as the report of `closed` if its item is still of `generation`: `true`
+    /// when kept, `false` when it was marked again since (or is gone).
+    fn put_report<'a>(
+        &'a self,
+        closed: &'a ClosedSession,
+        generation: &'a str,
+        report: &'a BuiltReport,
+    ) -> StoreFuture<'a, bool>;
+
+    /// The report item of `closed`, if any.
+    fn report<'a>(&'a self, closed: &'a ClosedSession) -> StoreFuture<'a, Option<StoredReport>>;
+
+    /// Up to `limit` of `room_id`'s report items, newest first, after `after`; and the key to
+    /// continue after when more may follow.
+    fn report_page<'a>(
+        &'a self,
+        room_id: &'a str,
+        limit: u32,
+        after: Option<&'a ReportKey>,
+    ) -> StoreFuture<'a, (Vec<StoredReport>, Option<ReportKey>)>;
 }
 
 /// The table could not be read or written now: a 503, so a caller (100ms's webhook delivery
-/// included) tries again; never an answer that claims what was not done. The SDK's text (which
-/// can name the account, the role and the table's ARN) goes to the log only.
-fn unavailable(why: &dyn std::fmt::Display) -> ApiError {
+/// included) tries again; never an answer that claims what was not done. What failed (the SDK's
+/// text can name the account, the role and the table's ARN) goes to the log only.
+pub(crate) fn unavailable(why: &dyn std::fmt::Display) -> ApiError {
     tracing::warn!(error = %why, "the events table failed");
-    ApiError::upstream(ErrorCode::UpstreamUnreachable, "the events table is unavailable right now; try again shortly")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sdk_config_carries_the_region_timeouts_retries_and_the_transport() {
-        let config = sdk_config(Some("eu-west-1"), Some("http://127.0.0.1:4567"));
-        assert_eq!(config.region().map(|r| r.as_ref()), Some("eu-west-1"));
-        let timeouts = config.timeout_config().unwrap();
-        assert_eq!(timeouts.connect_timeout(), Some(DYNAMODB_CONNECT_TIMEOUT));
-        assert_eq!(timeouts.operation_timeout(), Some(DYNAMODB_OPERATION_TIMEOUT));
-        assert_eq!(config.retry_config().unwrap().max_attempts(), 3);
-        assert!(config.http_client().is_some(), "reqwest, not a second HTTP stack");
-    }
+    ApiError::StoreUnavailable("the events table is unavailable right now; try again shortly".into())
 }

@@ -76,8 +76,6 @@ impl ApiRequest {
         Ok(Self { method, path, query, body, claims, accepts_gzip, headers: event.headers, source_ip })
     }
 
-    /// Which of `routes` this request is for (its path): 404 for an unknown path, 405 for a wrong
-    /// method.
     /// For a CORS preflight (`OPTIONS` on a route's path): the methods the path allows. API
     /// Gateway routes `OPTIONS` to the function without the JWT authorizer (a browser's preflight
     /// carries no credentials) and adds the configured CORS headers to this answer.
@@ -89,6 +87,8 @@ impl ApiRequest {
         (!methods.is_empty()).then(|| format!("{}, OPTIONS", methods.join(", ")))
     }
 
+    /// Which of `routes` this request is for (its path): 404 for an unknown path, 405 for a wrong
+    /// method.
     pub fn route(&self, routes: &[Route]) -> Result<&'static str, ApiError> {
         let mut path_matched = None;
         for route in routes {

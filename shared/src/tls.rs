@@ -9,8 +9,9 @@
 //!   endpoint's): put the CA, with whatever public roots it still needs, in a file shipped with
 //!   the function or in a layer and set `SSL_CERT_FILE` to its path. A file that cannot be read,
 //!   or names no certificate, fails every HTTPS call with the reason, rather than trusting
-//!   something else: the secret's read first, so requests are answered 503
-//!   `credentials_unavailable` with the reason in the log.
+//!   something else. Requests are answered 503 with the reason in the log:
+//!   `credentials_unavailable` where the secret is read first, `events_table_unavailable` where
+//!   the events table is (a signed-in caller's room owner, a webhook's event).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};

@@ -112,8 +112,10 @@ echo "RUST_LOG=${RUST_LOG:-info}" >>"$envfile"
 front_door=()
 if [ "$jwt" = true ]; then
   # Quoted: cargo-lambda's env-file parser takes neither ':' nor a second '=' bare.
-  printf 'CALLER_AUTH=jwt\nADMIN_CLAIM_NAME="cognito:groups"\nADMIN_CLAIM_VALUE=admin\n' >>"$envfile"
-  printf 'CREATOR_CLAIM="cognito:groups=teachers"\nROLE_CLAIMS="host=cognito:groups=teachers"\n' >>"$envfile"
+  # The rules are tools/local-jwt-rules.env's, the one definition every local setup reads.
+  grep -v '^#' tools/local-jwt-rules.env | while IFS='=' read -r name value; do
+    if [ -n "$name" ]; then printf '%s="%s"\n' "$name" "$value"; fi
+  done >>"$envfile"
   LOCAL_JWT_KEY=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
   export LOCAL_JWT_KEY
   printf 'KEY=%s\nISSUER=http://127.0.0.1:%s/local-issuer\nAUDIENCE=local-app\n' "$LOCAL_JWT_KEY" "$PORT" \

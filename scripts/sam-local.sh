@@ -130,10 +130,11 @@ env = {"HMS_SECRET_ID": "", "APP_ACCESS_KEY": key, "APP_SECRET": secret,
        "AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:9", "EVENTS_TABLE": "hms-events-sam-local",
        # The value the webhooks-* events carry (a test value, like the events' app secret).
        "WEBHOOK_SECRET": "events-webhook-secret-0123456789",
-       "CALLER_AUTH": auth, "ADMIN_CLAIM_NAME": "cognito:groups" if auth == "jwt" else "",
-       "ADMIN_CLAIM_VALUE": "admin" if auth == "jwt" else "",
-       "CREATOR_CLAIM": "cognito:groups=teachers" if auth == "jwt" else "",
-       "ROLE_CLAIMS": "host=cognito:groups=teachers" if auth == "jwt" else ""}
+       "CALLER_AUTH": "none", "ADMIN_CLAIM_NAME": "", "ADMIN_CLAIM_VALUE": "", "CREATOR_CLAIM": "", "ROLE_CLAIMS": ""}
+if auth == "jwt":
+    # tools/local-jwt-rules.env: the one definition of the local caller rules.
+    rules = [l.split("=", 1) for l in open("tools/local-jwt-rules.env").read().splitlines() if l and not l.startswith("#")]
+    env.update({name: value for name, value in rules})
 print(json.dumps({"Parameters": env}))
 PY
 done

@@ -60,20 +60,12 @@ pub struct Options {
     pub bin_dir: Option<PathBuf>,
     /// A program each binary runs under, with its arguments (an emulator such as qemu-user).
     pub runner: Option<&'static [&'static str]>,
-    /// Callers sign in: the functions run with [`JWT_RULES`], behind local-api's JWT authorizer
+    /// Callers sign in: the functions run with the local caller rules
+    /// (`tools/local-jwt-rules.env`), behind local-api's JWT authorizer
     /// (tokens from [`Stack::token`]).
     pub jwt: bool,
 }
 
-/// The caller rules of a stack with `jwt`: admins have `cognito:groups` containing `admin`,
-/// creators `teachers`, and `host` tokens are for `hosts`.
-pub const JWT_RULES: [(&str, &str); 5] = [
-    ("CALLER_AUTH", "jwt"),
-    ("ADMIN_CLAIM_NAME", "cognito:groups"),
-    ("ADMIN_CLAIM_VALUE", "admin"),
-    ("CREATOR_CLAIM", "cognito:groups=teachers"),
-    ("ROLE_CLAIMS", "host=cognito:groups=hosts"),
-];
 /// The issuer and audience of the tokens a `jwt` stack accepts.
 pub const JWT_ISSUER: &str = "https://issuer.e2e.local";
 pub const JWT_AUDIENCE: &str = "e2e-app";
@@ -195,7 +187,7 @@ impl Stack {
                 cmd.env("AWS_LAMBDA_MAX_CONCURRENCY", n.to_string());
             }
             if opts.jwt {
-                cmd.envs(JWT_RULES);
+                cmd.envs(hms_test_support::local_jwt_rules());
             }
             let child = cmd
                 .env("AWS_LAMBDA_RUNTIME_API", format!("http://127.0.0.1:{limited_port}/.rt/{f}"))

@@ -181,7 +181,7 @@ async fn a_host_sees_the_class_in_a_real_browser() {
                    "headers": {hms_shared::webhooks::DEFAULT_HEADER_NAME: stack.webhook_secret}}),
         )
         .await;
-    let teacher = stack.token("teacher-ada", &["teachers", "hosts"]);
+    let teacher = stack.token("teacher-ada", &["teachers"]);
     let call = |method: &'static str, path: String, body: Option<Value>| {
         let (stack, teacher) = (&stack, teacher.clone());
         async move {
@@ -198,7 +198,7 @@ async fn a_host_sees_the_class_in_a_real_browser() {
     let mut tokens = std::collections::BTreeMap::new();
     // Each user mints their own (a signed-in caller's token is for their own user id).
     for (user, role, groups) in
-        [("alice", "host", &["hosts"][..]), ("bob", "guest", &[]), ("carol", "guest", &[]), ("dave", "guest", &[])]
+        [("alice", "host", &["teachers"][..]), ("bob", "guest", &[]), ("carol", "guest", &[]), ("dave", "guest", &[])]
     {
         let body = json!({"room_id": room_id, "role": role}).to_string();
         let (status, body, _) =

@@ -262,21 +262,9 @@ impl HistoryCursor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::fixtures::{closed, t};
     use crate::store::{EventRecord, MemoryStore};
     use serde_json::json;
-
-    fn t(s: &str) -> DateTime<Utc> {
-        parse_rfc3339(&format!("2026-11-27T{s}Z")).unwrap()
-    }
-
-    fn closed() -> ClosedSession {
-        ClosedSession {
-            room_id: "r1".into(),
-            session_id: "s1".into(),
-            started_at: t("10:00:00"),
-            stopped_at: Some(t("11:00:00")),
-        }
-    }
 
     fn peer_event(kind: &str, peer: &str, user: &str, joined: &str, left: Option<&str>) -> Vec<u8> {
         let mut data = json!({"room_id": "r1", "session_id": "s1", "peer_id": peer, "user_id": user,

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use hms_shared::auth::{CallerAuth, ClaimRule, JwtRules, RoleAllowList, RoleClaims};
+use hms_shared::auth::{CallerAuth, RoleAllowList};
 use hms_shared::credentials::{CredentialStore, Credentials, StaticSource};
 use hms_shared::handlers::{AuthToken, CreateRoom, Function, RoomControl, SessionAnalytics, Webhooks};
 use hms_shared::hms::HmsClient;
@@ -23,15 +23,16 @@ const SECRET: &str = "events-test-secret-0123456789";
 const WEBHOOK_SECRET: &str = "events-webhook-secret-0123456789";
 
 /// Events named `*-jwt*` come through a JWT authorizer; their functions run with caller
-/// authentication on, as scripts/sam-local.sh runs them: admins have `cognito:groups` containing
-/// `admin`, creators `teachers`, and `host` tokens are for teachers only.
+/// authentication on, with the local rules (`tools/local-jwt-rules.env`), as scripts/sam-local.sh
+/// runs them: admins have `cognito:groups` containing `admin`; creators and `host` tokens are for
+/// `teachers`.
 fn caller_auth(name: &str) -> CallerAuth {
     if name.contains("-jwt") {
-        CallerAuth::Jwt(JwtRules {
-            admin: ClaimRule::parse("cognito:groups=admin").unwrap(),
-            creator: Some(ClaimRule::parse("cognito:groups=teachers").unwrap()),
-            role_claims: RoleClaims::parse("host=cognito:groups=teachers").unwrap(),
-        })
+        let rules = hms_test_support::local_jwt_rules();
+        let config = hms_shared::config::Config::from_lookup(|k| {
+            rules.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        });
+        config.caller_auth.expect("the local caller rules parse")
     } else {
         CallerAuth::Open
     }

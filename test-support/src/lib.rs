@@ -38,3 +38,13 @@ pub fn analytics<H>(hms: H) -> hms_shared::handlers::SessionAnalytics<H> {
     let no_table = hms_shared::error::ConfigError("EVENTS_TABLE is not set: there is no attendance history".into());
     hms_shared::handlers::SessionAnalytics { hms, history: Err(no_table), access: open_access() }
 }
+
+/// The caller rules of every local setup that signs callers in (`tools/local-jwt-rules.env`, the
+/// one definition run.sh and sam-local.sh read too), as (variable, value) pairs.
+pub fn local_jwt_rules() -> Vec<(&'static str, &'static str)> {
+    include_str!("../../tools/local-jwt-rules.env")
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| l.split_once('=').expect("NAME=VALUE"))
+        .collect()
+}

@@ -405,19 +405,7 @@ impl Store for EventsTable {
 mod tests {
     use super::*;
     use crate::input::Parse;
-
-    fn t(s: &str) -> DateTime<Utc> {
-        parse_rfc3339(&format!("2026-11-27T{s}Z")).unwrap()
-    }
-
-    fn closed() -> ClosedSession {
-        ClosedSession {
-            room_id: "r1".into(),
-            session_id: "s1".into(),
-            started_at: t("10:00:00"),
-            stopped_at: Some(t("11:00:00")),
-        }
-    }
+    use crate::store::fixtures::{closed, t};
 
     #[test]
     fn sdk_config_carries_the_region_timeouts_retries_and_the_transport() {

@@ -182,3 +182,25 @@ pub(crate) fn unavailable(why: &dyn std::fmt::Display) -> ApiError {
     tracing::warn!(error = %why, "the events table failed");
     ApiError::StoreUnavailable("the events table is unavailable right now; try again shortly".into())
 }
+
+/// What the store's unit tests and the history's share: a day, and a session closed on it.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::ClosedSession;
+    use chrono::{DateTime, Utc};
+
+    /// 2026-11-27 at `time` (`HH:MM:SS`, UTC).
+    pub fn t(time: &str) -> DateTime<Utc> {
+        crate::time::parse_rfc3339(&format!("2026-11-27T{time}Z")).unwrap()
+    }
+
+    /// Session `s1` of room `r1`, from 10:00 to 11:00.
+    pub fn closed() -> ClosedSession {
+        ClosedSession {
+            room_id: "r1".into(),
+            session_id: "s1".into(),
+            started_at: t("10:00:00"),
+            stopped_at: Some(t("11:00:00")),
+        }
+    }
+}

@@ -8,11 +8,11 @@
 # the tests start the 100ms emulator and, for the end-to-end tests, cargo-lambda's Runtime API
 # with the release binaries; scripts/run.sh and scripts/sam-local.sh start and stop their own.
 #
-# The steps overlap where one waits and another computes (docs/ci.md has the plan and its
-# timings): the Debian packages and sam local's root file system download while clippy and the
-# release build compile; the debug test build fills the gaps of the release build; the arm64 build
-# (`sam build`) and sam local run in the background at a lower priority while the tests run in
-# the foreground. Every step's output is printed, and a failed step fails the run. The run ends
+# The steps overlap where one waits and another computes (docs/testing.md, "How the run is
+# arranged"): the Python tools, the Debian packages and sam local's root file system download
+# while the release build compiles; the debug test build, linted by clippy, fills the gaps of the
+# release build; the arm64 build (`sam build`) and sam local run in the background at a lower
+# priority while the tests run in the foreground, under cargo-nextest. Every step's output is printed, and a failed step fails the run. The run ends
 # with a table of when each step started and how long it took.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -116,7 +116,7 @@ pub struct StoredReport {
 
 /// The events table's operations, as the functions need them. Every write that decides something
 /// is conditional, so concurrent containers agree.
-pub trait Store: Send + Sync + std::fmt::Debug {
+pub trait Store: Send + Sync {
     /// The recorded owner (`sub`) of `room`, if any.
     fn owner_of<'a>(&'a self, room: &'a RoomId) -> StoreFuture<'a, Option<String>>;
 

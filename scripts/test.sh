@@ -111,11 +111,10 @@ run "cargo build --release (the functions, for the end-to-end tests)" \
   cargo build --release --quiet -p create-room -p auth-token -p session-analytics -p room-control -p webhooks -p hello-world
 export FUNCTIONS_BIN_DIR="$PWD/target/release"
 
-# sam build for arm64 (cargo-lambda cross-compiles with zig; no Docker): all five functions in one
-# cargo-lambda build first, so their links run side by side, then `sam build`, which finds them
-# built and packages them.
+# sam build for arm64 (cargo-lambda cross-compiles with zig; no Docker). sam build runs one
+# `cargo lambda build --bin <function>` per function; a build of all five in one cargo run first
+# did not spare it (each function's binary was compiled and linked again), so there is none.
 arm64_build() {
-  cargo lambda build --release --arm64 --quiet -p create-room -p auth-token -p session-analytics -p room-control -p webhooks || return 1
   sam build --template-file template.yaml >target/sam-build.log 2>&1 || { tail -40 target/sam-build.log; return 1; }
   scripts/package-sizes.sh
 }

@@ -4,6 +4,7 @@
 //! from it; `main.rs` calls one builder and [`run`].
 
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
 use lambda_http::aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
@@ -17,7 +18,7 @@ use crate::handlers::{self, AuthToken, CreateRoom, Function, RoomControl, Sessio
 use crate::hms::{DEADLINE_MARGIN, HmsClient};
 use crate::invocation::{self, Counts, Invocation};
 use crate::owners::RoomAccess;
-use crate::store::{EventsTable, SharedStore};
+use crate::store::{EventsTable, SharedOwners, SharedStore};
 
 /// A function as configured: ready to answer, or the configuration errors it answers every
 /// request with (a 500 `config`).
@@ -50,23 +51,24 @@ pub fn auth_token(config: &Config) -> Built<AuthToken<ConfiguredSource>> {
 
 /// `session-analytics`.
 pub fn session_analytics(config: &Config) -> Built<SessionAnalytics<Hms>> {
-    // One store for the history and the owners; without EVENTS_TABLE only /attendance-history
+    // One table for the history and the owners; without EVENTS_TABLE only /attendance-history
     // is misconfigured (and, with a JWT authorizer, the function: its owners are needed).
-    let store = events_table(config);
-    let history = store
+    let table = events_table(config);
+    let history = table
         .clone()
+        .map(|t| t as SharedStore)
         .map_err(|errors| ConfigError(errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")));
-    let (hms, access) = both(hms(config), room_access(config, store))?;
+    let (hms, access) = both(hms(config), room_access(config, table))?;
     Ok(SessionAnalytics { hms, history, access })
 }
 
-/// Who may run which room, with the owners in `store`. With a JWT authorizer the owners' table
+/// Who may run which room, with the owners in `table`. With a JWT authorizer the owners' table
 /// (`EVENTS_TABLE`) is needed for every caller who is not an admin, so it is part of the
 /// configuration; on an open API it is not read.
-fn room_access(config: &Config, store: Built<SharedStore>) -> Built<RoomAccess> {
+fn room_access(config: &Config, table: Built<Arc<EventsTable>>) -> Built<RoomAccess> {
     let auth = part(&config.caller_auth)?;
-    let owners = match (&auth, store) {
-        (_, Ok(store)) => Ok(store),
+    let owners = match (&auth, table) {
+        (_, Ok(table)) => Ok(table as SharedOwners),
         (CallerAuth::Jwt(_), Err(errors)) => return Err(errors),
         (CallerAuth::Open, Err(_)) => Err(ConfigError("EVENTS_TABLE is not set: room owners are not kept".into())),
     };
@@ -85,18 +87,14 @@ pub fn webhooks(config: &Config) -> Built<Webhooks<ConfiguredSource>> {
             ),
         ),
     )?;
-    Ok(Webhooks { credentials, store, header, allowed_ips, retention_days })
+    Ok(Webhooks { credentials, store: store as SharedStore, header, allowed_ips, retention_days })
 }
 
-/// The events table named by `EVENTS_TABLE`, reached as the SDK environment says: one store per
+/// The events table named by `EVENTS_TABLE`, reached as the SDK environment says: one per
 /// function (its client built on first use), shared by every part that needs it.
-fn events_table(config: &Config) -> Built<SharedStore> {
+fn events_table(config: &Config) -> Built<Arc<EventsTable>> {
     let name = part(&config.events_table)?;
-    Ok(std::sync::Arc::new(EventsTable::lazy(
-        name,
-        config.sdk.region.clone(),
-        config.sdk.dynamodb_endpoint_url.clone(),
-    )))
+    Ok(Arc::new(EventsTable::lazy(name, config.sdk.region.clone(), config.sdk.dynamodb_endpoint_url.clone())))
 }
 
 fn hms(config: &Config) -> Built<Hms> {

@@ -1,5 +1,5 @@
 //! Who owns a room: the `sub` of the caller who created it through this API (or whom an admin
-//! assigned), kept in the events table ([`crate::store::Store::owner_of`]). With `CALLER_AUTH=jwt`
+//! assigned), kept in the events table ([`crate::store::Owners`]). With `CALLER_AUTH=jwt`
 //! a room's host operations (room control, analytics, session list, attendance history) are for
 //! its owner and admins; anyone else hears 404, as for a room that does not exist, so ids cannot
 //! be probed. A room without an owner (made before owners were kept, or in 100ms's dashboard) is
@@ -8,7 +8,7 @@
 use crate::auth::{Caller, CallerAuth};
 use crate::error::{ApiError, ConfigError, ErrorCode};
 use crate::input::RoomId;
-use crate::store::{SharedStore, Store};
+use crate::store::{Owners, SharedOwners};
 
 /// The 404 a caller who may not run a room hears: the same as for a room that does not exist.
 pub fn room_not_found(room: &RoomId) -> ApiError {
@@ -20,17 +20,17 @@ pub fn room_not_found(room: &RoomId) -> ApiError {
 pub struct RoomAccess {
     pub auth: CallerAuth,
     /// Needed only for a signed-in caller who is not an admin (and to record owners).
-    pub owners: Result<SharedStore, ConfigError>,
+    pub owners: Result<SharedOwners, ConfigError>,
 }
 
 impl RoomAccess {
     /// Open API, or JWT mode without the table: every check that needs an owner fails with the
     /// table's configuration error.
-    pub fn new(auth: CallerAuth, owners: Result<SharedStore, ConfigError>) -> Self {
+    pub fn new(auth: CallerAuth, owners: Result<SharedOwners, ConfigError>) -> Self {
         Self { auth, owners }
     }
 
-    pub fn store(&self) -> Result<&dyn Store, ApiError> {
+    pub fn owners(&self) -> Result<&dyn Owners, ApiError> {
         self.owners.as_deref().map_err(|e| ApiError::Config(e.to_string()))
     }
 
@@ -40,7 +40,7 @@ impl RoomAccess {
         if caller.is_admin() {
             return Ok(());
         }
-        let owner = self.store()?.owner_of(room).await?;
+        let owner = self.owners()?.owner_of(room).await?;
         if caller.may_run(owner.as_deref()) { Ok(()) } else { Err(room_not_found(room)) }
     }
 }

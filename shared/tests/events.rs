@@ -72,7 +72,7 @@ fn room_control_fn(name: &str) -> RoomControl<StaticSource> {
 }
 
 /// The events table out of reach (a closed loopback port), as sam-local has it.
-fn closed_table() -> hms_shared::store::SharedStore {
+fn closed_table() -> std::sync::Arc<hms_shared::store::EventsTable> {
     std::sync::Arc::new(hms_shared::store::EventsTable::new(
         hms_test_support::dynalite::ddb_client("http://127.0.0.1:9"),
         "EventsTable".into(),

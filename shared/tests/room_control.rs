@@ -37,7 +37,7 @@ impl Class {
             CallerAuth::Open => Err(hms_shared::config::ConfigError("no table".into())),
             CallerAuth::Jwt(_) => {
                 let table = EventsTable::new(ddb_client(&dynalite_endpoint()), create_events_table().await);
-                Ok(std::sync::Arc::new(table) as hms_shared::store::SharedStore)
+                Ok(std::sync::Arc::new(table) as hms_shared::store::SharedOwners)
             }
         };
         let access = RoomAccess::new(caller_auth, table);

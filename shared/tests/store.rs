@@ -4,7 +4,7 @@
 
 use hms_shared::input::{Parse, RoomId};
 use hms_shared::store::{
-    BuiltReport, ClosedSession, EventRecord, EventsTable, PARTITION_KEY, SORT_KEY, Store, TTL_ATTRIBUTE,
+    BuiltReport, ClosedSession, EventRecord, EventsTable, Owners, PARTITION_KEY, SORT_KEY, Store, TTL_ATTRIBUTE,
 };
 use hms_test_support::dynalite::{create_events_table, ddb_client, dynalite_endpoint, template_table};
 

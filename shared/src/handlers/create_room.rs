@@ -101,7 +101,7 @@ pub fn room_owner_request(body: Option<&[u8]>) -> Result<(RoomId, String), ApiEr
 
 /// `POST /room-owner`: makes `owner` the room's owner.
 async fn assign_owner(access: &RoomAccess, room: &RoomId, owner: &str, by: &str) -> Result<Reply, ApiError> {
-    access.store()?.assign_owner(room, owner, by, chrono::Utc::now()).await?;
+    access.owners()?.assign_owner(room, owner, by, chrono::Utc::now()).await?;
     tracing::info!(room_id = %room, owner, by, "room owner assigned");
     Reply::ok_json(&json!({"success": true, "room_id": room, "owner": owner}))
 }
@@ -117,7 +117,7 @@ async fn name_is_free(
     if caller.is_admin() {
         return Ok(());
     }
-    let store = access.store()?;
+    let owners = access.owners()?;
     let page: Value = serde_json::from_slice(&hms.rooms_named(name).await?).map_err(|_| {
         ApiError::upstream(ErrorCode::UpstreamInvalidResponse, "100ms answered GET /rooms with something not JSON")
     })?;
@@ -128,7 +128,7 @@ async fn name_is_free(
     let id = existing["id"].as_str().and_then(|id| RoomId::parse(id).ok()).ok_or_else(|| {
         ApiError::upstream(ErrorCode::UpstreamInvalidResponse, "100ms listed a room without a valid id")
     })?;
-    if caller.may_run(store.owner_of(&id).await?.as_deref()) { Ok(()) } else { Err(name_taken(name)) }
+    if caller.may_run(owners.owner_of(&id).await?.as_deref()) { Ok(()) } else { Err(name_taken(name)) }
 }
 
 fn name_taken(name: &RoomName) -> ApiError {
@@ -144,7 +144,7 @@ fn name_taken(name: &RoomName) -> ApiError {
 /// room without its owner would be for admins only.
 async fn record_owner(access: &RoomAccess, caller: &Caller<'_>, room: &RoomId) -> Result<(), ApiError> {
     let Some(sub) = caller.sub() else { return Ok(()) };
-    let claimed = access.store()?.claim_owner(room, sub, chrono::Utc::now()).await.map_err(|e| match e {
+    let claimed = access.owners()?.claim_owner(room, sub, chrono::Utc::now()).await.map_err(|e| match e {
         ApiError::StoreUnavailable(msg) => ApiError::StoreUnavailable(format!(
             "{msg}; room {room} was created (or updated) but its owner was not recorded: send the same request again"
         )),

@@ -22,7 +22,9 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 
-use super::{BuiltReport, ClosedSession, EventRecord, ReportKey, Store, StoreFuture, StoredReport, stamp, unavailable};
+use super::{
+    BuiltReport, ClosedSession, EventRecord, Owners, ReportKey, Store, StoreFuture, StoredReport, stamp, unavailable,
+};
 use crate::error::ApiError;
 use crate::input::RoomId;
 use crate::time::parse_rfc3339;
@@ -306,7 +308,7 @@ async fn conditional(
     }
 }
 
-impl Store for EventsTable {
+impl Owners for EventsTable {
     fn owner_of<'a>(&'a self, room: &'a RoomId) -> StoreFuture<'a, Option<String>> {
         Box::pin(async move {
             let item = self.get(&room_pk(room.as_str()), OWNER_SK).await?;
@@ -327,7 +329,9 @@ impl Store for EventsTable {
     ) -> StoreFuture<'a, ()> {
         Box::pin(self.put(owner_item(room, owner, by, now)))
     }
+}
 
+impl Store for EventsTable {
     fn put_event_once<'a>(&'a self, event: &'a EventRecord<'a>) -> StoreFuture<'a, bool> {
         Box::pin(self.put_new(event_item(event)))
     }

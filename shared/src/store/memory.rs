@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, Utc};
 
-use super::{BuiltReport, ClosedSession, EventRecord, ReportKey, Store, StoreFuture, StoredReport, unavailable};
+use super::{
+    BuiltReport, ClosedSession, EventRecord, Owners, ReportKey, Store, StoreFuture, StoredReport, unavailable,
+};
 use crate::input::RoomId;
 
 #[derive(Debug, Default)]
@@ -46,7 +48,7 @@ impl MemoryStore {
     }
 }
 
-impl Store for MemoryStore {
+impl Owners for MemoryStore {
     fn owner_of<'a>(&'a self, room: &'a RoomId) -> StoreFuture<'a, Option<String>> {
         let room = room.to_string();
         self.with(move |t| t.owners.get(&room).cloned())
@@ -75,7 +77,9 @@ impl Store for MemoryStore {
             t.owners.insert(room, owner);
         })
     }
+}
 
+impl Store for MemoryStore {
     fn put_event_once<'a>(&'a self, event: &'a EventRecord<'a>) -> StoreFuture<'a, bool> {
         let key = (event.session_id.map(str::to_string), event.id.to_string());
         let body = String::from_utf8_lossy(event.body).into_owned();

@@ -1,14 +1,17 @@
-//! The events table behind one typed store: the operations the functions need (who owns a room,
-//! keep an event once, close a session, mark and keep its report, a page of a room's reports),
-//! as the [`Store`] trait, with two implementations:
+//! The events table behind one typed store: the operations the functions need, as two traits by
+//! concept, [`Owners`] (who owns a room: read, claim, assign) and [`Store`] (keep an event once,
+//! close a session, mark and keep its report, a page of a room's reports), each with the same two
+//! implementations:
 //! - [`EventsTable`] (`dynamo.rs`): the DynamoDB table (`EVENTS_TABLE`). It alone knows the keys,
 //!   the attribute names and `AttributeValue`; every conditional write is its own.
 //! - [`MemoryStore`] (`memory.rs`): the same rules in memory, for unit tests of the logic above
 //!   (history, owners, webhooks) without a server.
 //!
-//! `app` builds one store per container and every handler that needs it shares it
-//! ([`SharedStore`]). A failure of the table is a 503 `events_table_unavailable`: the caller (100ms's
-//! webhook delivery included) tries again.
+//! `app` builds one table per container and every handler that needs it shares it, as
+//! [`SharedOwners`] or [`SharedStore`]. Two traits, not one: a function that only checks owners
+//! (create-room, room-control) then links only the owners' operations, not every query of the
+//! history (BENCHMARKS.md, issue 29). A failure of the table is a 503 `events_table_unavailable`:
+//! the caller (100ms's webhook delivery included) tries again.
 
 mod dynamo;
 mod memory;
@@ -29,11 +32,14 @@ pub use memory::MemoryStore;
 use crate::error::ApiError;
 use crate::input::RoomId;
 
-/// What a store operation answers: boxed, so the store can be shared as `dyn Store`.
+/// What a store operation answers: boxed, so the store can be shared as a trait object.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, ApiError>> + Send + 'a>>;
 
-/// The store a container's handlers share.
+/// The events and reports a container's handlers share.
 pub type SharedStore = Arc<dyn Store>;
+
+/// The room owners a container's handlers share (the same table).
+pub type SharedOwners = Arc<dyn Owners>;
 
 /// Longest room or session id used in a key (100ms's are 24 characters): a longer one is kept in
 /// the body but keys nothing, so every key and every history cursor stays short.
@@ -114,9 +120,8 @@ pub struct StoredReport {
     pub built: Option<BuiltReport>,
 }
 
-/// The events table's operations, as the functions need them. Every write that decides something
-/// is conditional, so concurrent containers agree.
-pub trait Store: Send + Sync {
+/// Who owns which room. Claiming is a conditional write, so concurrent containers agree.
+pub trait Owners: Send + Sync {
     /// The recorded owner (`sub`) of `room`, if any.
     fn owner_of<'a>(&'a self, room: &'a RoomId) -> StoreFuture<'a, Option<String>>;
 
@@ -132,7 +137,11 @@ pub trait Store: Send + Sync {
         by: &'a str,
         now: DateTime<Utc>,
     ) -> StoreFuture<'a, ()>;
+}
 
+/// The events and the reports built from them. Every write that decides something is
+/// conditional, so concurrent containers agree.
+pub trait Store: Send + Sync {
     /// Keeps `event` unless an event with its id (in its session) is kept: `true` when kept now,
     /// `false` for a duplicate. Two deliveries racing each other keep it once.
     fn put_event_once<'a>(&'a self, event: &'a EventRecord<'a>) -> StoreFuture<'a, bool>;

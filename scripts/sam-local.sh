@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The functions in Lambda's container runtime, offline: `sam local invoke` on every event in
-# events/ (each answer checked against events/expected.tsv), then `sam local start-api` and the
-# four routes over HTTP. Run by scripts/test.sh; needs root (apt, a dockerd of its own).
+# The functions in Lambda's container runtime, offline: `sam local invoke` on the first event of
+# each function, every event in events/ through `sam local start-lambda` with warm containers
+# (each answer checked against events/expected.tsv), then `sam local start-api` and the routes
+# over HTTP. Run by scripts/test.sh; needs root (apt, a dockerd of its own).
 #
 # With Docker and internet you do not need this: `sam build` then
 # `sam local invoke AuthTokenFunction -e events/auth-token.json` (docs/testing.md, "Run in Lambda's

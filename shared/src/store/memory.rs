@@ -3,6 +3,7 @@
 //! unit tests of history, owners and webhooks run against. It can be told to fail, as a table
 //! out of reach does.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -37,8 +38,8 @@ impl MemoryStore {
         self.down.store(down, Ordering::SeqCst);
     }
 
-    /// Runs `f` on the tables, or fails while the store is down.
-    fn with<T: Send + 'static>(&self, f: impl FnOnce(&mut Tables) -> T) -> StoreFuture<'_, T> {
+    /// Runs `f` on the tables now (nothing here waits), or fails while the store is down.
+    fn with<'a, T: Send + 'a>(&'a self, f: impl FnOnce(&mut Tables) -> T) -> StoreFuture<'a, T> {
         let result = if self.down.load(Ordering::SeqCst) {
             Err(unavailable(&"the in-memory store is down"))
         } else {
@@ -50,19 +51,11 @@ impl MemoryStore {
 
 impl Owners for MemoryStore {
     fn owner_of<'a>(&'a self, room: &'a RoomId) -> StoreFuture<'a, Option<String>> {
-        let room = room.to_string();
-        self.with(move |t| t.owners.get(&room).cloned())
+        self.with(|t| t.owners.get(room.as_str()).cloned())
     }
 
     fn claim_owner<'a>(&'a self, room: &'a RoomId, sub: &'a str, _now: DateTime<Utc>) -> StoreFuture<'a, bool> {
-        let (room, sub) = (room.to_string(), sub.to_string());
-        self.with(move |t| match t.owners.get(&room) {
-            Some(owner) => *owner == sub,
-            None => {
-                t.owners.insert(room, sub);
-                true
-            }
-        })
+        self.with(|t| t.owners.entry(room.to_string()).or_insert_with(|| sub.to_string()) == sub)
     }
 
     fn assign_owner<'a>(
@@ -72,53 +65,48 @@ impl Owners for MemoryStore {
         _by: &'a str,
         _now: DateTime<Utc>,
     ) -> StoreFuture<'a, ()> {
-        let (room, owner) = (room.to_string(), owner.to_string());
-        self.with(move |t| {
-            t.owners.insert(room, owner);
+        self.with(|t| {
+            t.owners.insert(room.to_string(), owner.to_string());
         })
     }
 }
 
 impl Store for MemoryStore {
     fn put_event_once<'a>(&'a self, event: &'a EventRecord<'a>) -> StoreFuture<'a, bool> {
-        let key = (event.session_id.map(str::to_string), event.id.to_string());
-        let body = String::from_utf8_lossy(event.body).into_owned();
-        self.with(move |t| match t.events.entry(key) {
-            std::collections::btree_map::Entry::Occupied(_) => false,
-            std::collections::btree_map::Entry::Vacant(v) => {
-                v.insert(body);
+        self.with(|t| match t.events.entry((event.session_id.map(str::to_string), event.id.to_string())) {
+            Entry::Occupied(_) => false,
+            Entry::Vacant(v) => {
+                v.insert(String::from_utf8_lossy(event.body).into_owned());
                 true
             }
         })
     }
 
     fn event_body<'a>(&'a self, id: &'a str, session_id: Option<&'a str>) -> StoreFuture<'a, Option<String>> {
-        let key = (session_id.map(str::to_string), id.to_string());
-        self.with(move |t| t.events.get(&key).cloned())
+        self.with(|t| t.events.get(&(session_id.map(str::to_string), id.to_string())).cloned())
     }
 
     fn session_events<'a>(&'a self, session_id: &'a str) -> StoreFuture<'a, Vec<String>> {
-        let session = Some(session_id.to_string());
-        self.with(move |t| t.events.iter().filter(|((s, _), _)| *s == session).map(|(_, body)| body.clone()).collect())
+        self.with(|t| {
+            let in_session = |s: &Option<String>| s.as_deref() == Some(session_id);
+            t.events.iter().filter(|((s, _), _)| in_session(s)).map(|(_, body)| body.clone()).collect()
+        })
     }
 
     fn mark_closed<'a>(&'a self, closed: &'a ClosedSession) -> StoreFuture<'a, ()> {
-        let closed = closed.clone();
-        self.with(move |t| {
-            t.closed.insert(closed.session_id.clone(), closed);
+        self.with(|t| {
+            t.closed.insert(closed.session_id.clone(), closed.clone());
         })
     }
 
     fn closed_session<'a>(&'a self, session_id: &'a str) -> StoreFuture<'a, Option<ClosedSession>> {
-        let session = session_id.to_string();
-        self.with(move |t| t.closed.get(&session).cloned())
+        self.with(|t| t.closed.get(session_id).cloned())
     }
 
     fn mark_report_to_build<'a>(&'a self, closed: &'a ClosedSession, generation: &'a str) -> StoreFuture<'a, ()> {
-        let report = StoredReport { closed: closed.clone(), generation: generation.to_string(), built: None };
-        self.with(move |t| {
-            let room = t.reports.entry(report.closed.room_id.clone()).or_default();
-            room.insert(report.closed.report_key(), report);
+        self.with(|t| {
+            let report = StoredReport { closed: closed.clone(), generation: generation.to_string(), built: None };
+            t.reports.entry(closed.room_id.clone()).or_default().insert(closed.report_key(), report);
         })
     }
 
@@ -128,23 +116,17 @@ impl Store for MemoryStore {
         generation: &'a str,
         report: &'a BuiltReport,
     ) -> StoreFuture<'a, bool> {
-        let stored =
-            StoredReport { closed: closed.clone(), generation: generation.to_string(), built: Some(report.clone()) };
-        self.with(move |t| {
-            let slot = t.reports.get_mut(&stored.closed.room_id).and_then(|r| r.get_mut(&stored.closed.report_key()));
-            match slot {
-                Some(current) if current.generation == stored.generation => {
-                    *current = stored;
-                    true
-                }
-                _ => false,
+        self.with(|t| match t.reports.get_mut(&closed.room_id).and_then(|r| r.get_mut(&closed.report_key())) {
+            Some(current) if current.generation == generation => {
+                current.built = Some(report.clone());
+                true
             }
+            _ => false,
         })
     }
 
     fn report<'a>(&'a self, closed: &'a ClosedSession) -> StoreFuture<'a, Option<StoredReport>> {
-        let (room, key) = (closed.room_id.clone(), closed.report_key());
-        self.with(move |t| t.reports.get(&room).and_then(|r| r.get(&key)).cloned())
+        self.with(|t| t.reports.get(&closed.room_id).and_then(|r| r.get(&closed.report_key())).cloned())
     }
 
     fn report_page<'a>(
@@ -153,20 +135,13 @@ impl Store for MemoryStore {
         limit: u32,
         after: Option<&'a ReportKey>,
     ) -> StoreFuture<'a, (Vec<StoredReport>, Option<ReportKey>)> {
-        let (room, after) = (room_id.to_string(), after.cloned());
-        self.with(move |t| {
-            let Some(reports) = t.reports.get(&room) else { return (Vec::new(), None) };
-            let mut newest_first = reports.iter().rev().filter(|(key, _)| after.as_ref().is_none_or(|a| *key < a));
-            let mut page = Vec::new();
-            let mut last = None;
-            while page.len() < limit as usize {
-                let Some((key, report)) = newest_first.next() else { break };
-                page.push(report.clone());
-                last = Some(key.clone());
-            }
+        self.with(|t| {
+            let Some(reports) = t.reports.get(room_id) else { return (Vec::new(), None) };
+            let page: Vec<(&ReportKey, &StoredReport)> =
+                reports.iter().rev().filter(|(key, _)| after.is_none_or(|a| *key < a)).take(limit as usize).collect();
             // As DynamoDB does, a full page says where to go on even when nothing follows.
-            let next = if page.len() == limit as usize { last } else { None };
-            (page, next)
+            let next = (page.len() == limit as usize).then(|| page.last().map(|(key, _)| (*key).clone())).flatten();
+            (page.into_iter().map(|(_, report)| report.clone()).collect(), next)
         })
     }
 }

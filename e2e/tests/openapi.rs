@@ -44,7 +44,7 @@ fn routes_and_methods_match_the_functions() {
         <CreateRoom<Hms> as Function>::ROUTES,
         <AuthToken<ConfiguredSource> as Function>::ROUTES,
         <SessionAnalytics<Hms> as Function>::ROUTES,
-        <RoomControl<ConfiguredSource> as Function>::ROUTES,
+        <RoomControl<Hms> as Function>::ROUTES,
         <Webhooks<ConfiguredSource> as Function>::ROUTES,
     ]
     .concat()

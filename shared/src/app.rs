@@ -34,7 +34,7 @@ pub fn create_room(config: &Config) -> Built<CreateRoom<Hms>> {
 }
 
 /// `room-control`.
-pub fn room_control(config: &Config) -> Built<RoomControl<ConfiguredSource>> {
+pub fn room_control(config: &Config) -> Built<RoomControl<Hms>> {
     let (hms, (roles, access)) =
         both(hms(config), both(part(&config.allowed_roles), room_access(config, events_table(config))))?;
     Ok(RoomControl { hms, roles, access })

@@ -57,12 +57,12 @@ fn auth_token_fn(name: &str) -> AuthToken<StaticSource> {
 
 /// Whether `path` is one of room-control's routes (its own list, not a copy).
 fn room_control_serves(path: &str) -> bool {
-    <RoomControl<StaticSource> as Function>::ROUTES.iter().any(|r| r.path == path)
+    <RoomControl<HmsClient<StaticSource>> as Function>::ROUTES.iter().any(|r| r.path == path)
 }
 
 /// `room-control` with 100ms out of reach (a closed loopback port): its events show what it
 /// refuses before calling 100ms, and that a call it cannot make is a clean 502.
-fn room_control_fn(name: &str) -> RoomControl<StaticSource> {
+fn room_control_fn(name: &str) -> RoomControl<HmsClient<StaticSource>> {
     let source = StaticSource(Credentials::new("events-access-key".into(), SECRET.into()));
     RoomControl {
         hms: HmsClient::new("http://127.0.0.1:9/v2".into(), CredentialStore::new(source, CACHE_AGE)),

@@ -62,7 +62,7 @@ type Client = HmsClient<SecretsManagerSource>;
 struct Functions {
     create: CreateRoom<Client>,
     analytics: SessionAnalytics<Client>,
-    control: RoomControl<SecretsManagerSource>,
+    control: RoomControl<HmsClient<SecretsManagerSource>>,
 }
 
 impl Functions {
@@ -259,10 +259,8 @@ async fn table_faults_are_5xx_and_recover() {
         allowed_ips: AllowList::Any,
         retention_days: 90,
     };
-    let history = SessionAnalytics {
-        history: Ok(std::sync::Arc::new(table)),
-        ..hms_test_support::analytics(FakeHms::from_examples())
-    };
+    let fake = FakeHms::from_examples();
+    let history = SessionAnalytics { history: Ok(std::sync::Arc::new(table)), ..hms_test_support::analytics(&fake) };
     let room = "6383d1c2e8d7f2a3b4c5d6b0";
     let mut n = 0;
     let mut deliver = || {

@@ -6,10 +6,8 @@ use hms_shared::auth::RoleAllowList;
 use hms_shared::config::Config;
 use hms_shared::credentials::{CredentialStore, Credentials, StaticSource};
 use hms_shared::handlers::{self, AuthToken, CreateRoom, SessionAnalytics};
-use hms_shared::hms::rooms::NewRoom;
 use hms_shared::hms::sessions::LIST_PAGE_LIMIT;
-use hms_shared::input::{Role, RoomId, SessionId};
-use hms_test_support::{FakeHms, Handle, answer, event, get, post};
+use hms_test_support::{FakeHms, GARBAGE, Garbled, Handle, answer, event, get, post};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
 
@@ -205,44 +203,20 @@ async fn create_room_validation_ranges() {
 }
 
 #[tokio::test]
-async fn a_broken_room_answer_is_502() {
-    struct Broken;
-    impl hms_shared::hms::HmsApi for Broken {
-        async fn create_room(&self, _: &NewRoom) -> Result<Vec<u8>, hms_shared::ApiError> {
-            Ok(b"[1,2]".to_vec())
+async fn a_broken_room_or_session_answer_is_502() {
+    for garbage in GARBAGE {
+        let what = String::from_utf8_lossy(garbage);
+        let (status, body) = answer(&open(Garbled(garbage)).handle(post("/create-room", "{}")).await);
+        assert_eq!((status, body["error"].as_str()), (502, Some("upstream_invalid_response")), "{what}");
+        let f = hms_test_support::analytics(Garbled(garbage));
+        for ev in [
+            get("/session-analytics-by-room", &[("room_id", ROOM)]),
+            get("/session-list-by-room", &[("room_id", ROOM)]),
+            get("/session-analytics-by-room", &[("room_id", ROOM), ("session_id", ROOM)]),
+        ] {
+            let (status, body) = answer(&f.handle(ev).await);
+            assert_eq!((status, body["error"].as_str()), (502, Some("upstream_invalid_response")), "{what}: {body}");
         }
-        async fn rooms_named(&self, _: &hms_shared::input::RoomName) -> Result<Vec<u8>, hms_shared::ApiError> {
-            Ok(b"{\"data\": 7}".to_vec())
-        }
-        async fn list_sessions(&self, _: &RoomId, _: u32, _: Option<&str>) -> Result<Vec<u8>, hms_shared::ApiError> {
-            Ok(b"{\"data\": 7}".to_vec())
-        }
-        async fn get_session(&self, _: &SessionId) -> Result<Vec<u8>, hms_shared::ApiError> {
-            Ok(b"not json".to_vec())
-        }
-        async fn create_room_codes(&self, _: &RoomId, _: Option<&Role>) -> Result<Vec<u8>, hms_shared::ApiError> {
-            Ok(b"{\"data\": 7}".to_vec())
-        }
-        async fn list_room_codes(
-            &self,
-            _: &RoomId,
-            _: Option<&Role>,
-            _: Option<bool>,
-            _: Option<&str>,
-        ) -> Result<Vec<u8>, hms_shared::ApiError> {
-            Ok(b"[]".to_vec())
-        }
-    }
-    let (status, body) = answer(&open(Broken).handle(post("/create-room", "{}")).await);
-    assert_eq!((status, body["error"].as_str()), (502, Some("upstream_invalid_response")));
-    let f = hms_test_support::analytics(Broken);
-    for ev in [
-        get("/session-analytics-by-room", &[("room_id", ROOM)]),
-        get("/session-list-by-room", &[("room_id", ROOM)]),
-        get("/session-analytics-by-room", &[("room_id", ROOM), ("session_id", ROOM)]),
-    ] {
-        let (status, body) = answer(&f.handle(ev).await);
-        assert_eq!((status, body["error"].as_str()), (502, Some("upstream_invalid_response")), "{body}");
     }
 }
 

@@ -22,7 +22,7 @@ const KEY: &str = "key-room-control";
 struct Class {
     hms: Hms,
     secret: String,
-    control: RoomControl<StaticSource>,
+    control: RoomControl<HmsClient<StaticSource>>,
     create: CreateRoom<HmsClient<StaticSource>>,
 }
 
@@ -281,13 +281,6 @@ async fn every_route_answers_its_failures_as_json() {
     assert!(e["msg"].as_str().unwrap().contains("room is disabled"), "{e}");
     let (s, e) = class.call(get("/end-room", &[])).await;
     assert_eq!((s, e["error"].as_str()), (405, Some("method_not_allowed")));
-}
-
-fn with_claims(ev: ApiGatewayV2httpRequest, claims: &[(&str, &str)]) -> ApiGatewayV2httpRequest {
-    let claims: Value = claims.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>().into();
-    let mut raw = serde_json::to_value(&ev).unwrap();
-    raw["requestContext"]["authorizer"] = json!({"jwt": {"claims": claims, "scopes": null}});
-    serde_json::from_value(raw).unwrap()
 }
 
 /// With a JWT: a teacher creates a room and owns it; every route of it is for the owner and

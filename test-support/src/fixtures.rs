@@ -43,6 +43,14 @@ pub fn get(path: &str, query: &[(&str, &str)]) -> ApiGatewayV2httpRequest {
     ev
 }
 
+/// `ev` as API Gateway passes it on after its JWT authorizer verified a token with `claims`.
+pub fn with_claims(ev: ApiGatewayV2httpRequest, claims: &[(&str, &str)]) -> ApiGatewayV2httpRequest {
+    let claims: Value = claims.iter().map(|(k, v)| (k.to_string(), serde_json::json!(v))).collect();
+    let mut raw = serde_json::to_value(&ev).unwrap();
+    raw["requestContext"]["authorizer"] = serde_json::json!({"jwt": {"claims": claims, "scopes": null}});
+    serde_json::from_value(raw).unwrap()
+}
+
 /// Status and parsed JSON body of a response; also checks that it is JSON.
 pub fn answer(resp: &ApiGatewayV2httpResponse) -> (u16, Value) {
     assert_eq!(resp.headers["content-type"], "application/json", "every answer is JSON");

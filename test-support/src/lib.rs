@@ -2,7 +2,7 @@
 //! when `MOTO_ENDPOINT` does not name a running one), DynamoDB (dynalite, likewise, with the
 //! template's table), the 100ms emulator in-process, the secret
 //! helpers, TCP forwarders that fail on cue, TLS endpoints with a CA made per run, the sample
-//! events and 100ms examples, an in-memory 100ms, and the release binaries the end-to-end tests run.
+//! events and 100ms examples, an in-memory 100ms and one that answers garbage, and the release binaries the end-to-end tests run.
 //!
 //! Every suite works under a plain `cargo test --workspace` after `scripts/setup.sh`: nothing
 //! needs to be exported by hand.
@@ -13,6 +13,7 @@ pub mod emulator;
 pub mod fake_hms;
 pub mod fixtures;
 pub mod forward;
+pub mod garbled;
 mod handle;
 pub mod moto;
 mod server;
@@ -20,7 +21,8 @@ pub mod tls;
 
 pub use emulator::{Backends, Hms};
 pub use fake_hms::FakeHms;
-pub use fixtures::{answer, event, example, get, post};
+pub use fixtures::{answer, event, example, get, post, with_claims};
+pub use garbled::{GARBAGE, Garbled};
 pub use handle::Handle;
 pub use moto::{
     create_secret, fresh_secret, moto_endpoint, put_secret, secret_json, secret_json_with_webhook, sm_client,

@@ -1,11 +1,10 @@
-//! 100ms active rooms: who is in a room's live session, removing peers, ending the session.
+//! 100ms active rooms: who is in a room's live session, removing peers, ending the session
+//! (switching the room off is [`super::rooms`]'s).
 
 use reqwest::Method;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::HmsClient;
 use super::call::Call;
-use crate::credentials::SecretSource;
 use crate::error::ApiError;
 use crate::input::{PeerId, Reason, Role, RoomId};
 
@@ -54,35 +53,27 @@ pub enum Removal {
     Role(Role),
 }
 
-impl<S: SecretSource> HmsClient<S> {
-    /// `GET /active-rooms/{id}/peers`.
-    pub async fn active_peers(&self, room_id: &RoomId) -> Result<Vec<u8>, ApiError> {
-        self.call(&Call::new(Method::GET, format!("/active-rooms/{room_id}/peers")).idempotent(true)).await
-    }
+/// `GET /active-rooms/{id}/peers`.
+pub(crate) fn peers_call(room_id: &RoomId) -> Call {
+    Call::new(Method::GET, format!("/active-rooms/{room_id}/peers")).idempotent(true)
+}
 
-    /// `POST /active-rooms/{id}/remove-peers`. Retried for one peer (removing it twice removes it
-    /// once), not for a role (a repeat would also remove whoever joined with it since).
-    pub async fn remove_peers(&self, room_id: &RoomId, who: &Removal, reason: &Reason) -> Result<Vec<u8>, ApiError> {
-        let (body, idempotent) = match who {
-            Removal::Peer(p) => (serde_json::json!({"peer_id": p, "reason": reason}), true),
-            Removal::Role(r) => (serde_json::json!({"role": r, "reason": reason}), false),
-        };
-        let call = Call::new(Method::POST, format!("/active-rooms/{room_id}/remove-peers")).json(&body)?;
-        self.call(&call.idempotent(idempotent)).await
-    }
+/// `POST /active-rooms/{id}/remove-peers`. Retried for one peer (removing it twice removes it
+/// once), not for a role (a repeat would also remove whoever joined with it since).
+pub(crate) fn remove_call(room_id: &RoomId, who: &Removal, reason: &Reason) -> Result<Call, ApiError> {
+    let (body, idempotent) = match who {
+        Removal::Peer(p) => (serde_json::json!({"peer_id": p, "reason": reason}), true),
+        Removal::Role(r) => (serde_json::json!({"role": r, "reason": reason}), false),
+    };
+    let call = Call::new(Method::POST, format!("/active-rooms/{room_id}/remove-peers")).json(&body)?;
+    Ok(call.idempotent(idempotent))
+}
 
-    /// `POST /active-rooms/{id}/end-room {reason, lock}`. Not retried: a repeat after a success
-    /// would find no session and answer 404 for a room that did end.
-    pub async fn end_room(&self, room_id: &RoomId, reason: &Reason, lock: bool) -> Result<Vec<u8>, ApiError> {
-        let body = serde_json::json!({"reason": reason, "lock": lock});
-        self.call(&Call::new(Method::POST, format!("/active-rooms/{room_id}/end-room")).json(&body)?).await
-    }
-
-    /// `POST /rooms/{id} {"enabled": ...}`: a flag, retried.
-    pub async fn set_room_enabled(&self, room_id: &RoomId, enabled: bool) -> Result<Vec<u8>, ApiError> {
-        let body = serde_json::json!({"enabled": enabled});
-        self.call(&Call::new(Method::POST, format!("/rooms/{room_id}")).json(&body)?.idempotent(true)).await
-    }
+/// `POST /active-rooms/{id}/end-room {reason, lock}`. Not retried: a repeat after a success
+/// would find no session and answer 404 for a room that did end.
+pub(crate) fn end_call(room_id: &RoomId, reason: &Reason, lock: bool) -> Result<Call, ApiError> {
+    let body = serde_json::json!({"reason": reason, "lock": lock});
+    Call::new(Method::POST, format!("/active-rooms/{room_id}/end-room")).json(&body)
 }
 
 #[cfg(test)]

@@ -22,13 +22,12 @@ use std::future::Future;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use reqwest::Method;
-
 use crate::credentials::{CredentialStore, SecretSource};
 use crate::error::ApiError;
-use crate::input::{Role, RoomId, RoomName, SessionId};
+use crate::input::{AssetId, Reason, RecordingId, Role, RoomCode, RoomId, RoomName, SessionId};
 use crate::tokens::ManagementTokenCache;
-use call::Call;
+use active_rooms::Removal;
+use recordings::StartRecording;
 use rooms::NewRoom;
 
 /// Connect timeout towards 100ms.
@@ -49,13 +48,24 @@ pub const DEADLINE_MARGIN: Duration = Duration::from_millis(1500);
 /// Largest answer we read from 100ms.
 pub const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
 
-/// The 100ms API as the handlers use it. Answers are the raw JSON bytes of a 2xx answer.
-/// The seam handler tests swap for a fake.
+/// The 100ms API as the handlers use it: every call the functions make, one method each, grouped
+/// by the area file that describes its request. Answers are the raw JSON bytes of a 2xx answer;
+/// a 4xx is [`ApiError::UpstreamRejected`] with 100ms's status. The seam handler tests swap for
+/// a double.
 pub trait HmsApi: Send + Sync {
+    // Rooms (`rooms`).
     /// `POST /rooms` with the given room.
     fn create_room(&self, room: &NewRoom) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send;
     /// `GET /rooms?name=`: the rooms with this name (100ms names are unique, case-insensitively).
     fn rooms_named(&self, name: &RoomName) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send;
+    /// `POST /rooms/{id} {"enabled": ...}`.
+    fn set_room_enabled(
+        &self,
+        room_id: &RoomId,
+        enabled: bool,
+    ) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send;
+
+    // Sessions (`sessions`).
     /// `GET /sessions` for a room, one page; `start` is the `last` of the page before.
     fn list_sessions(
         &self,
@@ -65,6 +75,8 @@ pub trait HmsApi: Send + Sync {
     ) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send;
     /// `GET /sessions/{id}`.
     fn get_session(&self, session_id: &SessionId) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send;
+
+    // Room codes (`room_codes`).
     /// Creates room codes: for every role of the room's template, or for `role`.
     fn create_room_codes(
         &self,
@@ -79,48 +91,50 @@ pub trait HmsApi: Send + Sync {
         enabled: Option<bool>,
         start: Option<&str>,
     ) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send;
-}
+    /// `POST /room-codes/code {code, enabled}`.
+    fn set_room_code(&self, code: &RoomCode, enabled: bool) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send;
 
-/// A shared reference serves as well as the client it points to.
-impl<T: HmsApi> HmsApi for &T {
-    fn create_room(&self, room: &NewRoom) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send {
-        (**self).create_room(room)
-    }
+    // Active rooms (`active_rooms`).
+    /// `GET /active-rooms/{id}/peers`.
+    fn active_peers(&self, room_id: &RoomId) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send;
+    /// `POST /active-rooms/{id}/remove-peers`: one peer, or every peer with a role.
+    fn remove_peers(
+        &self,
+        room_id: &RoomId,
+        who: &Removal,
+        reason: &Reason,
+    ) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send;
+    /// `POST /active-rooms/{id}/end-room {reason, lock}`.
+    fn end_room(
+        &self,
+        room_id: &RoomId,
+        reason: &Reason,
+        lock: bool,
+    ) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send;
 
-    fn rooms_named(&self, name: &RoomName) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send {
-        (**self).rooms_named(name)
-    }
-
-    fn list_sessions(
+    // Recordings (`recordings`).
+    /// `POST /recordings/room/{id}/start`.
+    fn start_recording(
+        &self,
+        room_id: &RoomId,
+        start: &StartRecording,
+    ) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send;
+    /// `POST /recordings/room/{id}/stop`: every recording of the room.
+    fn stop_recordings(&self, room_id: &RoomId) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send;
+    /// `GET /recordings?room_id=`, one page, newest first.
+    fn list_recordings(
         &self,
         room_id: &RoomId,
         limit: u32,
         start: Option<&str>,
-    ) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send {
-        (**self).list_sessions(room_id, limit, start)
-    }
-
-    fn get_session(&self, session_id: &SessionId) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send {
-        (**self).get_session(session_id)
-    }
-
-    fn create_room_codes(
-        &self,
-        room_id: &RoomId,
-        role: Option<&Role>,
-    ) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send {
-        (**self).create_room_codes(room_id, role)
-    }
-
-    fn list_room_codes(
-        &self,
-        room_id: &RoomId,
-        role: Option<&Role>,
-        enabled: Option<bool>,
-        start: Option<&str>,
-    ) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send {
-        (**self).list_room_codes(room_id, role, enabled, start)
-    }
+    ) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send;
+    /// `GET /recordings/{id}`, with its assets.
+    fn get_recording(&self, id: &RecordingId) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send;
+    /// `GET /recording-assets/{id}`: the asset, with the room it is of.
+    fn get_asset(&self, asset_id: &AssetId) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send;
+    /// `GET /recording-assets/{id}/presigned-url?presign_duration=`.
+    fn presigned_url(&self, asset_id: &AssetId, seconds: u32)
+    -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send;
 }
 
 /// The real client.
@@ -154,29 +168,27 @@ impl<S: SecretSource> HmsClient<S> {
     }
 }
 
+/// Each call's request is described in its area's file; every one takes the same path
+/// ([`call`]).
 impl<S: SecretSource> HmsApi for HmsClient<S> {
     async fn create_room(&self, room: &NewRoom) -> Result<Vec<u8>, ApiError> {
-        // POST /rooms is an upsert by name: repeating it with a name gives the same room, so it is
-        // retried then; without a name each call would create another room, so it is not.
-        let call = Call::new(Method::POST, "/rooms".into()).json(room)?.idempotent(room.name.is_some());
-        self.call(&call).await
+        self.call(&rooms::create_call(room)?).await
     }
 
     async fn rooms_named(&self, name: &RoomName) -> Result<Vec<u8>, ApiError> {
-        let query = vec![("name", name.to_string()), ("limit", "1".to_string())];
-        self.call(&Call::new(Method::GET, "/rooms".into()).query(query).idempotent(true)).await
+        self.call(&rooms::named_call(name)).await
+    }
+
+    async fn set_room_enabled(&self, room_id: &RoomId, enabled: bool) -> Result<Vec<u8>, ApiError> {
+        self.call(&rooms::enabled_call(room_id, enabled)?).await
     }
 
     async fn list_sessions(&self, room_id: &RoomId, limit: u32, start: Option<&str>) -> Result<Vec<u8>, ApiError> {
-        let mut query = vec![("room_id", room_id.to_string()), ("limit", limit.to_string())];
-        if let Some(start) = start {
-            query.push(("start", start.to_string()));
-        }
-        self.call(&Call::new(Method::GET, "/sessions".into()).query(query).idempotent(true)).await
+        self.call(&sessions::list_call(room_id, limit, start)).await
     }
 
     async fn get_session(&self, session_id: &SessionId) -> Result<Vec<u8>, ApiError> {
-        self.call(&Call::new(Method::GET, format!("/sessions/{session_id}")).idempotent(true)).await
+        self.call(&sessions::get_call(session_id)).await
     }
 
     async fn create_room_codes(&self, room_id: &RoomId, role: Option<&Role>) -> Result<Vec<u8>, ApiError> {
@@ -191,5 +203,45 @@ impl<S: SecretSource> HmsApi for HmsClient<S> {
         start: Option<&str>,
     ) -> Result<Vec<u8>, ApiError> {
         self.call(&room_codes::list_call(room_id, role, enabled, start)).await
+    }
+
+    async fn set_room_code(&self, code: &RoomCode, enabled: bool) -> Result<Vec<u8>, ApiError> {
+        self.call(&room_codes::switch_call(code, enabled)?).await
+    }
+
+    async fn active_peers(&self, room_id: &RoomId) -> Result<Vec<u8>, ApiError> {
+        self.call(&active_rooms::peers_call(room_id)).await
+    }
+
+    async fn remove_peers(&self, room_id: &RoomId, who: &Removal, reason: &Reason) -> Result<Vec<u8>, ApiError> {
+        self.call(&active_rooms::remove_call(room_id, who, reason)?).await
+    }
+
+    async fn end_room(&self, room_id: &RoomId, reason: &Reason, lock: bool) -> Result<Vec<u8>, ApiError> {
+        self.call(&active_rooms::end_call(room_id, reason, lock)?).await
+    }
+
+    async fn start_recording(&self, room_id: &RoomId, start: &StartRecording) -> Result<Vec<u8>, ApiError> {
+        self.call(&recordings::start_call(room_id, start)?).await
+    }
+
+    async fn stop_recordings(&self, room_id: &RoomId) -> Result<Vec<u8>, ApiError> {
+        self.call(&recordings::stop_call(room_id)).await
+    }
+
+    async fn list_recordings(&self, room_id: &RoomId, limit: u32, start: Option<&str>) -> Result<Vec<u8>, ApiError> {
+        self.call(&recordings::list_call(room_id, limit, start)).await
+    }
+
+    async fn get_recording(&self, id: &RecordingId) -> Result<Vec<u8>, ApiError> {
+        self.call(&recordings::get_call(id)).await
+    }
+
+    async fn get_asset(&self, asset_id: &AssetId) -> Result<Vec<u8>, ApiError> {
+        self.call(&recordings::asset_call(asset_id)).await
+    }
+
+    async fn presigned_url(&self, asset_id: &AssetId, seconds: u32) -> Result<Vec<u8>, ApiError> {
+        self.call(&recordings::presigned_call(asset_id, seconds)).await
     }
 }

@@ -4,9 +4,7 @@
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
-use super::HmsClient;
 use super::call::Call;
-use crate::credentials::SecretSource;
 use crate::error::ApiError;
 use crate::input::{AssetId, RecordingId, RoomId};
 
@@ -75,49 +73,41 @@ pub struct PresignedUrl {
     pub expiry: Option<u64>,
 }
 
-impl<S: SecretSource> HmsClient<S> {
-    /// `POST /recordings/room/{id}/start`. Not retried: a repeat could start a second recording.
-    pub async fn start_recording(&self, room_id: &RoomId, start: &StartRecording) -> Result<Vec<u8>, ApiError> {
-        self.call(&Call::new(Method::POST, format!("/recordings/room/{room_id}/start")).json(start)?).await
-    }
+/// `POST /recordings/room/{id}/start`. Not retried: a repeat could start a second recording.
+pub(crate) fn start_call(room_id: &RoomId, start: &StartRecording) -> Result<Call, ApiError> {
+    Call::new(Method::POST, format!("/recordings/room/{room_id}/start")).json(start)
+}
 
-    /// `POST /recordings/room/{id}/stop`: stops whatever records in the room, so a repeat stops
-    /// nothing more; retried.
-    pub async fn stop_recordings(&self, room_id: &RoomId) -> Result<Vec<u8>, ApiError> {
-        self.call(&Call::new(Method::POST, format!("/recordings/room/{room_id}/stop")).idempotent(true)).await
-    }
+/// `POST /recordings/room/{id}/stop`: stops whatever records in the room, so a repeat stops
+/// nothing more; retried.
+pub(crate) fn stop_call(room_id: &RoomId) -> Call {
+    Call::new(Method::POST, format!("/recordings/room/{room_id}/stop")).idempotent(true)
+}
 
-    /// `GET /recordings?room_id=&limit=&start=`, one page, newest first.
-    pub async fn list_recordings(
-        &self,
-        room_id: &RoomId,
-        limit: u32,
-        start: Option<&str>,
-    ) -> Result<Vec<u8>, ApiError> {
-        let mut query = vec![("room_id", room_id.to_string()), ("limit", limit.to_string())];
-        if let Some(start) = start {
-            query.push(("start", start.to_string()));
-        }
-        self.call(&Call::new(Method::GET, "/recordings".into()).query(query).idempotent(true)).await
+/// `GET /recordings?room_id=&limit=[&start=]`, one page, newest first.
+pub(crate) fn list_call(room_id: &RoomId, limit: u32, start: Option<&str>) -> Call {
+    let mut query = vec![("room_id", room_id.to_string()), ("limit", limit.to_string())];
+    if let Some(start) = start {
+        query.push(("start", start.to_string()));
     }
+    Call::new(Method::GET, "/recordings".into()).query(query).idempotent(true)
+}
 
-    /// `GET /recordings/{id}`, with its assets.
-    pub async fn get_recording(&self, id: &RecordingId) -> Result<Vec<u8>, ApiError> {
-        self.call(&Call::new(Method::GET, format!("/recordings/{id}")).idempotent(true)).await
-    }
+/// `GET /recordings/{id}`, with its assets.
+pub(crate) fn get_call(id: &RecordingId) -> Call {
+    Call::new(Method::GET, format!("/recordings/{id}")).idempotent(true)
+}
 
-    /// `GET /recording-assets/{id}`: the asset, with the room it is of.
-    pub async fn get_asset(&self, asset_id: &AssetId) -> Result<Vec<u8>, ApiError> {
-        self.call(&Call::new(Method::GET, format!("/recording-assets/{asset_id}")).idempotent(true)).await
-    }
+/// `GET /recording-assets/{id}`: the asset, with the room it is of.
+pub(crate) fn asset_call(asset_id: &AssetId) -> Call {
+    Call::new(Method::GET, format!("/recording-assets/{asset_id}")).idempotent(true)
+}
 
-    /// `GET /recording-assets/{id}/presigned-url?presign_duration=`.
-    pub async fn presigned_url(&self, asset_id: &AssetId, seconds: u32) -> Result<Vec<u8>, ApiError> {
-        let call = Call::new(Method::GET, format!("/recording-assets/{asset_id}/presigned-url"))
-            .query(vec![("presign_duration", seconds.to_string())])
-            .idempotent(true);
-        self.call(&call).await
-    }
+/// `GET /recording-assets/{id}/presigned-url?presign_duration=`.
+pub(crate) fn presigned_call(asset_id: &AssetId, seconds: u32) -> Call {
+    Call::new(Method::GET, format!("/recording-assets/{asset_id}/presigned-url"))
+        .query(vec![("presign_duration", seconds.to_string())])
+        .idempotent(true)
 }
 
 #[cfg(test)]

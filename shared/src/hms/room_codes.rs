@@ -3,9 +3,7 @@
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
-use super::HmsClient;
 use super::call::Call;
-use crate::credentials::SecretSource;
 use crate::error::ApiError;
 use crate::input::{Role, RoomCode, RoomId};
 
@@ -73,13 +71,11 @@ fn urlencoding(s: &str) -> String {
         .collect()
 }
 
-impl<S: SecretSource> HmsClient<S> {
-    /// `POST /room-codes/code {code, enabled}`: setting a flag, so a repeat does no more than the
-    /// first and it is retried.
-    pub async fn set_room_code(&self, code: &RoomCode, enabled: bool) -> Result<Vec<u8>, ApiError> {
-        let body = serde_json::json!({"code": code, "enabled": enabled});
-        self.call(&Call::new(Method::POST, "/room-codes/code".into()).json(&body)?.idempotent(true)).await
-    }
+/// `POST /room-codes/code {code, enabled}`: setting a flag, so a repeat does no more than the
+/// first and it is retried.
+pub(crate) fn switch_call(code: &RoomCode, enabled: bool) -> Result<Call, ApiError> {
+    let body = serde_json::json!({"code": code, "enabled": enabled});
+    Ok(Call::new(Method::POST, "/room-codes/code".into()).json(&body)?.idempotent(true))
 }
 
 #[cfg(test)]

@@ -5,16 +5,33 @@ use std::borrow::Cow;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
+use reqwest::Method;
 use serde::Deserialize;
 use serde::de::{Deserializer, MapAccess, Visitor};
 
+use super::call::Call;
 use crate::error::{ApiError, ErrorCode};
+use crate::input::{RoomId, SessionId};
 use crate::time;
 
 /// The largest page `GET /sessions` gives (its `limit` maximum).
 pub const LIST_PAGE_LIMIT: u32 = 100;
 /// Page size used to find the latest session (newest come first; we still pick by `created_at`).
 pub const LATEST_PAGE_LIMIT: u32 = 10;
+
+/// `GET /sessions?room_id=&limit=[&start=]`: one page (`start`: the `last` of the page before).
+pub(crate) fn list_call(room_id: &RoomId, limit: u32, start: Option<&str>) -> Call {
+    let mut query = vec![("room_id", room_id.to_string()), ("limit", limit.to_string())];
+    if let Some(start) = start {
+        query.push(("start", start.to_string()));
+    }
+    Call::new(Method::GET, "/sessions".into()).query(query).idempotent(true)
+}
+
+/// `GET /sessions/{id}`.
+pub(crate) fn get_call(session_id: &SessionId) -> Call {
+    Call::new(Method::GET, format!("/sessions/{session_id}")).idempotent(true)
+}
 
 /// One peer (a client connection) of a session. Several peers can share one `user_id`.
 ///

@@ -4,13 +4,13 @@
 
 use serde_json::{Value, json};
 
+use super::upstream_404;
 use crate::auth::RoleAllowList;
-use crate::credentials::SecretSource;
 use crate::edge::Reply;
 use crate::error::{ApiError, ErrorCode};
+use crate::hms::HmsApi;
 use crate::hms::room_codes::{Created, LIST_PAGE_LIMIT, RoomCodeObject};
 use crate::hms::sessions::{self, Page};
-use crate::hms::{HmsApi, HmsClient};
 use crate::input::{Parse, Role, RoomCode, RoomId, json_object, only_fields, opt_field, req_field};
 
 pub const ROOM_CODES_PATH: &str = "/room-codes";
@@ -159,18 +159,16 @@ pub async fn list(
 /// `POST /room-codes/enable` and `/disable`. 100ms says a code's role only once it has switched
 /// it, so an enabled code for a role outside `allowed` is disabled again at once and the answer
 /// is 403 `role_not_allowed`.
-pub async fn switch<S: SecretSource>(
-    hms: &HmsClient<S>,
+pub async fn switch(
+    hms: &impl HmsApi,
     code: &RoomCode,
     enabled: bool,
     allowed: &RoleAllowList,
 ) -> Result<Reply, ApiError> {
-    let bytes = hms.set_room_code(code, enabled).await.map_err(|e| match e {
-        ApiError::UpstreamRejected { status: 404, .. } => {
-            ApiError::NotFound { code: ErrorCode::UpstreamNotFound, msg: format!("room code {code} does not exist") }
-        }
-        other => other,
-    })?;
+    let bytes = hms
+        .set_room_code(code, enabled)
+        .await
+        .map_err(upstream_404(ErrorCode::UpstreamNotFound, || format!("room code {code} does not exist")))?;
     let updated: RoomCodeObject = sessions::parse(&bytes, "room code")?;
     if enabled && !Role::parse(&updated.role).is_ok_and(|r| allowed.allows(&r)) {
         hms.set_room_code(code, false).await?;

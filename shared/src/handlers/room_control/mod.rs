@@ -11,10 +11,9 @@ use lambda_http::http::Method;
 
 use super::Function;
 use crate::auth::{Caller, RoleAllowList};
-use crate::credentials::SecretSource;
 use crate::edge::{ApiRequest, Reply, Route};
 use crate::error::{ApiError, ErrorCode};
-use crate::hms::HmsClient;
+use crate::hms::HmsApi;
 use crate::input::{AssetId, RoomId};
 use crate::owners::RoomAccess;
 
@@ -23,15 +22,15 @@ pub use peers::{ACTIVE_PEERS_PATH, END_ROOM_PATH, REMOVE_PEER_PATH};
 pub use recordings::{RECORDING_URL_PATH, RECORDINGS_PATH, RECORDINGS_START_PATH, RECORDINGS_STOP_PATH};
 
 /// The `room-control` function.
-pub struct RoomControl<S> {
-    pub hms: HmsClient<S>,
+pub struct RoomControl<H> {
+    pub hms: H,
     /// The roles room codes may be made (or enabled) for: `ALLOWED_ROLES`, as for tokens.
     pub roles: RoleAllowList,
     /// Who may run which room.
     pub access: RoomAccess,
 }
 
-impl<S: SecretSource> Function for RoomControl<S> {
+impl<H: HmsApi> Function for RoomControl<H> {
     const ROUTES: &'static [Route] = &[
         Route { path: ROOM_CODES_PATH, method: Method::POST },
         Route { path: ROOM_CODES_PATH, method: Method::GET },
@@ -128,17 +127,14 @@ impl<S: SecretSource> Function for RoomControl<S> {
 
 /// Fails with 404 unless the asset exists and the caller may run its room: an asset of someone
 /// else's room is as unknown as one that does not exist.
-async fn asset_room<S: SecretSource>(
-    f: &RoomControl<S>,
-    caller: &Caller<'_>,
-    asset_id: &AssetId,
-) -> Result<(), ApiError> {
+async fn asset_room<H: HmsApi>(f: &RoomControl<H>, caller: &Caller<'_>, asset_id: &AssetId) -> Result<(), ApiError> {
+    let bytes = f
+        .hms
+        .get_asset(asset_id)
+        .await
+        .map_err(upstream_404(ErrorCode::UpstreamNotFound, || format!("asset {asset_id} does not exist")))?;
     let unknown =
         || ApiError::NotFound { code: ErrorCode::UpstreamNotFound, msg: format!("asset {asset_id} does not exist") };
-    let bytes = f.hms.get_asset(asset_id).await.map_err(|e| match e {
-        ApiError::UpstreamRejected { status: 404, .. } => unknown(),
-        other => other,
-    })?;
     let asset: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| {
         ApiError::upstream(ErrorCode::UpstreamInvalidResponse, "100ms answered GET /recording-assets/{id} with no JSON")
     })?;
@@ -149,14 +145,19 @@ async fn asset_room<S: SecretSource>(
     })
 }
 
-/// A 404 from 100ms where the room has no live session: the room's `session_not_found`, with
-/// 100ms's own words after it; any other error unchanged.
-pub(crate) fn no_live_session(room_id: &RoomId) -> impl FnOnce(ApiError) -> ApiError + '_ {
+/// 100ms's 404 as this API's 404: `code`, and what is missing (`what`, built only then) (from the route's point of view)
+/// followed by 100ms's own words; any other error unchanged. Every 100ms 404 room-control
+/// passes on goes through here.
+pub(crate) fn upstream_404(code: ErrorCode, what: impl FnOnce() -> String) -> impl FnOnce(ApiError) -> ApiError {
     move |e| match e {
-        ApiError::UpstreamRejected { status: 404, msg } => ApiError::NotFound {
-            code: ErrorCode::SessionNotFound,
-            msg: format!("room {room_id} has no live session (100ms: {msg})"),
-        },
+        ApiError::UpstreamRejected { status: 404, msg } => {
+            ApiError::NotFound { code, msg: format!("{} (100ms: {msg})", what()) }
+        }
         other => other,
     }
+}
+
+/// A 404 from 100ms where the room has no live session: the room's `session_not_found`.
+pub(crate) fn no_live_session(room_id: &RoomId) -> impl FnOnce(ApiError) -> ApiError + '_ {
+    upstream_404(ErrorCode::SessionNotFound, move || format!("room {room_id} has no live session"))
 }

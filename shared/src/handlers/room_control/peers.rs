@@ -3,11 +3,10 @@
 
 use serde_json::{Value, json};
 
-use super::no_live_session;
-use crate::credentials::SecretSource;
+use super::{no_live_session, upstream_404};
 use crate::edge::Reply;
 use crate::error::{ApiError, ErrorCode};
-use crate::hms::HmsClient;
+use crate::hms::HmsApi;
 use crate::hms::active_rooms::{ActivePeers, Removal};
 use crate::hms::sessions;
 use crate::input::{PeerId, Reason, Role, RoomId, json_object, only_fields, opt_bool, opt_field, req_field};
@@ -72,7 +71,7 @@ pub fn end_request(body: Option<&[u8]>) -> Result<EndRoom, ApiError> {
 
 /// `GET /active-peers?room_id=`: the peers in the live session, first joined first; 404
 /// `session_not_found` when nobody is in the room.
-pub async fn active<S: SecretSource>(hms: &HmsClient<S>, room_id: &RoomId) -> Result<Reply, ApiError> {
+pub async fn active(hms: &impl HmsApi, room_id: &RoomId) -> Result<Reply, ApiError> {
     let bytes = hms.active_peers(room_id).await.map_err(no_live_session(room_id))?;
     let mut peers = sessions::parse::<ActivePeers>(&bytes, "peer list")?.peers;
     peers.sort_by(|a, b| a.joined_at.cmp(&b.joined_at).then_with(|| a.id.cmp(&b.id)));
@@ -80,14 +79,11 @@ pub async fn active<S: SecretSource>(hms: &HmsClient<S>, room_id: &RoomId) -> Re
 }
 
 /// `POST /remove-peer`. 100ms removes asynchronously: a 200 means the removal was accepted.
-pub async fn remove<S: SecretSource>(hms: &HmsClient<S>, ask: &RemovePeer) -> Result<Reply, ApiError> {
-    let bytes = hms.remove_peers(&ask.room_id, &ask.who, &ask.reason).await.map_err(|e| match e {
-        ApiError::UpstreamRejected { status: 404, msg } => ApiError::NotFound {
-            code: ErrorCode::UpstreamNotFound,
-            msg: format!("nobody to remove in room {}: {msg}", ask.room_id),
-        },
-        other => other,
-    })?;
+pub async fn remove(hms: &impl HmsApi, ask: &RemovePeer) -> Result<Reply, ApiError> {
+    let bytes = hms
+        .remove_peers(&ask.room_id, &ask.who, &ask.reason)
+        .await
+        .map_err(upstream_404(ErrorCode::UpstreamNotFound, || format!("nobody to remove in room {}", ask.room_id)))?;
     let (peer_id, role) = match &ask.who {
         Removal::Peer(p) => (Some(p.as_str()), None),
         Removal::Role(r) => (None, Some(r.as_str())),
@@ -102,7 +98,7 @@ pub async fn remove<S: SecretSource>(hms: &HmsClient<S>, ask: &RemovePeer) -> Re
 /// rejoins until it is enabled again. With `lock` and no live session the room is disabled all
 /// the same (`ended: false, locked: true`): locking a room after class must not depend on
 /// whether everybody already left.
-pub async fn end<S: SecretSource>(hms: &HmsClient<S>, ask: &EndRoom) -> Result<Reply, ApiError> {
+pub async fn end(hms: &impl HmsApi, ask: &EndRoom) -> Result<Reply, ApiError> {
     let ended = match hms.end_room(&ask.room_id, &ask.reason, ask.lock).await {
         Ok(bytes) => Some(upstream_message(&bytes)),
         Err(ApiError::UpstreamRejected { status: 404, .. }) if ask.lock => None,

@@ -4,11 +4,10 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use super::no_live_session;
-use crate::credentials::SecretSource;
+use super::{no_live_session, upstream_404};
 use crate::edge::Reply;
 use crate::error::{ApiError, ErrorCode};
-use crate::hms::HmsClient;
+use crate::hms::HmsApi;
 use crate::hms::recordings::{PresignedUrl, Recording, Resolution, StartRecording};
 use crate::hms::sessions::{self, Page};
 use crate::input::{AssetId, Parse, RecordingId, RoomId, json_object, only_fields, opt_bool, opt_str, req_field};
@@ -145,21 +144,18 @@ fn recording_json(r: &Recording) -> Value {
 
 /// `POST /recordings/start`: 404 `session_not_found` when nobody is in the room (100ms records
 /// a live session).
-pub async fn start<S: SecretSource>(hms: &HmsClient<S>, ask: &StartRequest) -> Result<Reply, ApiError> {
+pub async fn start(hms: &impl HmsApi, ask: &StartRequest) -> Result<Reply, ApiError> {
     let bytes = hms.start_recording(&ask.room_id, &ask.start).await.map_err(no_live_session(&ask.room_id))?;
     let recording: Recording = sessions::parse(&bytes, "recording")?;
     Reply::ok_json(&json!({"success": true, "room_id": ask.room_id, "recording": recording_json(&recording)}))
 }
 
 /// `POST /recordings/stop`: stops every recording of the room; 404 when none runs.
-pub async fn stop<S: SecretSource>(hms: &HmsClient<S>, room_id: &RoomId) -> Result<Reply, ApiError> {
-    let bytes = hms.stop_recordings(room_id).await.map_err(|e| match e {
-        ApiError::UpstreamRejected { status: 404, msg } => ApiError::NotFound {
-            code: ErrorCode::UpstreamNotFound,
-            msg: format!("no recording runs in room {room_id} (100ms: {msg})"),
-        },
-        other => other,
-    })?;
+pub async fn stop(hms: &impl HmsApi, room_id: &RoomId) -> Result<Reply, ApiError> {
+    let bytes = hms
+        .stop_recordings(room_id)
+        .await
+        .map_err(upstream_404(ErrorCode::UpstreamNotFound, || format!("no recording runs in room {room_id}")))?;
     let page: Page<Recording> = sessions::parse(&bytes, "recording list")?;
     let stopped: Vec<Value> = page.data.iter().map(recording_json).collect();
     Reply::ok_json(&json!({"success": true, "room_id": room_id, "count": stopped.len(), "recordings": stopped}))
@@ -168,8 +164,8 @@ pub async fn stop<S: SecretSource>(hms: &HmsClient<S>, room_id: &RoomId) -> Resu
 /// `GET /recordings?room_id=[&limit=][&cursor=]`: one page of the room's recordings, newest
 /// first, each with its status; the completed ones with their assets (ids, types, sizes), which
 /// `GET /recording-url` turns into links. The cursor is 100ms's own.
-pub async fn list<S: SecretSource>(
-    hms: &HmsClient<S>,
+pub async fn list(
+    hms: &impl HmsApi,
     room_id: &RoomId,
     limit: RecordingListLimit,
     cursor: Option<&Cursor>,
@@ -199,18 +195,16 @@ pub async fn list<S: SecretSource>(
 
 /// `GET /recording-url?asset_id=[&duration=]`: a fresh presigned URL for the asset, valid for
 /// `duration` seconds; `expires_at` is when it stops working.
-pub async fn url<S: SecretSource>(
-    hms: &HmsClient<S>,
+pub async fn url(
+    hms: &impl HmsApi,
     asset_id: &AssetId,
     duration: UrlSeconds,
     now: DateTime<Utc>,
 ) -> Result<Reply, ApiError> {
-    let bytes = hms.presigned_url(asset_id, duration.0).await.map_err(|e| match e {
-        ApiError::UpstreamRejected { status: 404, .. } => {
-            ApiError::NotFound { code: ErrorCode::UpstreamNotFound, msg: format!("asset {asset_id} does not exist") }
-        }
-        other => other,
-    })?;
+    let bytes = hms
+        .presigned_url(asset_id, duration.0)
+        .await
+        .map_err(upstream_404(ErrorCode::UpstreamNotFound, || format!("asset {asset_id} does not exist")))?;
     let presigned: PresignedUrl = sessions::parse(&bytes, "presigned URL")?;
     let expiry = presigned.expiry.unwrap_or(u64::from(duration.0));
     let expires_at = now + chrono::TimeDelta::seconds(expiry.min(u64::from(MAX_URL_SECONDS)) as i64);

@@ -94,12 +94,14 @@ pub fn webhooks(config: &Config) -> Built<Webhooks<ConfiguredSource>> {
 /// function (its client built on first use), shared by every part that needs it.
 fn events_table(config: &Config) -> Built<Arc<EventsTable>> {
     let name = part(&config.events_table)?;
-    Ok(Arc::new(EventsTable::lazy(name, config.sdk.region.clone(), config.sdk.dynamodb_endpoint_url.clone())))
+    let sdk = &config.sdk;
+    let (region, endpoint_url) = (sdk.region.clone(), sdk.dynamodb_endpoint_url.clone());
+    Ok(Arc::new(EventsTable::lazy(name, region, endpoint_url, config.tls_roots.clone())))
 }
 
 fn hms(config: &Config) -> Built<Hms> {
     let (base_url, credentials) = both(part(&config.api_base_url), credential_store(config))?;
-    Ok(HmsClient::new(base_url, credentials))
+    Ok(HmsClient::new(base_url, credentials, config.tls_roots.clone()))
 }
 
 fn credential_store(config: &Config) -> Built<CredentialStore<ConfiguredSource>> {
@@ -109,6 +111,7 @@ fn credential_store(config: &Config) -> Built<CredentialStore<ConfiguredSource>>
             secret_id,
             config.sdk.region.clone(),
             config.sdk.endpoint_url.clone(),
+            config.tls_roots.clone(),
         )),
         SecretConfig::Environment { access_key, secret, webhook_secret } => {
             let creds = Credentials::new(access_key, secret);

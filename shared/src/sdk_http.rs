@@ -22,9 +22,11 @@ use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 
-/// The transport to give an SDK client's configuration (`.http_client(...)`).
-pub fn http_client() -> SharedHttpClient {
-    SharedHttpClient::new(ReqwestHttpClient::default())
+use crate::tls::Roots;
+
+/// The transport to give an SDK client's configuration (`.http_client(...)`), trusting `roots`.
+pub fn http_client(roots: &Roots) -> SharedHttpClient {
+    SharedHttpClient::new(ReqwestHttpClient { roots: roots.clone(), connectors: Mutex::default() })
 }
 
 /// Connect and read timeouts: the settings a connector is built for.
@@ -32,8 +34,9 @@ type Timeouts = (Option<Duration>, Option<Duration>);
 
 /// Builds one connector (one reqwest client, one connection pool) per distinct timeouts and
 /// reuses it: the SDK asks for a connector on every attempt.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct ReqwestHttpClient {
+    roots: Roots,
     connectors: Mutex<Vec<(Timeouts, SharedHttpConnector)>>,
 }
 
@@ -43,7 +46,7 @@ impl ReqwestHttpClient {
         if let Some((_, connector)) = connectors.iter().find(|(t, _)| *t == timeouts) {
             return connector.clone();
         }
-        let connector = SharedHttpConnector::new(ReqwestConnector::new(timeouts));
+        let connector = SharedHttpConnector::new(ReqwestConnector::new(timeouts, &self.roots));
         connectors.push((timeouts, connector.clone()));
         connector
     }
@@ -66,8 +69,8 @@ struct ReqwestConnector {
 }
 
 impl ReqwestConnector {
-    fn new((connect, read): Timeouts) -> Self {
-        let client = crate::tls::client_builder().and_then(|builder| {
+    fn new((connect, read): Timeouts, roots: &Roots) -> Self {
+        let client = crate::tls::client_builder(roots).and_then(|builder| {
             // AWS APIs do not redirect; following one would send signed requests elsewhere.
             let mut builder = builder.redirect(reqwest::redirect::Policy::none());
             if let Some(timeout) = connect {
@@ -167,7 +170,8 @@ mod tests {
         let answer = "HTTP/1.1 400 Bad Request\r\ncontent-type: application/x-amz-json-1.1\r\n\
                       x-amzn-requestid: req-1\r\ncontent-length: 31\r\n\r\n{\"__type\":\"ResourceNotFoundEx\"}";
         let server = tokio::spawn(serve_once(listener, answer));
-        let connector = ReqwestConnector::new((Some(Duration::from_secs(2)), Some(Duration::from_secs(2))));
+        let connector =
+            ReqwestConnector::new((Some(Duration::from_secs(2)), Some(Duration::from_secs(2))), &Roots::Compiled);
         let response = connector.call(request(&url, r#"{"SecretId":"s"}"#)).await.unwrap();
         assert_eq!(response.status().as_u16(), 400);
         assert_eq!(response.headers().get("x-amzn-requestid"), Some("req-1"));
@@ -184,8 +188,10 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/", listener.local_addr().unwrap());
         drop(listener);
-        let err =
-            ReqwestConnector::new((Some(Duration::from_secs(2)), None)).call(request(&url, "{}")).await.unwrap_err();
+        let err = ReqwestConnector::new((Some(Duration::from_secs(2)), None), &Roots::Compiled)
+            .call(request(&url, "{}"))
+            .await
+            .unwrap_err();
         assert!(err.is_io(), "{err:?}");
     }
 
@@ -198,14 +204,15 @@ mod tests {
             tokio::time::sleep(Duration::from_secs(30)).await;
             drop(stream);
         });
-        let connector = ReqwestConnector::new((Some(Duration::from_secs(2)), Some(Duration::from_millis(200))));
+        let connector =
+            ReqwestConnector::new((Some(Duration::from_secs(2)), Some(Duration::from_millis(200))), &Roots::Compiled);
         let err = connector.call(request(&url, "{}")).await.unwrap_err();
         assert!(err.is_timeout(), "{err:?}");
     }
 
     #[test]
     fn one_connector_per_distinct_timeouts() {
-        let client = ReqwestHttpClient::default();
+        let client = ReqwestHttpClient { roots: Roots::Compiled, connectors: Mutex::default() };
         let a = (Some(Duration::from_secs(2)), None);
         let b = (Some(Duration::from_secs(2)), Some(Duration::from_secs(5)));
         client.connector_for(a);

@@ -29,7 +29,8 @@ pub enum Roots {
 
 impl Roots {
     /// The roots the environment asks for: the files `SSL_CERT_FILE` and `SSL_CERT_DIR` (`:`
-    /// separated) name, when either is set and not empty, else the compiled-in ones.
+    /// separated) name, when either is set and not empty, else the compiled-in ones. Read with
+    /// the rest of the configuration (`Config::tls_roots`).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
         let set = |name: &str| get(name).filter(|v| !v.is_empty());
         let file = set("SSL_CERT_FILE").map(PathBuf::from);
@@ -79,16 +80,20 @@ pub fn client_config(roots: &Roots) -> Result<ClientConfig, String> {
     Ok(config)
 }
 
-/// The container's configuration, built on first use from the environment. Clones share its
-/// verifier (the roots) and its session cache; an error is the reason every HTTPS client fails.
-pub fn shared_client_config() -> Result<ClientConfig, String> {
-    static CONFIG: OnceLock<Result<ClientConfig, String>> = OnceLock::new();
-    CONFIG.get_or_init(|| client_config(&Roots::from_lookup(|name| std::env::var(name).ok()))).clone()
+/// The container's configuration trusting `roots` (the configuration's `tls_roots`), built on
+/// first use. Clones share its verifier (the roots) and its session cache; an error is the
+/// reason every HTTPS client fails. A container has one set of roots; roots other than the first
+/// asked for (a test process trying several) get a configuration of their own, not shared.
+pub fn shared_client_config(roots: &Roots) -> Result<ClientConfig, String> {
+    static CONFIG: OnceLock<(Roots, Result<ClientConfig, String>)> = OnceLock::new();
+    let (first, config) = CONFIG.get_or_init(|| (roots.clone(), client_config(roots)));
+    if first == roots { config.clone() } else { client_config(roots) }
 }
 
-/// A reqwest client builder using the container's TLS configuration, or why there is none.
-pub fn client_builder() -> Result<reqwest::ClientBuilder, String> {
-    Ok(reqwest::Client::builder().tls_backend_preconfigured(shared_client_config()?))
+/// A reqwest client builder using the container's TLS configuration for `roots`, or why there
+/// is none.
+pub fn client_builder(roots: &Roots) -> Result<reqwest::ClientBuilder, String> {
+    Ok(reqwest::Client::builder().tls_backend_preconfigured(shared_client_config(roots)?))
 }
 
 #[cfg(test)]

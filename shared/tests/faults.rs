@@ -4,6 +4,7 @@
 //! documented status and JSON error, never a panic, and the next call succeeds in the same warm
 //! function (no cold start).
 //!
+use hms_shared::tls::Roots;
 use std::time::Duration;
 
 use hms_shared::auth::RoleAllowList;
@@ -69,7 +70,7 @@ impl Functions {
     fn new(base: &str, secret_id: &str) -> Self {
         let client = || {
             let source = SecretsManagerSource::with_client(secret_id.into(), sm_client(&moto_endpoint()));
-            HmsClient::new(format!("{base}/v2"), CredentialStore::new(source, CACHE_AGE))
+            HmsClient::new(format!("{base}/v2"), CredentialStore::new(source, CACHE_AGE), Roots::Compiled)
         };
         Self {
             create: CreateRoom {
@@ -226,7 +227,7 @@ async fn credential_faults_are_clear_and_recover_without_a_cold_start() {
     let slow_sm = Forward::with_mode(&moto_endpoint(), Mode::Delay(Duration::from_secs(10))).await;
     let source = SecretsManagerSource::with_client(id, sm_client(&slow_sm.url()));
     let slow = CreateRoom {
-        hms: HmsClient::new(hms.api(), CredentialStore::new(source, CACHE_AGE)),
+        hms: HmsClient::new(hms.api(), CredentialStore::new(source, CACHE_AGE), Roots::Compiled),
         access: hms_test_support::open_access(),
         code_roles: Ok(RoleAllowList::Any),
     };

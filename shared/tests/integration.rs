@@ -4,6 +4,7 @@
 //!
 //! moto is the one `MOTO_ENDPOINT` names, or one the test support starts.
 
+use hms_shared::tls::Roots;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -44,7 +45,7 @@ fn counted_client(hms: &Hms, secret_id: &str, sm_endpoint: &str) -> (Client, Arc
         inner: SecretsManagerSource::with_client(secret_id.into(), sm_client(sm_endpoint)),
         reads: reads.clone(),
     };
-    (HmsClient::new(hms.api(), CredentialStore::new(source, CACHE_AGE)), reads)
+    (HmsClient::new(hms.api(), CredentialStore::new(source, CACHE_AGE), Roots::Compiled), reads)
 }
 
 fn open<H>(hms: H) -> CreateRoom<H> {
@@ -84,7 +85,7 @@ async fn a_rotation_is_survived_by_refreshing_the_token_then_rereading_the_crede
     let (key, old, new) = ("key-swap", fresh_secret(), fresh_secret());
     let hms = Hms::start(key, &old).await;
     let source = Swappable { current: Mutex::new(Credentials::new(key.into(), old)), reads: AtomicUsize::new(0) };
-    let f = open(HmsClient::new(hms.api(), CredentialStore::new(&source, CACHE_AGE)));
+    let f = open(HmsClient::new(hms.api(), CredentialStore::new(&source, CACHE_AGE), Roots::Compiled));
     assert_eq!(answer(&f.handle(post_json("/create-room", json!({"name": "before"}))).await).0, 200);
     assert_eq!(hms.counters().await["management_tokens_seen"], 1);
 
@@ -257,7 +258,7 @@ async fn unreachable_100ms_is_a_clean_502() {
     let base = format!("http://{}/v2", dead.local_addr().unwrap());
     drop(dead);
     let source = SecretsManagerSource::with_client(id, sm_client(&moto_endpoint()));
-    let f = open(HmsClient::new(base, CredentialStore::new(source, CACHE_AGE)));
+    let f = open(HmsClient::new(base, CredentialStore::new(source, CACHE_AGE), Roots::Compiled));
     let (status, body) = answer(&f.handle(post_json("/create-room", json!({"name": "x"}))).await);
     assert_eq!((status, body["error"].as_str()), (502, Some("upstream_unreachable")), "{body}");
 }

@@ -2,6 +2,7 @@
 //! emulator: every route, a class from room codes to a locked room and its recording's link,
 //! the admin rule, and which failures are retried (only calls safe to repeat).
 
+use hms_shared::tls::Roots;
 use std::time::Duration;
 
 use hms_shared::auth::{CallerAuth, ClaimRule, JwtRules, RoleAllowList, RoleClaims};
@@ -45,7 +46,7 @@ impl Class {
         let hms = Hms::start(KEY, &secret).await;
         let client = || {
             let source = StaticSource(Credentials::new(KEY.into(), secret.clone()));
-            HmsClient::new(hms.api(), CredentialStore::new(source, Duration::from_secs(300)))
+            HmsClient::new(hms.api(), CredentialStore::new(source, Duration::from_secs(300)), Roots::Compiled)
         };
         let control = RoomControl { hms: client(), roles: allowed(&["host", "guest"]), access: access.clone() };
         let create = CreateRoom { hms: client(), access, code_roles: Ok(allowed(&["host", "guest"])) };

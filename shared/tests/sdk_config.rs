@@ -4,6 +4,7 @@
 //! credential variables of this process when they are unset, as Lambda would.
 
 use hms_shared::credentials::{Credentials, SecretSource, SecretsManagerSource};
+use hms_shared::tls::Roots;
 use hms_test_support::{create_secret, fresh_secret, moto_endpoint, secret_json};
 
 #[test]
@@ -19,7 +20,7 @@ fn the_functions_own_sdk_configuration_reads_the_secret() {
     runtime.block_on(async {
         let secret = fresh_secret();
         let id = create_secret(&secret_json("key-own-config", &secret)).await;
-        let source = SecretsManagerSource::new(id, Some("us-east-1".into()), Some(moto_endpoint()));
+        let source = SecretsManagerSource::new(id, Some("us-east-1".into()), Some(moto_endpoint()), Roots::Compiled);
         let creds = source.fetch().await.unwrap();
         assert_eq!(creds, Credentials::new("key-own-config".into(), secret));
     });

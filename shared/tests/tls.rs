@@ -1,10 +1,10 @@
 //! Every call over HTTPS, as on AWS: moto's Secrets Manager, dynalite and the 100ms emulator
 //! behind TLS endpoints with a certificate from a CA made for the run, trusted through
-//! `SSL_CERT_FILE` as a deployment trusts a private CA. The endpoints count the handshakes they
+//! `SSL_CERT_FILE` (read with the configuration) as a deployment trusts a private CA. The endpoints count the handshakes they
 //! complete: a function's first invocation opens one connection per service, and warm
 //! invocations open none.
 //!
-//! One test in its own binary: it sets `SSL_CERT_FILE` before any TLS configuration is built.
+//! One test in its own binary: it sets test AWS credentials for its process, as Lambda does.
 
 use std::time::Duration;
 
@@ -56,10 +56,9 @@ fn one_handshake_per_service_per_container_and_none_when_warm() {
     let ca = TestCa::generate();
     let bundle = std::env::temp_dir().join(format!("hms-tls-test-ca-{}.pem", std::process::id()));
     ca.write_bundle(&bundle, None).unwrap();
-    // SAFETY: no other thread runs yet; the TLS configuration reads this on first use, the SDK
-    // its credentials (test values, as on a fresh machine with none of its own) when it signs.
+    // SAFETY: no other thread runs yet; the SDK reads its credentials (test values, as on a fresh
+    // machine with none of its own) when it signs.
     unsafe {
-        std::env::set_var("SSL_CERT_FILE", &bundle);
         std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
         std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
     }
@@ -81,6 +80,7 @@ fn one_handshake_per_service_per_container_and_none_when_warm() {
             ("AWS_ENDPOINT_URL_DYNAMODB", ddb.url()),
             ("EVENTS_TABLE", table),
             ("ALLOWED_ROLES", "host,guest".into()),
+            ("SSL_CERT_FILE", bundle.display().to_string()),
         ];
         let config = Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()));
 

@@ -1,5 +1,6 @@
 //! `SSL_CERT_FILE` naming a file that cannot be read: every HTTPS client fails, and says why,
-//! rather than trusting other roots. (Its own test binary: it sets `SSL_CERT_FILE` for its process.)
+//! rather than trusting other roots. (Its own test binary: it sets test AWS credentials and a log
+//! subscriber for its process.)
 
 use std::sync::{Arc, Mutex};
 
@@ -30,12 +31,14 @@ impl Log {
     }
 }
 
+/// A file `SSL_CERT_FILE` names that does not exist.
+const BAD_ROOTS: &str = "/nonexistent/private-ca.pem";
+
 #[test]
 fn an_unreadable_ssl_cert_file_fails_the_requests_with_the_reason() {
-    // SAFETY: no other thread runs yet; the TLS configuration reads this on first use, the SDK
-    // its credentials (test values: nothing is sent) when it signs.
+    // SAFETY: no other thread runs yet; the SDK reads its credentials (test values: nothing is
+    // sent) when it signs.
     unsafe {
-        std::env::set_var("SSL_CERT_FILE", "/nonexistent/private-ca.pem");
         std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
         std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
     }
@@ -53,6 +56,7 @@ fn an_unreadable_ssl_cert_file_fails_the_requests_with_the_reason() {
             ("AWS_REGION", "us-east-1".into()),
             ("AWS_ENDPOINT_URL_SECRETS_MANAGER", "https://127.0.0.1:9".into()),
             ("ALLOWED_ROLES", "host,guest".into()),
+            ("SSL_CERT_FILE", BAD_ROOTS.into()),
         ];
         let config = Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()));
 
@@ -62,10 +66,15 @@ fn an_unreadable_ssl_cert_file_fails_the_requests_with_the_reason() {
         assert_eq!((status, body["error"].as_str()), (503, Some("credentials_unavailable")), "{body}");
         let logged = log.text();
         let why = "reading trust roots (SSL_CERT_FILE / SSL_CERT_DIR)";
-        assert!(logged.contains(why) && logged.contains("/nonexistent/private-ca.pem"), "{logged}");
+        assert!(logged.contains(why) && logged.contains(BAD_ROOTS), "{logged}");
 
         // With credentials from the environment, the 100ms call is the one that fails.
-        let vars = [("APP_ACCESS_KEY", "key".to_string()), ("APP_SECRET", secret), ("HMS_API_BASE_URL", hms.api())];
+        let vars = [
+            ("APP_ACCESS_KEY", "key".to_string()),
+            ("APP_SECRET", secret),
+            ("HMS_API_BASE_URL", hms.api()),
+            ("SSL_CERT_FILE", BAD_ROOTS.into()),
+        ];
         let config = Config::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()));
         let create_room = app::create_room(&config).unwrap();
         let (status, body) = answer(&create_room.handle(post("/create-room", r#"{"name":"r"}"#)).await);

@@ -29,7 +29,7 @@ pub fn dynalite_endpoint() -> String {
 
 /// A DynamoDB client for `endpoint`, with test credentials and the functions' configuration.
 pub fn ddb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
-    let conf = hms_shared::store::sdk_config(Some("us-east-1"), Some(endpoint))
+    let conf = hms_shared::store::sdk_config(Some("us-east-1"), Some(endpoint), &hms_shared::tls::Roots::Compiled)
         .to_builder()
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("testing", "testing", None, None, "tests"))
         .build();

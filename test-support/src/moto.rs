@@ -45,7 +45,7 @@ pub fn sm_client(endpoint: &str) -> aws_sdk_secretsmanager::Client {
         .credentials_provider(AwsCredentials::new("testing", "testing", None, None, "tests"))
         .endpoint_url(endpoint)
         .timeout_config(timeouts)
-        .http_client(hms_shared::sdk_http::http_client())
+        .http_client(hms_shared::sdk_http::http_client(&hms_shared::tls::Roots::Compiled))
         .build();
     aws_sdk_secretsmanager::Client::from_conf(conf)
 }

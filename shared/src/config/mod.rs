@@ -4,6 +4,7 @@
 //! start and answers every request with (a JSON 500 with code `config`). What is read is plain
 //! data; `app` builds the functions from it.
 
+use crate::tls::Roots;
 use std::collections::BTreeSet;
 
 mod caller;
@@ -71,6 +72,9 @@ pub struct Config {
     pub webhook_allowed_ips: Result<AllowList, ConfigError>,
     /// `EVENT_RETENTION_DAYS`: how long raw events are kept (the table's TTL).
     pub event_retention_days: Result<u32, ConfigError>,
+    /// `SSL_CERT_FILE`, `SSL_CERT_DIR`: the TLS trust roots of every HTTPS client (100ms,
+    /// Secrets Manager, DynamoDB); Mozilla's, compiled in, when neither is set.
+    pub tls_roots: Roots,
 }
 
 impl Config {
@@ -114,6 +118,7 @@ impl Config {
                 .map_or(Ok(AllowList::Any), |v| AllowList::parse(&v))
                 .map_err(|why| ConfigError(format!("WEBHOOK_ALLOWED_IPS: {why}"))),
             event_retention_days: retention_days(non_empty("EVENT_RETENTION_DAYS")),
+            tls_roots: Roots::from_lookup(&get),
         }
     }
 }

@@ -7,6 +7,7 @@ use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
 
 use super::{Credentials, SecretSource, parse_secret_string};
 use crate::error::ApiError;
+use crate::tls::Roots;
 
 /// Credentials fixed at start (`APP_ACCESS_KEY` / `APP_SECRET`, local development and tests).
 #[derive(Debug, Clone)]
@@ -39,12 +40,14 @@ pub struct SecretsManagerSource {
     /// `AWS_REGION` and the endpoint override, for the client built on the first read.
     region: Option<String>,
     endpoint_url: Option<String>,
+    roots: Roots,
     client: tokio::sync::OnceCell<aws_sdk_secretsmanager::Client>,
 }
 
 /// The SDK configuration for `region` and `endpoint_url` (the override, when set):
-/// credentials from the environment, our timeouts, one retry, and reqwest as the transport.
-pub fn sdk_config(region: Option<&str>, endpoint_url: Option<&str>) -> aws_sdk_secretsmanager::Config {
+/// credentials from the environment, our timeouts, one retry, and reqwest as the transport,
+/// trusting `roots`.
+pub fn sdk_config(region: Option<&str>, endpoint_url: Option<&str>, roots: &Roots) -> aws_sdk_secretsmanager::Config {
     let timeouts = aws_sdk_secretsmanager::config::timeout::TimeoutConfig::builder()
         .connect_timeout(SECRETS_CONNECT_TIMEOUT)
         .operation_attempt_timeout(SECRETS_ATTEMPT_TIMEOUT)
@@ -56,7 +59,7 @@ pub fn sdk_config(region: Option<&str>, endpoint_url: Option<&str>) -> aws_sdk_s
         .credentials_provider(aws_config::environment::EnvironmentVariableCredentialsProvider::new())
         .timeout_config(timeouts)
         .retry_config(aws_sdk_secretsmanager::config::retry::RetryConfig::standard().with_max_attempts(2))
-        .http_client(crate::sdk_http::http_client());
+        .http_client(crate::sdk_http::http_client(roots));
     if let Some(url) = endpoint_url {
         config = config.endpoint_url(url);
     }
@@ -64,15 +67,16 @@ pub fn sdk_config(region: Option<&str>, endpoint_url: Option<&str>) -> aws_sdk_s
 }
 
 impl SecretsManagerSource {
-    /// Reads `secret_id` in `region`, at `endpoint_url` if set (the SDK client is built on first
-    /// use, with `sdk_config`).
-    pub fn new(secret_id: String, region: Option<String>, endpoint_url: Option<String>) -> Self {
-        Self { secret_id, region, endpoint_url, client: tokio::sync::OnceCell::new() }
+    /// Reads `secret_id` in `region`, at `endpoint_url` if set, trusting `roots` (the SDK client
+    /// is built on first use, with `sdk_config`).
+    pub fn new(secret_id: String, region: Option<String>, endpoint_url: Option<String>, roots: Roots) -> Self {
+        Self { secret_id, region, endpoint_url, roots, client: tokio::sync::OnceCell::new() }
     }
 
     /// Reads `secret_id` through an SDK client the caller configured.
     pub fn with_client(secret_id: String, client: aws_sdk_secretsmanager::Client) -> Self {
-        Self { secret_id, region: None, endpoint_url: None, client: tokio::sync::OnceCell::new_with(Some(client)) }
+        let client = tokio::sync::OnceCell::new_with(Some(client));
+        Self { secret_id, region: None, endpoint_url: None, roots: Roots::Compiled, client }
     }
 
     async fn client(&self) -> &aws_sdk_secretsmanager::Client {
@@ -81,6 +85,7 @@ impl SecretsManagerSource {
                 aws_sdk_secretsmanager::Client::from_conf(sdk_config(
                     self.region.as_deref(),
                     self.endpoint_url.as_deref(),
+                    &self.roots,
                 ))
             })
             .await
@@ -131,7 +136,7 @@ mod tests {
 
     #[test]
     fn sdk_config_carries_the_region_timeouts_one_retry_and_the_transport() {
-        let config = sdk_config(Some("eu-west-1"), None);
+        let config = sdk_config(Some("eu-west-1"), None, &Roots::Compiled);
         assert_eq!(config.region().map(|r| r.as_ref()), Some("eu-west-1"));
         let timeouts = config.timeout_config().unwrap();
         assert_eq!(timeouts.connect_timeout(), Some(SECRETS_CONNECT_TIMEOUT));
@@ -139,6 +144,6 @@ mod tests {
         assert_eq!(timeouts.operation_timeout(), Some(SECRETS_OPERATION_TIMEOUT));
         assert_eq!(config.retry_config().unwrap().max_attempts(), 2);
         assert!(config.http_client().is_some(), "the SDK has no HTTP client of its own: it must be given reqwest");
-        assert_eq!(sdk_config(None, None).region(), None);
+        assert_eq!(sdk_config(None, None, &Roots::Compiled).region(), None);
     }
 }

@@ -114,7 +114,7 @@ impl<S: SecretSource> HmsClient<S> {
     fn http(&self) -> Result<&reqwest::Client, Failure> {
         self.http
             .get_or_init(|| {
-                crate::tls::client_builder()?
+                crate::tls::client_builder(&self.roots)?
                     .connect_timeout(CONNECT_TIMEOUT)
                     .timeout(REQUEST_TIMEOUT)
                     // A redirect would carry the management token to wherever it points.

@@ -25,6 +25,7 @@ use std::time::Duration;
 use crate::credentials::{CredentialStore, SecretSource};
 use crate::error::ApiError;
 use crate::input::{AssetId, Reason, RecordingId, Role, RoomCode, RoomId, RoomName, SessionId};
+use crate::tls::Roots;
 use crate::tokens::ManagementTokenCache;
 use active_rooms::Removal;
 use recordings::StartRecording;
@@ -143,6 +144,8 @@ pub struct HmsClient<S> {
     base_url: String,
     credentials: CredentialStore<S>,
     management: ManagementTokenCache,
+    /// The TLS trust roots of `http`.
+    roots: Roots,
     /// Built on first use: loading the TLS roots costs milliseconds a cold start need not pay.
     http: OnceLock<Result<reqwest::Client, String>>,
     /// The credentials 100ms last refused even after a fresh token and a re-read, and when: for
@@ -156,11 +159,12 @@ pub const REJECTED_BACKOFF: Duration = Duration::from_secs(30);
 
 impl<S: SecretSource> HmsClient<S> {
     /// A client of the 100ms API at `base_url` (no trailing slash), authenticating with the
-    /// credentials `credentials` holds.
-    pub fn new(base_url: String, credentials: CredentialStore<S>) -> Self {
+    /// credentials `credentials` holds, trusting `roots`.
+    pub fn new(base_url: String, credentials: CredentialStore<S>, roots: Roots) -> Self {
         Self {
             base_url,
             credentials,
+            roots,
             management: ManagementTokenCache::new(),
             http: OnceLock::new(),
             rejected: std::sync::Mutex::default(),

@@ -28,6 +28,7 @@ use super::{
 use crate::error::ApiError;
 use crate::input::RoomId;
 use crate::time::parse_rfc3339;
+use crate::tls::Roots;
 
 /// One item: attribute names and values.
 type Item = HashMap<String, AttributeValue>;
@@ -59,8 +60,8 @@ pub const DYNAMODB_OPERATION_TIMEOUT: Duration = Duration::from_secs(8);
 /// The SDK configuration for `region` and `endpoint_url` (`AWS_ENDPOINT_URL_DYNAMODB` or
 /// `AWS_ENDPOINT_URL`, when set): credentials from the environment, as on Lambda; our timeouts;
 /// the SDK's standard retries (3 attempts, which DynamoDB's throttling calls for); reqwest as the
-/// transport.
-pub fn sdk_config(region: Option<&str>, endpoint_url: Option<&str>) -> aws_sdk_dynamodb::Config {
+/// transport, trusting `roots`.
+pub fn sdk_config(region: Option<&str>, endpoint_url: Option<&str>, roots: &Roots) -> aws_sdk_dynamodb::Config {
     let timeouts = aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
         .connect_timeout(DYNAMODB_CONNECT_TIMEOUT)
         .operation_attempt_timeout(DYNAMODB_ATTEMPT_TIMEOUT)
@@ -72,7 +73,7 @@ pub fn sdk_config(region: Option<&str>, endpoint_url: Option<&str>) -> aws_sdk_d
         .credentials_provider(aws_config::environment::EnvironmentVariableCredentialsProvider::new())
         .timeout_config(timeouts)
         .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(3))
-        .http_client(crate::sdk_http::http_client());
+        .http_client(crate::sdk_http::http_client(roots));
     if let Some(url) = endpoint_url {
         config = config.endpoint_url(url);
     }
@@ -183,25 +184,31 @@ fn report_from(item: &Item) -> Result<StoredReport, ApiError> {
 #[derive(Debug, Clone)]
 pub struct EventsTable {
     client: std::sync::Arc<std::sync::OnceLock<aws_sdk_dynamodb::Client>>,
-    /// The region and endpoint override of the client built on first use.
-    reach: (Option<String>, Option<String>),
+    /// The region, endpoint override and trust roots of the client built on first use.
+    reach: (Option<String>, Option<String>, Roots),
     name: String,
 }
 
 impl EventsTable {
     /// Table `name` through a client the caller configured.
     pub fn new(client: aws_sdk_dynamodb::Client, name: String) -> Self {
-        Self { client: std::sync::Arc::new(std::sync::OnceLock::from(client)), reach: (None, None), name }
+        Self {
+            client: std::sync::Arc::new(std::sync::OnceLock::from(client)),
+            reach: (None, None, Roots::Compiled),
+            name,
+        }
     }
 
-    /// Table `name` in `region`, at `endpoint_url` if set ([`sdk_config`], on first use).
-    pub fn lazy(name: String, region: Option<String>, endpoint_url: Option<String>) -> Self {
-        Self { client: std::sync::Arc::default(), reach: (region, endpoint_url), name }
+    /// Table `name` in `region`, at `endpoint_url` if set, trusting `roots` ([`sdk_config`], on
+    /// first use).
+    pub fn lazy(name: String, region: Option<String>, endpoint_url: Option<String>, roots: Roots) -> Self {
+        Self { client: std::sync::Arc::default(), reach: (region, endpoint_url, roots), name }
     }
 
     fn client(&self) -> &aws_sdk_dynamodb::Client {
         self.client.get_or_init(|| {
-            aws_sdk_dynamodb::Client::from_conf(sdk_config(self.reach.0.as_deref(), self.reach.1.as_deref()))
+            let (region, endpoint_url, roots) = &self.reach;
+            aws_sdk_dynamodb::Client::from_conf(sdk_config(region.as_deref(), endpoint_url.as_deref(), roots))
         })
     }
 
@@ -413,7 +420,7 @@ mod tests {
 
     #[test]
     fn sdk_config_carries_the_region_timeouts_retries_and_the_transport() {
-        let config = sdk_config(Some("eu-west-1"), Some("http://127.0.0.1:4567"));
+        let config = sdk_config(Some("eu-west-1"), Some("http://127.0.0.1:4567"), &Roots::Compiled);
         assert_eq!(config.region().map(|r| r.as_ref()), Some("eu-west-1"));
         let timeouts = config.timeout_config().unwrap();
         assert_eq!(timeouts.connect_timeout(), Some(DYNAMODB_CONNECT_TIMEOUT));

@@ -226,7 +226,10 @@ async fn an_owner_reaches_codes_and_assets_of_their_rooms_only() {
     assert_eq!((s, b["error"].as_str()), (404, Some("upstream_not_found")), "{b}");
     let (s, b) = call(&f, as_owner(get("/recording-url", &[("asset_id", their_asset.as_str().unwrap())]))).await;
     assert_eq!((s, b["error"].as_str()), (404, Some("upstream_not_found")), "{b}");
-    assert_eq!(hms.called(), ["list_room_codes", "get_asset"], "only the lookups the checks need");
+    let nowhere = "0000000000000000000000ff";
+    let (_, unknown) = call(&f, as_owner(get("/recording-url", &[("asset_id", nowhere)]))).await;
+    assert_eq!(b["msg"].as_str().unwrap().replace(their_asset.as_str().unwrap(), nowhere), unknown["msg"], "alike");
+    assert_eq!(hms.called(), ["list_room_codes", "get_asset", "get_asset"], "only the lookups the checks need");
     assert!(hms.codes.lock().unwrap().iter().all(|c| c["enabled"] == true), "no code was switched");
 
     let (s, b) = call(&f, as_owner(get("/recording-url", &[("asset_id", my_asset.as_str().unwrap())]))).await;

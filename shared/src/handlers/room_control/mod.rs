@@ -127,14 +127,15 @@ impl<H: HmsApi> Function for RoomControl<H> {
 
 /// Fails with 404 unless the asset exists and the caller may run its room: an asset of someone
 /// else's room is as unknown as one that does not exist.
+/// 100ms's words are left out of this 404: with them, an asset of another room and one that
+/// does not exist would read differently.
 async fn asset_room<H: HmsApi>(f: &RoomControl<H>, caller: &Caller<'_>, asset_id: &AssetId) -> Result<(), ApiError> {
-    let bytes = f
-        .hms
-        .get_asset(asset_id)
-        .await
-        .map_err(upstream_404(ErrorCode::UpstreamNotFound, || format!("asset {asset_id} does not exist")))?;
     let unknown =
         || ApiError::NotFound { code: ErrorCode::UpstreamNotFound, msg: format!("asset {asset_id} does not exist") };
+    let bytes = f.hms.get_asset(asset_id).await.map_err(|e| match e {
+        ApiError::UpstreamRejected { status: 404, .. } => unknown(),
+        other => other,
+    })?;
     let asset: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| {
         ApiError::upstream(ErrorCode::UpstreamInvalidResponse, "100ms answered GET /recording-assets/{id} with no JSON")
     })?;
@@ -145,9 +146,9 @@ async fn asset_room<H: HmsApi>(f: &RoomControl<H>, caller: &Caller<'_>, asset_id
     })
 }
 
-/// 100ms's 404 as this API's 404: `code`, and what is missing (`what`, built only then) (from the route's point of view)
-/// followed by 100ms's own words; any other error unchanged. Every 100ms 404 room-control
-/// passes on goes through here.
+/// 100ms's 404 as this API's 404: `code`, then what is missing from the route's point of view
+/// (`what`, built only then) and 100ms's own words; any other error unchanged. Every 100ms 404
+/// room-control passes on goes through here (`asset_room` hides one instead).
 pub(crate) fn upstream_404(code: ErrorCode, what: impl FnOnce() -> String) -> impl FnOnce(ApiError) -> ApiError {
     move |e| match e {
         ApiError::UpstreamRejected { status: 404, msg } => {

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Prints the size of each function's deployment package after `sam build`: the bootstrap binary
-# and the zip SAM uploads (deflate, as `sam deploy` packs it). Fails if a package is missing or
-# not an arm64 executable.
+# and the zip SAM uploads (deflate, as `sam deploy` packs it), for every function template.yaml
+# declares. Fails if a package is missing or not an arm64 executable, or if the template names
+# none.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 - <<'PY'
-import io, os, sys, zipfile
-fail = False
+import io, os, re, sys, zipfile
+# Every resource of type AWS::Serverless::Function, in the template's order.
+template = open("template.yaml").read()
+functions = re.findall(r"^  (\w+):\n    Type: AWS::Serverless::Function$", template, re.M)
+fail = not functions
 print(f"{'function':<28} {'arch':<8} {'bootstrap':>12} {'zip':>12}")
-for fn in ["CreateRoomFunction", "AuthTokenFunction", "SessionAnalyticsFunction"]:
+for fn in functions:
     path = f".aws-sam/build/{fn}/bootstrap"
     if not os.path.exists(path):
         print(f"{fn:<28} MISSING {path}"); fail = True; continue

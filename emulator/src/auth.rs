@@ -55,6 +55,25 @@ pub(crate) fn verify(token: &str, secret: &str, access_key: &str, kind: &str) ->
     Ok(c)
 }
 
+/// A request waiting out a `delay` fault, counted while it waits (also when its client gives up
+/// and the request is dropped mid-wait).
+struct Delayed<'a>(&'a Emulator);
+
+impl<'a> Delayed<'a> {
+    fn enter(emu: &'a Emulator) -> Self {
+        let mut s = emu.lock();
+        s.delayed_now += 1;
+        s.delayed_most = s.delayed_most.max(s.delayed_now);
+        Self(emu)
+    }
+}
+
+impl Drop for Delayed<'_> {
+    fn drop(&mut self) {
+        self.0.lock().delayed_now -= 1;
+    }
+}
+
 /// Counts the request, applies an armed fault, then authenticates. `Err` is the answer to send.
 pub(crate) async fn guard(emu: &Emulator, route: &str, headers: &HeaderMap) -> Result<(), Response> {
     let token = bearer(headers);
@@ -86,7 +105,10 @@ pub(crate) async fn guard(emu: &Emulator, route: &str, headers: &HeaderMap) -> R
             }
             return Err(resp);
         }
-        Some(FaultKind::Delay { ms }) => tokio::time::sleep(Duration::from_millis(ms)).await,
+        Some(FaultKind::Delay { ms }) => {
+            let _waiting = Delayed::enter(emu);
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+        }
         Some(FaultKind::Hang) => {
             tokio::time::sleep(HANG).await;
             return Err(api_error(StatusCode::GATEWAY_TIMEOUT, "hung", &[]));

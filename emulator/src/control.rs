@@ -286,6 +286,7 @@ pub(crate) async fn counters(State(emu): State<Emulator>) -> Response {
         "requests": s.requests,
         "management_tokens_seen": s.management_tokens.len(),
         "auth_failures": s.auth_failures,
+        "most_delayed_at_once": s.delayed_most,
         "faults_pending": s.faults.iter().map(|f| f.count).sum::<u32>(),
     }))
     .into_response()
@@ -296,6 +297,7 @@ pub(crate) async fn reset_counters(State(emu): State<Emulator>) -> Response {
     s.requests.clear();
     s.management_tokens.clear();
     s.auth_failures = 0;
+    s.delayed_most = s.delayed_now;
     StatusCode::NO_CONTENT.into_response()
 }
 

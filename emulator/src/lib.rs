@@ -100,6 +100,10 @@ pub(crate) struct Inner {
     pub(crate) requests: BTreeMap<String, u64>,
     pub(crate) management_tokens: HashSet<String>,
     pub(crate) auth_failures: u64,
+    /// Requests waiting out a `delay` fault now, and the most at once since the counters were
+    /// reset: how many requests a client had in flight together.
+    pub(crate) delayed_now: u32,
+    pub(crate) delayed_most: u32,
     pub(crate) room_codes: Vec<RoomCode>,
     pub(crate) recordings: Vec<Recording>,
     pub(crate) assets: Vec<Asset>,
@@ -142,6 +146,8 @@ impl Emulator {
                 requests: BTreeMap::new(),
                 management_tokens: HashSet::new(),
                 auth_failures: 0,
+                delayed_now: 0,
+                delayed_most: 0,
                 room_codes: Vec::new(),
                 recordings: Vec::new(),
                 assets: Vec::new(),

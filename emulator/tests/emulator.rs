@@ -20,8 +20,7 @@ async fn answers_have_the_shapes_of_the_docs_examples() {
     same_shape(&example("rooms_list_response.json"), &list, "rooms_list", &["recording"]);
 
     let room_id = r["id"].as_str().unwrap();
-    let (_, joined) =
-        emu.control("POST", "join", json!({"token": app_token(room_id, "u1", "host"), "name": "U"})).await;
+    let joined = emu.control("POST", "join", json!({"token": app_token(room_id, "u1", "host"), "name": "U"})).await;
     let (_, live) = emu.v2("GET", &format!("/sessions?room_id={room_id}"), None).await;
     assert!(live["data"][0]["peers"].as_object().unwrap().values().all(|p| p.get("left_at").is_none()));
     emu.control("POST", "leave", json!({"peer_id": joined["peer_id"]})).await;
@@ -65,7 +64,7 @@ async fn management_tokens_are_checked_as_100ms_does() {
         assert_eq!(body["code"], 401);
     }
     assert_eq!(emu.with_token("GET", "/rooms", None, Some(&jwt(base, SECRET))).await.0, 200);
-    let (_, c) = emu.control("GET", "counters", json!({})).await;
+    let c = emu.control("GET", "counters", json!({})).await;
     assert_eq!(c["auth_failures"], 8);
 }
 
@@ -101,11 +100,11 @@ async fn sessions_are_listed_newest_first_with_start_last_pagination() {
     let room_id = r["id"].as_str().unwrap();
     let token = app_token(room_id, "u", "guest");
     for i in 0..25 {
-        let (_, j) = emu
+        let j = emu
             .control("POST", "join", json!({"token": token, "at": format!("2026-01-01T{:02}:00:00Z", i % 24)}))
             .await;
         let at = format!("2026-01-01T{:02}:30:00Z", i % 24);
-        let (s, _) = emu.control("POST", "leave", json!({"peer_id": j["peer_id"], "at": at})).await;
+        let (s, _) = emu.control_answer("POST", "leave", json!({"peer_id": j["peer_id"], "at": at})).await;
         assert_eq!(s, 200);
     }
     let mut seen = Vec::new();
@@ -157,13 +156,13 @@ async fn joins_verify_the_auth_token_as_100ms_does() {
         (jwt(with("role", json!("Host")), SECRET), 403),
     ];
     for (token, status) in cases {
-        assert_eq!(emu.control("POST", "join", json!({"token": token})).await.0, status);
+        assert_eq!(emu.control_answer("POST", "join", json!({"token": token})).await.0, status);
     }
-    let (s, j) = emu.control("POST", "join", json!({"token": jwt(good, SECRET)})).await;
+    let (s, j) = emu.control_answer("POST", "join", json!({"token": jwt(good, SECRET)})).await;
     assert_eq!(s, 200, "{j}");
-    let (s, l) = emu.control("POST", "leave", json!({"peer_id": j["peer_id"]})).await;
+    let (s, l) = emu.control_answer("POST", "leave", json!({"peer_id": j["peer_id"]})).await;
     assert_eq!((s, &l["active"]), (200, &json!(false)), "the last leave closes the session");
-    assert_eq!(emu.control("POST", "leave", json!({"peer_id": j["peer_id"]})).await.0, 404);
+    assert_eq!(emu.control_answer("POST", "leave", json!({"peer_id": j["peer_id"]})).await.0, 404);
 }
 
 #[tokio::test]
@@ -208,13 +207,24 @@ async fn faults_apply_to_the_next_n_requests_and_counters_count() {
 
     let other = management(SECRET);
     emu.with_token("GET", "/rooms", None, Some(&other)).await;
-    let (_, c) = emu.control("GET", "counters", json!({})).await;
+    let c = emu.control("GET", "counters", json!({})).await;
     assert_eq!(c["requests"]["GET /rooms"], 8);
     assert_eq!(c["management_tokens_seen"], 2);
     assert_eq!(c["faults_pending"], 0);
+    assert_eq!(c["most_delayed_at_once"], 1, "one delayed request so far");
     emu.control("POST", "counters/reset", json!({})).await;
-    let (_, c) = emu.control("GET", "counters", json!({})).await;
-    assert_eq!(c["requests"], json!({}));
+    let c = emu.control("GET", "counters", json!({})).await;
+    assert_eq!((&c["requests"], &c["most_delayed_at_once"]), (&json!({}), &json!(0)));
+
+    // Three requests held together count as three at once (each is held 2 s: the time all three
+    // have to arrive).
+    emu.control("POST", "faults", json!({"route": "GET /rooms", "kind": "delay", "ms": 2000, "count": 3})).await;
+    let three =
+        tokio::join!(emu.v2("GET", "/rooms", None), emu.v2("GET", "/rooms", None), emu.v2("GET", "/rooms", None));
+    assert_eq!((three.0.0, three.1.0, three.2.0), (200, 200, 200));
+    let c = emu.control("GET", "counters", json!({})).await;
+    assert_eq!(c["most_delayed_at_once"], 3, "{c}");
+    emu.control("POST", "counters/reset", json!({})).await;
 
     // Rotation: only the new secret is accepted afterwards.
     emu.http

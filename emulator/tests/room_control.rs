@@ -14,7 +14,8 @@ async fn live_room(emu: &Emu, name: &str, peers: &[(&str, &str)]) -> (String, Ve
     let room_id = r["id"].as_str().unwrap().to_string();
     let mut ids = Vec::new();
     for (user, role) in peers {
-        let (s, j) = emu.control("POST", "join", json!({"token": app_token(&room_id, user, role), "name": user})).await;
+        let (s, j) =
+            emu.control_answer("POST", "join", json!({"token": app_token(&room_id, user, role), "name": user})).await;
         assert_eq!(s, 200, "{j}");
         ids.push(j["peer_id"].as_str().unwrap().to_string());
     }
@@ -96,7 +97,7 @@ async fn a_room_code_gives_a_token_that_joins_until_it_is_disabled() {
     let (s, t) = token_by_code(&emu, guest, Some("student-7")).await;
     assert_eq!(s, 200, "{t}");
     assert!(t["expiresAt"].as_str().is_some_and(|e| chrono::DateTime::parse_from_rfc3339(e).is_ok()));
-    let (s, j) = emu.control("POST", "join", json!({"token": t["token"]})).await;
+    let (s, j) = emu.control_answer("POST", "join", json!({"token": t["token"]})).await;
     assert_eq!(s, 200, "the emulator's join accepts the token: {j}");
     let (_, peers) = emu.v2("GET", &format!("/active-rooms/{room_id}/peers"), None).await;
     let peer = &peers["peers"][j["peer_id"].as_str().unwrap()];
@@ -136,7 +137,7 @@ async fn active_rooms_list_remove_and_end_as_the_docs_describe() {
     assert_eq!(emu.v2("POST", &path, Some(json!({"reason": "x"}))).await.0, 400, "peer_id or role");
     assert_eq!(emu.v2("POST", &path, Some(json!({"peer_id": peers[1]}))).await.0, 404, "already gone");
     assert_eq!(emu.v2("POST", &path, Some(json!({"role": "viewer"}))).await.0, 200);
-    let (_, all) = emu.control("GET", &format!("peers?room_id={room_id}"), json!({})).await;
+    let all = emu.control("GET", &format!("peers?room_id={room_id}"), json!({})).await;
     let left = |id: &str| all["peers"].as_array().unwrap().iter().find(|p| p["id"] == id).unwrap().clone();
     assert_eq!(
         (left(&peers[1])["reason"].as_str(), left(&peers[1])["message"].as_str()),
@@ -148,7 +149,7 @@ async fn active_rooms_list_remove_and_end_as_the_docs_describe() {
     // Disabling the room does not end the live session; it refuses new joins.
     emu.v2("POST", &format!("/rooms/{room_id}"), Some(json!({"enabled": false}))).await;
     assert_eq!(emu.v2("GET", &format!("/active-rooms/{room_id}"), None).await.0, 200);
-    assert_eq!(emu.control("POST", "join", json!({"token": app_token(&room_id, "late", "guest")})).await.0, 403);
+    assert_eq!(emu.control_answer("POST", "join", json!({"token": app_token(&room_id, "late", "guest")})).await.0, 403);
     emu.v2("POST", &format!("/rooms/{room_id}"), Some(json!({"enabled": true}))).await;
 
     let end = format!("/active-rooms/{room_id}/end-room");
@@ -163,12 +164,12 @@ async fn active_rooms_list_remove_and_end_as_the_docs_describe() {
     assert!(sessions["data"][0]["peers"].as_object().unwrap().values().all(|p| p["left_at"].is_string()));
 
     // Not locked: a rejoin opens a new session. Locked: the room is disabled and refuses joins.
-    assert_eq!(emu.control("POST", "join", json!({"token": app_token(&room_id, "s1", "guest")})).await.0, 200);
+    assert_eq!(emu.control_answer("POST", "join", json!({"token": app_token(&room_id, "s1", "guest")})).await.0, 200);
     let (s, _) = emu.v2("POST", &end, Some(json!({"reason": "class over", "lock": true}))).await;
     assert_eq!(s, 200);
     let (_, r) = emu.v2("GET", &format!("/rooms/{room_id}"), None).await;
     assert_eq!(r["enabled"], false);
-    let (s, e) = emu.control("POST", "join", json!({"token": app_token(&room_id, "s1", "guest")})).await;
+    let (s, e) = emu.control_answer("POST", "join", json!({"token": app_token(&room_id, "s1", "guest")})).await;
     assert_eq!((s, e["message"].as_str()), (403, Some("room is disabled")));
     let (_, disabled) = emu.v2("POST", &format!("/rooms/{room_id}"), Some(json!({"enabled": false}))).await;
     same_shape(
@@ -227,8 +228,13 @@ async fn recordings_go_through_their_lifecycle_and_their_urls_expire() {
     );
     let composite =
         done["recording_assets"].as_array().unwrap().iter().find(|a| a["type"] == "room-composite").unwrap();
+    // The asset's duration is the recording's own span on the emulator's clock (whatever the wall
+    // clock did meanwhile): at least the 60 s advanced less the 3 s of starting.
+    let at = |k: &str| chrono::DateTime::parse_from_rfc3339(done[k].as_str().unwrap()).unwrap();
+    let span = (at("stopped_at") - at("started_at")).num_seconds();
     let duration = composite["duration"].as_u64().unwrap();
-    assert!((57..=58).contains(&duration), "60 s on the emulator's clock less 3 s starting: {duration}");
+    assert_eq!(duration as i64, span, "{done}");
+    assert!(duration >= 57, "60 s on the emulator's clock less 3 s starting: {duration}");
     let asset_id = composite["id"].as_str().unwrap();
     let (_, asset) = emu.v2("GET", &format!("/recording-assets/{asset_id}"), None).await;
     same_shape(&example("recording_asset_get_response_room_composite.json"), &asset, "asset_get", &[]);

@@ -50,21 +50,22 @@ impl Receiver {
 /// A client joins `room_id` as `user`; its peer id.
 async fn join(emu: &Emu, room_id: &str, user: &str) -> Value {
     let token = app_token(room_id, user, "guest");
-    emu.control("POST", "join", json!({"token": token, "name": user})).await.1["peer_id"].clone()
+    emu.control("POST", "join", json!({"token": token, "name": user})).await["peer_id"].clone()
 }
 
 async fn point_at(emu: &Emu, url: &str) {
     let (s, _) = emu
-        .control("PUT", "webhook", json!({"url": url, "headers": {"x-100ms-webhook-secret": "emu-hook-secret"}}))
+        .control_answer("PUT", "webhook", json!({"url": url, "headers": {"x-100ms-webhook-secret": "emu-hook-secret"}}))
         .await;
     assert_eq!(s, 200);
 }
 
-/// Waits until every event the emulator sent has a final outcome; answers them.
+/// Waits until every event the emulator sent has a final outcome; answers them. `within` only
+/// keeps a broken emulator from hanging the suite: it is several times what the retries take.
 async fn settled(emu: &Emu, within: Duration) -> Vec<Value> {
     let started = Instant::now();
     loop {
-        let (_, log) = emu.control("GET", "webhooks", json!({})).await;
+        let log = emu.control("GET", "webhooks", json!({})).await;
         let events = log["events"].as_array().unwrap().clone();
         if !events.is_empty() && events.iter().all(|e| !e["delivered"].is_null()) {
             return events;
@@ -82,12 +83,12 @@ async fn a_class_sends_the_documented_events_and_a_200_ends_the_retries() {
     let room_id = room(&emu, "webhook-class").await["id"].as_str().unwrap().to_string();
     let a = join(&emu, &room_id, "ann").await;
     join(&emu, &room_id, "bob").await;
-    assert_eq!(emu.control("POST", "leave", json!({"peer_id": a})).await.0, 200);
+    assert_eq!(emu.control_answer("POST", "leave", json!({"peer_id": a})).await.0, 200);
     let (s, _) =
         emu.v2("POST", &format!("/active-rooms/{room_id}/end-room"), Some(json!({"reason": "class over"}))).await;
     assert_eq!(s, 200);
 
-    let log = settled(&emu, Duration::from_secs(20)).await;
+    let log = settled(&emu, Duration::from_secs(120)).await;
     let kinds: Vec<&str> = log.iter().map(|e| e["payload"]["type"].as_str().unwrap()).collect();
     assert_eq!(
         kinds,
@@ -121,7 +122,8 @@ async fn a_class_sends_the_documented_events_and_a_200_ends_the_retries() {
     );
     assert_eq!(leaves[1]["data"]["message"], "class over");
 
-    // What the receiver saw: the header with each delivery, the retries 1 s and then 3 s apart.
+    // What the receiver saw: the header with each delivery, the retries at least 1 s and then 3 s
+    // apart.
     {
         let got = hook.got.lock().unwrap();
         assert_eq!(got.len(), 21);
@@ -130,8 +132,10 @@ async fn a_class_sends_the_documented_events_and_a_200_ends_the_retries() {
             let tries: Vec<Instant> =
                 got.iter().filter(|(_, _, b)| b["id"] == e["payload"]["id"]).map(|(t, _, _)| *t).collect();
             let (gap1, gap2) = (tries[1] - tries[0], tries[2] - tries[1]);
-            assert!(gap1 >= Duration::from_millis(950) && gap1 < Duration::from_millis(2500), "{gap1:?}");
-            assert!(gap2 >= Duration::from_millis(2950) && gap2 < Duration::from_millis(4500), "{gap2:?}");
+            // At least the documented waits (a loaded machine only makes them longer; how much
+            // longer is not this test's business).
+            assert!(gap1 >= Duration::from_millis(950), "{gap1:?}");
+            assert!(gap2 >= Duration::from_millis(2950), "{gap2:?}");
         }
     }
 
@@ -151,8 +155,13 @@ async fn a_class_sends_the_documented_events_and_a_200_ends_the_retries() {
         &["error_reason", "user_id", "peer_id"],
     );
     assert!(page["events"].as_array().unwrap().iter().all(|e| e["event_name"] == "reporter.webhook.delivery.success"));
-    let (s, _) = emu.v2("GET", "/analytics/webhooks?status=failed", None).await;
-    assert_eq!(s, 200);
+    let (s, failed) = emu.v2("GET", "/analytics/webhooks?status=failed", None).await;
+    assert_eq!(s, 200, "{failed}");
+    assert_eq!(
+        (failed["summary"]["total_events"].as_u64(), failed["events"].as_array().map(Vec::len)),
+        (Some(0), Some(0)),
+        "every delivery succeeded: {failed}"
+    );
 }
 
 #[tokio::test]
@@ -163,7 +172,7 @@ async fn failed_deliveries_are_retried_three_times_logged_and_replayed() {
     let room_id = room(&emu, "webhook-down").await["id"].as_str().unwrap().to_string();
     join(&emu, &room_id, "cy").await;
 
-    let log = settled(&emu, Duration::from_secs(25)).await;
+    let log = settled(&emu, Duration::from_secs(120)).await;
     assert_eq!(log.len(), 2, "session.open and peer.join");
     for e in &log {
         assert_eq!(
@@ -185,8 +194,10 @@ async fn failed_deliveries_are_retried_three_times_logged_and_replayed() {
     // The receiver is fixed; the failed events are replayed (status defaults to failed).
     let up = Receiver::start(0).await;
     point_at(&emu, &up.url).await;
-    let (s, started) = emu.v2("POST", "/analytics/webhooks/replay", Some(json!({"room_id": room_id}))).await;
-    assert_eq!(s, 200, "{started}");
+    let names = json!(["session.open.success", "peer.join.success"]);
+    let (s, started) =
+        emu.v2("POST", "/analytics/webhooks/replay", Some(json!({"room_id": room_id, "event_names": names}))).await;
+    assert_eq!((s, &started["filters"]["event_types"]), (200, &names), "{started}");
     same_shape(&example("webhooks_replay_response.json"), &started, "replay", &["room_id"]);
     let id = started["workflow_id"].as_str().unwrap().to_string();
     let begun = Instant::now();
@@ -195,7 +206,7 @@ async fn failed_deliveries_are_retried_three_times_logged_and_replayed() {
         if w["status"] != "Running" {
             break w;
         }
-        assert!(begun.elapsed() < Duration::from_secs(5), "{w}");
+        assert!(begun.elapsed() < Duration::from_secs(120), "the replay never ended: {w}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert_eq!(status["status"], "completed", "{status}");

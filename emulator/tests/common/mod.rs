@@ -38,6 +38,9 @@ pub fn app_token(room_id: &str, user: &str, role: &str) -> String {
     )
 }
 
+/// The emulator as its own tests drive it: its raw API with tokens they sign themselves.
+/// (Not test-support's `Hms`, which drives it as the functions' backend: test-support depends on
+/// hms-shared and this crate, and the emulator's tests stay free of both.)
 pub struct Emu {
     pub base: String,
     pub http: reqwest::Client,
@@ -71,7 +74,8 @@ impl Emu {
         (status, resp.json().await.unwrap_or(Value::Null))
     }
 
-    pub async fn control(&self, method: &str, path: &str, body: Value) -> (u16, Value) {
+    /// Calls the control API and gives its status and body.
+    pub async fn control_answer(&self, method: &str, path: &str, body: Value) -> (u16, Value) {
         let resp = self
             .http
             .request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), format!("{}/_emulator/{path}", self.base))
@@ -82,6 +86,13 @@ impl Emu {
         let status = resp.status().as_u16();
         (status, resp.json().await.unwrap_or(Value::Null))
     }
+
+    /// Calls the control API; panics unless it succeeds. The body.
+    pub async fn control(&self, method: &str, path: &str, body: Value) -> Value {
+        let (status, answer) = self.control_answer(method, path, body).await;
+        assert!((200..300).contains(&status), "emulator {method} {path}: {status} {answer}");
+        answer
+    }
 }
 
 pub fn example(name: &str) -> Value {
@@ -89,34 +100,62 @@ pub fn example(name: &str) -> Value {
 }
 
 /// Every key of `doc` is in `ours` with the same JSON type, recursively (extra keys allowed).
-/// Object values keyed by ids (like `peers`) are compared value by value.
+/// Where the docs' list has items, ours must have some too, and each of ours has the shape of
+/// one of the docs' items; objects keyed by ids (like `peers`) likewise, entry by entry.
 pub fn same_shape(doc: &Value, ours: &Value, path: &str, ignore: &[&str]) {
+    if let Err(why) = shape_difference(doc, ours, path, ignore) {
+        panic!("{why}");
+    }
+}
+
+fn is_id_key(k: &str) -> bool {
+    k.len() >= 24 && k.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+}
+
+/// Each of `ours` has the shape of one of `docs`, and there is at least one where the docs have some.
+fn each_like_one_of<'a>(
+    docs: &[&Value],
+    ours: impl Iterator<Item = &'a Value>,
+    path: &str,
+    ignore: &[&str],
+) -> Result<(), String> {
+    if docs.is_empty() {
+        return Ok(()); // nothing documented to compare with
+    }
+    let mut seen = 0;
+    for (i, ov) in ours.enumerate() {
+        seen += 1;
+        let mut why = String::new();
+        if !docs.iter().any(|dv| shape_difference(dv, ov, &format!("{path}[{i}]"), ignore).map_err(|w| why = w).is_ok())
+        {
+            return Err(why);
+        }
+    }
+    if seen == 0 { Err(format!("{path}: no items where the docs have some")) } else { Ok(()) }
+}
+
+fn shape_difference(doc: &Value, ours: &Value, path: &str, ignore: &[&str]) -> Result<(), String> {
     match (doc, ours) {
         (Value::Object(d), Value::Object(o)) => {
+            let by_id: Vec<&Value> = d.iter().filter(|(k, _)| is_id_key(k)).map(|(_, v)| v).collect();
+            if !by_id.is_empty() {
+                return each_like_one_of(&by_id, o.values(), &format!("{path}.<id>"), ignore);
+            }
             for (k, dv) in d {
                 if ignore.contains(&k.as_str()) {
                     continue;
                 }
-                let is_id_key = k.len() >= 24 && k.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
-                if is_id_key {
-                    let ov = o.values().next().unwrap_or_else(|| panic!("{path}: no entries where the docs have some"));
-                    same_shape(dv, ov, &format!("{path}.<id>"), ignore);
-                } else {
-                    let ov = o.get(k).unwrap_or_else(|| panic!("{path}.{k} missing in {ours}"));
-                    same_shape(dv, ov, &format!("{path}.{k}"), ignore);
-                }
+                let ov = o.get(k).ok_or_else(|| format!("{path}.{k} missing in {ours}"))?;
+                shape_difference(dv, ov, &format!("{path}.{k}"), ignore)?;
             }
+            Ok(())
         }
-        (Value::Array(d), Value::Array(o)) => {
-            if let (Some(dv), Some(ov)) = (d.first(), o.first()) {
-                same_shape(dv, ov, &format!("{path}[0]"), ignore);
-            }
-        }
+        (Value::Array(d), Value::Array(o)) => each_like_one_of(&d.iter().collect::<Vec<_>>(), o.iter(), path, ignore),
         (Value::Number(_), Value::Number(_))
         | (Value::String(_), Value::String(_))
         | (Value::Bool(_), Value::Bool(_))
-        | (Value::Null, Value::Null) => {}
-        _ => panic!("{path}: the docs have {doc}, we have {ours}"),
+        | (Value::Null, Value::Null) => Ok(()),
+        _ => Err(format!("{path}: the docs have {doc}, we have {ours}")),
     }
 }
 

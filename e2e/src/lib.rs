@@ -32,10 +32,7 @@ pub async fn wait_for_port(port: u16, within: Duration) {
     }
 }
 
-/// A loopback port free at the moment of asking.
-pub async fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap().port()
-}
+pub use hms_test_support::free_port;
 
 /// Peak resident memory (`VmHWM`, KiB) of a running process, or `None` when it has gone.
 pub fn peak_rss_kib(pid: u32) -> Option<u64> {

@@ -225,14 +225,15 @@ impl Visit for Fields {
     }
 }
 
-/// Log lines captured in memory, for tests that read what was logged.
-#[cfg(test)]
-pub(crate) mod capture {
+/// Log lines captured in memory, for tests that read what was logged: the library's own unit
+/// tests and the suites (it lives here, not in test-support, because the unit tests cannot use
+/// test-support: it links another copy of this crate). A writer for [`log_subscriber`].
+pub mod capture {
     use std::sync::{Arc, Mutex};
 
     /// Lines written by a subscriber, shared with the test.
     #[derive(Clone, Default)]
-    pub(crate) struct Captured(Arc<Mutex<Vec<u8>>>);
+    pub struct Captured(Arc<Mutex<Vec<u8>>>);
 
     impl std::io::Write for Captured {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -246,8 +247,14 @@ pub(crate) mod capture {
     }
 
     impl Captured {
-        pub(crate) fn lines(&self) -> Vec<String> {
-            String::from_utf8(self.0.lock().unwrap().clone()).unwrap().lines().map(String::from).collect()
+        /// Everything written so far.
+        pub fn text(&self) -> String {
+            String::from_utf8_lossy(&self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)).into_owned()
+        }
+
+        /// Everything written so far, line by line.
+        pub fn lines(&self) -> Vec<String> {
+            self.text().lines().map(String::from).collect()
         }
     }
 }

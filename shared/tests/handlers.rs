@@ -7,12 +7,10 @@ use hms_shared::config::Config;
 use hms_shared::credentials::{CredentialStore, Credentials, StaticSource};
 use hms_shared::handlers::{self, AuthToken, CreateRoom, SessionAnalytics};
 use hms_shared::hms::sessions::LIST_PAGE_LIMIT;
-use hms_test_support::{FakeHms, GARBAGE, Garbled, Handle, answer, event, get, post};
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use hms_test_support::{
+    CACHE_AGE, FakeHms, GARBAGE, Garbled, Handle, answer, event, get, open_create_room as open, post, token_claims,
+};
 use serde_json::{Value, json};
-
-/// How long the functions' credential cache keeps a value (their default).
-const CACHE_AGE: std::time::Duration = std::time::Duration::from_secs(300);
 
 const ROOM: &str = "aaaaaaaaaaaaaaaaaaaaaaaa";
 
@@ -25,10 +23,6 @@ fn session(i: usize) -> Value {
         "created_at": format!("2024-01-01T00:00:00Z"),
         "updated_at": "2024-01-01T00:10:00Z"
     })
-}
-
-fn open<H>(hms: H) -> CreateRoom<H> {
-    CreateRoom { hms, access: hms_test_support::open_access(), code_roles: Ok(RoleAllowList::Any) }
 }
 
 fn any_role(secret: &str) -> AuthToken<StaticSource> {
@@ -279,10 +273,7 @@ async fn auth_token_user_and_role_rules() {
 }
 
 fn decode(body: &Value, secret: &str) -> Value {
-    let mut v = Validation::new(Algorithm::HS256);
-    v.validate_aud = false;
-    let token = body["token"].as_str().unwrap();
-    jsonwebtoken::decode::<Value>(token, &DecodingKey::from_secret(secret.as_bytes()), &v).unwrap().claims
+    token_claims(body, secret)
 }
 
 #[tokio::test]

@@ -5,14 +5,13 @@
 //! peers soaked through the receiver.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use hms_shared::credentials::{CredentialStore, Credentials, StaticSource};
+use hms_shared::credentials::{Credentials, StaticSource};
 use hms_shared::handlers::session_analytics::{ATTENDANCE_HISTORY_PATH, NEXT_CURSOR_HEADER};
 use hms_shared::handlers::webhooks::WEBHOOKS_PATH;
 use hms_shared::handlers::{SessionAnalytics, Webhooks};
 use hms_shared::store::{EventsTable, Store};
-use hms_shared::webhooks::{AllowList, DEFAULT_HEADER_NAME};
+use hms_shared::webhooks::DEFAULT_HEADER_NAME;
 use hms_test_support::dynalite::{create_events_table, ddb_client, dynalite_endpoint};
 use hms_test_support::forward::{Forward, Mode};
 use hms_test_support::{FakeHms, Handle, answer, get, post};
@@ -25,13 +24,7 @@ const ROOM: &str = "6383d1c2e8d7f2a3b4c5d6e0";
 
 fn receiver(table: EventsTable) -> Webhooks<StaticSource> {
     let creds = Credentials::new("k".into(), "s".into()).with_webhook_secret(SECRET.into());
-    Webhooks {
-        credentials: CredentialStore::new(StaticSource(creds), Duration::from_secs(300)),
-        store: std::sync::Arc::new(table),
-        header: DEFAULT_HEADER_NAME.into(),
-        allowed_ips: AllowList::Any,
-        retention_days: 90,
-    }
+    hms_test_support::webhooks_receiver(StaticSource(creds), std::sync::Arc::new(table))
 }
 
 async fn deliver(f: &Webhooks<StaticSource>, event: &Value) -> (u16, Value) {

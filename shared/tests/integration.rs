@@ -5,23 +5,19 @@
 //! moto is the one `MOTO_ENDPOINT` names, or one the test support starts.
 
 use hms_shared::tls::Roots;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use hms_shared::ApiError;
 use hms_shared::auth::{CallerAuth, RoleAllowList};
 use hms_shared::credentials::{CredentialStore, Credentials, SecretSource, SecretsManagerSource};
-use hms_shared::handlers::{AuthToken, CreateRoom};
+use hms_shared::handlers::AuthToken;
 use hms_shared::hms::HmsClient;
 use hms_shared::input::{Parse, Role};
 use hms_test_support::forward::{Forward, Mode};
 use hms_test_support::*;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
-
-/// How long the functions' credential cache keeps a value (their default).
-const CACHE_AGE: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// Counts reads of the secret source it wraps.
 struct Counting<S> {
@@ -48,9 +44,7 @@ fn counted_client(hms: &Hms, secret_id: &str, sm_endpoint: &str) -> (Client, Arc
     (HmsClient::new(hms.api(), CredentialStore::new(source, CACHE_AGE), Roots::Compiled), reads)
 }
 
-fn open<H>(hms: H) -> CreateRoom<H> {
-    CreateRoom { hms, access: hms_test_support::open_access(), code_roles: Ok(RoleAllowList::Any) }
-}
+use hms_test_support::open_create_room as open;
 
 fn post_json(path: &str, body: Value) -> lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequest {
     post(path, &body.to_string())
@@ -65,35 +59,22 @@ async fn app_with_secret(key: &str) -> (Hms, String, String) {
     (b.hms, b.secret, b.secret_id)
 }
 
-/// Credentials that can be swapped (a rotation), counting reads: the re-read path without moto.
-struct Swappable {
-    current: Mutex<Credentials>,
-    reads: AtomicUsize,
-}
-
-impl SecretSource for &Swappable {
-    async fn fetch(&self) -> Result<Credentials, ApiError> {
-        self.reads.fetch_add(1, Ordering::SeqCst);
-        Ok(self.current.lock().unwrap().clone())
-    }
-}
-
 /// 401 -> a fresh management token -> 401 again -> the credentials re-read -> success, against
 /// the in-process emulator, with no Secrets Manager at all.
 #[tokio::test]
 async fn a_rotation_is_survived_by_refreshing_the_token_then_rereading_the_credentials() {
     let (key, old, new) = ("key-swap", fresh_secret(), fresh_secret());
     let hms = Hms::start(key, &old).await;
-    let source = Swappable { current: Mutex::new(Credentials::new(key.into(), old)), reads: AtomicUsize::new(0) };
-    let f = open(HmsClient::new(hms.api(), CredentialStore::new(&source, CACHE_AGE), Roots::Compiled));
+    let source = SwappableSource::new(Credentials::new(key.into(), old));
+    let f = open(HmsClient::new(hms.api(), CredentialStore::new(source.clone(), CACHE_AGE), Roots::Compiled));
     assert_eq!(answer(&f.handle(post_json("/create-room", json!({"name": "before"}))).await).0, 200);
     assert_eq!(hms.counters().await["management_tokens_seen"], 1);
 
-    *source.current.lock().unwrap() = Credentials::new(key.into(), new.clone());
+    source.swap(Credentials::new(key.into(), new.clone()));
     hms.set_credentials(key, &new).await;
     let (status, body) = answer(&f.handle(post_json("/create-room", json!({"name": "after"}))).await);
     assert_eq!(status, 200, "{body}");
-    assert_eq!(source.reads.load(Ordering::SeqCst), 2, "read at first, then once after a fresh token failed too");
+    assert_eq!(source.reads(), 2, "read at first, then once after a fresh token failed too");
     let c = hms.counters().await;
     assert_eq!(c["auth_failures"], 2, "the cached token, then a fresh one signed with the old secret");
     assert_eq!(c["requests"]["POST /rooms"], 4, "one before; three after: cached, re-signed, re-read");
@@ -241,12 +222,11 @@ async fn upstream_errors_map_to_clean_answers_and_the_next_call_succeeds() {
     let (s, _) = answer(&f.handle(get("/session-list-by-room", &in_room(&room_id))).await);
     assert_eq!(s, 200);
 
-    // A hang ends in a 504 after the request timeout, and the next call works.
+    // A hang ends in a 504 `upstream_timeout`, which only our request timeout gives (the emulator
+    // would answer its own 504 "hung" long after), and the next call works.
     hms.fault("GET /sessions", json!({"kind": "hang"})).await;
-    let started = Instant::now();
     let (s, body) = answer(&f.handle(get("/session-list-by-room", &in_room(&room_id))).await);
     assert_eq!((s, body["error"].as_str()), (504, Some("upstream_timeout")), "{body}");
-    assert!(started.elapsed() < Duration::from_secs(15), "bounded by the request timeout");
     assert_eq!(answer(&f.handle(get("/session-list-by-room", &in_room(&room_id))).await).0, 200);
 }
 

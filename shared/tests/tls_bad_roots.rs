@@ -2,34 +2,12 @@
 //! rather than trusting other roots. (Its own test binary: it sets test AWS credentials and a log
 //! subscriber for its process.)
 
-use std::sync::{Arc, Mutex};
-
 use hms_shared::app;
 use hms_shared::config::Config;
+use hms_shared::logging::capture::Captured;
 use hms_shared::logging::{LogFormat, log_subscriber};
 use hms_test_support::fixtures::{answer, event, post};
 use hms_test_support::{Handle, Hms};
-
-/// What the functions log, kept for the test to read.
-#[derive(Clone, Default)]
-struct Log(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Log {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Log {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-}
 
 /// A file `SSL_CERT_FILE` names that does not exist.
 const BAD_ROOTS: &str = "/nonexistent/private-ca.pem";
@@ -42,7 +20,7 @@ fn an_unreadable_ssl_cert_file_fails_the_requests_with_the_reason() {
         std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
         std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
     }
-    let log = Log::default();
+    let log = Captured::default();
     let writer = log.clone();
     let filter = tracing_subscriber::filter::Targets::new().with_default(tracing::Level::INFO);
     let _logging = tracing::subscriber::set_default(log_subscriber(filter, LogFormat::Json, move || writer.clone()));

@@ -3,51 +3,26 @@
 //! that is no event is a 400; a table that is down is a 5xx, so 100ms retries and nothing is
 //! lost; a rotated secret is picked up.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use hms_shared::ApiError;
-use hms_shared::credentials::{CredentialStore, Credentials, SecretSource};
+use hms_shared::credentials::Credentials;
 use hms_shared::handlers::Webhooks;
 use hms_shared::handlers::webhooks::{REREAD_AT_MOST_EVERY, WEBHOOKS_PATH};
 use hms_shared::store::{EventsTable, Store};
 use hms_shared::webhooks::{AllowList, DEFAULT_HEADER_NAME};
 use hms_test_support::dynalite::{create_events_table, ddb_client, dynalite_endpoint};
 use hms_test_support::forward::{Forward, Mode};
-use hms_test_support::{Handle, answer, example, post};
+use hms_test_support::{Handle, SwappableSource, answer, example, post};
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use serde_json::Value;
 
-/// Credentials that can be swapped (a rotation), counting reads.
-#[derive(Clone)]
-struct Rotating {
-    current: Arc<Mutex<Credentials>>,
-    reads: Arc<AtomicUsize>,
+/// Credentials with this webhook secret, swappable (a rotation), reads counted.
+fn rotating(webhook_secret: &str) -> SwappableSource {
+    SwappableSource::new(Credentials::new("k".into(), "s".into()).with_webhook_secret(webhook_secret.into()))
 }
 
-impl Rotating {
-    fn new(webhook_secret: &str) -> Self {
-        let creds = Credentials::new("k".into(), "s".into()).with_webhook_secret(webhook_secret.into());
-        Self { current: Arc::new(Mutex::new(creds)), reads: Arc::new(AtomicUsize::new(0)) }
-    }
-}
-
-impl SecretSource for Rotating {
-    async fn fetch(&self) -> Result<Credentials, ApiError> {
-        self.reads.fetch_add(1, Ordering::SeqCst);
-        Ok(self.current.lock().unwrap().clone())
-    }
-}
-
-fn receiver(source: Rotating, table: EventsTable, allowed_ips: AllowList) -> Webhooks<Rotating> {
-    Webhooks {
-        credentials: CredentialStore::new(source, Duration::from_secs(300)),
-        store: std::sync::Arc::new(table),
-        header: DEFAULT_HEADER_NAME.into(),
-        allowed_ips,
-        retention_days: 90,
-    }
+fn receiver(source: SwappableSource, table: EventsTable, allowed_ips: AllowList) -> Webhooks<SwappableSource> {
+    Webhooks { allowed_ips, ..hms_test_support::webhooks_receiver(source, std::sync::Arc::new(table)) }
 }
 
 /// A delivery of `body` with `secret` in the header (none: no header), from `ip`.
@@ -82,7 +57,7 @@ const SAMPLE_SESSION: Option<&str> = Some("************************");
 #[tokio::test]
 async fn only_the_secret_gets_in_and_each_event_is_kept_once() {
     let (t, _) = table().await;
-    let f = receiver(Rotating::new("hook-secret-1"), t.clone(), AllowList::Any);
+    let f = receiver(rotating("hook-secret-1"), t.clone(), AllowList::Any);
     let join = sample("webhook_peer_join_success.json", "evt-join-1");
     for (secret, what) in [(None, "missing"), (Some("hook-secret-2"), "wrong"), (Some(""), "empty")] {
         let (s, b) = answer(&f.handle(delivery(&join, secret, "34.100.213.146")).await);
@@ -131,7 +106,7 @@ async fn only_the_secret_gets_in_and_each_event_is_kept_once() {
 async fn the_allow_list_keeps_other_addresses_out() {
     let (t, _) = table().await;
     let list = AllowList::parse("34.100.213.146,35.200.0.0/16").unwrap();
-    let f = receiver(Rotating::new("s-allow"), t.clone(), list);
+    let f = receiver(rotating("s-allow"), t.clone(), list);
     let body = sample("webhook_session_open_success.json", "evt-open-1");
     let (s, _) = answer(&f.handle(delivery(&body, Some("s-allow"), "10.0.0.1")).await);
     assert_eq!(s, 401, "the right secret from the wrong address");
@@ -142,7 +117,7 @@ async fn the_allow_list_keeps_other_addresses_out() {
 async fn a_table_that_is_down_is_a_5xx_and_the_retry_keeps_the_event() {
     let (_, name) = table().await;
     let mut gate = Forward::to(&dynalite_endpoint()).await;
-    let f = receiver(Rotating::new("s-down"), EventsTable::new(ddb_client(&gate.url()), name), AllowList::Any);
+    let f = receiver(rotating("s-down"), EventsTable::new(ddb_client(&gate.url()), name), AllowList::Any);
     let body = sample("webhook_peer_leave_success.json", "evt-leave-1");
     gate.close().await;
     let (s, b) = answer(&f.handle(delivery(&body, Some("s-down"), "1.2.3.4")).await);
@@ -160,7 +135,7 @@ async fn a_table_that_is_down_is_a_5xx_and_the_retry_keeps_the_event() {
 #[tokio::test]
 async fn a_rotated_secret_is_picked_up_and_a_flood_of_wrong_ones_reads_little() {
     let (t, _) = table().await;
-    let source = Rotating::new("before-rotation");
+    let source = rotating("before-rotation");
     let f = receiver(source.clone(), t, AllowList::Any);
     let body = |id: &str| sample("webhook_session_close_success.json", id);
     assert_eq!(answer(&f.handle(delivery(&body("r1"), Some("before-rotation"), "1.2.3.4")).await).0, 200);
@@ -168,13 +143,12 @@ async fn a_rotated_secret_is_picked_up_and_a_flood_of_wrong_ones_reads_little() 
         let (s, _) = answer(&f.handle(delivery(&body(&format!("w{i}")), Some("guess"), "1.2.3.4")).await);
         assert_eq!(s, 401);
     }
-    assert_eq!(source.reads.load(Ordering::SeqCst), 1, "wrong secrets right after a read read nothing more");
+    assert_eq!(source.reads(), 1, "wrong secrets right after a read read nothing more");
 
-    *source.current.lock().unwrap() =
-        Credentials::new("k".into(), "s".into()).with_webhook_secret("after-rotation".into());
+    source.swap(Credentials::new("k".into(), "s".into()).with_webhook_secret("after-rotation".into()));
     tokio::time::sleep(REREAD_AT_MOST_EVERY + Duration::from_millis(200)).await;
     let (s, b) = answer(&f.handle(delivery(&body("r2"), Some("after-rotation"), "1.2.3.4")).await);
     assert_eq!(s, 200, "the rotated secret is read again and accepted: {b}");
-    assert_eq!(source.reads.load(Ordering::SeqCst), 2);
+    assert_eq!(source.reads(), 2);
     assert_eq!(answer(&f.handle(delivery(&body("r3"), Some("before-rotation"), "1.2.3.4")).await).0, 401);
 }

@@ -62,6 +62,27 @@ impl Hms {
         self.control(reqwest::Method::POST, "leave", json!({"peer_id": peer, "at": at})).await;
     }
 
+    /// A client of the app joins with a room code, as the client SDKs do: a token for the code
+    /// (`POST /v2/token`), then a join with it. The peer id, or the status and body of whichever
+    /// step refused.
+    pub async fn join_by_code(&self, code: &str, user: &str) -> Result<String, (u16, Value)> {
+        let resp = self.http.post(format!("{}/token", self.api())).json(&json!({"code": code, "user_id": user})).send();
+        let resp = resp.await.unwrap();
+        let status = resp.status().as_u16();
+        let body: Value = resp.json().await.unwrap();
+        if status != 200 {
+            return Err((status, body));
+        }
+        let joined = self
+            .http
+            .post(format!("{}/_emulator/join", self.base))
+            .json(&json!({"token": body["token"], "name": user}));
+        let joined = joined.send().await.unwrap();
+        let status = joined.status().as_u16();
+        let body: Value = joined.json().await.unwrap();
+        if status == 200 { Ok(body["peer_id"].as_str().unwrap().to_string()) } else { Err((status, body)) }
+    }
+
     /// From now on the emulator accepts only these credentials (as 100ms after a rotation).
     pub async fn set_credentials(&self, key: &str, secret: &str) {
         self.control(reqwest::Method::PUT, "credentials", json!({"access_key": key, "secret": secret})).await;

@@ -51,6 +51,18 @@ pub fn with_claims(ev: ApiGatewayV2httpRequest, claims: &[(&str, &str)]) -> ApiG
     serde_json::from_value(raw).unwrap()
 }
 
+/// The claims of the token in an answer (`{"token": ...}`), verified as 100ms verifies one: HS256
+/// with `secret`, `exp`, `nbf` and `iat` present and `exp`/`nbf` holding now.
+pub fn token_claims<T: serde::de::DeserializeOwned>(body: &Value, secret: &str) -> T {
+    use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+    let mut v = Validation::new(Algorithm::HS256);
+    v.validate_aud = false;
+    v.validate_nbf = true;
+    v.required_spec_claims = ["exp", "nbf", "iat"].iter().map(|s| s.to_string()).collect();
+    let token = body["token"].as_str().unwrap_or_else(|| panic!("no token in {body}"));
+    jsonwebtoken::decode::<T>(token, &DecodingKey::from_secret(secret.as_bytes()), &v).unwrap().claims
+}
+
 /// Status and parsed JSON body of a response; also checks that it is JSON.
 pub fn answer(resp: &ApiGatewayV2httpResponse) -> (u16, Value) {
     assert_eq!(resp.headers["content-type"], "application/json", "every answer is JSON");

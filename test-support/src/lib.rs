@@ -17,16 +17,48 @@ pub mod garbled;
 mod handle;
 pub mod moto;
 mod server;
+pub mod sources;
 pub mod tls;
 
 pub use emulator::{Backends, Hms};
 pub use fake_hms::FakeHms;
-pub use fixtures::{answer, event, example, get, post, with_claims};
+pub use fixtures::{answer, event, example, get, post, token_claims, with_claims};
 pub use garbled::{GARBAGE, Garbled};
 pub use handle::Handle;
 pub use moto::{
     create_secret, fresh_secret, moto_endpoint, put_secret, secret_json, secret_json_with_webhook, sm_client,
 };
+pub use sources::SwappableSource;
+
+/// How long the suites' functions cache credentials (the template's default).
+pub const CACHE_AGE: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// A free TCP port on loopback (bound, read, released: the caller binds it next).
+pub async fn free_port() -> u16 {
+    tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap().port()
+}
+
+/// `create-room` over `hms` on an open API (no caller checks, no owners' table), room codes for
+/// any role.
+pub fn open_create_room<H>(hms: H) -> hms_shared::handlers::CreateRoom<H> {
+    let code_roles = Ok(hms_shared::auth::RoleAllowList::Any);
+    hms_shared::handlers::CreateRoom { hms, access: open_access(), code_roles }
+}
+
+/// `webhooks` reading its secrets from `source` and keeping events in `store`, with the
+/// template's defaults: the default header, from any address, kept 90 days.
+pub fn webhooks_receiver<S: hms_shared::credentials::SecretSource>(
+    source: S,
+    store: hms_shared::store::SharedStore,
+) -> hms_shared::handlers::Webhooks<S> {
+    hms_shared::handlers::Webhooks {
+        credentials: hms_shared::credentials::CredentialStore::new(source, CACHE_AGE),
+        store,
+        header: hms_shared::webhooks::DEFAULT_HEADER_NAME.into(),
+        allowed_ips: hms_shared::webhooks::AllowList::Any,
+        retention_days: 90,
+    }
+}
 
 /// Who may run which room on an open API without an owners' table (`CALLER_AUTH=none`, no
 /// `EVENTS_TABLE`), as the handler tests build the functions.

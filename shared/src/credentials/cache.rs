@@ -246,18 +246,47 @@ mod tests {
         assert_eq!(reads(), before, "and still no re-read per request");
     }
 
+    /// A source whose read waits until the test lets it finish, counting the reads begun.
+    struct GatedSource {
+        reads: AtomicUsize,
+        gate: tokio::sync::Semaphore,
+    }
+
+    impl Default for GatedSource {
+        fn default() -> Self {
+            Self { reads: AtomicUsize::new(0), gate: tokio::sync::Semaphore::new(0) }
+        }
+    }
+
+    impl SecretSource for GatedSource {
+        async fn fetch(&self) -> Result<Credentials, ApiError> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            self.gate.acquire().await.expect("the gate stays open").forget();
+            Ok(c("s"))
+        }
+    }
+
+    /// Eight callers arrive while the first read is still pending (the read waits until every
+    /// caller has run as far as it can): they wait for that read instead of starting their own.
     #[tokio::test]
     async fn concurrent_first_reads_share_one_fetch() {
-        let store = Arc::new(CredentialStore::new(ScriptedSource::new(vec![Ok(c("s"))]), CACHE_AGE));
+        let store = Arc::new(CredentialStore::new(GatedSource::default(), CACHE_AGE));
         let handles: Vec<_> = (0..8)
             .map(|_| {
                 let s = store.clone();
                 tokio::spawn(async move { s.get().await.unwrap() })
             })
             .collect();
+        // One thread: each spawned caller runs while this task yields, until it waits.
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+        let begun_while_pending = store.source.reads.load(Ordering::SeqCst);
+        store.source.gate.add_permits(8);
         for h in handles {
             assert_eq!(h.await.unwrap().secret(), b"s");
         }
+        assert_eq!(begun_while_pending, 1, "the callers waited for the one read in flight");
         assert_eq!(store.source.reads.load(Ordering::SeqCst), 1);
     }
 }

@@ -11,7 +11,7 @@ use serde::Deserialize;
 pub use cache::CredentialStore;
 pub use sources::{
     ConfiguredSource, SECRETS_ATTEMPT_TIMEOUT, SECRETS_CONNECT_TIMEOUT, SECRETS_OPERATION_TIMEOUT,
-    SecretsManagerSource, StaticSource,
+    SecretsManagerSource, StaticSource, sdk_config,
 };
 
 use crate::error::ApiError;

@@ -15,20 +15,15 @@ struct Front {
 }
 
 async fn front(upstream: &str) -> Front {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = hms_e2e::free_port().await;
     let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_local-api"))
         .args(["--port", &port.to_string(), "--upstream", upstream])
         .stdout(Stdio::null())
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            return Front { base: format!("http://127.0.0.1:{port}"), _child: child };
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("local-api did not listen on {port}");
+    hms_e2e::wait_for_port(port, Duration::from_secs(5)).await;
+    Front { base: format!("http://127.0.0.1:{port}"), _child: child }
 }
 
 async fn call(http: &reqwest::Client, method: &str, url: &str, body: Option<Value>) -> (u16, Value) {

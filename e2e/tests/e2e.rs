@@ -76,8 +76,9 @@ async fn walkthrough_gives_the_defined_attendance() {
     assert_eq!(list["sessions"][0]["id"], report["session_id"]);
 }
 
-/// Every route with good and bad input; five create-room calls read the secret once and send one
-/// management token; nothing secret reaches a log.
+/// Every route (each method and path the functions serve, from their own route lists) with good
+/// and bad input; five create-room calls read the secret once and send one management token;
+/// nothing secret reaches a log.
 #[tokio::test(flavor = "multi_thread")]
 async fn every_route_and_one_secret_read_one_management_token() {
     let stack = Stack::start("routes", Options::default()).await;
@@ -114,6 +115,7 @@ async fn every_route_and_one_secret_read_one_management_token() {
         ("GET", "/session-analytics-by-room?room_id=nothex", None, 400, "invalid_parameter"),
         ("GET", "/session-analytics-by-room?room_id=0123456789abcdef01234567", None, 404, "session_not_found"),
         ("POST", "/session-list-by-room?room_id=0123456789abcdef01234567", None, 405, "method_not_allowed"),
+        ("GET", "/session-list-by-room?room_id=0123456789abcdef01234567&limit=0", None, 400, "invalid_parameter"),
         (
             "POST",
             "/room-codes",
@@ -124,7 +126,38 @@ async fn every_route_and_one_secret_read_one_management_token() {
         ("GET", "/active-peers?room_id=0123456789abcdef01234567", None, 404, "session_not_found"),
         ("POST", "/remove-peer", Some(r#"{"room_id":"0123456789abcdef01234567"}"#), 400, "missing_field"),
         ("GET", "/recording-url?asset_id=0123456789abcdef01234567&duration=10", None, 400, "invalid_parameter"),
+        ("POST", "/room-owner", Some(r#"{"room_id":"0123456789abcdef01234567","owner":" "}"#), 400, "invalid_field"),
+        ("GET", "/attendance-history?room_id=0123456789abcdef01234567&format=xml", None, 400, "invalid_parameter"),
+        ("GET", "/room-codes?room_id=0123456789abcdef01234567&enabled=maybe", None, 400, "invalid_parameter"),
+        ("POST", "/room-codes/disable", Some(r#"{"code":"a/b"}"#), 400, "invalid_field"),
+        ("POST", "/room-codes/enable", Some("{}"), 400, "missing_field"),
+        ("POST", "/end-room", Some(r#"{"room_id":"0123456789abcdef01234567","lock":"yes"}"#), 400, "invalid_field"),
+        (
+            "POST",
+            "/recordings/start",
+            Some(r#"{"room_id":"0123456789abcdef01234567","resolution":"720p"}"#),
+            400,
+            "invalid_field",
+        ),
+        ("POST", "/recordings/stop", Some(r#"{"room":"0123456789abcdef01234567"}"#), 400, "unknown_field"),
+        ("GET", "/recordings?room_id=0123456789abcdef01234567&limit=21", None, 400, "invalid_parameter"),
+        ("POST", "/webhooks/100ms", Some("{}"), 401, "unauthenticated"),
     ];
+    let served: std::collections::BTreeSet<(String, String)> =
+        cases.iter().map(|c| (c.0.to_string(), c.1.split('?').next().unwrap().to_string())).collect();
+    for route in all_routes() {
+        if route.path != "/attendance" {
+            assert!(
+                served.contains(&(route.method.to_string(), route.path.to_string())),
+                "{} {} is not called",
+                route.method,
+                route.path
+            );
+        }
+    }
+    let page = reqwest::get(format!("{}/attendance", stack.api)).await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
     for (method, path, body, status, code) in cases {
         let (s, b) = stack.call(method, path, body).await;
         assert_eq!((s, b["error"].as_str()), (status, Some(code)), "{method} {path}: {b}");
@@ -206,36 +239,18 @@ async fn a_host_runs_the_class_through_room_control() {
     let (status, room) = stack.post("/create-room", json!({"name": "e2e-class", "room_codes": true})).await;
     assert_eq!(status, 200, "{room}");
     let room_id = room["id"].as_str().unwrap().to_string();
-    let guest = room["room_codes"].as_array().unwrap().iter().find(|c| c["role"] == "guest").unwrap()["code"].clone();
-    let http = reqwest::Client::new();
-    let join = |user: &'static str| {
-        let (http, hms, guest) = (http.clone(), stack.hms.base.clone(), guest.clone());
-        async move {
-            let t: Value = http
-                .post(format!("{hms}/v2/token"))
-                .json(&json!({"code": guest, "user_id": user}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            let Some(token) = t["token"].as_str() else { return (403, t) };
-            let r = http.post(format!("{hms}/_emulator/join")).json(&json!({"token": token})).send().await.unwrap();
-            (r.status().as_u16(), r.json::<Value>().await.unwrap())
-        }
-    };
-    let (s, first) = join("s1").await;
-    assert_eq!(s, 200, "{first}");
-    assert_eq!(join("s2").await.0, 200);
+    let codes = room["room_codes"].as_array().unwrap();
+    let guest = codes.iter().find(|c| c["role"] == "guest").unwrap()["code"].as_str().unwrap();
+    let join = |user: &'static str| stack.hms.join_by_code(guest, user);
+    let first = join("s1").await.unwrap();
+    join("s2").await.unwrap();
     let (s, peers) = stack.get(&format!("/active-peers?room_id={room_id}")).await;
     assert_eq!((s, peers["count"].as_u64()), (200, Some(2)), "{peers}");
-    let (s, removed) =
-        stack.post("/remove-peer", json!({"room_id": room_id, "peer_id": first["peer_id"], "reason": "bye"})).await;
+    let (s, removed) = stack.post("/remove-peer", json!({"room_id": room_id, "peer_id": first, "reason": "bye"})).await;
     assert_eq!(s, 200, "{removed}");
     let (s, ended) = stack.post("/end-room", json!({"room_id": room_id, "lock": true})).await;
     assert_eq!((s, &ended["locked"]), (200, &json!(true)), "{ended}");
-    let (s, refused) = join("s3").await;
+    let (s, refused) = join("s3").await.unwrap_err();
     assert_eq!((s, refused["message"].as_str()), (403, Some("room is disabled")), "{refused}");
     let (s, gone) = stack.get(&format!("/active-peers?room_id={room_id}")).await;
     assert_eq!((s, gone["error"].as_str()), (404, Some("session_not_found")), "{gone}");
@@ -383,7 +398,8 @@ async fn release_builds_report_a_rust_log_above_info_and_log_no_debug() {
 
 /// `AWS_LAMBDA_MAX_CONCURRENCY`, as Lambda Managed Instances set it (and `cargo lambda watch`
 /// sets it to 1): each function polls with that many workers, answers every request, and logs
-/// no warning about it.
+/// no warning about it. Eight session lists sent at once, each held 1.5 s by 100ms: the emulator
+/// sees exactly as many of them waiting at once as the function has workers.
 #[tokio::test(flavor = "multi_thread")]
 async fn managed_concurrency_is_honoured_without_a_warning() {
     for n in [1, 4] {
@@ -399,8 +415,19 @@ async fn managed_concurrency_is_honoured_without_a_warning() {
         });
         let tokens = futures_util::future::join_all(calls).await;
         assert_eq!(tokens.iter().collect::<std::collections::HashSet<_>>().len(), 8);
-        let (status, list) = stack.get(&format!("/session-list-by-room?room_id={room_id}")).await;
-        assert_eq!(status, 200, "{list}");
+        stack.hms.fault("GET /sessions", json!({"kind": "delay", "ms": 1500, "count": 8})).await;
+        stack.hms.reset_counters().await;
+        let path = format!("/session-list-by-room?room_id={room_id}");
+        let lists = (0..8).map(|_| stack.get(&path));
+        for (status, list) in futures_util::future::join_all(lists).await {
+            assert_eq!(status, 200, "{list}");
+        }
+        let c = stack.hms.counters().await;
+        assert_eq!(
+            (c["requests"]["GET /sessions"].as_u64(), c["most_delayed_at_once"].as_u64()),
+            (Some(8), Some(n as u64)),
+            "{c}"
+        );
         for f in ["create-room", "auth-token", "session-analytics"] {
             let log = stack.log(f);
             assert_eq!(stack.log_lines(f, r#""level":"WARN""#), 0, "{f} with {n}:\n{log}");
@@ -454,4 +481,19 @@ async fn answers_are_gzip_for_clients_that_take_it() {
         http.get(format!("{}/session-list-by-room", stack.api)).header("accept-encoding", "gzip").send().await.unwrap();
     assert_eq!(small.status(), 400);
     assert!(small.headers().get("content-encoding").is_none(), "a small error goes plain");
+}
+
+/// Every route the five functions serve, from their own lists.
+fn all_routes() -> Vec<hms_shared::edge::Route> {
+    use hms_shared::app::Hms;
+    use hms_shared::credentials::ConfiguredSource;
+    use hms_shared::handlers::{AuthToken, CreateRoom, Function, RoomControl, SessionAnalytics, Webhooks};
+    [
+        <CreateRoom<Hms> as Function>::ROUTES,
+        <AuthToken<ConfiguredSource> as Function>::ROUTES,
+        <SessionAnalytics<Hms> as Function>::ROUTES,
+        <RoomControl<Hms> as Function>::ROUTES,
+        <Webhooks<ConfiguredSource> as Function>::ROUTES,
+    ]
+    .concat()
 }

@@ -141,7 +141,7 @@ impl Stack {
         // take it. Then cargo-lambda exits (address in use) and the start is tried on another.
         let (port, watch) = 'start: {
             for _ in 0..3 {
-                let port = free_port().await;
+                let port = free_port();
                 let log = std::fs::File::create(log_dir.join("cargo-lambda.log")).unwrap();
                 let mut watch = Command::new(&cargo_lambda)
                     .args(["lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", &port.to_string()])

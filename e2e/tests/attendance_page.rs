@@ -41,7 +41,7 @@ struct Driver {
 async fn start_driver(log: &Path) -> Driver {
     assert!(Path::new(CHROMIUM).exists(), "{CHROMIUM} missing: apt-get install chromium (scripts/test.sh does)");
     assert!(Path::new(CHROMEDRIVER).exists(), "{CHROMEDRIVER} missing: apt-get install chromium-driver");
-    let port = free_port().await;
+    let port = free_port();
     let child = Command::new(CHROMEDRIVER)
         .args([format!("--port={port}"), format!("--log-path={}", log.display())])
         .stdin(Stdio::null())

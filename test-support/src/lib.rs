@@ -33,9 +33,10 @@ pub use sources::SwappableSource;
 /// How long the suites' functions cache credentials (the template's default).
 pub const CACHE_AGE: std::time::Duration = std::time::Duration::from_secs(300);
 
-/// A free TCP port on loopback (bound, read, released: the caller binds it next).
-pub async fn free_port() -> u16 {
-    tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap().port()
+/// A free TCP port on loopback (bound, read, released: the caller, or the program it starts,
+/// binds it next).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// `create-room` over `hms` on an open API (no caller checks, no owners' table), room codes for

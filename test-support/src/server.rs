@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 /// Starts `program` with the arguments `args(port)` for a free port, waits until it listens
 /// (30 s at most), and returns its `http://127.0.0.1:<port>` endpoint.
 pub(crate) fn start_local_server(what: &str, program: PathBuf, args: impl FnOnce(u16) -> Vec<String>) -> String {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = crate::free_port();
     let args = args(port);
     // Started from a thread that lives as long as the process: the parent-death signal is tied
     // to the thread that spawned the child, and a test's thread ends with the test.

@@ -15,7 +15,7 @@ struct Front {
 }
 
 async fn front(upstream: &str) -> Front {
-    let port = hms_e2e::free_port().await;
+    let port = hms_e2e::free_port();
     let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_local-api"))
         .args(["--port", &port.to_string(), "--upstream", upstream])
         .stdout(Stdio::null())

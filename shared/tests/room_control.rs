@@ -100,8 +100,10 @@ async fn a_class_from_room_codes_to_a_locked_room_and_its_recording() {
     let (s, listed) = class.get("/room-codes", &[("room_id", &room_id)]).await;
     assert_eq!((s, listed["count"].as_u64()), (200, Some(2)), "{listed}");
 
-    // The class joins by code; the host sees who is in, removes one, and records.
-    let teacher = class.hms.join_by_code(code_of(&codes, "host"), "teacher-1").await.unwrap();
+    // The class joins by code, the teacher a minute before the students (the order the list is
+    // checked in); the host sees who is in, removes one, and records.
+    let minute_ago = (chrono::Utc::now() - chrono::TimeDelta::minutes(1)).to_rfc3339();
+    let teacher = class.hms.join_by_code_at(code_of(&codes, "host"), "teacher-1", &minute_ago).await.unwrap();
     let mut students = Vec::new();
     for i in 0..3 {
         students.push(class.hms.join_by_code(code_of(&codes, "guest"), &format!("student-{i}")).await.unwrap());

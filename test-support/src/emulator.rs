@@ -63,9 +63,15 @@ impl Hms {
     }
 
     /// A client of the app joins with a room code, as the client SDKs do: a token for the code
-    /// (`POST /v2/token`), then a join with it. The peer id, or the status and body of whichever
-    /// step refused.
+    /// (`POST /v2/token`), then a join with it, now. The peer id, or the status and body of
+    /// whichever step refused.
     pub async fn join_by_code(&self, code: &str, user: &str) -> Result<String, (u16, Value)> {
+        self.join_by_code_at(code, user, &chrono::Utc::now().to_rfc3339()).await
+    }
+
+    /// As [`Hms::join_by_code`], joined at `at` (RFC 3339): a test that depends on the order of
+    /// joins names their times (two joins can fall in one millisecond).
+    pub async fn join_by_code_at(&self, code: &str, user: &str, at: &str) -> Result<String, (u16, Value)> {
         let resp = self.http.post(format!("{}/token", self.api())).json(&json!({"code": code, "user_id": user})).send();
         let resp = resp.await.unwrap();
         let status = resp.status().as_u16();
@@ -76,7 +82,7 @@ impl Hms {
         let joined = self
             .http
             .post(format!("{}/_emulator/join", self.base))
-            .json(&json!({"token": body["token"], "name": user}));
+            .json(&json!({"token": body["token"], "name": user, "at": at}));
         let joined = joined.send().await.unwrap();
         let status = joined.status().as_u16();
         let body: Value = joined.json().await.unwrap();

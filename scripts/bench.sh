@@ -37,7 +37,7 @@ for f in "${functions[@]}"; do packages+=(-p "$f"); done
 for arch in arm64 x86_64; do
   flag=--arm64; [[ $arch == x86_64 ]] && flag=--x86-64
   echo "== cargo lambda build --release $flag (${binaries[*]})"
-  cargo lambda build --release "$flag" --lambda-dir "$out/$arch" "${packages[@]}" >"$out/build-$arch.log" 2>&1 ||
+  cargo lambda build --release --locked "$flag" --lambda-dir "$out/$arch" "${packages[@]}" >"$out/build-$arch.log" 2>&1 ||
     { tail -30 "$out/build-$arch.log"; exit 1; }
   # The zip as `sam deploy` / `cargo lambda deploy` upload it: bootstrap alone, deflated, executable.
   python3 - "$out/$arch" "${binaries[@]}" <<'PY'
@@ -54,7 +54,7 @@ PY
 done
 
 echo "== cargo build --release -p hms-e2e --bin lambda-bench"
-cargo build --release --quiet -p hms-e2e --bin lambda-bench
+cargo build --release --locked --quiet -p hms-e2e --bin lambda-bench
 
 start_moto "$out/moto.log"
 pids+=("$MOTO_PID")

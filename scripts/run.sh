@@ -41,7 +41,7 @@ WATCH_PORT=${WATCH_PORT:-$(free_port)}
 # workspace, so building the functions with `-p` (features of those three only) would make it
 # compile about 45 crates again on the first request.
 echo "== building the functions, the 100ms emulator and local-api (a few minutes the first time)"
-cargo build --quiet --bin create-room --bin auth-token --bin session-analytics --bin room-control \
+cargo build --locked --quiet --bin create-room --bin auth-token --bin session-analytics --bin room-control \
   --bin webhooks --bin hms-emulator --bin local-api --bin create-events-table
 mkdir -p target
 envfile=target/local.env
@@ -123,7 +123,7 @@ if [ "$jwt" = true ]; then
   front_door=(--jwt-issuer "http://127.0.0.1:$PORT/local-issuer" --jwt-audience local-app --jwt-key-env LOCAL_JWT_KEY)
 fi
 
-cargo lambda watch -A 127.0.0.1 -P "$WATCH_PORT" --env-file "$envfile" >target/cargo-lambda-watch.log 2>&1 &
+cargo lambda watch --locked -A 127.0.0.1 -P "$WATCH_PORT" --env-file "$envfile" >target/cargo-lambda-watch.log 2>&1 &
 pids+=("$!")
 wait_for_port "$WATCH_PORT" 120 "cargo lambda watch"
 target/debug/local-api --port "$PORT" --upstream "http://127.0.0.1:$WATCH_PORT" "${front_door[@]}" \

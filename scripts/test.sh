@@ -106,14 +106,16 @@ export -f linted
 # The debug build fills what the release build leaves of the CPU (its long single-threaded
 # links); they lock different build directories.
 spawn_low test-build "cargo clippy -D warnings, as the debug build of every target (cargo test --no-run)" \
-  bash -c 'linted cargo test --workspace --all-targets --no-run --quiet'
+  bash -c 'linted cargo test --workspace --all-targets --no-run --quiet --locked'
 run "cargo build --release (the functions, for the end-to-end tests)" \
-  cargo build --release --quiet -p create-room -p auth-token -p session-analytics -p room-control -p webhooks -p hello-world
+  cargo build --release --locked --quiet -p create-room -p auth-token -p session-analytics -p room-control -p webhooks -p hello-world
 export FUNCTIONS_BIN_DIR="$PWD/target/release"
 
 # sam build for arm64 (cargo-lambda cross-compiles with zig; no Docker). sam build runs one
 # `cargo lambda build --bin <function>` per function; a build of all five in one cargo run first
 # did not spare it (each function's binary was compiled and linked again), so there is none.
+# SAM passes no flags to cargo-lambda (BuildProperties has only Binary), so `sam build` cannot
+# take --locked; the builds above did, so Cargo.lock is known to be current when it starts.
 arm64_build() {
   sam build --template-file template.yaml >target/sam-build.log 2>&1 || { tail -40 target/sam-build.log; return 1; }
   scripts/package-sizes.sh
@@ -150,9 +152,9 @@ join test-build
 # either has none to print, and fails below.
 rm -f target/soak.txt target/limits.txt
 if command -v cargo-nextest >/dev/null; then
-  run "cargo nextest run (every Rust test, 4 at a time)" linted cargo nextest run --workspace --test-threads 4 --no-fail-fast
+  run "cargo nextest run (every Rust test, 4 at a time)" linted cargo nextest run --workspace --locked --test-threads 4 --no-fail-fast
 else
-  run "cargo test" linted cargo test --workspace
+  run "cargo test" linted cargo test --workspace --locked
 fi
 step "soak (10,000 invocations per function, e2e/tests/soak.rs)"
 cat target/soak.txt
@@ -186,7 +188,7 @@ PY
 run "lambda-bench smoke (the harness behind scripts/bench.sh: 1 run, 20 invocations, no figures kept)" bench_smoke
 
 attendance_page() {
-  linted cargo test --workspace --test attendance_page -- --ignored
+  linted cargo test --workspace --locked --test attendance_page -- --ignored
   echo "== screenshots: target/attendance-page.png, target/attendance-page-phone.png"
 }
 run "the attendance page in Debian's Chromium, headless (e2e/tests/attendance_page.rs)" attendance_page
@@ -195,7 +197,7 @@ run "README: its local commands, verbatim (scripts/readme-check.py)" python3 scr
 
 join arm64
 run "arm64: each bootstrap sam build made answers under qemu-user (e2e/tests/arm64.rs)" \
-  linted cargo test --workspace --test arm64 -- --ignored
+  linted cargo test --workspace --locked --test arm64 -- --ignored
 join sam-local
 
 step "done"

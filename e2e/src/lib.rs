@@ -144,7 +144,16 @@ impl Stack {
                 let port = free_port();
                 let log = std::fs::File::create(log_dir.join("cargo-lambda.log")).unwrap();
                 let mut watch = Command::new(&cargo_lambda)
-                    .args(["lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", &port.to_string()])
+                    .args([
+                        "lambda",
+                        "watch",
+                        "--locked",
+                        "--only-lambda-apis",
+                        "-A",
+                        "127.0.0.1",
+                        "-P",
+                        &port.to_string(),
+                    ])
                     .current_dir(&root)
                     .stdin(Stdio::null())
                     .stdout(log.try_clone().unwrap())

@@ -23,7 +23,7 @@ pub fn release_binaries() -> PathBuf {
             return PathBuf::from(dir);
         }
         let output = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .args(["build", "--release", "--quiet", "--message-format=json-render-diagnostics"])
+            .args(["build", "--release", "--locked", "--quiet", "--message-format=json-render-diagnostics"])
             .args(FUNCTIONS.iter().chain([&FLOOR]).flat_map(|p| ["-p", p]))
             .current_dir(workspace_root())
             .stderr(std::process::Stdio::inherit())

@@ -52,7 +52,7 @@ fn tokens(c: &mut Criterion) {
     let room = RoomId::parse("631a0f990e6ffae22efa610c").unwrap();
     let (user, role) = (UserId::parse("user-42").unwrap(), Role::parse("guest").unwrap());
     c.bench_function("mint auth token", |b| {
-        b.iter(|| mint_auth_token(black_box(&creds), &room, &user, &role, 1_795_000_000, 86_400).unwrap().0)
+        b.iter(|| mint_auth_token(black_box(&creds), &room, &user, &role, 1_795_000_000, 86_400).unwrap().token)
     });
     let cache = ManagementTokenCache::new();
     cache.get(&creds, 1_795_000_000).unwrap();

@@ -88,9 +88,17 @@ pub fn mint_auth_token(
     role: &Role,
     now: i64,
     ttl_seconds: i64,
-) -> Result<(String, String), ApiError> {
+) -> Result<MintedToken, ApiError> {
     let claims = Claims::auth(&creds.access_key, room_id, user_id, role, now, ttl_seconds);
-    Ok((sign(&claims, creds.secret())?, claims.jti))
+    Ok(MintedToken { token: sign(&claims, creds.secret())?, exp: claims.exp, jti: claims.jti })
+}
+
+/// A signed auth token with the claims its caller reports: when it expires (`exp`, Unix
+/// seconds) and its id (`jti`, for the audit line).
+pub struct MintedToken {
+    pub token: String,
+    pub exp: i64,
+    pub jti: String,
 }
 
 struct CachedToken {
@@ -157,7 +165,7 @@ mod tests {
         use crate::input::Parse;
         let (room, user, role) =
             (RoomId::parse(room).unwrap(), UserId::parse(user).unwrap(), Role::parse(role).unwrap());
-        mint_auth_token(c, &room, &user, &role, now, ttl).map(|(token, _)| token)
+        mint_auth_token(c, &room, &user, &role, now, ttl).map(|m| m.token)
     }
 
     fn creds(key: &str, secret: &str) -> Arc<Credentials> {

@@ -168,6 +168,9 @@ async fn check(name: &str) {
             assert_eq!(claims.user_id.as_deref(), Some("alice@example.com"));
             assert_eq!(claims.role.as_deref(), Some("host"));
             assert_eq!(claims.exp - claims.iat, 3600);
+            let expires_at = chrono::DateTime::parse_from_rfc3339(body["expires_at"].as_str().unwrap()).unwrap();
+            assert_eq!(expires_at.timestamp(), claims.exp, "expires_at is the token's exp: {body}");
+            assert!(body["expires_at"].as_str().unwrap().ends_with('Z'), "in UTC: {body}");
         }
         "auth-token-missing-role.json" => expect_error(name, 400, "missing_field", &body, status, "'role'"),
         "auth-token-role-not-allowed.json" => expect_error(name, 403, "role_not_allowed", &body, status, "'admin'"),

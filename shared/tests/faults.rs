@@ -113,7 +113,7 @@ async fn fault_matrix() {
         600,
     )
     .unwrap()
-    .0;
+    .token;
     let peer = hms.join(&auth, "U", "2026-01-01T10:00:00Z").await;
     hms.leave(&peer, "2026-01-01T10:10:00Z").await;
     hms.join(&auth, "U", "2026-01-02T10:00:00Z").await;

@@ -79,10 +79,16 @@ pub fn auth_token(
     now: i64,
     sub: Option<&str>,
 ) -> Result<Reply, ApiError> {
-    let (token, jti) = tokens::mint_auth_token(creds, &r.room_id, &r.user_id, &r.role, now, ttl_seconds)?;
+    let minted = tokens::mint_auth_token(creds, &r.room_id, &r.user_id, &r.role, now, ttl_seconds)?;
     tracing::info!(
-        sub = sub.unwrap_or("-"), user_id = %r.user_id, room_id = %r.room_id, role = %r.role, %jti,
+        sub = sub.unwrap_or("-"), user_id = %r.user_id, room_id = %r.room_id, role = %r.role, jti = %minted.jti,
         "auth token minted"
     );
-    Reply::ok_json(&json!({ "token": token, "msg": "Token generated successfully!", "success": true }))
+    // When to ask for the next one, without decoding the JWT (its `exp`, as RFC 3339 UTC).
+    let expires_at = chrono::DateTime::from_timestamp(minted.exp, 0)
+        .ok_or_else(|| ApiError::Internal(format!("token expiry {} is out of range", minted.exp)))?
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    Reply::ok_json(&json!({
+        "token": minted.token, "expires_at": expires_at, "msg": "Token generated successfully!", "success": true
+    }))
 }

@@ -76,7 +76,7 @@ impl Services {
         let mut peer_ids = Vec::new();
         for i in 0..peers {
             let (room, user) = (RoomId::parse(&room_id).unwrap(), UserId::parse(&format!("user-{}", i / 2)).unwrap());
-            let token = mint_auth_token(&creds, &room, &user, &Role::parse("guest").unwrap(), now, 3600).unwrap().0;
+            let token = mint_auth_token(&creds, &room, &user, &Role::parse("guest").unwrap(), now, 3600).unwrap().token;
             let at = format!("2026-01-01T10:{:02}:00Z", i % 60);
             let joined = control("join", json!({"token": token, "name": format!("Peer {i}"), "at": at})).await;
             peer_ids.push(joined["peer_id"].as_str().unwrap().to_string());

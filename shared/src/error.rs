@@ -280,10 +280,12 @@ impl ApiError {
     }
 
     /// What the caller reads. Failures on our side whose text can name AWS accounts, roles and
-    /// secret ARNs (a Secrets Manager error) or our internals get a generic message; the full
-    /// text goes to the function's log (the summary line of the request).
+    /// secret ARNs (a Secrets Manager error), our internals or how the deployment is configured
+    /// get a generic message; the full text goes to the function's log (the summary line of the
+    /// request).
     pub fn public_message(&self) -> String {
         match self {
+            Self::Config(_) => "this function is misconfigured (its log says what to fix)".into(),
             Self::CredentialsUnavailable(_) => {
                 "the app's credentials could not be read right now; try again shortly (the function's log says why)"
                     .into()
@@ -357,7 +359,9 @@ mod tests {
     #[test]
     fn failures_on_our_side_answer_a_generic_message() {
         let arn = "User: arn:aws:sts::123456789012:assumed-role/x is not authorized on arn:aws:secretsmanager:eu-west-1:123456789012:secret:hms";
-        for err in [ApiError::CredentialsUnavailable(arn.into()), ApiError::Internal(arn.into())] {
+        for err in
+            [ApiError::CredentialsUnavailable(arn.into()), ApiError::Internal(arn.into()), ApiError::Config(arn.into())]
+        {
             let body = err.body().to_string();
             assert!(!body.contains("123456789012") && !body.contains("arn:"), "{body}");
             assert!(err.to_string().contains("arn:aws:secretsmanager"), "the log keeps the full text");

@@ -222,14 +222,14 @@ async fn configuration_errors_are_json_500_config_and_never_panics() {
     let (status, body) =
         answer(&handlers::serve::<CreateRoom<app::Hms>>(Err(&errors), event("create-room.json")).await.response);
     assert_eq!((status, body["error"].as_str()), (500, Some("config")));
-    assert!(body["msg"].as_str().unwrap().contains("HMS_SECRET_ID"));
+    assert!(!body["msg"].as_str().unwrap().contains("HMS_SECRET_ID"), "the setting is named in the log only");
 
     let keys_only = Config::from_lookup(|k| (k == "APP_ACCESS_KEY" || k == "APP_SECRET").then(|| "x".to_string()));
     let errors = app::auth_token(&keys_only).err().unwrap();
     type Auth = AuthToken<hms_shared::credentials::ConfiguredSource>;
     let (status, body) = answer(&handlers::serve::<Auth>(Err(&errors), event("auth-token.json")).await.response);
     assert_eq!((status, body["error"].as_str()), (500, Some("config")), "fails closed without an allow-list");
-    assert!(body["msg"].as_str().unwrap().contains("ALLOWED_ROLES"), "{body}");
+    assert!(!body["msg"].as_str().unwrap().contains("ALLOWED_ROLES"), "{body}");
 
     let errors = app::session_analytics(&empty).err().unwrap();
     let served = handlers::serve::<SessionAnalytics<app::Hms>>(Err(&errors), event("session-list.json")).await;

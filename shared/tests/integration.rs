@@ -177,7 +177,8 @@ async fn missing_and_malformed_secrets_are_clear_errors() {
         let (client, _) = counted_client(&hms, &id, &moto_endpoint());
         let (status, body) = answer(&open(client).handle(post_json("/create-room", json!({}))).await);
         assert_eq!((status, body["error"].as_str()), (500, Some("config")), "{body}");
-        assert!(body["msg"].as_str().unwrap().contains(needle), "{body}");
+        // What is wrong with the secret is for the log only (app.rs's tests read it there).
+        assert!(!body["msg"].as_str().unwrap().contains(needle), "{body}");
     }
 }
 

@@ -87,6 +87,14 @@ impl Config {
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
         let non_empty = |k: &str| get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
         let sdk = SdkEnvironment::from_vars(&get);
+        let caller_auth = caller_auth(&AuthVars {
+            mode: non_empty("CALLER_AUTH"),
+            admin_name: non_empty("ADMIN_CLAIM_NAME"),
+            admin_value: non_empty("ADMIN_CLAIM_VALUE"),
+            creator: non_empty("CREATOR_CLAIM"),
+            role_claims: non_empty("ROLE_CLAIMS"),
+        });
+        let signed_in = matches!(caller_auth, Ok(CallerAuth::Jwt(_)));
         Self {
             secret: secret_config(
                 non_empty("HMS_SECRET_ID"),
@@ -102,16 +110,10 @@ impl Config {
             }),
             sdk,
             api_base_url: api_base_url(non_empty("HMS_API_BASE_URL")),
-            allowed_roles: allowed_roles(non_empty("ALLOWED_ROLES")),
+            allowed_roles: allowed_roles(non_empty("ALLOWED_ROLES"), signed_in),
             auth_token_ttl_seconds: auth_token_ttl(non_empty("AUTH_TOKEN_TTL_SECONDS")),
             secret_cache_seconds: secret_cache(non_empty("HMS_SECRET_CACHE_SECONDS")),
-            caller_auth: caller_auth(&AuthVars {
-                mode: non_empty("CALLER_AUTH"),
-                admin_name: non_empty("ADMIN_CLAIM_NAME"),
-                admin_value: non_empty("ADMIN_CLAIM_VALUE"),
-                creator: non_empty("CREATOR_CLAIM"),
-                role_claims: non_empty("ROLE_CLAIMS"),
-            }),
+            caller_auth,
             events_table: events_table(non_empty("EVENTS_TABLE")),
             webhook_header: webhook_header(non_empty("WEBHOOK_HEADER_NAME")),
             webhook_allowed_ips: non_empty("WEBHOOK_ALLOWED_IPS")
@@ -174,12 +176,21 @@ fn api_base_url(value: Option<String>) -> Result<String, ConfigError> {
     Ok(raw.trim_end_matches('/').to_string())
 }
 
-fn allowed_roles(value: Option<String>) -> Result<RoleAllowList, ConfigError> {
+/// `ALLOWED_ROLES`. `*` (any role) only on an open API: with sign-in it would let every
+/// signed-in caller mint a token, or make a room code, for any role the 100ms template has,
+/// whatever `ROLE_CLAIMS` names, so it is a configuration error there.
+fn allowed_roles(value: Option<String>, signed_in: bool) -> Result<RoleAllowList, ConfigError> {
     let Some(value) = value else {
         return Err(ConfigError(
             "ALLOWED_ROLES is not set: list the roles /auth-token may mint (comma-separated), or '*' for any".into(),
         ));
     };
+    if value == "*" && signed_in {
+        return Err(ConfigError(
+            "ALLOWED_ROLES=* with CALLER_AUTH=jwt would let every signed-in caller mint any role: list the roles"
+                .into(),
+        ));
+    }
     if value == "*" {
         return Ok(RoleAllowList::Any);
     }
@@ -332,6 +343,12 @@ mod tests {
     #[test]
     fn allowed_roles_parsing() {
         assert_eq!(cfg(&[("ALLOWED_ROLES", "*")]).allowed_roles.unwrap(), RoleAllowList::Any);
+        // With sign-in, any role for everyone is refused; a list still works.
+        let jwt = [("CALLER_AUTH", "jwt"), ("ADMIN_CLAIM_NAME", "cognito:groups"), ("ADMIN_CLAIM_VALUE", "admin")];
+        let err = cfg(&[jwt.as_slice(), &[("ALLOWED_ROLES", "*")]].concat()).allowed_roles.unwrap_err();
+        assert!(err.to_string().contains("CALLER_AUTH=jwt"), "{err}");
+        let listed = cfg(&[jwt.as_slice(), &[("ALLOWED_ROLES", "host")]].concat()).allowed_roles.unwrap();
+        assert_eq!(listed, RoleAllowList::Only([Role::parse("host").unwrap()].into()));
         let roles = cfg(&[("ALLOWED_ROLES", " host, guest ,,")]).allowed_roles.unwrap();
         let role = |r: &str| Role::parse(r).unwrap();
         assert_eq!(roles, RoleAllowList::Only([role("host"), role("guest")].into()));

@@ -34,6 +34,21 @@ pub async fn wait_for_port(port: u16, within: Duration) {
 
 pub use hms_test_support::free_port;
 
+/// Every route the five functions serve (method and path), from their own route lists.
+pub fn all_routes() -> Vec<hms_shared::edge::Route> {
+    use hms_shared::app::Hms;
+    use hms_shared::credentials::ConfiguredSource;
+    use hms_shared::handlers::{AuthToken, CreateRoom, Function, RoomControl, SessionAnalytics, Webhooks};
+    [
+        <CreateRoom<Hms> as Function>::ROUTES,
+        <AuthToken<ConfiguredSource> as Function>::ROUTES,
+        <SessionAnalytics<Hms> as Function>::ROUTES,
+        <RoomControl<Hms> as Function>::ROUTES,
+        <Webhooks<ConfiguredSource> as Function>::ROUTES,
+    ]
+    .concat()
+}
+
 /// Peak resident memory (`VmHWM`, KiB) of a running process, or `None` when it has gone.
 pub fn peak_rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;

@@ -145,7 +145,7 @@ async fn every_route_and_one_secret_read_one_management_token() {
     ];
     let served: std::collections::BTreeSet<(String, String)> =
         cases.iter().map(|c| (c.0.to_string(), c.1.split('?').next().unwrap().to_string())).collect();
-    for route in all_routes() {
+    for route in hms_e2e::all_routes() {
         if route.path != "/attendance" {
             assert!(
                 served.contains(&(route.method.to_string(), route.path.to_string())),
@@ -481,19 +481,4 @@ async fn answers_are_gzip_for_clients_that_take_it() {
         http.get(format!("{}/session-list-by-room", stack.api)).header("accept-encoding", "gzip").send().await.unwrap();
     assert_eq!(small.status(), 400);
     assert!(small.headers().get("content-encoding").is_none(), "a small error goes plain");
-}
-
-/// Every route the five functions serve, from their own lists.
-fn all_routes() -> Vec<hms_shared::edge::Route> {
-    use hms_shared::app::Hms;
-    use hms_shared::credentials::ConfiguredSource;
-    use hms_shared::handlers::{AuthToken, CreateRoom, Function, RoomControl, SessionAnalytics, Webhooks};
-    [
-        <CreateRoom<Hms> as Function>::ROUTES,
-        <AuthToken<ConfiguredSource> as Function>::ROUTES,
-        <SessionAnalytics<Hms> as Function>::ROUTES,
-        <RoomControl<Hms> as Function>::ROUTES,
-        <Webhooks<ConfiguredSource> as Function>::ROUTES,
-    ]
-    .concat()
 }

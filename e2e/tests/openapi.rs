@@ -5,10 +5,7 @@
 use std::collections::BTreeSet;
 
 use hms_shared::ErrorCode;
-use hms_shared::app::Hms;
-use hms_shared::credentials::ConfiguredSource;
 use hms_shared::handlers::create_room::CREATE_ROOM_FIELDS;
-use hms_shared::handlers::{AuthToken, CreateRoom, Function, RoomControl, SessionAnalytics, Webhooks};
 use hms_shared::input as validate;
 use serde_yaml_ng::Value;
 
@@ -40,17 +37,8 @@ fn routes_and_methods_match_the_functions() {
                 .map(move |m| (p.as_str().unwrap().to_string(), m.as_str().unwrap().to_string()))
         })
         .collect();
-    let ours: BTreeSet<(String, String)> = [
-        <CreateRoom<Hms> as Function>::ROUTES,
-        <AuthToken<ConfiguredSource> as Function>::ROUTES,
-        <SessionAnalytics<Hms> as Function>::ROUTES,
-        <RoomControl<Hms> as Function>::ROUTES,
-        <Webhooks<ConfiguredSource> as Function>::ROUTES,
-    ]
-    .concat()
-    .iter()
-    .map(|r| (r.path.to_string(), r.method.as_str().to_ascii_lowercase()))
-    .collect();
+    let ours: BTreeSet<(String, String)> =
+        hms_e2e::all_routes().iter().map(|r| (r.path.to_string(), r.method.as_str().to_ascii_lowercase())).collect();
     assert_eq!(paths, ours);
 }
 

@@ -190,8 +190,8 @@ impl Caller<'_> {
                 if rules.creator.as_ref().is_some_and(|c| c.holds(claims)) {
                     return Ok(());
                 }
-                let creators = rules.creator.as_ref().map_or(String::new(), |c| format!(", or {c}"));
-                tracing::info!(sub = self.sub(), needs = %format!("{}{creators}", rules.admin), "refused: creating a room");
+                let creator = rules.creator.as_ref().map(tracing::field::display);
+                tracing::info!(sub = self.sub(), needs = %rules.admin, or = creator, "refused: creating a room");
                 let who = if rules.creator.is_some() { "an admin or a room creator" } else { "an admin" };
                 Err(ApiError::Forbidden { code: ErrorCode::AdminRequired, msg: format!("creating rooms needs {who}") })
             }
@@ -317,6 +317,28 @@ mod tests {
         let err = auth.caller(&teacher).unwrap().require_role(&role("admin"), &allowed).unwrap_err();
         assert_eq!(err.code(), ErrorCode::RoleNotAllowed, "the allow-list still applies");
         assert!(Caller::Anyone.require_role(&role("host"), &allowed).is_ok());
+    }
+
+    /// The answer names no claim; the log line of the refusal names the rule not met.
+    #[test]
+    fn a_refusal_logs_the_rule_it_does_not_tell() {
+        use crate::logging::{LogFormat, capture::Captured, log_subscriber};
+        let out = Captured::default();
+        let writer = out.clone();
+        let filter = tracing_subscriber::filter::Targets::new().with_default(tracing::Level::INFO);
+        let auth = CallerAuth::Jwt(rules());
+        let student = claims(&[("sub", "s"), ("cognito:groups", "students")]);
+        let allowed = RoleAllowList::Only([role("host")].into());
+        let err =
+            tracing::subscriber::with_default(log_subscriber(filter, LogFormat::Json, move || writer.clone()), || {
+                auth.caller(&student).unwrap().require_role(&role("host"), &allowed).unwrap_err()
+            });
+        assert!(!err.to_string().contains("cognito"), "{err}");
+        let logged = out.text();
+        assert!(
+            logged.contains("refused") && logged.contains("'cognito:groups' claim to include 'teachers'"),
+            "{logged}"
+        );
     }
 
     #[test]

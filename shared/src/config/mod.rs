@@ -185,14 +185,15 @@ fn allowed_roles(value: Option<String>, signed_in: bool) -> Result<RoleAllowList
             "ALLOWED_ROLES is not set: list the roles /auth-token may mint (comma-separated), or '*' for any".into(),
         ));
     };
-    if value == "*" && signed_in {
-        return Err(ConfigError(
-            "ALLOWED_ROLES=* with CALLER_AUTH=jwt would let every signed-in caller mint any role: list the roles"
-                .into(),
-        ));
-    }
     if value == "*" {
-        return Ok(RoleAllowList::Any);
+        return if signed_in {
+            Err(ConfigError(
+                "ALLOWED_ROLES=* with CALLER_AUTH=jwt would let every signed-in caller mint any role: list the roles"
+                    .into(),
+            ))
+        } else {
+            Ok(RoleAllowList::Any)
+        };
     }
     let roles = value
         .split(',')

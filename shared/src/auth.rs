@@ -10,6 +10,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use crate::error::{ApiError, ErrorCode};
 use crate::input::{Parse, Role};
+use crate::membership::JoinRules;
 
 /// Which roles `/auth-token` may mint.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,6 +119,8 @@ pub struct JwtRules {
     pub creator: Option<ClaimRule>,
     /// `ROLE_CLAIMS`.
     pub role_claims: RoleClaims,
+    /// `HOST_ROLES` and `ROOM_ACCESS_DEFAULT`: what rooms decide within the claims (`membership`).
+    pub join: JoinRules,
 }
 
 impl JwtRules {
@@ -127,6 +130,7 @@ impl JwtRules {
             admin: ClaimRule { name: name.into(), value: value.into() },
             creator: None,
             role_claims: RoleClaims(vec![]),
+            join: JoinRules::default(),
         }
     }
 }
@@ -249,6 +253,7 @@ mod tests {
             admin: ClaimRule::parse("cognito:groups=admin").unwrap(),
             creator: Some(ClaimRule::parse("cognito:groups=teachers").unwrap()),
             role_claims: RoleClaims::parse("host=cognito:groups=teachers, host=custom:tier=pro").unwrap(),
+            join: JoinRules::default(),
         }
     }
 

@@ -22,12 +22,15 @@ pub enum ErrorCode {
     RoleNotAllowed,
     UserMismatch,
     AdminRequired,
+    RoleNotGranted,
+    Banned,
     SessionNotFound,
     RoomNotFound,
     UpstreamNotFound,
     RouteNotFound,
     MethodNotAllowed,
     NameTaken,
+    MembersOnly,
     PayloadTooLarge,
     ResponseTooLarge,
     Config,
@@ -44,7 +47,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order openapi.yaml lists them.
-    pub const ALL: [ErrorCode; 32] = [
+    pub const ALL: [ErrorCode; 35] = [
         Self::MissingBody,
         Self::InvalidJson,
         Self::InvalidBody,
@@ -59,12 +62,15 @@ impl ErrorCode {
         Self::RoleNotAllowed,
         Self::UserMismatch,
         Self::AdminRequired,
+        Self::RoleNotGranted,
+        Self::Banned,
         Self::SessionNotFound,
         Self::RoomNotFound,
         Self::UpstreamNotFound,
         Self::RouteNotFound,
         Self::MethodNotAllowed,
         Self::NameTaken,
+        Self::MembersOnly,
         Self::PayloadTooLarge,
         Self::ResponseTooLarge,
         Self::Config,
@@ -95,12 +101,15 @@ impl ErrorCode {
             Self::RoleNotAllowed => "role_not_allowed",
             Self::UserMismatch => "user_mismatch",
             Self::AdminRequired => "admin_required",
+            Self::RoleNotGranted => "role_not_granted",
+            Self::Banned => "banned",
             Self::SessionNotFound => "session_not_found",
             Self::RoomNotFound => "room_not_found",
             Self::UpstreamNotFound => "upstream_not_found",
             Self::RouteNotFound => "route_not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::NameTaken => "name_taken",
+            Self::MembersOnly => "members_only",
             Self::PayloadTooLarge => "payload_too_large",
             Self::ResponseTooLarge => "response_too_large",
             Self::Config => "config",
@@ -130,10 +139,12 @@ impl ErrorCode {
             | Self::InvalidParameter
             | Self::UpstreamRejected => 400,
             Self::Unauthenticated => 401,
-            Self::RoleNotAllowed | Self::UserMismatch | Self::AdminRequired => 403,
+            Self::RoleNotAllowed | Self::UserMismatch | Self::AdminRequired | Self::RoleNotGranted | Self::Banned => {
+                403
+            }
             Self::SessionNotFound | Self::RoomNotFound | Self::UpstreamNotFound | Self::RouteNotFound => 404,
             Self::MethodNotAllowed => 405,
-            Self::NameTaken => 409,
+            Self::NameTaken | Self::MembersOnly => 409,
             Self::PayloadTooLarge => 413,
             Self::ResponseTooLarge => 422,
             Self::Config | Self::Internal => 500,

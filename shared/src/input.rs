@@ -18,6 +18,9 @@ pub const MAX_DESCRIPTION_LEN: usize = 2_000;
 pub const MAX_USER_ID_LEN: usize = 256;
 /// Longest role name.
 pub const MAX_ROLE_LEN: usize = 100;
+/// Longest room member id, in bytes: a JWT `sub` (Cognito's are 36) kept as a sort key and
+/// carried, base64url, in a `/room-members` cursor.
+pub const MAX_MEMBER_ID_BYTES: usize = 64;
 /// Longest reason (removing a peer, ending a room) we pass on: 100ms shows it to the peers.
 pub const MAX_REASON_LEN: usize = 500;
 /// Longest room code or peer id we accept; 100ms's are 10 to 12 and 36 characters.
@@ -101,6 +104,11 @@ text_type!(
 text_type!(
     /// A user id: not blank, at most [`MAX_USER_ID_LEN`] characters, no control characters.
     UserId
+);
+text_type!(
+    /// A room member's user id, what the member's JWT `sub` is: not blank, at most
+    /// [`MAX_MEMBER_ID_BYTES`] bytes, no control characters.
+    MemberId
 );
 text_type!(
     /// A 100ms region: one of [`REGIONS`].
@@ -202,6 +210,17 @@ fn token_id(s: &str) -> Result<String, String> {
         return Err("may contain only letters, digits and -".into());
     }
     Ok(s.into())
+}
+
+impl Parse for MemberId {
+    fn parse(s: &str) -> Result<Self, String> {
+        if s.trim().is_empty() || s.len() > MAX_MEMBER_ID_BYTES || s.chars().any(char::is_control) {
+            return Err(format!(
+                "must be a caller's 'sub': not blank, at most {MAX_MEMBER_ID_BYTES} bytes, no control characters"
+            ));
+        }
+        Ok(Self(s.into()))
+    }
 }
 
 impl Parse for RoomCode {

@@ -19,6 +19,7 @@ pub mod hms;
 pub mod input;
 pub mod invocation;
 pub mod logging;
+pub mod membership;
 pub mod owners;
 pub mod page;
 pub mod paging;

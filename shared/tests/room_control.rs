@@ -276,6 +276,7 @@ async fn with_jwt_every_route_is_for_the_rooms_owner_and_admins() {
         admin: ClaimRule::parse("cognito:groups=admin").unwrap(),
         creator: Some(ClaimRule::parse("cognito:groups=teachers").unwrap()),
         role_claims: RoleClaims::default(),
+        join: Default::default(),
     };
     let class = Class::start(CallerAuth::Jwt(rules)).await;
     let owner = [("sub", "teacher-1"), ("cognito:groups", "[teachers]")];

@@ -204,6 +204,7 @@ async fn an_owner_reaches_codes_and_assets_of_their_rooms_only() {
         admin: ClaimRule::parse("cognito:groups=admin").unwrap(),
         creator: Some(ClaimRule::parse("cognito:groups=teachers").unwrap()),
         role_claims: RoleClaims::default(),
+        join: Default::default(),
     };
     let owners = Arc::new(MemoryStore::default());
     let mine = RoomId::parse(ROOM).unwrap();

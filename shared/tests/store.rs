@@ -2,7 +2,8 @@
 //! uses are the template's, and every operation of the store, each conditional write among them,
 //! does in DynamoDB what the in-memory store does in the unit tests.
 
-use hms_shared::input::{Parse, RoomId};
+use hms_shared::input::{MemberId, Parse, Role, RoomId};
+use hms_shared::membership::{Access, RoomRules};
 use hms_shared::store::{
     BuiltReport, ClosedSession, EventRecord, EventsTable, Owners, PARTITION_KEY, SORT_KEY, Store, TTL_ATTRIBUTE,
 };
@@ -111,4 +112,81 @@ async fn a_table_that_cannot_be_reached_is_a_503_never_a_success() {
     let err = table.put_event_once(&event("e2", None, "x")).await.unwrap_err();
     assert_eq!((err.status(), err.code().as_str()), (503, "events_table_unavailable"), "{err}");
     assert!(err.to_string().contains("events table is unavailable"), "{err}");
+}
+
+/// What a room says of its people, the same in DynamoDB and in memory: the owner and the access
+/// setting on one item (neither write loses the other), members granted and re-granted, a ban
+/// that outlives the roles and the roles that outlive an unban, pages by user id, and one read
+/// that answers for the user asking only.
+async fn rooms_people(store: &dyn Owners) {
+    let room = RoomId::parse("631b2654f771854d9bf633df").unwrap();
+    let now = chrono::Utc::now();
+    let id = |u: &str| MemberId::parse(u).unwrap();
+    let roles = |rs: &[&str]| rs.iter().map(|r| Role::parse(r).unwrap()).collect::<Vec<_>>();
+    assert_eq!(store.room_rules(&room, "s1").await.unwrap(), RoomRules::default());
+
+    store.set_access(&room, Access::Members, "admin", now).await.unwrap();
+    assert!(store.claim_owner(&room, "teacher", now).await.unwrap(), "the access item has no owner yet");
+    assert!(!store.claim_owner(&room, "other", now).await.unwrap());
+    let rules = store.room_rules(&room, "nobody").await.unwrap();
+    assert_eq!((rules.owner.as_deref(), rules.access, rules.member), (Some("teacher"), Some(Access::Members), None));
+    store.assign_owner(&room, "teacher-2", "admin", now).await.unwrap();
+    store.set_access(&room, Access::Open, "teacher-2", now).await.unwrap();
+    let rules = store.room_rules(&room, "nobody").await.unwrap();
+    assert_eq!((rules.owner.as_deref(), rules.access), (Some("teacher-2"), Some(Access::Open)));
+
+    let roster: Vec<(MemberId, Vec<Role>)> = (0..25)
+        .map(|i| (id(&format!("s{i:02}")), roles(if i == 0 { &["host", "guest"] } else { &["guest"] })))
+        .collect();
+    store.put_members(&room, &roster, "teacher-2", now).await.unwrap();
+    let s00 = store.room_rules(&room, "s00").await.unwrap().member.unwrap();
+    assert_eq!((s00.user_id, s00.roles, s00.banned), (id("s00"), roles(&["host", "guest"]), false));
+    store.put_members(&room, &[(id("s00"), roles(&["viewer"]))], "teacher-2", now).await.unwrap();
+    assert_eq!(store.room_rules(&room, "s00").await.unwrap().member.unwrap().roles, roles(&["viewer"]), "replaced");
+
+    // A ban keeps the roles; removing the member keeps the ban; unbanning a non-member leaves nothing.
+    store.set_banned(&room, &id("s01"), true, "teacher-2", now).await.unwrap();
+    let s01 = store.room_rules(&room, "s01").await.unwrap().member.unwrap();
+    assert_eq!((s01.roles.len(), s01.banned), (1, true));
+    assert!(store.remove_member(&room, &id("s01")).await.unwrap());
+    assert!(!store.remove_member(&room, &id("s01")).await.unwrap(), "no roles left to take");
+    assert!(store.room_rules(&room, "s01").await.unwrap().member.unwrap().banned, "the ban stays");
+    store.set_banned(&room, &id("s01"), false, "teacher-2", now).await.unwrap();
+    assert_eq!(store.room_rules(&room, "s01").await.unwrap().member, None, "nothing left: no item");
+    store.set_banned(&room, &id("stranger"), true, "teacher-2", now).await.unwrap();
+    assert!(store.room_rules(&room, "stranger").await.unwrap().member.unwrap().banned, "a non-member banned");
+    store.set_banned(&room, &id("s02"), false, "teacher-2", now).await.unwrap();
+    assert_eq!(store.room_rules(&room, "s02").await.unwrap().member.unwrap().roles, roles(&["guest"]));
+    assert!(!store.remove_member(&room, &id("never")).await.unwrap());
+    assert_eq!(store.room_rules(&room, "never").await.unwrap().member, None, "no empty item made");
+
+    // Pages by user id: 24 members left after s01 went, and the banned stranger.
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let (page, next) = store.member_page(&room, 10, after.as_ref()).await.unwrap();
+        assert!(page.len() <= 10);
+        seen.extend(page);
+        match next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    let ids: Vec<&str> = seen.iter().map(|m| m.user_id.as_str()).collect();
+    assert_eq!(ids.len(), 25, "{ids:?}");
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "in user-id order: {ids:?}");
+    assert!(!ids.contains(&"s01") && ids.contains(&"stranger"));
+    let other = RoomId::parse("631b2654f771854d9bf633de").unwrap();
+    assert_eq!(store.member_page(&other, 10, None).await.unwrap(), (vec![], None), "members are per room");
+    assert_eq!(store.room_rules(&other, "s00").await.unwrap(), RoomRules::default());
+}
+
+#[tokio::test]
+async fn a_rooms_people_in_dynamodb() {
+    rooms_people(&table().await).await;
+}
+
+#[tokio::test]
+async fn a_rooms_people_in_memory() {
+    rooms_people(&hms_shared::store::MemoryStore::default()).await;
 }

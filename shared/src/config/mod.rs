@@ -93,6 +93,8 @@ impl Config {
             admin_value: non_empty("ADMIN_CLAIM_VALUE"),
             creator: non_empty("CREATOR_CLAIM"),
             role_claims: non_empty("ROLE_CLAIMS"),
+            host_roles: non_empty("HOST_ROLES"),
+            access_default: non_empty("ROOM_ACCESS_DEFAULT"),
         });
         let signed_in = matches!(caller_auth, Ok(CallerAuth::Jwt(_)));
         Self {

@@ -12,21 +12,29 @@
 //!   `stopped_at`;
 //! - its report: `ROOM#<room id>` / `REPORT#<started at>#<session id>`: the same, `gen`, and once
 //!   built `report` (gzip) and `events`;
-//! - a room's owner: `ROOM#<room id>` / `OWNER`: `owner`, `set_by`, `set_at`.
+//! - a room's owner and access: `ROOM#<room id>` / `OWNER`: `owner`, `set_by`, `set_at`, and
+//!   `access` (`open` or `members`) with `access_set_by`, `access_set_at` once set;
+//! - a room's member (or banned user): `MEMBERS#<room id>` / `USER#<user id>`: `user_id`,
+//!   `roles` (a list), `banned`, `set_by`, `set_at`; kept while it holds a role or a ban. Its
+//!   own partition: a class of 20,000 asking for tokens reads the room's item and the members'
+//!   partition, never 2 items a request from one partition.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
 use chrono::{DateTime, Utc};
 
 use super::{
     BuiltReport, ClosedSession, EventRecord, Owners, ReportKey, Store, StoreFuture, StoredReport, stamp, unavailable,
 };
 use crate::error::ApiError;
-use crate::input::RoomId;
+use crate::input::{MemberId, Parse, Role, RoomId};
+use crate::membership::{Access, Member, RoomRules};
 use crate::time::parse_rfc3339;
 use crate::tls::Roots;
 
@@ -45,6 +53,12 @@ const CLOSED_SK: &str = "CLOSED";
 const OWNER_SK: &str = "OWNER";
 const BODY: &str = "body";
 const OWNER: &str = "owner";
+const ACCESS: &str = "access";
+const MEMBER_PREFIX: &str = "USER#";
+const ROLES: &str = "roles";
+const BANNED: &str = "banned";
+/// Members written at once by `put_members` (each its own conditional-free update).
+const MEMBER_WRITES_AT_ONCE: usize = 10;
 /// A report item's report (gzip) and the number of peer events it was built from.
 const REPORT: &str = "report";
 const EVENTS: &str = "events";
@@ -123,12 +137,29 @@ fn event_item(event: &EventRecord<'_>) -> Item {
     item
 }
 
-fn owner_item(room: &RoomId, owner: &str, by: &str, now: DateTime<Utc>) -> Item {
-    let mut item = keys(room_pk(room.as_str()), OWNER_SK.into());
-    item.insert(OWNER.into(), s(owner));
-    item.insert("set_by".into(), s(by));
-    item.insert("set_at".into(), s(&now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
-    item
+fn members_pk(room: &RoomId) -> String {
+    format!("MEMBERS#{room}")
+}
+
+fn member_sk(user: &str) -> String {
+    format!("{MEMBER_PREFIX}{user}")
+}
+
+fn seconds(now: DateTime<Utc>) -> AttributeValue {
+    s(&now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}
+
+/// A member item as read: `None` for anything else.
+fn member_from(item: &Item) -> Option<Member> {
+    let user_id = MemberId::parse(text(item, "user_id")?).ok()?;
+    let roles = match item.get(ROLES) {
+        Some(AttributeValue::L(list)) => {
+            list.iter().filter_map(|v| v.as_s().ok()).filter_map(|r| Role::parse(r).ok()).collect()
+        }
+        _ => Vec::new(),
+    };
+    let banned = matches!(item.get(BANNED), Some(AttributeValue::Bool(true)));
+    Some(Member { user_id, roles, banned })
 }
 
 fn describe(closed: &ClosedSession, item: &mut Item) {
@@ -246,16 +277,80 @@ impl EventsTable {
         .await
     }
 
-    /// Writes `item` unless an item with its keys exists whose `attribute` is not `value`.
-    async fn put_if_absent_or_equal(&self, item: Item, attribute: &str, value: &str) -> Result<bool, ApiError> {
-        let put = self.put_builder(item);
-        conditional(
-            put.condition_expression("attribute_not_exists(#pk) OR #a = :v")
-                .expression_attribute_names("#pk", PARTITION_KEY)
-                .expression_attribute_names("#a", attribute)
-                .expression_attribute_values(":v", s(value)),
-        )
-        .await
+    /// Updates the item with keys `pk`/`sk` by `expression` (names `#n0`.., values as given),
+    /// if `condition` holds: the attributes it had before (`Some`, empty when it was new), or
+    /// `None` when the condition did not hold.
+    async fn update(
+        &self,
+        (pk, sk): (String, String),
+        expression: &str,
+        names: &[&str],
+        values: Vec<(&str, AttributeValue)>,
+        condition: Option<&str>,
+    ) -> Result<Option<Item>, ApiError> {
+        let mut update = self
+            .client()
+            .update_item()
+            .table_name(&self.name)
+            .set_key(Some(keys(pk, sk)))
+            .update_expression(expression)
+            .set_condition_expression(condition.map(str::to_string))
+            .return_values(ReturnValue::UpdatedOld);
+        for (i, name) in names.iter().enumerate() {
+            update = update.expression_attribute_names(format!("#n{i}"), *name);
+        }
+        for (name, value) in values {
+            update = update.expression_attribute_values(name, value);
+        }
+        match Box::pin(update.send()).await {
+            Ok(out) => Ok(Some(out.attributes.unwrap_or_default())),
+            Err(e) if matches!(e.as_service_error(), Some(UpdateItemError::ConditionalCheckFailedException(_))) => {
+                Ok(None)
+            }
+            Err(e) => Err(unavailable(&DisplayErrorContext(&e))),
+        }
+    }
+
+    /// Deletes a member item that holds neither a role nor a ban (it may have just lost one).
+    async fn drop_if_empty(&self, room: &RoomId, user: &MemberId) -> Result<(), ApiError> {
+        let delete = self
+            .client()
+            .delete_item()
+            .table_name(&self.name)
+            .set_key(Some(keys(members_pk(room), member_sk(user.as_str()))))
+            .condition_expression("attribute_not_exists(#r) AND (attribute_not_exists(#b) OR #b = :no)")
+            .expression_attribute_names("#r", ROLES)
+            .expression_attribute_names("#b", BANNED)
+            .expression_attribute_values(":no", AttributeValue::Bool(false));
+        match Box::pin(delete.send()).await {
+            Ok(_) => Ok(()),
+            Err(e) if matches!(e.as_service_error(), Some(DeleteItemError::ConditionalCheckFailedException(_))) => {
+                Ok(())
+            }
+            Err(e) => Err(unavailable(&DisplayErrorContext(&e))),
+        }
+    }
+
+    /// The items with these keys that exist, read in one request (strongly consistent). Keys
+    /// DynamoDB leaves unprocessed (throttling) are asked again, twice at most, then it is a 503.
+    async fn get_many(&self, wanted: Vec<Item>) -> Result<Vec<Item>, ApiError> {
+        let mut found = Vec::new();
+        let mut ask = wanted;
+        for _ in 0..3 {
+            let keys = KeysAndAttributes::builder()
+                .set_keys(Some(ask))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| ApiError::Internal(format!("a batch read's keys: {e}")))?;
+            let sent = self.client().batch_get_item().request_items(&self.name, keys).send();
+            let out = Box::pin(sent).await.map_err(|e| unavailable(&DisplayErrorContext(&e)))?;
+            found.extend(out.responses.and_then(|mut r| r.remove(&self.name)).unwrap_or_default());
+            match out.unprocessed_keys.and_then(|mut u| u.remove(&self.name)).map(|k| k.keys) {
+                Some(left) if !left.is_empty() => ask = left,
+                _ => return Ok(found),
+            }
+        }
+        Err(unavailable(&"the table left keys of a batch read unprocessed three times"))
     }
 
     /// Items of partition `pk` whose sort key starts with `sk_prefix`, in sort-key order
@@ -315,6 +410,9 @@ async fn conditional(
     }
 }
 
+/// `SET owner, set_by, set_at` of a room's item (its access stays as it is).
+const SET_OWNER: &str = "SET #n0 = :owner, #n1 = :by, #n2 = :at";
+
 impl Owners for EventsTable {
     fn owner_of<'a>(&'a self, room: &'a RoomId) -> StoreFuture<'a, Option<String>> {
         Box::pin(async move {
@@ -324,7 +422,19 @@ impl Owners for EventsTable {
     }
 
     fn claim_owner<'a>(&'a self, room: &'a RoomId, sub: &'a str, now: DateTime<Utc>) -> StoreFuture<'a, bool> {
-        Box::pin(self.put_if_absent_or_equal(owner_item(room, sub, sub, now), OWNER, sub))
+        Box::pin(async move {
+            let values = vec![(":owner", s(sub)), (":by", s(sub)), (":at", seconds(now))];
+            let done = self
+                .update(
+                    (room_pk(room.as_str()), OWNER_SK.into()),
+                    SET_OWNER,
+                    &[OWNER, "set_by", "set_at"],
+                    values,
+                    Some("attribute_not_exists(#n0) OR #n0 = :owner"),
+                )
+                .await?;
+            Ok(done.is_some())
+        })
     }
 
     fn assign_owner<'a>(
@@ -334,7 +444,127 @@ impl Owners for EventsTable {
         by: &'a str,
         now: DateTime<Utc>,
     ) -> StoreFuture<'a, ()> {
-        Box::pin(self.put(owner_item(room, owner, by, now)))
+        Box::pin(async move {
+            let values = vec![(":owner", s(owner)), (":by", s(by)), (":at", seconds(now))];
+            let keys = (room_pk(room.as_str()), OWNER_SK.into());
+            self.update(keys, SET_OWNER, &[OWNER, "set_by", "set_at"], values, None).await.map(|_| ())
+        })
+    }
+
+    fn room_rules<'a>(&'a self, room: &'a RoomId, user: &'a str) -> StoreFuture<'a, RoomRules> {
+        Box::pin(async move {
+            let mut wanted = vec![keys(room_pk(room.as_str()), OWNER_SK.into())];
+            // A sub too long to be a member id is nobody's member item: not asked for.
+            if MemberId::parse(user).is_ok() {
+                wanted.push(keys(members_pk(room), member_sk(user)));
+            }
+            let mut rules = RoomRules::default();
+            for item in self.get_many(wanted).await? {
+                if text(&item, SORT_KEY) == Some(OWNER_SK) {
+                    rules.owner = text(&item, OWNER).map(str::to_string);
+                    rules.access = text(&item, ACCESS).and_then(|a| Access::parse(a).ok());
+                } else {
+                    rules.member = member_from(&item);
+                }
+            }
+            Ok(rules)
+        })
+    }
+
+    fn set_access<'a>(
+        &'a self,
+        room: &'a RoomId,
+        access: Access,
+        by: &'a str,
+        now: DateTime<Utc>,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let values = vec![(":a", s(access.as_str())), (":by", s(by)), (":at", seconds(now))];
+            let keys = (room_pk(room.as_str()), OWNER_SK.into());
+            let names = [ACCESS, "access_set_by", "access_set_at"];
+            self.update(keys, "SET #n0 = :a, #n1 = :by, #n2 = :at", &names, values, None).await.map(|_| ())
+        })
+    }
+
+    fn put_members<'a>(
+        &'a self,
+        room: &'a RoomId,
+        members: &'a [(MemberId, Vec<Role>)],
+        by: &'a str,
+        now: DateTime<Utc>,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            for chunk in members.chunks(MEMBER_WRITES_AT_ONCE) {
+                let writes = chunk.iter().map(|(user, roles)| {
+                    let roles = AttributeValue::L(roles.iter().map(|r| s(r.as_str())).collect());
+                    let values = vec![(":u", s(user.as_str())), (":r", roles), (":by", s(by)), (":at", seconds(now))];
+                    self.update(
+                        (members_pk(room), member_sk(user.as_str())),
+                        "SET #n0 = :u, #n1 = :r, #n2 = :by, #n3 = :at",
+                        &["user_id", ROLES, "set_by", "set_at"],
+                        values,
+                        None,
+                    )
+                });
+                futures_util::future::try_join_all(writes).await?;
+            }
+            Ok(())
+        })
+    }
+
+    fn remove_member<'a>(&'a self, room: &'a RoomId, user: &'a MemberId) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let keys = (members_pk(room), member_sk(user.as_str()));
+            let old = self.update(keys, "REMOVE #n0", &[ROLES], vec![], Some("attribute_exists(#n0)")).await?;
+            if old.is_some() {
+                self.drop_if_empty(room, user).await?;
+            }
+            Ok(old.is_some())
+        })
+    }
+
+    fn set_banned<'a>(
+        &'a self,
+        room: &'a RoomId,
+        user: &'a MemberId,
+        banned: bool,
+        by: &'a str,
+        now: DateTime<Utc>,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let keys = (members_pk(room), member_sk(user.as_str()));
+            let values = vec![
+                (":u", s(user.as_str())),
+                (":b", AttributeValue::Bool(banned)),
+                (":by", s(by)),
+                (":at", seconds(now)),
+            ];
+            let names = ["user_id", BANNED, "set_by", "set_at"];
+            let expression = "SET #n0 = :u, #n1 = :b, #n2 = :by, #n3 = :at";
+            if banned {
+                self.update(keys, expression, &names, values, None).await?;
+            } else if self.update(keys, expression, &names, values, Some("attribute_exists(#n0)")).await?.is_some() {
+                self.drop_if_empty(room, user).await?;
+            }
+            Ok(())
+        })
+    }
+
+    fn member_page<'a>(
+        &'a self,
+        room: &'a RoomId,
+        limit: u32,
+        after: Option<&'a MemberId>,
+    ) -> StoreFuture<'a, (Vec<Member>, Option<MemberId>)> {
+        Box::pin(async move {
+            let limit = i32::try_from(limit).unwrap_or(i32::MAX);
+            let after = after.map(|a| member_sk(a.as_str()));
+            let (items, next) =
+                self.query(&members_pk(room), MEMBER_PREFIX, true, Some(limit), after.as_deref()).await?;
+            let members = items.iter().filter_map(member_from).collect();
+            let next = next.and_then(|sk| sk.strip_prefix(MEMBER_PREFIX).and_then(|u| MemberId::parse(u).ok()));
+            Ok((members, next))
+        })
     }
 }
 
@@ -415,7 +645,6 @@ impl Store for EventsTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::Parse;
     use crate::store::fixtures::{closed, t};
 
     #[test]
@@ -462,9 +691,17 @@ mod tests {
         let built = BuiltReport { gzip: vec![1, 2, 3], events: 7 };
         let item = report_item(&closed(), "g2", Some(&built));
         assert_eq!(report_from(&item).unwrap().built, Some(built));
-        let room = RoomId::parse("631a0f990e6ffae22efa610c").unwrap();
-        let owner = owner_item(&room, "alice", "admin-1", t("10:00:00"));
-        assert_eq!((&owner[PARTITION_KEY], &owner[SORT_KEY]), (&s("ROOM#631a0f990e6ffae22efa610c"), &s("OWNER")));
-        assert_eq!(owner[OWNER], s("alice"));
+    }
+
+    #[test]
+    fn member_items_read_back_and_anything_else_is_no_member() {
+        let mut item = keys("MEMBERS#r1".into(), member_sk("alice"));
+        item.insert("user_id".into(), s("alice"));
+        item.insert(ROLES.into(), AttributeValue::L(vec![s("guest"), s("host")]));
+        let read = member_from(&item).unwrap();
+        assert_eq!((read.user_id.as_str(), read.roles.len(), read.banned), ("alice", 2, false));
+        item.insert(BANNED.into(), AttributeValue::Bool(true));
+        assert!(member_from(&item).unwrap().banned);
+        assert_eq!(member_from(&keys("ROOM#r1".into(), OWNER_SK.into())), None);
     }
 }

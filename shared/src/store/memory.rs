@@ -13,11 +13,15 @@ use chrono::{DateTime, Utc};
 use super::{
     BuiltReport, ClosedSession, EventRecord, Owners, ReportKey, Store, StoreFuture, StoredReport, unavailable,
 };
-use crate::input::RoomId;
+use crate::input::{MemberId, Role, RoomId};
+use crate::membership::{Access, Member, RoomRules};
 
 #[derive(Debug, Default)]
 struct Tables {
     owners: HashMap<String, String>,
+    access: HashMap<String, Access>,
+    /// Each room's members by user id: roles granted and whether banned (kept while either is).
+    members: HashMap<String, BTreeMap<MemberId, (Vec<Role>, bool)>>,
     /// Events by (session, id); events of no session under `None`.
     events: BTreeMap<(Option<String>, String), String>,
     closed: HashMap<String, ClosedSession>,
@@ -49,7 +53,95 @@ impl MemoryStore {
     }
 }
 
+impl Tables {
+    /// `user`'s entry in `room` changed by `f`, dropped when it holds no role and no ban.
+    fn change_member(&mut self, room: &RoomId, user: &MemberId, f: impl FnOnce(&mut (Vec<Role>, bool))) {
+        let members = self.members.entry(room.to_string()).or_default();
+        let entry = members.entry(user.clone()).or_default();
+        f(entry);
+        if entry.0.is_empty() && !entry.1 {
+            members.remove(user);
+        }
+    }
+}
+
+fn member(user: &MemberId, (roles, banned): &(Vec<Role>, bool)) -> Member {
+    Member { user_id: user.clone(), roles: roles.clone(), banned: *banned }
+}
+
 impl Owners for MemoryStore {
+    fn room_rules<'a>(&'a self, room: &'a RoomId, user: &'a str) -> StoreFuture<'a, RoomRules> {
+        self.with(|t| RoomRules {
+            owner: t.owners.get(room.as_str()).cloned(),
+            access: t.access.get(room.as_str()).copied(),
+            member: t
+                .members
+                .get(room.as_str())
+                .and_then(|m| m.iter().find(|(id, _)| id.as_str() == user))
+                .map(|(id, entry)| member(id, entry)),
+        })
+    }
+
+    fn set_access<'a>(
+        &'a self,
+        room: &'a RoomId,
+        access: Access,
+        _by: &'a str,
+        _now: DateTime<Utc>,
+    ) -> StoreFuture<'a, ()> {
+        self.with(move |t| {
+            t.access.insert(room.to_string(), access);
+        })
+    }
+
+    fn put_members<'a>(
+        &'a self,
+        room: &'a RoomId,
+        members: &'a [(MemberId, Vec<Role>)],
+        _by: &'a str,
+        _now: DateTime<Utc>,
+    ) -> StoreFuture<'a, ()> {
+        self.with(|t| {
+            for (user, roles) in members {
+                t.change_member(room, user, |entry| entry.0 = roles.clone());
+            }
+        })
+    }
+
+    fn remove_member<'a>(&'a self, room: &'a RoomId, user: &'a MemberId) -> StoreFuture<'a, bool> {
+        self.with(|t| {
+            let mut had = false;
+            t.change_member(room, user, |entry| had = !std::mem::take(&mut entry.0).is_empty());
+            had
+        })
+    }
+
+    fn set_banned<'a>(
+        &'a self,
+        room: &'a RoomId,
+        user: &'a MemberId,
+        banned: bool,
+        _by: &'a str,
+        _now: DateTime<Utc>,
+    ) -> StoreFuture<'a, ()> {
+        self.with(move |t| t.change_member(room, user, |entry| entry.1 = banned))
+    }
+
+    fn member_page<'a>(
+        &'a self,
+        room: &'a RoomId,
+        limit: u32,
+        after: Option<&'a MemberId>,
+    ) -> StoreFuture<'a, (Vec<Member>, Option<MemberId>)> {
+        self.with(move |t| {
+            let Some(members) = t.members.get(room.as_str()) else { return (Vec::new(), None) };
+            let mut rest = members.iter().filter(|(id, _)| after.is_none_or(|a| *id > a));
+            let page: Vec<Member> = rest.by_ref().take(limit as usize).map(|(id, e)| member(id, e)).collect();
+            let next = if rest.next().is_some() { page.last().map(|m| m.user_id.clone()) } else { None };
+            (page, next)
+        })
+    }
+
     fn owner_of<'a>(&'a self, room: &'a RoomId) -> StoreFuture<'a, Option<String>> {
         self.with(|t| t.owners.get(room.as_str()).cloned())
     }

@@ -30,7 +30,8 @@ pub use dynamo::{
 pub use memory::MemoryStore;
 
 use crate::error::ApiError;
-use crate::input::RoomId;
+use crate::input::{MemberId, Role, RoomId};
+use crate::membership::{Access, Member, RoomRules};
 
 /// What a store operation answers: boxed, so the store can be shared as a trait object.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, ApiError>> + Send + 'a>>;
@@ -120,8 +121,53 @@ pub struct StoredReport {
     pub built: Option<BuiltReport>,
 }
 
-/// Who owns which room. Claiming is a conditional write, so concurrent containers agree.
+/// Who owns which room, who may join it (its access setting, members and bans: `membership`).
+/// Claiming is a conditional write, so concurrent containers agree.
 pub trait Owners: Send + Sync {
+    /// `room`'s owner and access setting, and its member item for `user` if any: one read of the
+    /// table (strongly consistent, so a ban or a switch to `members` holds for the next request).
+    fn room_rules<'a>(&'a self, room: &'a RoomId, user: &'a str) -> StoreFuture<'a, RoomRules>;
+
+    /// Sets `room`'s access, keeping its owner.
+    fn set_access<'a>(
+        &'a self,
+        room: &'a RoomId,
+        access: Access,
+        by: &'a str,
+        now: DateTime<Utc>,
+    ) -> StoreFuture<'a, ()>;
+
+    /// Grants each member its roles (replacing the roles granted before), keeping its ban.
+    fn put_members<'a>(
+        &'a self,
+        room: &'a RoomId,
+        members: &'a [(MemberId, Vec<Role>)],
+        by: &'a str,
+        now: DateTime<Utc>,
+    ) -> StoreFuture<'a, ()>;
+
+    /// Takes `user`'s roles in `room` away (a ban stays): `true` when the user had roles.
+    fn remove_member<'a>(&'a self, room: &'a RoomId, user: &'a MemberId) -> StoreFuture<'a, bool>;
+
+    /// Bans `user` from `room` (`true`) or lifts the ban, keeping the roles granted.
+    fn set_banned<'a>(
+        &'a self,
+        room: &'a RoomId,
+        user: &'a MemberId,
+        banned: bool,
+        by: &'a str,
+        now: DateTime<Utc>,
+    ) -> StoreFuture<'a, ()>;
+
+    /// Up to `limit` of `room`'s members (banned users included), by user id, after `after`; and
+    /// the user id to continue after when more may follow.
+    fn member_page<'a>(
+        &'a self,
+        room: &'a RoomId,
+        limit: u32,
+        after: Option<&'a MemberId>,
+    ) -> StoreFuture<'a, (Vec<Member>, Option<MemberId>)>;
+
     /// The recorded owner (`sub`) of `room`, if any.
     fn owner_of<'a>(&'a self, room: &'a RoomId) -> StoreFuture<'a, Option<String>>;
 

@@ -42,11 +42,14 @@ pub fn room_control(config: &Config) -> Built<RoomControl<Hms>> {
 
 /// `auth-token`.
 pub fn auth_token(config: &Config) -> Built<AuthToken<ConfiguredSource>> {
-    let (credentials, (roles, (ttl_seconds, caller_auth))) = both(
+    let (credentials, (roles, (ttl_seconds, access))) = both(
         credential_store(config),
-        both(part(&config.allowed_roles), both(part(&config.auth_token_ttl_seconds), part(&config.caller_auth))),
+        both(
+            part(&config.allowed_roles),
+            both(part(&config.auth_token_ttl_seconds), room_access(config, events_table(config))),
+        ),
     )?;
-    Ok(AuthToken { credentials, roles, ttl_seconds, caller_auth })
+    Ok(AuthToken { credentials, roles, ttl_seconds, access })
 }
 
 /// `session-analytics`.
@@ -70,7 +73,7 @@ fn room_access(config: &Config, table: Built<Arc<EventsTable>>) -> Built<RoomAcc
     let owners = match (&auth, table) {
         (_, Ok(table)) => Ok(table as SharedOwners),
         (CallerAuth::Jwt(_), Err(errors)) => return Err(errors),
-        (CallerAuth::Open, Err(_)) => Err(ConfigError("EVENTS_TABLE is not set: room owners are not kept".into())),
+        (CallerAuth::Open, Err(_)) => return Ok(RoomAccess::open()),
     };
     Ok(RoomAccess::new(auth, owners))
 }
@@ -343,10 +346,13 @@ mod tests {
         assert!(texts(create_room(&config(&jwt)).err().unwrap()).contains("EVENTS_TABLE"));
         assert!(texts(room_control(&config(&jwt)).err().unwrap()).contains("EVENTS_TABLE"));
         assert!(texts(session_analytics(&config(&jwt)).err().unwrap()).contains("EVENTS_TABLE"));
-        assert!(auth_token(&config(&jwt)).is_ok(), "tokens need no table");
+        assert!(texts(auth_token(&config(&jwt)).err().unwrap()).contains("EVENTS_TABLE"), "rooms decide tokens");
+        let open = [("APP_ACCESS_KEY", "k"), ("APP_SECRET", SECRET), ("ALLOWED_ROLES", "host")];
+        assert!(auth_token(&config(&open)).is_ok(), "without sign-in tokens need no table");
         let mut with_table = jwt.to_vec();
         with_table.extend([("EVENTS_TABLE", "events"), ("AWS_REGION", "eu-west-1")]);
         assert!(create_room(&config(&with_table)).is_ok() && room_control(&config(&with_table)).is_ok());
+        assert!(auth_token(&config(&with_table)).is_ok());
     }
 
     #[test]

@@ -48,7 +48,7 @@ fn auth_token_fn(name: &str) -> AuthToken<StaticSource> {
         ),
         roles: RoleAllowList::Only([Role::parse("host").unwrap(), Role::parse("guest").unwrap()].into()),
         ttl_seconds: 3600,
-        caller_auth: caller_auth(name),
+        access: access(name),
     }
 }
 
@@ -213,10 +213,10 @@ async fn check(name: &str) {
             assert!(body["sessions"][0].get("peers").is_none(), "peers only with peers=true");
         }
         "auth-token-jwt.json" => {
-            assert_eq!(status, 200, "{body}");
-            let claims = decode(&body);
-            assert_eq!(claims.user_id.as_deref(), Some("7d3f-alice-sub"), "the token is bound to the caller's sub");
-            assert_eq!(claims.role.as_deref(), Some("guest"));
+            // With sign-in the room decides (its owner, access, members and bans are in the
+            // table): with the table out of reach no token is minted, and the 503 has the app ask
+            // again. shared/tests/who_joins.rs and the e2e matrix mint them with the table there.
+            expect_error(name, 503, "events_table_unavailable", &body, status, "events table is unavailable")
         }
         "auth-token-jwt-user-mismatch.json" => expect_error(name, 403, "user_mismatch", &body, status, "user_id"),
         "auth-token-jwt-no-sub.json" => expect_error(name, 401, "unauthenticated", &body, status, "sub"),
@@ -240,8 +240,7 @@ async fn check(name: &str) {
             assert!(!body.to_string().contains("cognito") && !body.to_string().contains("teachers"), "{body}");
         }
         "auth-token-jwt-teacher-host.json" => {
-            assert_eq!(status, 200, "{body}");
-            assert_eq!(decode(&body).role.as_deref(), Some("host"));
+            expect_error(name, 503, "events_table_unavailable", &body, status, "events table is unavailable")
         }
         "room-owner-jwt-not-admin.json" => {
             expect_error(name, 403, "admin_required", &body, status, "assigning a room's owner")

@@ -30,7 +30,7 @@ fn any_role(secret: &str) -> AuthToken<StaticSource> {
         credentials: CredentialStore::new(StaticSource(Credentials::new("k".into(), secret.into())), CACHE_AGE),
         roles: RoleAllowList::Any,
         ttl_seconds: 60,
-        caller_auth: hms_shared::auth::CallerAuth::Open,
+        access: hms_shared::owners::RoomAccess::open(),
     }
 }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use hms_shared::ApiError;
-use hms_shared::auth::{CallerAuth, RoleAllowList};
+use hms_shared::auth::RoleAllowList;
 use hms_shared::credentials::{CredentialStore, Credentials, SecretSource, SecretsManagerSource};
 use hms_shared::handlers::AuthToken;
 use hms_shared::hms::HmsClient;
@@ -261,7 +261,7 @@ async fn rooms_tokens_joins_and_attendance_end_to_end() {
         ),
         roles: RoleAllowList::Only([Role::parse("host").unwrap(), Role::parse("guest").unwrap()].into()),
         ttl_seconds: 3600,
-        caller_auth: CallerAuth::Open,
+        access: hms_shared::owners::RoomAccess::open(),
     };
     let token = |user: &'static str, role: &'static str| {
         let ev = post_json("/auth-token", json!({"room_id": room_id, "user_id": user, "role": role}));

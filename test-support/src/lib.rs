@@ -64,8 +64,7 @@ pub fn webhooks_receiver<S: hms_shared::credentials::SecretSource>(
 /// Who may run which room on an open API without an owners' table (`CALLER_AUTH=none`, no
 /// `EVENTS_TABLE`), as the handler tests build the functions.
 pub fn open_access() -> hms_shared::owners::RoomAccess {
-    let no_table = hms_shared::error::ConfigError("EVENTS_TABLE is not set: room owners are not kept".into());
-    hms_shared::owners::RoomAccess::new(hms_shared::auth::CallerAuth::Open, Err(no_table))
+    hms_shared::owners::RoomAccess::open()
 }
 
 /// `session-analytics` over `hms` on an open API without the events table.

@@ -1,14 +1,16 @@
-//! `auth-token`: `POST /auth-token`, a 100ms auth token for a user, a room and a role.
+//! `auth-token`: `POST /auth-token`, a 100ms auth token for a user, a room and a role. When
+//! callers sign in, the room decides too (`membership`): one read of the table per request.
 
 use lambda_http::http::Method;
 use serde_json::json;
 
 use super::Function;
-use crate::auth::{Caller, CallerAuth, RoleAllowList};
+use crate::auth::{Caller, RoleAllowList};
 use crate::credentials::{CredentialStore, Credentials, SecretSource};
 use crate::edge::{ApiRequest, Reply, Route};
 use crate::error::{ApiError, ErrorCode};
 use crate::input::{Parse, Role, RoomId, UserId, json_object, opt_str, req_field};
+use crate::owners::RoomAccess;
 use crate::tokens;
 
 pub const AUTH_TOKEN_PATH: &str = "/auth-token";
@@ -18,16 +20,19 @@ pub struct AuthToken<S> {
     pub credentials: CredentialStore<S>,
     pub roles: RoleAllowList,
     pub ttl_seconds: i64,
-    pub caller_auth: CallerAuth,
+    /// Who is calling and, when callers sign in, the rooms' rules (the table).
+    pub access: RoomAccess,
 }
 
 impl<S: SecretSource> Function for AuthToken<S> {
     const ROUTES: &'static [Route] = &[Route { path: AUTH_TOKEN_PATH, method: Method::POST }];
 
     async fn call(&self, _: &'static str, req: ApiRequest) -> Result<Reply, ApiError> {
-        let caller = self.caller_auth.caller(&req.claims)?;
-        // Parsed before the secret is read: a bad request costs no Secrets Manager call.
+        let caller = self.access.auth.caller(&req.claims)?;
+        // Parsed and decided before the secret is read: a bad or refused request costs no
+        // Secrets Manager call.
         let request = auth_token_request(req.body.as_deref(), &self.roles, &caller)?;
+        self.access.require_join(&caller, &request.room_id, &request.role).await?;
         let creds = self.credentials.get().await?;
         auth_token(&creds, &request, self.ttl_seconds, chrono::Utc::now().timestamp(), caller.sub())
     }

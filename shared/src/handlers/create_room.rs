@@ -18,6 +18,7 @@ use crate::input::{
     MAX_DESCRIPTION_LEN, MAX_LARGE_ROOM_SIZE, MAX_MAX_DURATION_SECONDS, MAX_ROOM_SIZE, MIN_MAX_DURATION_SECONDS, Parse,
     RoomId, RoomName, json_object, only_fields, opt_bool, opt_field, opt_str, opt_u64, req_field,
 };
+use crate::membership::Access;
 use crate::owners::RoomAccess;
 
 pub const CREATE_ROOM_PATH: &str = "/create-room";
@@ -27,8 +28,17 @@ pub const ROOM_OWNER_PATH: &str = "/room-owner";
 pub const MAX_OWNER_LEN: usize = 255;
 
 /// Fields `/create-room` accepts.
-pub const CREATE_ROOM_FIELDS: [&str; 8] =
-    ["name", "description", "template_id", "region", "size", "max_duration_seconds", "large_room", "room_codes"];
+pub const CREATE_ROOM_FIELDS: [&str; 9] = [
+    "name",
+    "description",
+    "template_id",
+    "region",
+    "size",
+    "max_duration_seconds",
+    "large_room",
+    "room_codes",
+    "access",
+];
 
 /// The `create-room` function.
 pub struct CreateRoom<H> {
@@ -45,6 +55,9 @@ pub struct CreateRoom<H> {
 pub struct CreateRoomRequest {
     pub room: NewRoom,
     pub room_codes: bool,
+    /// Who may join (`membership`): kept once the room exists; unset, the room has
+    /// `ROOM_ACCESS_DEFAULT` (or keeps the setting it has).
+    pub access: Option<Access>,
 }
 
 impl<H: HmsApi> Function for CreateRoom<H> {
@@ -66,15 +79,32 @@ impl<H: HmsApi> Function for CreateRoom<H> {
             name_is_free(&self.hms, &self.access, &caller, name).await?;
         }
         let roles = if ask.room_codes {
-            Some(self.code_roles.as_ref().map_err(|e| ApiError::Config(e.to_string()))?)
+            let roles = self.code_roles.as_ref().map_err(|e| ApiError::Config(e.to_string()))?;
+            // Refused before the room is made: codes the caller may not have, or a members room.
+            codes::require_code_roles(&caller, None, roles)?;
+            if ask.access == Some(Access::Members) {
+                return Err(ApiError::bad_request(
+                    ErrorCode::InvalidBody,
+                    "a members-only room has no room codes: ask for 'room_codes' or 'access': 'members', not both",
+                ));
+            }
+            Some(roles)
         } else {
             None
         };
         let answer = self.hms.create_room(&ask.room).await?;
         let (mut room, room_id) = created_room(&answer)?;
         record_owner(&self.access, &caller, &room_id).await?;
+        if let Some(access) = ask.access {
+            self.access.owners()?.set_access(&room_id, access, caller.sub().unwrap_or("-"), chrono::Utc::now()).await?;
+            room.insert("access".into(), json!(access.as_str()));
+        }
+        if roles.is_some() {
+            self.access.require_codes_allowed(&room_id).await?;
+        }
         match roles {
-            None => Ok(Reply::ok_raw(answer)),
+            None if ask.access.is_none() => Ok(Reply::ok_raw(answer)),
+            None => Reply::ok_json(&room),
             Some(roles) => {
                 room.insert("room_codes".into(), json!(room_codes(&self.hms, &room_id, roles).await?));
                 Reply::ok_json(&room)
@@ -199,7 +229,11 @@ pub fn create_room_request(body: Option<&[u8]>) -> Result<CreateRoomRequest, Api
         max_duration_seconds,
         large_room,
     };
-    Ok(CreateRoomRequest { room, room_codes: opt_bool(&map, "room_codes")?.unwrap_or(false) })
+    Ok(CreateRoomRequest {
+        room,
+        room_codes: opt_bool(&map, "room_codes")?.unwrap_or(false),
+        access: opt_field(&map, "access")?,
+    })
 }
 
 /// 100ms's answer to `POST /rooms` as a room object with its id, or the 502 that says it is not.

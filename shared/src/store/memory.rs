@@ -6,7 +6,7 @@
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use chrono::{DateTime, Utc};
 
@@ -34,6 +34,8 @@ struct Tables {
 pub struct MemoryStore {
     tables: Mutex<Tables>,
     down: AtomicBool,
+    /// Operations asked of it, as requests to the table would be counted.
+    operations: AtomicUsize,
 }
 
 impl MemoryStore {
@@ -42,8 +44,14 @@ impl MemoryStore {
         self.down.store(down, Ordering::SeqCst);
     }
 
+    /// How many operations were asked of it so far (each one request to a table).
+    pub fn operations(&self) -> usize {
+        self.operations.load(Ordering::SeqCst)
+    }
+
     /// Runs `f` on the tables now (nothing here waits), or fails while the store is down.
     fn with<'a, T: Send + 'a>(&'a self, f: impl FnOnce(&mut Tables) -> T) -> StoreFuture<'a, T> {
+        self.operations.fetch_add(1, Ordering::SeqCst);
         let result = if self.down.load(Ordering::SeqCst) {
             Err(unavailable(&"the in-memory store is down"))
         } else {

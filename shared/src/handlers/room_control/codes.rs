@@ -5,13 +5,14 @@
 use serde_json::{Value, json};
 
 use super::upstream_404;
-use crate::auth::RoleAllowList;
+use crate::auth::{Caller, RoleAllowList};
 use crate::edge::Reply;
 use crate::error::{ApiError, ErrorCode};
 use crate::hms::HmsApi;
 use crate::hms::room_codes::{Created, LIST_PAGE_LIMIT, RoomCodeObject};
 use crate::hms::sessions::{self, Page};
 use crate::input::{Parse, Role, RoomCode, RoomId, json_object, only_fields, opt_field, req_field};
+use crate::owners::RoomAccess;
 
 pub const ROOM_CODES_PATH: &str = "/room-codes";
 pub const ROOM_CODES_DISABLE_PATH: &str = "/room-codes/disable";
@@ -36,26 +37,30 @@ pub fn create_request(body: Option<&[u8]>, allowed: &RoleAllowList) -> Result<Cr
     let map = json_object(body)?;
     only_fields(&map, &["room_id", "roles"])?;
     let room_id = req_field(&map, "room_id")?;
-    let roles = match map.get("roles") {
-        None | Some(Value::Null) => None,
+    let roles = role_list(map.get("roles"), "roles", allowed)?;
+    Ok(CreateCodes { room_id, roles })
+}
+
+/// A list of 1 to [`MAX_ROLES`] role names of `allowed` in field `field` (`None` when absent or
+/// null), each once: a role outside `allowed` is a 403 `role_not_allowed`.
+pub fn role_list(value: Option<&Value>, field: &str, allowed: &RoleAllowList) -> Result<Option<Vec<Role>>, ApiError> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
         Some(Value::Array(items)) if !items.is_empty() && items.len() <= MAX_ROLES => {
             let mut roles = Vec::with_capacity(items.len());
             for item in items {
-                let text = item.as_str().ok_or_else(|| ApiError::invalid_field("roles", "must hold role names"))?;
+                let text = item.as_str().ok_or_else(|| ApiError::invalid_field(field, "must hold role names"))?;
                 let role =
-                    Role::parse(text).map_err(|why| ApiError::invalid_field("roles", format!("'{text}' {why}")))?;
+                    Role::parse(text).map_err(|why| ApiError::invalid_field(field, format!("'{text}' {why}")))?;
                 allowed.require(&role)?;
                 if !roles.contains(&role) {
                     roles.push(role);
                 }
             }
-            Some(roles)
+            Ok(Some(roles))
         }
-        Some(_) => {
-            return Err(ApiError::invalid_field("roles", format!("must be a list of 1 to {MAX_ROLES} role names")));
-        }
-    };
-    Ok(CreateCodes { room_id, roles })
+        Some(_) => Err(ApiError::invalid_field(field, format!("must be a list of 1 to {MAX_ROLES} role names"))),
+    }
 }
 
 /// Parses `{code, room_id?}`: the room the code is of, which a caller who is not an admin must
@@ -66,14 +71,49 @@ pub fn code_request(body: Option<&[u8]>) -> Result<(RoomCode, Option<RoomId>), A
     Ok((req_field(&map, "code")?, opt_field(&map, "room_id")?))
 }
 
-/// Fails with 404 unless `code` is one of `room`'s codes.
-pub async fn require_code_of(hms: &impl HmsApi, room: &RoomId, code: &RoomCode) -> Result<(), ApiError> {
+/// `code` as one of `room`'s codes; 404 unless it is one.
+pub async fn code_of(hms: &impl HmsApi, room: &RoomId, code: &RoomCode) -> Result<RoomCodeObject, ApiError> {
     let codes = all_codes(hms, room, None, None).await?;
-    if codes.iter().any(|c| c.code == code.as_str()) {
-        Ok(())
-    } else {
-        Err(ApiError::NotFound { code: ErrorCode::UpstreamNotFound, msg: format!("room code {code} does not exist") })
-    }
+    codes.into_iter().find(|c| c.code == code.as_str()).ok_or_else(|| ApiError::NotFound {
+        code: ErrorCode::UpstreamNotFound,
+        msg: format!("room code {code} does not exist"),
+    })
+}
+
+/// Fails unless `caller` may make codes of these roles (`None`: every role of `allowed`): what a
+/// token of each needs, `ALLOWED_ROLES` and `ROLE_CLAIMS` (a code joins whoever holds it, for as
+/// long as it is enabled). `HOST_ROLES` need the room's owner or an admin, which every caller of
+/// room-control is by then.
+pub fn require_code_roles(
+    caller: &Caller<'_>,
+    roles: Option<&[Role]>,
+    allowed: &RoleAllowList,
+) -> Result<(), ApiError> {
+    let all: Vec<Role> = match (roles, allowed) {
+        (Some(roles), _) => roles.to_vec(),
+        (None, RoleAllowList::Only(set)) => set.iter().cloned().collect(),
+        (None, RoleAllowList::Any) => return Ok(()),
+    };
+    all.iter().try_for_each(|role| caller.require_role(role, allowed))
+}
+
+/// Fails unless `caller` may have `code` enabled: its role as for [`require_code_roles`] (a role
+/// that is no valid role name is refused), and its room not `members` (`RoomAccess`).
+pub async fn require_enable(
+    caller: &Caller<'_>,
+    access: &RoomAccess,
+    code: &RoomCodeObject,
+    allowed: &RoleAllowList,
+) -> Result<(), ApiError> {
+    let role = Role::parse(&code.role).map_err(|_| ApiError::Forbidden {
+        code: ErrorCode::RoleNotAllowed,
+        msg: format!("room code {} is for role '{}', which may not be requested here", code.code, code.role),
+    })?;
+    caller.require_role(&role, allowed)?;
+    let room = RoomId::parse(&code.room_id).map_err(|_| {
+        ApiError::upstream(ErrorCode::UpstreamInvalidResponse, "100ms answered a room code without a valid room id")
+    })?;
+    access.require_codes_allowed(&room).await
 }
 
 /// Every code of a room (every page, at most [`MAX_CODE_PAGES`]), optionally of one role or
@@ -156,29 +196,28 @@ pub async fn list(
     Reply::ok_json(&json!({"success": true, "room_id": room_id, "count": codes.len(), "room_codes": codes}))
 }
 
-/// `POST /room-codes/enable` and `/disable`. 100ms says a code's role only once it has switched
-/// it, so an enabled code for a role outside `allowed` is disabled again at once and the answer
-/// is 403 `role_not_allowed`.
-pub async fn switch(
-    hms: &impl HmsApi,
-    code: &RoomCode,
-    enabled: bool,
-    allowed: &RoleAllowList,
-) -> Result<Reply, ApiError> {
+/// Enables or disables `code`: 100ms's room code object after the switch.
+pub async fn set(hms: &impl HmsApi, code: &RoomCode, enabled: bool) -> Result<RoomCodeObject, ApiError> {
     let bytes = hms
         .set_room_code(code, enabled)
         .await
         .map_err(upstream_404(ErrorCode::UpstreamNotFound, || format!("room code {code} does not exist")))?;
-    let updated: RoomCodeObject = sessions::parse(&bytes, "room code")?;
-    if enabled && !Role::parse(&updated.role).is_ok_and(|r| allowed.allows(&r)) {
+    sessions::parse(&bytes, "room code")
+}
+
+/// `POST /room-codes/enable` and `/disable`, once the caller may. Without the room (an admin's
+/// request), 100ms says a code's role and room only once it has switched it: an enabled code the
+/// caller may not have is disabled again at once (`refused`), and the answer is that refusal.
+pub async fn switch(
+    hms: &impl HmsApi,
+    code: &RoomCode,
+    enabled: bool,
+    refused: impl AsyncFnOnce(&RoomCodeObject) -> Result<(), ApiError>,
+) -> Result<Reply, ApiError> {
+    let updated = set(hms, code, enabled).await?;
+    if enabled && let Err(e) = refused(&updated).await {
         hms.set_room_code(code, false).await?;
-        return Err(ApiError::Forbidden {
-            code: ErrorCode::RoleNotAllowed,
-            msg: format!(
-                "room code {code} is for role '{}', which may not be requested here; it stays disabled",
-                updated.role
-            ),
-        });
+        return Err(e);
     }
     Reply::ok_json(&json!({"success": true, "room_code": updated}))
 }

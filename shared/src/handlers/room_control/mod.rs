@@ -4,6 +4,7 @@
 //! room's owner and admins (`owners`); anyone else hears 404.
 
 pub mod codes;
+pub mod members;
 pub mod peers;
 pub mod recordings;
 
@@ -14,10 +15,14 @@ use crate::auth::{Caller, RoleAllowList};
 use crate::edge::{ApiRequest, Reply, Route};
 use crate::error::{ApiError, ErrorCode};
 use crate::hms::HmsApi;
+use crate::hms::active_rooms::Removal;
 use crate::input::{AssetId, RoomId};
 use crate::owners::RoomAccess;
 
 pub use codes::{ROOM_CODES_DISABLE_PATH, ROOM_CODES_ENABLE_PATH, ROOM_CODES_PATH};
+pub use members::{
+    ROOM_ACCESS_PATH, ROOM_MEMBERS_BAN_PATH, ROOM_MEMBERS_PATH, ROOM_MEMBERS_REMOVE_PATH, ROOM_MEMBERS_UNBAN_PATH,
+};
 pub use peers::{ACTIVE_PEERS_PATH, END_ROOM_PATH, REMOVE_PEER_PATH};
 pub use recordings::{RECORDING_URL_PATH, RECORDINGS_PATH, RECORDINGS_START_PATH, RECORDINGS_STOP_PATH};
 
@@ -43,6 +48,12 @@ impl<H: HmsApi> Function for RoomControl<H> {
         Route { path: RECORDINGS_STOP_PATH, method: Method::POST },
         Route { path: RECORDINGS_PATH, method: Method::GET },
         Route { path: RECORDING_URL_PATH, method: Method::GET },
+        Route { path: ROOM_ACCESS_PATH, method: Method::POST },
+        Route { path: ROOM_MEMBERS_PATH, method: Method::POST },
+        Route { path: ROOM_MEMBERS_PATH, method: Method::GET },
+        Route { path: ROOM_MEMBERS_REMOVE_PATH, method: Method::POST },
+        Route { path: ROOM_MEMBERS_BAN_PATH, method: Method::POST },
+        Route { path: ROOM_MEMBERS_UNBAN_PATH, method: Method::POST },
     ];
 
     /// Every route parses its input first (a caller's mistake is a 400 whoever calls), then
@@ -52,10 +63,13 @@ impl<H: HmsApi> Function for RoomControl<H> {
         let hms = &self.hms;
         let body = req.body.as_deref();
         let access = &self.access;
+        let by = caller.sub().unwrap_or("-");
         match (route, &req.method) {
             (ROOM_CODES_PATH, &Method::POST) => {
                 let ask = codes::create_request(body, &self.roles)?;
                 access.require_room(&caller, &ask.room_id).await?;
+                codes::require_code_roles(&caller, ask.roles.as_deref(), &self.roles)?;
+                access.require_codes_allowed(&ask.room_id).await?;
                 codes::create(hms, &ask, &self.roles).await
             }
             (ROOM_CODES_PATH, _) => {
@@ -67,17 +81,29 @@ impl<H: HmsApi> Function for RoomControl<H> {
             }
             (ROOM_CODES_DISABLE_PATH | ROOM_CODES_ENABLE_PATH, _) => {
                 let (code, room) = codes::code_request(body)?;
-                if !caller.is_admin() {
-                    let room = room.ok_or_else(|| {
-                        ApiError::bad_request(
-                            ErrorCode::MissingField,
-                            "field 'room_id' is required: the room the code is of (only admins may leave it out)",
-                        )
-                    })?;
-                    access.require_room(&caller, &room).await?;
-                    codes::require_code_of(hms, &room, &code).await?;
+                let enable = route == ROOM_CODES_ENABLE_PATH;
+                let roles = &self.roles;
+                match room {
+                    // The code's role and room are known before anything is switched.
+                    Some(room) => {
+                        access.require_room(&caller, &room).await?;
+                        let known = codes::code_of(hms, &room, &code).await?;
+                        if enable {
+                            codes::require_enable(&caller, access, &known, roles).await?;
+                        }
+                        codes::switch(hms, &code, enable, async |_| Ok(())).await
+                    }
+                    None if caller.is_admin() => {
+                        codes::switch(hms, &code, enable, async |updated| {
+                            codes::require_enable(&caller, access, updated, roles).await
+                        })
+                        .await
+                    }
+                    None => Err(ApiError::bad_request(
+                        ErrorCode::MissingField,
+                        "field 'room_id' is required: the room the code is of (only admins may leave it out)",
+                    )),
                 }
-                codes::switch(hms, &code, route == ROOM_CODES_ENABLE_PATH, &self.roles).await
             }
             (ACTIVE_PEERS_PATH, _) => {
                 let room_id: RoomId = req.required_param("room_id")?;
@@ -87,7 +113,14 @@ impl<H: HmsApi> Function for RoomControl<H> {
             (REMOVE_PEER_PATH, _) => {
                 let ask = peers::removal_request(body)?;
                 access.require_room(&caller, &ask.room_id).await?;
-                peers::remove(hms, &ask).await
+                // The ban is kept before the peer is removed: its next token request is refused.
+                let banned = match (&ask.who, ask.ban) {
+                    (Removal::Peer(peer), true) => {
+                        Some(peers::ban_peer(hms, access.owners()?, &ask.room_id, peer, by).await?)
+                    }
+                    _ => None,
+                };
+                peers::remove(hms, &ask, banned.as_ref()).await
             }
             (END_ROOM_PATH, _) => {
                 let ask = peers::end_request(body)?;
@@ -119,6 +152,33 @@ impl<H: HmsApi> Function for RoomControl<H> {
                     asset_room(self, &caller, &asset_id).await?;
                 }
                 recordings::url(hms, &asset_id, duration, chrono::Utc::now()).await
+            }
+            (ROOM_ACCESS_PATH, _) => {
+                let (room, room_access) = members::access_request(body)?;
+                access.require_room(&caller, &room).await?;
+                members::set_access(hms, access.owners()?, &room, room_access, by).await
+            }
+            (ROOM_MEMBERS_PATH, &Method::POST) => {
+                let ask = members::members_request(body, &self.roles)?;
+                access.require_room(&caller, &ask.room_id).await?;
+                members::put(access.owners()?, &ask, by).await
+            }
+            (ROOM_MEMBERS_PATH, _) => {
+                let room_id: RoomId = req.required_param("room_id")?;
+                let limit = req.param("limit")?.unwrap_or(members::MemberLimit::new(members::DEFAULT_MEMBER_LIMIT));
+                let after = req.param("cursor")?.as_ref().map(members::decode_cursor).transpose()?;
+                access.require_room(&caller, &room_id).await?;
+                members::list(access.owners()?, &room_id, limit, after.as_ref()).await
+            }
+            (ROOM_MEMBERS_REMOVE_PATH, _) => {
+                let (room, user) = members::member_request(body)?;
+                access.require_room(&caller, &room).await?;
+                members::remove(access.owners()?, &room, &user).await
+            }
+            (ROOM_MEMBERS_BAN_PATH | ROOM_MEMBERS_UNBAN_PATH, _) => {
+                let (room, user) = members::member_request(body)?;
+                access.require_room(&caller, &room).await?;
+                members::ban(access.owners()?, &room, &user, route == ROOM_MEMBERS_BAN_PATH, by).await
             }
             (other, _) => Err(ApiError::Internal(format!("route {other} is listed but has no handler"))),
         }

@@ -9,7 +9,10 @@ use crate::error::{ApiError, ErrorCode};
 use crate::hms::HmsApi;
 use crate::hms::active_rooms::{ActivePeers, Removal};
 use crate::hms::sessions;
-use crate::input::{PeerId, Reason, Role, RoomId, json_object, only_fields, opt_bool, opt_field, req_field};
+use crate::input::{
+    MemberId, Parse, PeerId, Reason, Role, RoomId, json_object, only_fields, opt_bool, opt_field, req_field,
+};
+use crate::store::Owners;
 
 pub const ACTIVE_PEERS_PATH: &str = "/active-peers";
 pub const REMOVE_PEER_PATH: &str = "/remove-peer";
@@ -21,13 +24,17 @@ pub struct RemovePeer {
     pub room_id: RoomId,
     pub who: Removal,
     pub reason: Reason,
+    /// Also bar the peer's `user_id` from new tokens for the room (with `peer_id` only).
+    pub ban: bool,
 }
 
-/// Parses `{room_id, peer_id | role, reason?}`: exactly one of `peer_id` and `role` (100ms would
-/// let `peer_id` win silently; a caller who sent both meant something we cannot tell).
+/// Parses `{room_id, peer_id | role, reason?, ban?}`: exactly one of `peer_id` and `role` (100ms
+/// would let `peer_id` win silently; a caller who sent both meant something we cannot tell).
+/// `ban` names one peer's user: with `role` it is a 400 (a ban of everyone holding a role is
+/// not a removal but a change of the room's members).
 pub fn removal_request(body: Option<&[u8]>) -> Result<RemovePeer, ApiError> {
     let map = json_object(body)?;
-    only_fields(&map, &["room_id", "peer_id", "role", "reason"])?;
+    only_fields(&map, &["room_id", "peer_id", "role", "reason", "ban"])?;
     let room_id = req_field(&map, "room_id")?;
     let who = match (opt_field::<PeerId>(&map, "peer_id")?, opt_field::<Role>(&map, "role")?) {
         (Some(peer), None) => Removal::Peer(peer),
@@ -43,7 +50,11 @@ pub fn removal_request(body: Option<&[u8]>) -> Result<RemovePeer, ApiError> {
         }
     };
     let reason = opt_field(&map, "reason")?.unwrap_or_else(empty_reason);
-    Ok(RemovePeer { room_id, who, reason })
+    let ban = opt_bool(&map, "ban")?.unwrap_or(false);
+    if ban && matches!(who, Removal::Role(_)) {
+        return Err(ApiError::invalid_field("ban", "needs 'peer_id': a ban is of one peer's user"));
+    }
+    Ok(RemovePeer { room_id, who, reason, ban })
 }
 
 fn empty_reason() -> Reason {
@@ -78,8 +89,32 @@ pub async fn active(hms: &impl HmsApi, room_id: &RoomId) -> Result<Reply, ApiErr
     Reply::ok_json(&json!({"success": true, "room_id": room_id, "count": peers.len(), "peers": peers}))
 }
 
+/// Bans the user of `peer`, a peer in `room`'s live session now, from new tokens for the room:
+/// the user id 100ms has for the peer (what its token said). 404 when the peer is not there.
+pub async fn ban_peer(
+    hms: &impl HmsApi,
+    owners: &dyn Owners,
+    room: &RoomId,
+    peer: &PeerId,
+    by: &str,
+) -> Result<MemberId, ApiError> {
+    let bytes = hms.active_peers(room).await.map_err(no_live_session(room))?;
+    let peers = sessions::parse::<ActivePeers>(&bytes, "peer list")?.peers;
+    let found = peers.iter().find(|p| p.id == peer.as_str()).ok_or_else(|| ApiError::NotFound {
+        code: ErrorCode::UpstreamNotFound,
+        msg: format!("peer {peer} is not in room {room}'s live session"),
+    })?;
+    let user = MemberId::parse(&found.user_id).map_err(|why| {
+        ApiError::invalid_field("ban", format!("cannot hold peer {peer}'s user id, which {why}; it was not removed"))
+    })?;
+    owners.set_banned(room, &user, true, by, chrono::Utc::now()).await?;
+    tracing::info!(room_id = %room, peer_id = %peer, user_id = %user, by, "room ban set with a removal");
+    Ok(user)
+}
+
 /// `POST /remove-peer`. 100ms removes asynchronously: a 200 means the removal was accepted.
-pub async fn remove(hms: &impl HmsApi, ask: &RemovePeer) -> Result<Reply, ApiError> {
+/// `banned` is the user barred from the room before it (with `"ban": true`).
+pub async fn remove(hms: &impl HmsApi, ask: &RemovePeer, banned: Option<&MemberId>) -> Result<Reply, ApiError> {
     let bytes = hms
         .remove_peers(&ask.room_id, &ask.who, &ask.reason)
         .await
@@ -90,7 +125,7 @@ pub async fn remove(hms: &impl HmsApi, ask: &RemovePeer) -> Result<Reply, ApiErr
     };
     Reply::ok_json(&json!({
         "success": true, "room_id": ask.room_id, "peer_id": peer_id, "role": role,
-        "message": upstream_message(&bytes),
+        "banned_user_id": banned, "message": upstream_message(&bytes),
     }))
 }
 
@@ -144,6 +179,8 @@ mod tests {
             (format!(r#"{{"room_id":"{ROOM}","peer_id":"../x"}}"#), "invalid_field"),
             (format!(r#"{{"room_id":"{ROOM}","role":"guest","reason":"{}"}}"#, "x".repeat(501)), "invalid_field"),
             (format!(r#"{{"room_id":"{ROOM}","role":"guest","message":"x"}}"#), "unknown_field"),
+            (format!(r#"{{"room_id":"{ROOM}","role":"guest","ban":true}}"#), "invalid_field"),
+            (format!(r#"{{"room_id":"{ROOM}","peer_id":"p","ban":"yes"}}"#), "invalid_field"),
             (r#"{"role":"guest"}"#.to_string(), "missing_field"),
         ];
         for (body, code) in cases {

@@ -16,8 +16,13 @@ enum Outcome {
     Pass,
     /// 401: no verified caller.
     NoToken,
-    /// 403: the caller may not do this at all (`admin_required`, `role_not_allowed`).
+    /// 403: the caller may not do this at all (`admin_required`, `role_not_allowed`), or the room
+    /// does not grant the role (`role_not_granted`).
     Forbidden,
+    /// 403 `banned`: barred from the room's tokens.
+    Banned,
+    /// 409 `members_only`: a members room has no room codes.
+    MembersOnly,
     /// 404 `room_not_found`: the room is not the caller's, told as if it did not exist.
     Hidden,
     /// 409 `name_taken`: the name is someone else's room.
@@ -30,6 +35,8 @@ impl Outcome {
             Self::Pass => "✓",
             Self::NoToken => "401",
             Self::Forbidden => "403",
+            Self::Banned => "403 banned",
+            Self::MembersOnly => "409 members only",
             Self::Hidden => "404",
             Self::Taken => "409",
         }
@@ -42,7 +49,11 @@ impl Outcome {
                 status == 200 || (status == 404 && ["session_not_found", "upstream_not_found"].contains(&error))
             }
             Self::NoToken => status == 401,
-            Self::Forbidden => status == 403 && ["admin_required", "role_not_allowed"].contains(&error),
+            Self::Forbidden => {
+                status == 403 && ["admin_required", "role_not_allowed", "role_not_granted"].contains(&error)
+            }
+            Self::Banned => status == 403 && error == "banned",
+            Self::MembersOnly => status == 409 && error == "members_only",
             Self::Hidden => status == 404 && error == "room_not_found",
             Self::Taken => status == 409 && error == "name_taken",
         }
@@ -53,13 +64,16 @@ impl Outcome {
 type Identity = (&'static str, &'static [&'static str]);
 
 /// The callers, in the table's order: (column title, identity); `None`: no token. The local rules
-/// (`tools/local-jwt-rules.env`) give creators and host tokens the same claim, `teachers`.
-const CALLERS: [(&str, Option<Identity>); 5] = [
+/// (`tools/local-jwt-rules.env`) give creators and host tokens the same claim, `teachers`. The
+/// member is a co-teacher the owner granted `host` and `guest` in the class, and `guest` in the
+/// members room.
+const CALLERS: [(&str, Option<Identity>); 6] = [
     ("no token", None),
     ("signed-in user", Some(("user-1", &[]))),
     ("creator", Some(("teacher-2", &["teachers"]))),
     ("room's owner", Some(("teacher-1", &["teachers"]))),
     ("admin", Some(("admin-1", &["admin"]))),
+    ("member", Some(("member-1", &["teachers"]))),
 ];
 
 /// The rooms of a room route's cells.
@@ -81,8 +95,10 @@ fn room_rule(c: usize, room: Room) -> Outcome {
     }
 }
 
-/// A row of the matrix: (title, method, path, body) and each caller's expected answer.
-type Row = (&'static str, &'static str, &'static str, Option<Value>, [Outcome; 5]);
+/// A row of the matrix: (title, method, path, body) and each caller's expected answer. `ROOM` is
+/// the owner's class (open), `MEMBERS` the owner's members room, `BANNED` an open room of the
+/// owner's that bans the signed-in user and the member.
+type Row = (&'static str, &'static str, &'static str, Option<Value>, [Outcome; 6]);
 
 /// The routes that do not depend on a room.
 fn other_rows() -> Vec<Row> {
@@ -93,35 +109,84 @@ fn other_rows() -> Vec<Row> {
             "POST",
             "/create-room",
             Some(json!({"name": "NAME"})),
-            [NoToken, Forbidden, Pass, Pass, Pass],
+            [NoToken, Forbidden, Pass, Pass, Pass, Pass],
         ),
         (
             "POST /create-room (the name of someone else's room)",
             "POST",
             "/create-room",
             Some(json!({"name": "matrix-other", "description": "taken over?"})),
-            [NoToken, Forbidden, Taken, Taken, Pass],
+            [NoToken, Forbidden, Taken, Taken, Pass, Taken],
         ),
         (
             "POST /room-owner",
             "POST",
             "/room-owner",
             Some(json!({"room_id": "ROOM", "owner": "teacher-1"})),
-            [NoToken, Forbidden, Forbidden, Forbidden, Pass],
+            [NoToken, Forbidden, Forbidden, Forbidden, Pass, Forbidden],
         ),
         (
-            "POST /auth-token (role guest)",
+            "POST /auth-token (role guest, an open room)",
             "POST",
             "/auth-token",
             Some(json!({"room_id": "ROOM", "role": "guest"})),
-            [NoToken, Pass, Pass, Pass, Pass],
+            [NoToken, Pass, Pass, Pass, Pass, Pass],
         ),
         (
-            "POST /auth-token (role host)",
+            "POST /auth-token (role host: the owner's, an admin's with the claim, a member's granted it)",
             "POST",
             "/auth-token",
             Some(json!({"room_id": "ROOM", "role": "host"})),
-            [NoToken, Forbidden, Pass, Pass, Forbidden],
+            [NoToken, Forbidden, Forbidden, Pass, Forbidden, Pass],
+        ),
+        (
+            "POST /auth-token (role host, a room that does not exist)",
+            "POST",
+            "/auth-token",
+            Some(json!({"room_id": "UNKNOWN", "role": "host"})),
+            [NoToken, Forbidden, Forbidden, Forbidden, Forbidden, Forbidden],
+        ),
+        (
+            "POST /auth-token (role guest, a members room)",
+            "POST",
+            "/auth-token",
+            Some(json!({"room_id": "MEMBERS", "role": "guest"})),
+            [NoToken, Forbidden, Forbidden, Pass, Pass, Pass],
+        ),
+        (
+            "POST /auth-token (role viewer, a members room: not granted to the member)",
+            "POST",
+            "/auth-token",
+            Some(json!({"room_id": "MEMBERS", "role": "viewer"})),
+            [NoToken, Forbidden, Forbidden, Pass, Pass, Forbidden],
+        ),
+        (
+            "POST /auth-token (role guest, banned: the signed-in user and the member)",
+            "POST",
+            "/auth-token",
+            Some(json!({"room_id": "BANNED", "role": "guest"})),
+            [NoToken, Banned, Pass, Pass, Pass, Banned],
+        ),
+        (
+            "POST /auth-token (role guest, after POST /room-members/unban of both)",
+            "POST",
+            "/auth-token",
+            Some(json!({"room_id": "BANNED", "role": "guest"})),
+            [NoToken, Pass, Pass, Pass, Pass, Pass],
+        ),
+        (
+            "POST /room-codes (a members room)",
+            "POST",
+            "/room-codes",
+            Some(json!({"room_id": "MEMBERS", "roles": ["guest"]})),
+            [NoToken, Hidden, Hidden, MembersOnly, MembersOnly, Hidden],
+        ),
+        (
+            "POST /room-codes (role host: its claim is needed, as for a token)",
+            "POST",
+            "/room-codes",
+            Some(json!({"room_id": "ROOM", "roles": ["host"]})),
+            [NoToken, Hidden, Hidden, Pass, Forbidden, Hidden],
         ),
     ]
 }
@@ -132,7 +197,7 @@ fn room_rows() -> Vec<(&'static str, &'static str, &'static str, Option<Value>)>
         ("GET /session-analytics-by-room", "GET", "/session-analytics-by-room?room_id=ROOM", None),
         ("GET /session-list-by-room", "GET", "/session-list-by-room?room_id=ROOM", None),
         ("GET /attendance-history", "GET", "/attendance-history?room_id=ROOM", None),
-        ("POST /room-codes", "POST", "/room-codes", Some(json!({"room_id": "ROOM"}))),
+        ("POST /room-codes (role guest)", "POST", "/room-codes", Some(json!({"room_id": "ROOM", "roles": ["guest"]}))),
         ("GET /room-codes", "GET", "/room-codes?room_id=ROOM", None),
         ("POST /room-codes/disable", "POST", "/room-codes/disable", Some(json!({"code": "CODE", "room_id": "ROOM"}))),
         ("POST /room-codes/enable", "POST", "/room-codes/enable", Some(json!({"code": "CODE", "room_id": "ROOM"}))),
@@ -142,6 +207,32 @@ fn room_rows() -> Vec<(&'static str, &'static str, &'static str, Option<Value>)>
         ("POST /recordings/start", "POST", "/recordings/start", Some(json!({"room_id": "ROOM"}))),
         ("POST /recordings/stop", "POST", "/recordings/stop", Some(json!({"room_id": "ROOM"}))),
         ("GET /recordings", "GET", "/recordings?room_id=ROOM", None),
+        ("POST /room-access", "POST", "/room-access", Some(json!({"room_id": "ROOM", "access": "open"}))),
+        (
+            "POST /room-members",
+            "POST",
+            "/room-members",
+            Some(json!({"room_id": "ROOM", "members": [{"user_id": "student-9", "roles": ["guest"]}]})),
+        ),
+        ("GET /room-members", "GET", "/room-members?room_id=ROOM", None),
+        (
+            "POST /room-members/remove",
+            "POST",
+            "/room-members/remove",
+            Some(json!({"room_id": "ROOM", "user_id": "student-9"})),
+        ),
+        (
+            "POST /room-members/ban",
+            "POST",
+            "/room-members/ban",
+            Some(json!({"room_id": "ROOM", "user_id": "student-9"})),
+        ),
+        (
+            "POST /room-members/unban",
+            "POST",
+            "/room-members/unban",
+            Some(json!({"room_id": "ROOM", "user_id": "student-9"})),
+        ),
     ]
 }
 
@@ -173,9 +264,22 @@ fn fill(text: &str, room: &str, code: &str, name: &str) -> String {
     text.replace("ROOM", room).replace("CODE", code).replace("NAME", name)
 }
 
+/// An other row's body with its rooms filled in: the owner's class, members room, banned room,
+/// and a room id nobody has.
+fn fill_rooms(text: &str, rooms: [&str; 3], name: &str) -> String {
+    let [class, members, banned] = rooms;
+    text.replace("UNKNOWN", "0123456789abcdef01234567")
+        .replace("MEMBERS", members)
+        .replace("BANNED", banned)
+        .replace("ROOM", class)
+        .replace("NAME", name)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn who_can_call_what() {
-    let stack = Stack::start("authorization", Options { jwt: true, ..Options::default() }).await;
+    let stack =
+        Stack::start("authorization", Options { jwt: true, allowed_roles: "host,guest,viewer", ..Options::default() })
+            .await;
     let tokens: Vec<Option<String>> =
         CALLERS.iter().map(|(_, who)| who.map(|(sub, groups)| stack.token(sub, groups))).collect();
     let admin = tokens[4].as_deref();
@@ -189,27 +293,64 @@ async fn who_can_call_what() {
         }
     };
     let owners = create(tokens[3].clone(), "matrix-class").await;
+    let members_room = create(tokens[3].clone(), "matrix-members").await;
+    let banned_room = create(tokens[3].clone(), "matrix-banned").await;
     let someone_elses = create(Some(stack.token("teacher-3", &["teachers"])), "matrix-other").await;
     let unknown = "0123456789abcdef01234567".to_string();
     let mut codes = Vec::new();
     for room in [&owners, &someone_elses] {
-        let body = json!({"room_id": room}).to_string();
+        let body = json!({"room_id": room, "roles": ["guest"]}).to_string();
         let (s, made, _) = stack.call_as(admin, "POST", "/room-codes", Some(&body)).await;
         assert_eq!(s, 200, "{made}");
         codes.push(made["room_codes"][0]["code"].as_str().unwrap().to_string());
     }
     codes.push("abc-defg-hij".into());
     let room_ids = [owners.clone(), someone_elses, unknown];
+    // The owner's rooms: the member granted host and guest in the class, guest in the members
+    // room; the signed-in user and the member banned from the third.
+    let owner = tokens[3].as_deref();
+    let as_owner = |path: &'static str, body: Value| {
+        let stack = &stack;
+        async move {
+            let (s, b, _) = stack.call_as(owner, "POST", path, Some(&body.to_string())).await;
+            assert_eq!(s, 200, "{path}: {b}");
+            b
+        }
+    };
+    let member =
+        |room: &str, roles: &[&str]| json!({"room_id": room, "members": [{"user_id": "member-1", "roles": roles}]});
+    as_owner("/room-members", member(&owners, &["host", "guest"])).await;
+    let switched = as_owner("/room-access", json!({"room_id": members_room, "access": "members"})).await;
+    assert_eq!(switched["codes_disabled"], 0, "{switched}");
+    as_owner("/room-members", member(&members_room, &["guest"])).await;
+    for user in ["user-1", "member-1"] {
+        as_owner("/room-members/ban", json!({"room_id": banned_room, "user_id": user})).await;
+    }
+    let rooms = [owners.as_str(), members_room.as_str(), banned_room.as_str()];
 
     let mut cells = 0;
     let total = |c: Value| c["requests"].as_object().map_or(0, |r| r.values().filter_map(Value::as_u64).sum::<u64>());
     for (row, (title, method, path, body, outcomes)) in other_rows().into_iter().enumerate() {
+        if title.contains("after POST /room-members/unban") {
+            for user in ["user-1", "member-1"] {
+                as_owner("/room-members/unban", json!({"room_id": banned_room, "user_id": user})).await;
+            }
+        }
         for (c, token) in tokens.iter().enumerate() {
             let name = format!("matrix-new-{row}-{c}");
-            let body = body.as_ref().map(|b| fill(&b.to_string(), &owners, "", &name));
+            let body = body.as_ref().map(|b| fill_rooms(&b.to_string(), rooms, &name));
+            let before = total(stack.hms.counters().await);
             let (s, answer, _) = stack.call_as(token.as_deref(), method, path, body.as_deref()).await;
             let want = outcomes[c];
             assert!(want.holds(s, &answer), "{title} as {}: expected {want:?}, got {s} {answer}", CALLERS[c].0);
+            if !matches!(want, Outcome::Pass | Outcome::Taken) {
+                assert_eq!(
+                    total(stack.hms.counters().await),
+                    before,
+                    "{title} as {}: a refusal reaches no 100ms",
+                    CALLERS[c].0
+                );
+            }
             cells += 1;
         }
     }

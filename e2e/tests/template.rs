@@ -7,19 +7,67 @@ use serde_yaml_ng::Value;
 
 const TEMPLATE: &str = include_str!("../../template.yaml");
 // What scripts/run.sh's front door routes locally must be what the template deploys.
-const PATHS: [&str; 18] = local_api::ROUTES;
+const PATHS: [&str; 23] = local_api::ROUTES;
 const BINARIES: [&str; 5] = local_api::FUNCTIONS;
 /// The routes without the JWT authorizer: the webhook (100ms cannot present a JWT; the function
 /// checks its secret header) and the attendance page (a browser's navigation carries no token,
 /// and the page holds no data: its script calls the guarded routes with the host's token).
 const OPEN_PATHS: [&str; 2] = ["/webhooks/100ms", "/attendance"];
-/// What each function may do on the events table, exactly (a function not listed: nothing).
-const TABLE_ACTIONS: &[(&str, &[&str])] = &[
-    ("webhooks", &["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query"]),
-    ("session-analytics", &["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"]),
-    ("create-room", &["dynamodb:GetItem", "dynamodb:PutItem"]),
-    ("room-control", &["dynamodb:GetItem"]),
+/// What each function may do on the events table, exactly (a function not listed: nothing): each
+/// statement's actions and the partition-key prefixes (`dynamodb:LeadingKeys`) it is bound to.
+type TableStatement = (&'static [&'static str], &'static [&'static str]);
+const TABLE_ACTIONS: &[(&str, &[TableStatement])] = &[
+    ("webhooks", &[(&["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query"], &["SESSION#", "EVENT#", "ROOM#"])]),
+    (
+        "session-analytics",
+        &[
+            (&["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"], &["ROOM#", "SESSION#"]),
+            (&["dynamodb:GetItem"], &["OWNER#"]),
+        ],
+    ),
+    ("create-room", &[(&["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:UpdateItem"], &["OWNER#"])]),
+    ("auth-token", &[(&["dynamodb:BatchGetItem"], &["OWNER#", "MEMBERS#"])]),
+    (
+        "room-control",
+        &[(
+            &[
+                "dynamodb:GetItem",
+                "dynamodb:BatchGetItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:Query",
+            ],
+            &["OWNER#", "MEMBERS#"],
+        )],
+    ),
 ];
+
+/// The functions that write the rooms' rules (owners, access, members, bans): no other function
+/// holds a write on their partitions.
+const RULE_WRITERS: [&str; 2] = ["create-room", "room-control"];
+
+/// The store's key prefixes are the template's: each prefix granted is one the store uses, and
+/// the rooms' rules are apart from the events and reports.
+#[test]
+fn the_granted_prefixes_are_the_stores() {
+    use hms_shared::store::{EVENT_KEY_PREFIXES, ROOM_RULES_KEY_PREFIXES};
+    for (function, statements) in TABLE_ACTIONS {
+        for (actions, prefixes) in *statements {
+            for p in *prefixes {
+                assert!(EVENT_KEY_PREFIXES.contains(p) || ROOM_RULES_KEY_PREFIXES.contains(p), "{function}: {p}");
+            }
+            let writes =
+                actions.iter().any(|a| !["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"].contains(a));
+            if writes && !RULE_WRITERS.contains(function) {
+                assert!(
+                    !prefixes.iter().any(|p| ROOM_RULES_KEY_PREFIXES.contains(p)),
+                    "{function} writes rooms' rules"
+                );
+            }
+        }
+    }
+    assert!(EVENT_KEY_PREFIXES.iter().all(|p| !ROOM_RULES_KEY_PREFIXES.contains(p)));
+}
 
 /// `!Tag value` as ("!Tag", value).
 fn tagged(v: &Value) -> Option<(String, &Value)> {
@@ -53,18 +101,31 @@ fn is_secret_read(stmt: &Value) -> bool {
 }
 
 /// The actions of a statement `Allow <actions> on the events table`, if it is one.
-fn table_actions(stmt: &Value) -> Option<Vec<String>> {
+/// A statement on the events table as (actions, LeadingKeys prefixes): `Allow`, the table's ARN,
+/// and a `ForAllValues:StringLike` condition on `dynamodb:LeadingKeys` and nothing else.
+fn table_actions(stmt: &Value) -> Option<(Vec<String>, Vec<String>)> {
     let keys = stmt.as_mapping().map_or(0, |m| m.len());
     let on_table = get(stmt, "Resource")
         .and_then(tagged)
         .is_some_and(|(tag, v)| tag == "!GetAtt" && v.as_str() == Some("EventsTable.Arn"));
-    if keys != 3 || get(stmt, "Effect").and_then(Value::as_str) != Some("Allow") || !on_table {
+    if keys != 4 || get(stmt, "Effect").and_then(Value::as_str) != Some("Allow") || !on_table {
         return None;
     }
-    match get(stmt, "Action")? {
-        Value::String(one) => Some(vec![one.clone()]),
-        many => many.as_sequence()?.iter().map(|a| a.as_str().map(str::to_string)).collect(),
+    let condition = get(stmt, "Condition")?;
+    let like = get(condition, "ForAllValues:StringLike")?;
+    if condition.as_mapping()?.len() != 1 || like.as_mapping()?.len() != 1 {
+        return None;
     }
+    let prefixes = get(like, "dynamodb:LeadingKeys")?
+        .as_sequence()?
+        .iter()
+        .map(|p| p.as_str().and_then(|p| p.strip_suffix('*')).filter(|p| !p.contains('*')).map(str::to_string))
+        .collect::<Option<Vec<_>>>()?;
+    let actions = match get(stmt, "Action")? {
+        Value::String(one) => vec![one.clone()],
+        many => many.as_sequence()?.iter().map(|a| a.as_str().map(str::to_string)).collect::<Option<_>>()?,
+    };
+    Some((actions, prefixes))
 }
 
 fn is_optional_kms(stmt: &Value) -> bool {
@@ -122,15 +183,29 @@ fn problems(template: &str) -> Vec<String> {
                 if statements.iter().filter(|s| is_secret_read(s)).count() != 1 {
                     out.push(format!("{name}: needs exactly one GetSecretValue on HmsSecretArn"));
                 }
-                let want: Vec<String> = TABLE_ACTIONS
+                let sorted = |mut v: Vec<String>| {
+                    v.sort();
+                    v
+                };
+                let mut want: Vec<(Vec<String>, Vec<String>)> = TABLE_ACTIONS
                     .iter()
                     .find(|(b, _)| *b == binary)
-                    .map(|(_, actions)| actions.iter().map(|a| a.to_string()).collect())
+                    .map(|(_, stmts)| {
+                        stmts
+                            .iter()
+                            .map(|(a, p)| {
+                                (
+                                    sorted(a.iter().map(|x| x.to_string()).collect()),
+                                    sorted(p.iter().map(|x| x.to_string()).collect()),
+                                )
+                            })
+                            .collect()
+                    })
                     .unwrap_or_default();
                 let mut on_table = Vec::new();
                 for s in &statements {
                     match table_actions(s) {
-                        Some(actions) => on_table.extend(actions),
+                        Some((actions, prefixes)) => on_table.push((sorted(actions), sorted(prefixes))),
                         None if !is_secret_read(s) && !is_optional_kms(s) => {
                             out.push(format!("{name}: statement wider than its secret and table actions: {s:?}"))
                         }
@@ -138,10 +213,9 @@ fn problems(template: &str) -> Vec<String> {
                     }
                 }
                 on_table.sort();
-                let mut want_sorted = want.clone();
-                want_sorted.sort();
-                if on_table != want_sorted {
-                    out.push(format!("{name}: table actions {on_table:?}, expected exactly {want:?}"));
+                want.sort();
+                if on_table != want {
+                    out.push(format!("{name}: table statements {on_table:?}, expected exactly {want:?}"));
                 }
             }
             "AWS::ApiGatewayV2::Route" => {
@@ -328,6 +402,9 @@ fn the_checker_catches_wider_policies_and_open_routes() {
         ("a table action too many", TEMPLATE.replacen("- dynamodb:GetItem", "- dynamodb:GetItem\n                - dynamodb:DeleteItem", 1)),
         ("a table action too few", TEMPLATE.replacen("                - dynamodb:GetItem\n", "", 1)),
         ("any table", TEMPLATE.replacen("Resource: !GetAtt EventsTable.Arn", "Resource: \"*\"", 1)),
+        ("any key", TEMPLATE.replacen("                    - \"OWNER#*\"\n", "                    - \"*\"\n", 1)),
+        ("webhooks on owners", TEMPLATE.replacen("                    - \"ROOM#*\"\n", "                    - \"ROOM#*\"\n                    - \"OWNER#*\"\n", 1)),
+        ("no key condition", TEMPLATE.replacen("ForAllValues:StringLike:", "ForAnyValue:StringLike:", 1)),
         ("open by default", TEMPLATE.replacen("    Default: \"false\"\n    AllowedValues: [\"true\", \"false\"]\n    Description: >-\n      DANGER", "    Default: \"true\"\n    AllowedValues: [\"true\", \"false\"]\n    Description: >-\n      DANGER", 1)),
         ("jwt on the issuer only", TEMPLATE.replacen("HasJwtAuth: !Equals [!Ref AllowOpenApi, \"false\"]", "HasJwtAuth: !Not [!Equals [!Ref JwtIssuer, \"\"]]", 1)),
         ("no admin claim required", TEMPLATE.replacen("[!Ref AdminClaimName, \"\"]]\n        AssertDescription", "[!Ref AdminClaimValue, \"\"]]\n        AssertDescription", 1)),

@@ -190,3 +190,53 @@ async fn a_rooms_people_in_dynamodb() {
 async fn a_rooms_people_in_memory() {
     rooms_people(&hms_shared::store::MemoryStore::default()).await;
 }
+
+/// An owner kept under the key of before (pk ROOM#<id>, beside the reports) is moved by
+/// scripts/migrate-room-owners.py to the key the store reads now; a room claimed under the new
+/// key since keeps its owner; a report beside the old item is left alone.
+#[tokio::test]
+async fn the_migration_moves_owners_to_their_own_partition() {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    let endpoint = dynalite_endpoint();
+    let name = create_events_table().await;
+    let client = ddb_client(&endpoint);
+    let old = |room: &str, owner: &str| {
+        client
+            .put_item()
+            .table_name(&name)
+            .item(PARTITION_KEY, A::S(format!("ROOM#{room}")))
+            .item(SORT_KEY, A::S("OWNER".into()))
+            .item("owner", A::S(owner.into()))
+            .send()
+    };
+    let (moved, claimed) =
+        (RoomId::parse("631a0f990e6ffae22efa6101").unwrap(), RoomId::parse("631a0f990e6ffae22efa6102").unwrap());
+    old(moved.as_str(), "alice").await.unwrap();
+    old(claimed.as_str(), "mallory").await.unwrap();
+    let report = closed("s-kept", "10:00:00");
+    let table = EventsTable::new(ddb_client(&endpoint), name.clone());
+    table.mark_report_to_build(&ClosedSession { room_id: moved.to_string(), ..report.clone() }, "g1").await.unwrap();
+    assert!(table.claim_owner(&claimed, "bob", chrono::Utc::now()).await.unwrap(), "the old key is not read");
+    assert_eq!(table.owner_of(&moved).await.unwrap(), None, "not yet moved");
+
+    let root = hms_test_support::binaries::workspace_root();
+    let out = std::process::Command::new(root.join(".venv/bin/python"))
+        .arg(root.join("scripts/migrate-room-owners.py"))
+        .args([name.as_str(), "--endpoint-url", &endpoint, "--region", "us-east-1"])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(said.contains("owners moved: 1; rooms already claimed under the new key (kept): 1"), "{said}");
+    assert_eq!(table.owner_of(&moved).await.unwrap().as_deref(), Some("alice"));
+    assert_eq!(table.owner_of(&claimed).await.unwrap().as_deref(), Some("bob"), "a claim since wins");
+    let left = client.scan().table_name(&name).send().await.unwrap().items.unwrap_or_default();
+    assert!(
+        !left
+            .iter()
+            .any(|i| i[PARTITION_KEY].as_s().unwrap().starts_with("ROOM#") && i[SORT_KEY].as_s().unwrap() == "OWNER")
+    );
+    assert_eq!(left.iter().filter(|i| i[SORT_KEY].as_s().unwrap().starts_with("REPORT#")).count(), 1, "reports stay");
+}

@@ -17,7 +17,11 @@ use crate::webhooks::{AllowList, DEFAULT_HEADER_NAME, DEFAULT_RETENTION_DAYS};
 use caller::{AuthVars, caller_auth};
 
 pub const DEFAULT_API_BASE_URL: &str = "https://api.100ms.live/v2";
-pub const DEFAULT_AUTH_TOKEN_TTL_SECONDS: i64 = 86_400;
+/// An hour: a token is for joining (apps ask for one right before, `expires_at` says when to ask
+/// again), and a peer removed and banned can still join with the token it holds until it
+/// expires, since 100ms has no revocation (docs/authorization.md). The sample's 24 h left a
+/// removed student a day.
+pub const DEFAULT_AUTH_TOKEN_TTL_SECONDS: i64 = 3_600;
 /// Shortest auth-token lifetime we mint: a client needs time to join.
 pub const MIN_AUTH_TOKEN_TTL_SECONDS: i64 = 60;
 /// Longest: a week. 100ms sessions last at most 12 h; a longer-lived token is a liability.
@@ -320,7 +324,7 @@ mod tests {
         assert!(c.secret.is_err());
         assert!(c.allowed_roles.is_err());
         assert_eq!(c.api_base_url.unwrap(), DEFAULT_API_BASE_URL);
-        assert_eq!(c.auth_token_ttl_seconds.unwrap(), 86_400);
+        assert_eq!(c.auth_token_ttl_seconds.unwrap(), 3_600);
     }
 
     #[test]

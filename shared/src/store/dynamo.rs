@@ -12,7 +12,7 @@
 //!   `stopped_at`;
 //! - its report: `ROOM#<room id>` / `REPORT#<started at>#<session id>`: the same, `gen`, and once
 //!   built `report` (gzip) and `events`;
-//! - a room's owner and access: `ROOM#<room id>` / `OWNER`: `owner`, `set_by`, `set_at`, and
+//! - a room's owner and access: `OWNER#<room id>` / `OWNER`: `owner`, `set_by`, `set_at`, and
 //!   `access` (`open` or `members`) with `access_set_by`, `access_set_at` once set;
 //! - a room's member (or banned user): `MEMBERS#<room id>` / `USER#<user id>`: `user_id`,
 //!   `roles` (a list), `banned`, `set_by`, `set_at`; kept while it holds a role or a ban. Its
@@ -51,6 +51,14 @@ pub const TTL_ATTRIBUTE: &str = "expires_at";
 const EVENT_PREFIX: &str = "EVENT#";
 const CLOSED_SK: &str = "CLOSED";
 const OWNER_SK: &str = "OWNER";
+const OWNER_PK_PREFIX: &str = "OWNER#";
+const MEMBERS_PK_PREFIX: &str = "MEMBERS#";
+
+/// The partition keys the rooms' rules live under (`Owners`): what `template.yaml` grants the
+/// functions that decide who runs and who joins a room, and nobody else.
+pub const ROOM_RULES_KEY_PREFIXES: [&str; 2] = [OWNER_PK_PREFIX, MEMBERS_PK_PREFIX];
+/// The partition keys of the events, closed sessions and reports (`Store`).
+pub const EVENT_KEY_PREFIXES: [&str; 3] = ["SESSION#", EVENT_PREFIX, "ROOM#"];
 const BODY: &str = "body";
 const OWNER: &str = "owner";
 const ACCESS: &str = "access";
@@ -114,6 +122,12 @@ fn room_pk(room_id: &str) -> String {
     format!("ROOM#{room_id}")
 }
 
+/// A room's owner and access item: a partition of its own, apart from the room's reports, so
+/// that the functions that write reports (`webhooks`) hold no permission on it.
+fn owner_pk(room: &RoomId) -> String {
+    format!("{OWNER_PK_PREFIX}{room}")
+}
+
 /// The keys an event is kept under: in its session's partition when it names a session.
 fn event_keys(event_id: &str, session_id: Option<&str>) -> (String, String) {
     match session_id {
@@ -138,7 +152,7 @@ fn event_item(event: &EventRecord<'_>) -> Item {
 }
 
 fn members_pk(room: &RoomId) -> String {
-    format!("MEMBERS#{room}")
+    format!("{MEMBERS_PK_PREFIX}{room}")
 }
 
 fn member_sk(user: &str) -> String {
@@ -416,7 +430,7 @@ const SET_OWNER: &str = "SET #n0 = :owner, #n1 = :by, #n2 = :at";
 impl Owners for EventsTable {
     fn owner_of<'a>(&'a self, room: &'a RoomId) -> StoreFuture<'a, Option<String>> {
         Box::pin(async move {
-            let item = self.get(&room_pk(room.as_str()), OWNER_SK).await?;
+            let item = self.get(&owner_pk(room), OWNER_SK).await?;
             Ok(item.as_ref().and_then(|i| text(i, OWNER)).map(str::to_string))
         })
     }
@@ -426,7 +440,7 @@ impl Owners for EventsTable {
             let values = vec![(":owner", s(sub)), (":by", s(sub)), (":at", seconds(now))];
             let done = self
                 .update(
-                    (room_pk(room.as_str()), OWNER_SK.into()),
+                    (owner_pk(room), OWNER_SK.into()),
                     SET_OWNER,
                     &[OWNER, "set_by", "set_at"],
                     values,
@@ -446,14 +460,14 @@ impl Owners for EventsTable {
     ) -> StoreFuture<'a, ()> {
         Box::pin(async move {
             let values = vec![(":owner", s(owner)), (":by", s(by)), (":at", seconds(now))];
-            let keys = (room_pk(room.as_str()), OWNER_SK.into());
+            let keys = (owner_pk(room), OWNER_SK.into());
             self.update(keys, SET_OWNER, &[OWNER, "set_by", "set_at"], values, None).await.map(|_| ())
         })
     }
 
     fn room_rules<'a>(&'a self, room: &'a RoomId, user: &'a str) -> StoreFuture<'a, RoomRules> {
         Box::pin(async move {
-            let mut wanted = vec![keys(room_pk(room.as_str()), OWNER_SK.into())];
+            let mut wanted = vec![keys(owner_pk(room), OWNER_SK.into())];
             // A sub too long to be a member id is nobody's member item: not asked for.
             if MemberId::parse(user).is_ok() {
                 wanted.push(keys(members_pk(room), member_sk(user)));
@@ -480,7 +494,7 @@ impl Owners for EventsTable {
     ) -> StoreFuture<'a, ()> {
         Box::pin(async move {
             let values = vec![(":a", s(access.as_str())), (":by", s(by)), (":at", seconds(now))];
-            let keys = (room_pk(room.as_str()), OWNER_SK.into());
+            let keys = (owner_pk(room), OWNER_SK.into());
             let names = [ACCESS, "access_set_by", "access_set_at"];
             self.update(keys, "SET #n0 = :a, #n1 = :by, #n2 = :at", &names, values, None).await.map(|_| ())
         })

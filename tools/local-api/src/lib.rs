@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 pub const INTEGRATION_TIMEOUT: Duration = Duration::from_secs(29);
 
 /// The API's paths, as `template.yaml` routes them (a test checks the two agree).
-pub const ROUTES: [&str; 18] = [
+pub const ROUTES: [&str; 23] = [
     "/create-room",
     "/room-owner",
     "/auth-token",
@@ -35,6 +35,11 @@ pub const ROUTES: [&str; 18] = [
     "/recordings/stop",
     "/recordings",
     "/recording-url",
+    "/room-access",
+    "/room-members",
+    "/room-members/remove",
+    "/room-members/ban",
+    "/room-members/unban",
     "/webhooks/100ms",
 ];
 

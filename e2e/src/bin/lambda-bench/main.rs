@@ -16,6 +16,10 @@
 //!
 //! moto is the one `MOTO_ENDPOINT` names, or one it starts (from `.venv`, scripts/setup.sh).
 //!
+//! `auth-token (jwt)` is the auth-token binary again, with callers signing in (the local JWT
+//! rules): each token then reads the room's rules from the table (issue 30), one more service a
+//! cold start reaches.
+//!
 //! With `--tls` every service is reached over HTTPS, as on AWS: TLS endpoints on the loopback in
 //! front of moto, dynalite and the emulator, with a certificate from a CA made for the run that the
 //! processes trust through `SSL_CERT_FILE` (verification on). The TLS floor (`hello-world-tls`:
@@ -51,6 +55,14 @@ use table::{Row, median, render, size};
 const API: &str = "/2018-06-01/runtime";
 /// The TLS floor: the floor plus one HTTPS call on its first invocation (bench/hello-world/src/tls.rs).
 const FLOOR_TLS: &str = "hello-world-tls";
+/// auth-token with sign-in: the same binary, the local JWT rules, a signed-in caller's event.
+pub(crate) const AUTH_TOKEN_JWT: &str = "auth-token (jwt)";
+
+/// The binary a row runs.
+fn binary_of(row: &str) -> &str {
+    if row == AUTH_TOKEN_JWT { "auth-token" } else { row }
+}
+
 /// Longest a single step (a start, an invocation) may take before the benchmark gives up.
 const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -141,6 +153,9 @@ async fn run_once(binary: &str, path: &Path, services: &Services, invocations: u
 
     let mut command = Command::new(path);
     command.env_clear();
+    if binary == AUTH_TOKEN_JWT {
+        command.envs(hms_test_support::local_jwt_rules());
+    }
     if let Some(tls) = &services.tls {
         command.env("SSL_CERT_FILE", &tls.bundle);
     }
@@ -212,22 +227,23 @@ async fn main() {
     let args = Args::parse();
     let services = Services::start(args.peers, args.tls, args.ca_base.as_deref()).await;
     let floors: &[&'static str] = if args.tls { &[FLOOR, FLOOR_TLS] } else { &[FLOOR] };
-    let binaries: Vec<&'static str> = floors.iter().copied().chain(FUNCTIONS).collect();
-    for b in &binaries {
+    let binaries: Vec<&'static str> = floors.iter().copied().chain(FUNCTIONS).chain([AUTH_TOKEN_JWT]).collect();
+    for b in binaries.iter().map(|b| binary_of(b)) {
         if !args.run_dir.join(b).join("bootstrap").exists() {
             fail(&format!("{}/{b}/bootstrap missing (scripts/bench.sh builds it)", args.run_dir.display()));
         }
     }
     // One untimed run each first, so every binary starts from the page cache, not from disk.
     for &b in &binaries {
-        run_once(b, &args.run_dir.join(b).join("bootstrap"), &services, 2).await;
+        run_once(b, &args.run_dir.join(binary_of(b)).join("bootstrap"), &services, 2).await;
     }
     // Runs interleave the binaries (floor, functions, floor, ...) so a slow spell of this shared
     // machine falls on all of them rather than on one.
     let mut runs: HashMap<&str, Vec<Run>> = HashMap::new();
     for run in 0..args.runs {
         for &b in &binaries {
-            let r = run_once(b, &args.run_dir.join(b).join("bootstrap"), &services, args.invocations as usize).await;
+            let path = args.run_dir.join(binary_of(b)).join("bootstrap");
+            let r = run_once(b, &path, &services, args.invocations as usize).await;
             eprintln!(
                 "run {}/{} {b:<18} init {:>7.2} ms  cold {:>7.2} ms  warm {:>6.0} µs  peak RSS {:>5.1} MiB  handshakes {}+{}",
                 run + 1,

@@ -101,6 +101,8 @@ impl Services {
             (FLOOR, floor_event),
             ("create-room", api_event("create-room.json", |_| {})),
             ("auth-token", api_event("auth-token.json", |_| {})),
+            // A signed-in guest in an open room (no setting, the default): one read of the table.
+            (crate::AUTH_TOKEN_JWT, api_event("auth-token-jwt.json", |_| {})),
             ("session-analytics", with_room("session-analytics.json")),
             // The room's codes: a list call to 100ms, as the other functions make one.
             ("room-control", with_room("room-codes-list.json")),

@@ -35,9 +35,14 @@ pub fn create_room(config: &Config) -> Built<CreateRoom<Hms>> {
 
 /// `room-control`.
 pub fn room_control(config: &Config) -> Built<RoomControl<Hms>> {
-    let (hms, (roles, access)) =
-        both(hms(config), both(part(&config.allowed_roles), room_access(config, events_table(config))))?;
-    Ok(RoomControl { hms, roles, access })
+    let (hms, (roles, (access, meeting_hosts))) = both(
+        hms(config),
+        both(
+            part(&config.allowed_roles),
+            both(room_access(config, events_table(config)), part(&config.meeting_url_hosts)),
+        ),
+    )?;
+    Ok(RoomControl { hms, roles, access, meeting_hosts })
 }
 
 /// `auth-token`.

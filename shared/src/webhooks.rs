@@ -22,13 +22,39 @@ pub const DEFAULT_RETENTION_DAYS: u32 = 90;
 /// Longest event id kept as a key.
 pub const MAX_EVENT_ID_LEN: usize = 128;
 
-/// Whether `presented` (the header's value, if any) is `expected`, in time that does not depend
-/// on where they differ. Their lengths may show; the secret's own bytes do not.
-pub fn secret_matches(presented: Option<&str>, expected: &str) -> bool {
-    match presented {
-        Some(p) if !expected.is_empty() => bool::from(p.as_bytes().ct_eq(expected.as_bytes())),
-        _ => false,
+/// Shortest `WEBHOOK_SECRET`, in bytes: as `APP_SECRET`, a guess must be out of reach.
+pub const MIN_WEBHOOK_SECRET_BYTES: usize = 32;
+/// Longest `WEBHOOK_SECRET`, in bytes: what [`secret_matches`] compares at a fixed length.
+pub const MAX_WEBHOOK_SECRET_BYTES: usize = 256;
+
+/// Whether `WEBHOOK_SECRET` is one this function accepts: [`MIN_WEBHOOK_SECRET_BYTES`] to
+/// [`MAX_WEBHOOK_SECRET_BYTES`] bytes. The error says why, never the secret.
+pub fn check_webhook_secret(secret: &str) -> Result<(), String> {
+    if (MIN_WEBHOOK_SECRET_BYTES..=MAX_WEBHOOK_SECRET_BYTES).contains(&secret.len()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "WEBHOOK_SECRET must be {MIN_WEBHOOK_SECRET_BYTES} to {MAX_WEBHOOK_SECRET_BYTES} bytes (a shorter one could be guessed)"
+        ))
     }
+}
+
+/// Whether `presented` (the header's value, if any) is `expected`, in time that depends on
+/// neither where they differ nor how long `expected` is: both are laid in buffers of
+/// [`MAX_WEBHOOK_SECRET_BYTES`], compared whole in constant time, and their lengths compared in
+/// constant time too. A presented value longer than any secret is refused at once (its length is
+/// the caller's own). An expected secret outside [`check_webhook_secret`] lets nobody in.
+pub fn secret_matches(presented: Option<&str>, expected: &str) -> bool {
+    let Some(presented) = presented else { return false };
+    if check_webhook_secret(expected).is_err() || presented.len() > MAX_WEBHOOK_SECRET_BYTES {
+        return false;
+    }
+    let mut a = [0u8; MAX_WEBHOOK_SECRET_BYTES];
+    let mut b = [0u8; MAX_WEBHOOK_SECRET_BYTES];
+    a[..presented.len()].copy_from_slice(presented.as_bytes());
+    b[..expected.len()].copy_from_slice(expected.as_bytes());
+    let same_length = (presented.len() as u64).ct_eq(&(expected.len() as u64));
+    bool::from(a.ct_eq(&b) & same_length)
 }
 
 /// The source addresses webhooks may come from: every address, or those in the listed networks.
@@ -142,11 +168,28 @@ mod tests {
 
     #[test]
     fn the_secret_must_match_exactly() {
-        assert!(secret_matches(Some("s3cret-value"), "s3cret-value"));
-        for wrong in [None, Some(""), Some("s3cret-valuE"), Some("s3cret-value "), Some("s3cret")] {
-            assert!(!secret_matches(wrong, "s3cret-value"), "{wrong:?}");
+        let secret = "s3cret-value-0123456789abcdefghij";
+        assert!(secret_matches(Some(secret), secret));
+        let padded = format!("{secret}\0");
+        let longest = "x".repeat(MAX_WEBHOOK_SECRET_BYTES);
+        let too_long = "x".repeat(MAX_WEBHOOK_SECRET_BYTES + 1);
+        for wrong in [
+            None,
+            Some(""),
+            Some("s3cret-value-0123456789abcdefghiJ"),
+            Some("s3cret-value-0123456789abcdefghij "),
+            Some("s3cret-value-0123456789abcdefghi"),
+            Some(padded.as_str()),
+            Some(too_long.as_str()),
+        ] {
+            assert!(!secret_matches(wrong, secret), "{wrong:?}");
         }
+        assert!(secret_matches(Some(&longest), &longest), "the longest secret is compared whole");
+        assert!(!secret_matches(Some(&too_long), &too_long), "a secret over the limit lets nobody in");
         assert!(!secret_matches(Some(""), ""), "an empty configured secret lets nobody in");
+        assert!(!secret_matches(Some("short"), "short"), "nor a short one");
+        assert!(check_webhook_secret(&"x".repeat(MIN_WEBHOOK_SECRET_BYTES - 1)).is_err());
+        assert!(check_webhook_secret(&"x".repeat(MIN_WEBHOOK_SECRET_BYTES)).is_ok());
     }
 
     #[test]

@@ -69,6 +69,7 @@ fn room_control_fn<H: HmsApi>(name: &str, hms: H) -> RoomControl<H> {
         hms,
         roles: RoleAllowList::Only([Role::parse("host").unwrap(), Role::parse("guest").unwrap()].into()),
         access: access(name),
+        meeting_hosts: Default::default(),
     }
 }
 

@@ -76,7 +76,12 @@ impl Functions {
                 code_roles: Ok(RoleAllowList::Any),
             },
             analytics: hms_test_support::analytics(client()),
-            control: RoomControl { hms: client(), roles: RoleAllowList::Any, access: hms_test_support::open_access() },
+            control: RoomControl {
+                hms: client(),
+                roles: RoleAllowList::Any,
+                access: hms_test_support::open_access(),
+                meeting_hosts: Default::default(),
+            },
         }
     }
 
@@ -256,7 +261,8 @@ async fn table_faults_are_5xx_and_recover() {
     let name = create_events_table().await;
     let mut gate = Forward::to(&dynalite_endpoint()).await;
     let table = EventsTable::new(ddb_client(&gate.url()), name.clone());
-    let creds = Credentials::new("k".into(), "s".into()).with_webhook_secret("table-faults".into());
+    let creds = Credentials::new("k".into(), "s".into())
+        .with_webhook_secret("table-faults-0123456789abcdef0123456789abcdef".into());
     let hooks = webhooks_receiver(hms_shared::credentials::StaticSource(creds), std::sync::Arc::new(table.clone()));
     let fake = FakeHms::from_examples();
     let history = SessionAnalytics { history: Ok(std::sync::Arc::new(table)), ..hms_test_support::analytics(&fake) };
@@ -267,7 +273,7 @@ async fn table_faults_are_5xx_and_recover() {
         let body = json!({"id": format!("fault-{n}"), "type": "peer.join.success",
             "data": {"room_id": room, "session_id": "s-faults", "peer_id": "p1", "joined_at": "2026-11-27T10:00:00Z"}});
         let mut ev = post("/webhooks/100ms", &body.to_string());
-        ev.headers.insert(DEFAULT_HEADER_NAME, "table-faults".parse().unwrap());
+        ev.headers.insert(DEFAULT_HEADER_NAME, "table-faults-0123456789abcdef0123456789abcdef".parse().unwrap());
         (format!("fault-{n}"), ev)
     };
     let faults: [(&str, Option<Mode>); 3] =

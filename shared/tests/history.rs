@@ -19,7 +19,7 @@ use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use lambda_http::aws_lambda_events::encodings::Body;
 use serde_json::{Value, json};
 
-const SECRET: &str = "history-webhook-secret";
+const SECRET: &str = "history-webhook-secret-0123456789abcdef";
 const ROOM: &str = "6383d1c2e8d7f2a3b4c5d6e0";
 
 fn receiver(table: EventsTable) -> Webhooks<StaticSource> {

@@ -47,7 +47,12 @@ impl Class {
             let source = StaticSource(Credentials::new(KEY.into(), secret.clone()));
             HmsClient::new(hms.api(), CredentialStore::new(source, CACHE_AGE), Roots::Compiled)
         };
-        let control = RoomControl { hms: client(), roles: allowed(&["host", "guest"]), access: access.clone() };
+        let control = RoomControl {
+            hms: client(),
+            roles: allowed(&["host", "guest"]),
+            access: access.clone(),
+            meeting_hosts: Default::default(),
+        };
         let create = CreateRoom { hms: client(), access, code_roles: Ok(allowed(&["host", "guest"])) };
         Self { hms, secret, control, create }
     }

@@ -25,7 +25,12 @@ fn allowed(roles: &[&str]) -> RoleAllowList {
 
 /// room-control over `hms` on an open API, codes allowed for host and guest.
 fn control(hms: &FakeHms) -> RoomControl<&FakeHms> {
-    RoomControl { hms, roles: allowed(&["host", "guest"]), access: hms_test_support::open_access() }
+    RoomControl {
+        hms,
+        roles: allowed(&["host", "guest"]),
+        access: hms_test_support::open_access(),
+        meeting_hosts: Default::default(),
+    }
 }
 
 async fn call<H: hms_shared::hms::HmsApi>(f: &RoomControl<H>, ev: ApiGatewayV2httpRequest) -> (u16, Value) {
@@ -244,8 +249,12 @@ async fn an_owner_reaches_codes_and_assets_of_their_rooms_only() {
 async fn an_unreadable_answer_is_502_on_every_route_that_reads_one() {
     let asset = "6425320e94091a5af841456f";
     for garbage in GARBAGE {
-        let f =
-            RoomControl { hms: Garbled(garbage), roles: RoleAllowList::Any, access: hms_test_support::open_access() };
+        let f = RoomControl {
+            hms: Garbled(garbage),
+            roles: RoleAllowList::Any,
+            access: hms_test_support::open_access(),
+            meeting_hosts: Default::default(),
+        };
         let what = String::from_utf8_lossy(garbage);
         for ev in [
             post("/room-codes", &body(json!({"room_id": ROOM}))),

@@ -57,9 +57,11 @@ const SAMPLE_SESSION: Option<&str> = Some("************************");
 #[tokio::test]
 async fn only_the_secret_gets_in_and_each_event_is_kept_once() {
     let (t, _) = table().await;
-    let f = receiver(rotating("hook-secret-1"), t.clone(), AllowList::Any);
+    let f = receiver(rotating("hook-secret-1-0123456789abcdef0123456789abcdef"), t.clone(), AllowList::Any);
     let join = sample("webhook_peer_join_success.json", "evt-join-1");
-    for (secret, what) in [(None, "missing"), (Some("hook-secret-2"), "wrong"), (Some(""), "empty")] {
+    for (secret, what) in
+        [(None, "missing"), (Some("hook-secret-2-0123456789abcdef0123456789abcdef"), "wrong"), (Some(""), "empty")]
+    {
         let (s, b) = answer(&f.handle(delivery(&join, secret, "34.100.213.146")).await);
         assert_eq!(
             (s, b["error"].as_str(), b["msg"].as_str()),
@@ -69,14 +71,18 @@ async fn only_the_secret_gets_in_and_each_event_is_kept_once() {
     }
     assert!(stored_body(&t, "evt-join-1", SAMPLE_SESSION).await.is_none(), "nothing kept from a refused delivery");
 
-    let (s, b) = answer(&f.handle(delivery(&join, Some("hook-secret-1"), "34.100.213.146")).await);
+    let (s, b) = answer(
+        &f.handle(delivery(&join, Some("hook-secret-1-0123456789abcdef0123456789abcdef"), "34.100.213.146")).await,
+    );
     assert_eq!((s, &b["duplicate"]), (200, &Value::Bool(false)), "{b}");
     // 100ms's three retries, then a replay of the same event: each a 200, none stored again.
     let mut replay: Value = serde_json::from_str(&join).unwrap();
     replay["is_replay"] = Value::Bool(true);
     replay["data"]["user_name"] = Value::String("changed".into());
     for body in [join.clone(), join.clone(), join.clone(), replay.to_string()] {
-        let (s, b) = answer(&f.handle(delivery(&body, Some("hook-secret-1"), "34.100.213.146")).await);
+        let (s, b) = answer(
+            &f.handle(delivery(&body, Some("hook-secret-1-0123456789abcdef0123456789abcdef"), "34.100.213.146")).await,
+        );
         assert_eq!((s, &b["duplicate"]), (200, &Value::Bool(true)), "{b}");
     }
     assert_eq!(
@@ -87,17 +93,22 @@ async fn only_the_secret_gets_in_and_each_event_is_kept_once() {
 
     // Unknown types are kept, not interpreted; bodies that are no event are a 400.
     let unknown = r#"{"id":"evt-x","type":"something.new","data":{"whatever":[1,2]}}"#;
-    assert_eq!(answer(&f.handle(delivery(unknown, Some("hook-secret-1"), "1.2.3.4")).await).0, 200);
+    assert_eq!(
+        answer(&f.handle(delivery(unknown, Some("hook-secret-1-0123456789abcdef0123456789abcdef"), "1.2.3.4")).await).0,
+        200
+    );
     assert_eq!(stored_body(&t, "evt-x", None).await.as_deref(), Some(unknown));
     // Over the body bound: 413, before anything is read or kept.
     let big = format!(r#"{{"id":"evt-big","data":{{"pad":"{}"}}}}"#, "x".repeat(17 * 1024));
-    let (s, b) = answer(&f.handle(delivery(&big, Some("hook-secret-1"), "1.2.3.4")).await);
+    let (s, b) =
+        answer(&f.handle(delivery(&big, Some("hook-secret-1-0123456789abcdef0123456789abcdef"), "1.2.3.4")).await);
     assert_eq!((s, b["error"].as_str()), (413, Some("payload_too_large")), "{b}");
     assert!(stored_body(&t, "evt-big", None).await.is_none());
     for (body, code) in
         [("{not json", "invalid_json"), ("[1]", "invalid_body"), (r#"{"type":"peer.join.success"}"#, "missing_field")]
     {
-        let (s, b) = answer(&f.handle(delivery(body, Some("hook-secret-1"), "1.2.3.4")).await);
+        let (s, b) =
+            answer(&f.handle(delivery(body, Some("hook-secret-1-0123456789abcdef0123456789abcdef"), "1.2.3.4")).await);
         assert_eq!((s, b["error"].as_str()), (400, Some(code)), "{body}");
     }
 }
@@ -106,21 +117,28 @@ async fn only_the_secret_gets_in_and_each_event_is_kept_once() {
 async fn the_allow_list_keeps_other_addresses_out() {
     let (t, _) = table().await;
     let list = AllowList::parse("34.100.213.146,35.200.0.0/16").unwrap();
-    let f = receiver(rotating("s-allow"), t.clone(), list);
+    let f = receiver(rotating("s-allow-0123456789abcdef0123456789abcdef"), t.clone(), list);
     let body = sample("webhook_session_open_success.json", "evt-open-1");
-    let (s, _) = answer(&f.handle(delivery(&body, Some("s-allow"), "10.0.0.1")).await);
+    let (s, _) = answer(&f.handle(delivery(&body, Some("s-allow-0123456789abcdef0123456789abcdef"), "10.0.0.1")).await);
     assert_eq!(s, 401, "the right secret from the wrong address");
-    assert_eq!(answer(&f.handle(delivery(&body, Some("s-allow"), "35.200.143.211")).await).0, 200);
+    assert_eq!(
+        answer(&f.handle(delivery(&body, Some("s-allow-0123456789abcdef0123456789abcdef"), "35.200.143.211")).await).0,
+        200
+    );
 }
 
 #[tokio::test]
 async fn a_table_that_is_down_is_a_5xx_and_the_retry_keeps_the_event() {
     let (_, name) = table().await;
     let mut gate = Forward::to(&dynalite_endpoint()).await;
-    let f = receiver(rotating("s-down"), EventsTable::new(ddb_client(&gate.url()), name), AllowList::Any);
+    let f = receiver(
+        rotating("s-down-0123456789abcdef0123456789abcdef"),
+        EventsTable::new(ddb_client(&gate.url()), name),
+        AllowList::Any,
+    );
     let body = sample("webhook_peer_leave_success.json", "evt-leave-1");
     gate.close().await;
-    let (s, b) = answer(&f.handle(delivery(&body, Some("s-down"), "1.2.3.4")).await);
+    let (s, b) = answer(&f.handle(delivery(&body, Some("s-down-0123456789abcdef0123456789abcdef"), "1.2.3.4")).await);
     assert_eq!(
         (s, b["error"].as_str()),
         (503, Some("events_table_unavailable")),
@@ -128,27 +146,44 @@ async fn a_table_that_is_down_is_a_5xx_and_the_retry_keeps_the_event() {
     );
     gate.open().await;
     gate.set(Mode::Pass);
-    let (s, b) = answer(&f.handle(delivery(&body, Some("s-down"), "1.2.3.4")).await);
+    let (s, b) = answer(&f.handle(delivery(&body, Some("s-down-0123456789abcdef0123456789abcdef"), "1.2.3.4")).await);
     assert_eq!((s, &b["duplicate"]), (200, &Value::Bool(false)), "100ms's retry stores it: {b}");
 }
 
 #[tokio::test]
 async fn a_rotated_secret_is_picked_up_and_a_flood_of_wrong_ones_reads_little() {
     let (t, _) = table().await;
-    let source = rotating("before-rotation");
+    let source = rotating("before-rotation-0123456789abcdef0123456789abcdef");
     let f = receiver(source.clone(), t, AllowList::Any);
     let body = |id: &str| sample("webhook_session_close_success.json", id);
-    assert_eq!(answer(&f.handle(delivery(&body("r1"), Some("before-rotation"), "1.2.3.4")).await).0, 200);
+    assert_eq!(
+        answer(
+            &f.handle(delivery(&body("r1"), Some("before-rotation-0123456789abcdef0123456789abcdef"), "1.2.3.4")).await
+        )
+        .0,
+        200
+    );
     for i in 0..20 {
         let (s, _) = answer(&f.handle(delivery(&body(&format!("w{i}")), Some("guess"), "1.2.3.4")).await);
         assert_eq!(s, 401);
     }
     assert_eq!(source.reads(), 1, "wrong secrets right after a read read nothing more");
 
-    source.swap(Credentials::new("k".into(), "s".into()).with_webhook_secret("after-rotation".into()));
+    source.swap(
+        Credentials::new("k".into(), "s".into())
+            .with_webhook_secret("after-rotation-0123456789abcdef0123456789abcdef".into()),
+    );
     tokio::time::sleep(REREAD_AT_MOST_EVERY + Duration::from_millis(200)).await;
-    let (s, b) = answer(&f.handle(delivery(&body("r2"), Some("after-rotation"), "1.2.3.4")).await);
+    let (s, b) = answer(
+        &f.handle(delivery(&body("r2"), Some("after-rotation-0123456789abcdef0123456789abcdef"), "1.2.3.4")).await,
+    );
     assert_eq!(s, 200, "the rotated secret is read again and accepted: {b}");
     assert_eq!(source.reads(), 2);
-    assert_eq!(answer(&f.handle(delivery(&body("r3"), Some("before-rotation"), "1.2.3.4")).await).0, 401);
+    assert_eq!(
+        answer(
+            &f.handle(delivery(&body("r3"), Some("before-rotation-0123456789abcdef0123456789abcdef"), "1.2.3.4")).await
+        )
+        .0,
+        401
+    );
 }

@@ -59,7 +59,12 @@ impl Class {
     }
 
     fn control(&self) -> RoomControl<&FakeHms> {
-        RoomControl { hms: &self.hms, roles: roles(&["host", "guest", "viewer"]), access: self.tokens.access.clone() }
+        RoomControl {
+            hms: &self.hms,
+            roles: roles(&["host", "guest", "viewer"]),
+            access: self.tokens.access.clone(),
+            meeting_hosts: Default::default(),
+        }
     }
 
     /// `/auth-token` for `role` as `sub` (in `groups`): the status and the error code ("-" for none).

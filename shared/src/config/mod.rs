@@ -12,7 +12,7 @@ mod caller;
 use crate::auth::{CallerAuth, RoleAllowList};
 use crate::credentials::MIN_APP_SECRET_BYTES;
 pub use crate::error::ConfigError;
-use crate::input::{Parse, Role};
+use crate::input::{HostPatterns, Parse, Role};
 use crate::webhooks::{AllowList, DEFAULT_HEADER_NAME, DEFAULT_RETENTION_DAYS};
 use caller::{AuthVars, caller_auth};
 
@@ -76,6 +76,8 @@ pub struct Config {
     pub webhook_allowed_ips: Result<AllowList, ConfigError>,
     /// `EVENT_RETENTION_DAYS`: how long raw events are kept (the table's TTL).
     pub event_retention_days: Result<u32, ConfigError>,
+    /// `MEETING_URL_HOSTS`: the hosts a recording's `meeting_url` may be on.
+    pub meeting_url_hosts: Result<HostPatterns, ConfigError>,
     /// `SSL_CERT_FILE`, `SSL_CERT_DIR`: the TLS trust roots of every HTTPS client (100ms,
     /// Secrets Manager, DynamoDB); Mozilla's, compiled in, when neither is set.
     pub tls_roots: Roots,
@@ -108,11 +110,15 @@ impl Config {
                 non_empty("APP_SECRET"),
                 sdk.region.is_some(),
             )
-            .map(|s| match s {
+            .and_then(|s| match s {
                 SecretConfig::Environment { access_key, secret, .. } => {
-                    SecretConfig::Environment { access_key, secret, webhook_secret: non_empty("WEBHOOK_SECRET") }
+                    let webhook_secret = non_empty("WEBHOOK_SECRET");
+                    if let Some(Err(why)) = webhook_secret.as_deref().map(crate::webhooks::check_webhook_secret) {
+                        return Err(ConfigError(why));
+                    }
+                    Ok(SecretConfig::Environment { access_key, secret, webhook_secret })
                 }
-                other => other,
+                other => Ok(other),
             }),
             sdk,
             api_base_url: api_base_url(non_empty("HMS_API_BASE_URL")),
@@ -126,6 +132,10 @@ impl Config {
                 .map_or(Ok(AllowList::Any), |v| AllowList::parse(&v))
                 .map_err(|why| ConfigError(format!("WEBHOOK_ALLOWED_IPS: {why}"))),
             event_retention_days: retention_days(non_empty("EVENT_RETENTION_DAYS")),
+            meeting_url_hosts: HostPatterns::parse(
+                non_empty("MEETING_URL_HOSTS").as_deref().unwrap_or(crate::input::DEFAULT_MEETING_URL_HOSTS),
+            )
+            .map_err(|why| ConfigError(format!("MEETING_URL_HOSTS: {why}"))),
             tls_roots: Roots::from_lookup(&get),
         }
     }
@@ -341,8 +351,11 @@ mod tests {
             c.secret.unwrap(),
             SecretConfig::Environment { access_key: "a".into(), secret: s.clone(), webhook_secret: None }
         );
-        let with_hook = cfg(&[("APP_ACCESS_KEY", "a"), ("APP_SECRET", &s), ("WEBHOOK_SECRET", "w")]).secret.unwrap();
-        assert!(matches!(with_hook, SecretConfig::Environment { webhook_secret: Some(w), .. } if w == "w"));
+        let w = "w".repeat(32);
+        let with_hook = cfg(&[("APP_ACCESS_KEY", "a"), ("APP_SECRET", &s), ("WEBHOOK_SECRET", &w)]).secret.unwrap();
+        assert!(matches!(with_hook, SecretConfig::Environment { webhook_secret: Some(ref h), .. } if *h == w));
+        let short = cfg(&[("APP_ACCESS_KEY", "a"), ("APP_SECRET", &s), ("WEBHOOK_SECRET", "w")]).secret.unwrap_err();
+        assert!(short.to_string().contains("WEBHOOK_SECRET must be 32"), "{short}");
         assert!(cfg(&[("APP_ACCESS_KEY", "a")]).secret.is_err());
         assert!(cfg(&[("HMS_SECRET_ID", "  ")]).secret.is_err());
     }
@@ -397,7 +410,11 @@ mod tests {
     #[test]
     fn debug_never_shows_a_secret() {
         let secret = "s3cret-".repeat(6);
-        let c = cfg(&[("APP_ACCESS_KEY", "a"), ("APP_SECRET", &secret), ("WEBHOOK_SECRET", "hook-value-123")]);
+        let c = cfg(&[
+            ("APP_ACCESS_KEY", "a"),
+            ("APP_SECRET", &secret),
+            ("WEBHOOK_SECRET", "hook-value-123-0123456789abcdefghij"),
+        ]);
         let shown = format!("{c:?}");
         assert!(!shown.contains("s3cret-") && !shown.contains("hook-value-123"), "{shown}");
         assert!(shown.contains("<redacted>"));

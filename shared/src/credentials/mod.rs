@@ -80,8 +80,8 @@ pub fn parse_secret_string(secret_string: &str) -> Result<Credentials, ApiError>
                 .into(),
         )
     })?;
-    if raw.webhook_secret.as_ref().is_some_and(|w| w.is_empty()) {
-        return Err(ApiError::Config("the secret's WEBHOOK_SECRET is empty".into()));
+    if let Some(Err(why)) = raw.webhook_secret.as_deref().map(crate::webhooks::check_webhook_secret) {
+        return Err(ApiError::Config(format!("the secret's {why}")));
     }
     match (raw.access_key.filter(|k| !k.trim().is_empty()), raw.secret.filter(|s| !s.is_empty())) {
         (Some(_), Some(secret)) if secret.len() < MIN_APP_SECRET_BYTES => Err(ApiError::Config(format!(
@@ -136,10 +136,10 @@ mod tests {
     #[test]
     fn the_webhook_secret_is_optional_but_never_empty() {
         let with = parse_secret_string(
-            r#"{"APP_ACCESS_KEY":"k","APP_SECRET":"0123456789abcdef0123456789abcdef","WEBHOOK_SECRET":"w-123"}"#,
+            r#"{"APP_ACCESS_KEY":"k","APP_SECRET":"0123456789abcdef0123456789abcdef","WEBHOOK_SECRET":"w-0123456789abcdef0123456789abcdef"}"#,
         )
         .unwrap();
-        assert_eq!(with.webhook_secret(), Some("w-123"));
+        assert_eq!(with.webhook_secret(), Some("w-0123456789abcdef0123456789abcdef"));
         assert_eq!(
             parse_secret_string(r#"{"APP_ACCESS_KEY":"k","APP_SECRET":"0123456789abcdef0123456789abcdef"}"#)
                 .unwrap()
@@ -149,6 +149,7 @@ mod tests {
         for bad in [
             r#"{"APP_ACCESS_KEY":"k","APP_SECRET":"0123456789abcdef0123456789abcdef","WEBHOOK_SECRET":""}"#,
             r#"{"APP_ACCESS_KEY":"k","APP_SECRET":"0123456789abcdef0123456789abcdef","WEBHOOK_SECRET":7}"#,
+            r#"{"APP_ACCESS_KEY":"k","APP_SECRET":"0123456789abcdef0123456789abcdef","WEBHOOK_SECRET":"w-123"}"#,
         ] {
             assert_eq!(parse_secret_string(bad).unwrap_err().code(), "config", "{bad}");
         }

@@ -16,7 +16,7 @@ use crate::edge::{ApiRequest, Reply, Route};
 use crate::error::{ApiError, ErrorCode};
 use crate::hms::HmsApi;
 use crate::hms::active_rooms::Removal;
-use crate::input::{AssetId, RoomId};
+use crate::input::{AssetId, HostPatterns, RoomId};
 use crate::owners::RoomAccess;
 
 pub use codes::{ROOM_CODES_DISABLE_PATH, ROOM_CODES_ENABLE_PATH, ROOM_CODES_PATH};
@@ -33,6 +33,8 @@ pub struct RoomControl<H> {
     pub roles: RoleAllowList,
     /// Who may run which room.
     pub access: RoomAccess,
+    /// `MEETING_URL_HOSTS`: where a recording's `meeting_url` may point.
+    pub meeting_hosts: HostPatterns,
 }
 
 impl<H: HmsApi> Function for RoomControl<H> {
@@ -128,7 +130,7 @@ impl<H: HmsApi> Function for RoomControl<H> {
                 peers::end(hms, &ask).await
             }
             (RECORDINGS_START_PATH, _) => {
-                let ask = recordings::start_request(body)?;
+                let ask = recordings::start_request(body, &self.meeting_hosts)?;
                 access.require_room(&caller, &ask.room_id).await?;
                 recordings::start(hms, &ask).await
             }

@@ -10,7 +10,9 @@ use crate::error::{ApiError, ErrorCode};
 use crate::hms::HmsApi;
 use crate::hms::recordings::{PresignedUrl, Recording, Resolution, StartRecording};
 use crate::hms::sessions::{self, Page};
-use crate::input::{AssetId, Parse, RecordingId, RoomId, json_object, only_fields, opt_bool, opt_str, req_field};
+use crate::input::{
+    AssetId, HostPatterns, Parse, RecordingId, RoomId, json_object, only_fields, opt_bool, opt_str, req_field,
+};
 use crate::paging::{Cursor, Limit};
 
 pub const RECORDINGS_START_PATH: &str = "/recordings/start";
@@ -66,7 +68,9 @@ pub struct StartRequest {
 /// The resolution is checked against the limits 100ms documents for its external streams
 /// (500x480 to 1920x1080 landscape, 500x500 to 1080x1920 portrait), which its recording page
 /// does not restate.
-pub fn start_request(body: Option<&[u8]>) -> Result<StartRequest, ApiError> {
+/// `meeting_url` is the page 100ms's recorder loads and records: only an `https` URL on a host
+/// of `hosts` (`MEETING_URL_HOSTS`), never any page a host names.
+pub fn start_request(body: Option<&[u8]>, hosts: &HostPatterns) -> Result<StartRequest, ApiError> {
     let map = json_object(body)?;
     only_fields(&map, &["room_id", "meeting_url", "resolution", "audio_only", "destination"])?;
     let meeting_url = opt_str(&map, "meeting_url")?;
@@ -78,6 +82,12 @@ pub fn start_request(body: Option<&[u8]>) -> Result<StartRequest, ApiError> {
             return Err(ApiError::invalid_field(
                 "meeting_url",
                 format!("must be an https:// URL of at most {MAX_MEETING_URL_LEN} characters"),
+            ));
+        }
+        if !hosts.allows_url(url) {
+            return Err(ApiError::invalid_field(
+                "meeting_url",
+                "must be on a host this deployment allows (MEETING_URL_HOSTS; by default 100ms's *.app.100ms.live), without credentials or a port",
             ));
         }
     }
@@ -221,7 +231,7 @@ mod tests {
     const ROOM: &str = "631b2654f771854d9bf633df";
 
     fn start_body(extra: &str) -> Result<StartRequest, ApiError> {
-        start_request(Some(format!(r#"{{"room_id":"{ROOM}"{extra}}}"#).as_bytes()))
+        start_request(Some(format!(r#"{{"room_id":"{ROOM}"{extra}}}"#).as_bytes()), &HostPatterns::default())
     }
 
     #[test]
@@ -234,6 +244,7 @@ mod tests {
         for (extra, code) in [
             (r#","meeting_url":"http://x""#, "invalid_field"),
             (r#","meeting_url":"https://a b""#, "invalid_field"),
+            (r#","meeting_url":"https://evil.example.com/record-me""#, "invalid_field"),
             (r#","resolution":{"width":4000,"height":720}"#, "invalid_field"),
             (r#","resolution":{"width":1280}"#, "invalid_field"),
             (r#","resolution":{"width":1280,"height":720,"fps":30}"#, "unknown_field"),

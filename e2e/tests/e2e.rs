@@ -142,6 +142,24 @@ async fn every_route_and_one_secret_read_one_management_token() {
         ("POST", "/recordings/stop", Some(r#"{"room":"0123456789abcdef01234567"}"#), 400, "unknown_field"),
         ("GET", "/recordings?room_id=0123456789abcdef01234567&limit=21", None, 400, "invalid_parameter"),
         ("POST", "/webhooks/100ms", Some("{}"), 401, "unauthenticated"),
+        (
+            "POST",
+            "/room-access",
+            Some(r#"{"room_id":"0123456789abcdef01234567","access":"closed"}"#),
+            400,
+            "invalid_field",
+        ),
+        ("POST", "/room-members", Some(r#"{"room_id":"0123456789abcdef01234567","members":[]}"#), 400, "invalid_field"),
+        ("GET", "/room-members?room_id=0123456789abcdef01234567&limit=0", None, 400, "invalid_parameter"),
+        ("POST", "/room-members/remove", Some(r#"{"room_id":"0123456789abcdef01234567"}"#), 400, "missing_field"),
+        (
+            "POST",
+            "/room-members/ban",
+            Some(r#"{"room_id":"0123456789abcdef01234567","user_id":""}"#),
+            400,
+            "invalid_field",
+        ),
+        ("POST", "/room-members/unban", Some(r#"{"user_id":"u"}"#), 400, "missing_field"),
     ];
     let served: std::collections::BTreeSet<(String, String)> =
         cases.iter().map(|c| (c.0.to_string(), c.1.split('?').next().unwrap().to_string())).collect();

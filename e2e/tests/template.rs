@@ -25,7 +25,7 @@ const TABLE_ACTIONS: &[(&str, &[TableStatement])] = &[
             (&["dynamodb:GetItem"], &["OWNER#"]),
         ],
     ),
-    ("create-room", &[(&["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:UpdateItem"], &["OWNER#"])]),
+    ("create-room", &[(&["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:UpdateItem"], &["OWNER#", "NAME#"])]),
     ("auth-token", &[(&["dynamodb:BatchGetItem"], &["OWNER#", "MEMBERS#"])]),
     (
         "room-control",

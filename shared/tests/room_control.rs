@@ -8,7 +8,7 @@ use hms_shared::auth::{CallerAuth, ClaimRule, JwtRules, RoleAllowList, RoleClaim
 use hms_shared::credentials::{CredentialStore, Credentials, StaticSource};
 use hms_shared::handlers::{CreateRoom, RoomControl};
 use hms_shared::hms::HmsClient;
-use hms_shared::input::{Parse, Role};
+use hms_shared::input::{Parse, Role, RoomId};
 use hms_shared::owners::RoomAccess;
 use hms_shared::store::EventsTable;
 use hms_test_support::dynalite::{create_events_table, ddb_client, dynalite_endpoint};
@@ -421,4 +421,42 @@ async fn only_calls_safe_to_repeat_are_retried() {
     let (s, b) = class.post("/end-room", json!({"room_id": room_id})).await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(class.hms.counters().await["auth_failures"], 0, "the 401 was the injected one");
+}
+
+/// Two creators racing for one new room name, 25 times over: each time exactly one makes the
+/// room and owns it, the other hears 409 `name_taken`, and 100ms's create (an upsert by name) is
+/// called once, so the room is configured once, with the winner's settings.
+#[tokio::test]
+async fn racing_creators_one_owner_one_create() {
+    let rules = JwtRules {
+        admin: ClaimRule::parse("cognito:groups=admin").unwrap(),
+        creator: Some(ClaimRule::parse("cognito:groups=teachers").unwrap()),
+        role_claims: RoleClaims::default(),
+        join: Default::default(),
+    };
+    let class = Class::start(CallerAuth::Jwt(rules)).await;
+    class.hms.reset_counters().await;
+    let class = &class;
+    let races = (0..25).map(|i| async move {
+        let name = format!("raced-{i}-{}", uuid::Uuid::new_v4().simple());
+        let attempt = |who: &'static str| {
+            let body = json!({"name": name, "description": who}).to_string();
+            let ev = with_claims(post("/create-room", &body), &[("sub", who), ("cognito:groups", "[teachers]")]);
+            async move { (who, answer(&class.create.handle(ev).await)) }
+        };
+        let (a, b) = tokio::join!(attempt("teacher-a"), attempt("teacher-b"));
+        (name, [a, b])
+    });
+    let results = futures_util::future::join_all(races).await;
+    let owners = class.create.access.owners().unwrap();
+    for (name, answers) in &results {
+        let won: Vec<_> = answers.iter().filter(|(_, (s, _))| *s == 200).collect();
+        let lost: Vec<_> = answers.iter().filter(|(_, (s, b))| *s == 409 && b["error"] == "name_taken").collect();
+        assert_eq!((won.len(), lost.len()), (1, 1), "{name}: {answers:?}");
+        let (winner, (_, room)) = won[0];
+        assert_eq!(room["description"], *winner, "{name}: the room has the winner's settings");
+        let id = RoomId::parse(room["id"].as_str().unwrap()).unwrap();
+        assert_eq!(owners.owner_of(&id).await.unwrap().as_deref(), Some(*winner), "{name}");
+    }
+    assert_eq!(class.requests("POST /rooms").await, 25, "one create at 100ms per name");
 }

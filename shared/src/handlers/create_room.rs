@@ -137,7 +137,8 @@ async fn assign_owner(access: &RoomAccess, room: &RoomId, owner: &str, by: &str)
 }
 
 /// For a caller who is not an admin: fails with 409 `name_taken` when a room of this name
-/// exists that the caller does not own (create is an upsert by name: it would reconfigure it).
+/// exists that the caller does not own (create is an upsert by name: it would reconfigure it), or
+/// when another creator has reserved the name; else reserves it for the caller.
 async fn name_is_free(
     hms: &impl HmsApi,
     access: &RoomAccess,
@@ -154,11 +155,18 @@ async fn name_is_free(
     let existing = page["data"].as_array().and_then(|rooms| {
         rooms.iter().find(|r| r["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(name.as_str())))
     });
-    let Some(existing) = existing else { return Ok(()) };
-    let id = existing["id"].as_str().and_then(|id| RoomId::parse(id).ok()).ok_or_else(|| {
-        ApiError::upstream(ErrorCode::UpstreamInvalidResponse, "100ms listed a room without a valid id")
-    })?;
-    if caller.may_run(owners.owner_of(&id).await?.as_deref()) { Ok(()) } else { Err(name_taken(name)) }
+    if let Some(existing) = existing {
+        let id = existing["id"].as_str().and_then(|id| RoomId::parse(id).ok()).ok_or_else(|| {
+            ApiError::upstream(ErrorCode::UpstreamInvalidResponse, "100ms listed a room without a valid id")
+        })?;
+        if !caller.may_run(owners.owner_of(&id).await?.as_deref()) {
+            return Err(name_taken(name));
+        }
+    }
+    // Two creators can both find a new name free: the table decides which one makes the room
+    // (a conditional write), before either reaches 100ms, whose create is an upsert.
+    let sub = caller.sub().unwrap_or("-");
+    if owners.reserve_name(name, sub, chrono::Utc::now()).await? { Ok(()) } else { Err(name_taken(name)) }
 }
 
 fn name_taken(name: &RoomName) -> ApiError {

@@ -14,6 +14,8 @@
 //!   built `report` (gzip) and `events`;
 //! - a room's owner and access: `OWNER#<room id>` / `OWNER`: `owner`, `set_by`, `set_at`, and
 //!   `access` (`open` or `members`) with `access_set_by`, `access_set_at` once set;
+//! - a room name reserved by its creator: `NAME#<name, lower case>` / `NAME`: `owner`, `set_by`,
+//!   `set_at`;
 //! - a room's member (or banned user): `MEMBERS#<room id>` / `USER#<user id>`: `user_id`,
 //!   `roles` (a list), `banned`, `set_by`, `set_at`; kept while it holds a role or a ban. Its
 //!   own partition: a class of 20,000 asking for tokens reads the room's item and the members'
@@ -33,7 +35,7 @@ use super::{
     BuiltReport, ClosedSession, EventRecord, Owners, ReportKey, Store, StoreFuture, StoredReport, stamp, unavailable,
 };
 use crate::error::ApiError;
-use crate::input::{MemberId, Parse, Role, RoomId};
+use crate::input::{MemberId, Parse, Role, RoomId, RoomName};
 use crate::membership::{Access, Member, RoomRules};
 use crate::time::parse_rfc3339;
 use crate::tls::Roots;
@@ -52,11 +54,12 @@ const EVENT_PREFIX: &str = "EVENT#";
 const CLOSED_SK: &str = "CLOSED";
 const OWNER_SK: &str = "OWNER";
 const OWNER_PK_PREFIX: &str = "OWNER#";
+const NAME_PK_PREFIX: &str = "NAME#";
 const MEMBERS_PK_PREFIX: &str = "MEMBERS#";
 
 /// The partition keys the rooms' rules live under (`Owners`): what `template.yaml` grants the
 /// functions that decide who runs and who joins a room, and nobody else.
-pub const ROOM_RULES_KEY_PREFIXES: [&str; 2] = [OWNER_PK_PREFIX, MEMBERS_PK_PREFIX];
+pub const ROOM_RULES_KEY_PREFIXES: [&str; 3] = [OWNER_PK_PREFIX, MEMBERS_PK_PREFIX, NAME_PK_PREFIX];
 /// The partition keys of the events, closed sessions and reports (`Store`).
 pub const EVENT_KEY_PREFIXES: [&str; 3] = ["SESSION#", EVENT_PREFIX, "ROOM#"];
 const BODY: &str = "body";
@@ -428,6 +431,15 @@ async fn conditional(
 const SET_OWNER: &str = "SET #n0 = :owner, #n1 = :by, #n2 = :at";
 
 impl Owners for EventsTable {
+    fn reserve_name<'a>(&'a self, name: &'a RoomName, sub: &'a str, now: DateTime<Utc>) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let keys = (format!("{NAME_PK_PREFIX}{}", name.as_str().to_ascii_lowercase()), "NAME".to_string());
+            let values = vec![(":owner", s(sub)), (":by", s(sub)), (":at", seconds(now))];
+            let condition = Some("attribute_not_exists(#n0) OR #n0 = :owner");
+            Ok(self.update(keys, SET_OWNER, &[OWNER, "set_by", "set_at"], values, condition).await?.is_some())
+        })
+    }
+
     fn owner_of<'a>(&'a self, room: &'a RoomId) -> StoreFuture<'a, Option<String>> {
         Box::pin(async move {
             let item = self.get(&owner_pk(room), OWNER_SK).await?;

@@ -13,13 +13,15 @@ use chrono::{DateTime, Utc};
 use super::{
     BuiltReport, ClosedSession, EventRecord, Owners, ReportKey, Store, StoreFuture, StoredReport, unavailable,
 };
-use crate::input::{MemberId, Role, RoomId};
+use crate::input::{MemberId, Role, RoomId, RoomName};
 use crate::membership::{Access, Member, RoomRules};
 
 #[derive(Debug, Default)]
 struct Tables {
     owners: HashMap<String, String>,
     access: HashMap<String, Access>,
+    /// Room names reserved, in lower case, by their creator.
+    names: HashMap<String, String>,
     /// Each room's members by user id: roles granted and whether banned (kept while either is).
     members: HashMap<String, BTreeMap<MemberId, (Vec<Role>, bool)>>,
     /// Events by (session, id); events of no session under `None`.
@@ -78,6 +80,10 @@ fn member(user: &MemberId, (roles, banned): &(Vec<Role>, bool)) -> Member {
 }
 
 impl Owners for MemoryStore {
+    fn reserve_name<'a>(&'a self, name: &'a RoomName, sub: &'a str, _now: DateTime<Utc>) -> StoreFuture<'a, bool> {
+        self.with(|t| t.names.entry(name.as_str().to_ascii_lowercase()).or_insert_with(|| sub.to_string()) == sub)
+    }
+
     fn room_rules<'a>(&'a self, room: &'a RoomId, user: &'a str) -> StoreFuture<'a, RoomRules> {
         self.with(|t| RoomRules {
             owner: t.owners.get(room.as_str()).cloned(),

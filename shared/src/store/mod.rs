@@ -30,7 +30,7 @@ pub use dynamo::{
 pub use memory::MemoryStore;
 
 use crate::error::ApiError;
-use crate::input::{MemberId, Role, RoomId};
+use crate::input::{MemberId, Role, RoomId, RoomName};
 use crate::membership::{Access, Member, RoomRules};
 
 /// What a store operation answers: boxed, so the store can be shared as a trait object.
@@ -124,6 +124,11 @@ pub struct StoredReport {
 /// Who owns which room, who may join it (its access setting, members and bans: `membership`).
 /// Claiming is a conditional write, so concurrent containers agree.
 pub trait Owners: Send + Sync {
+    /// Reserves the room name `name` (compared in lower case, as 100ms compares names) for `sub`
+    /// unless another holds it: `true` when `sub` holds it now. A conditional write: of two
+    /// creators racing for a new name exactly one gets it, before either reaches 100ms.
+    fn reserve_name<'a>(&'a self, name: &'a RoomName, sub: &'a str, now: DateTime<Utc>) -> StoreFuture<'a, bool>;
+
     /// `room`'s owner and access setting, and its member item for `user` if any: one read of the
     /// table (strongly consistent, so a ban or a switch to `members` holds for the next request).
     fn room_rules<'a>(&'a self, room: &'a RoomId, user: &'a str) -> StoreFuture<'a, RoomRules>;

@@ -67,7 +67,7 @@ WEBHOOK_SECRET=${WEBHOOK_SECRET:-$(python3 -c 'import secrets; print(secrets.tok
 
 if [ -n "${HMS_SECRET_ID:-}" ] || { [ -n "${APP_ACCESS_KEY:-}" ] && [ -n "${APP_SECRET:-}" ]; }; then
   mode="the REAL 100ms API (${HMS_API_BASE_URL:-https://api.100ms.live/v2})"
-  for v in HMS_SECRET_ID APP_ACCESS_KEY APP_SECRET HMS_API_BASE_URL AWS_REGION AWS_DEFAULT_REGION AWS_ACCESS_KEY_ID \
+  for v in HMS_SECRET_ID WEBHOOK_SECRET_ID APP_ACCESS_KEY APP_SECRET HMS_API_BASE_URL AWS_REGION AWS_DEFAULT_REGION AWS_ACCESS_KEY_ID \
            AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_ENDPOINT_URL AWS_ENDPOINT_URL_SECRETS_MANAGER; do
     if [ -n "${!v:-}" ]; then echo "$v=${!v}" >>"$envfile"; fi
   done

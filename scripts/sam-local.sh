@@ -118,14 +118,14 @@ rm -rf "$work/fn" && mkdir -p "$work/fn"
 template=$work/fn/template.yaml
 # AllowOpenApi=true: locally there is no authorizer (SAM cannot run a JWT authorizer); the *-jwt*
 # events carry the claims one would pass, and their environment turns caller authentication on.
-params="HmsSecretArn=arn:aws:secretsmanager:us-east-1:123456789012:secret:sam-local AllowedRoles=host,guest AllowOpenApi=true"
+params="HmsSecretArn=arn:aws:secretsmanager:us-east-1:123456789012:secret:sam-local WebhookSecretArn=arn:aws:secretsmanager:us-east-1:123456789012:secret:sam-local-webhook AllowedRoles=host,guest AllowOpenApi=true"
 key="sam-local-key-$(python3 -c 'import secrets; print(secrets.token_hex(4))')"
 secret=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
 for auth in none jwt; do
   python3 - "$auth" "$key" "$secret" >"$work/env-$auth.json" <<'PY'
 import json, sys
 auth, key, secret = sys.argv[1:4]
-env = {"HMS_SECRET_ID": "", "APP_ACCESS_KEY": key, "APP_SECRET": secret,
+env = {"HMS_SECRET_ID": "", "WEBHOOK_SECRET_ID": "", "APP_ACCESS_KEY": key, "APP_SECRET": secret,
        # A closed port inside the container: nothing leaves it.
        "HMS_API_BASE_URL": "http://127.0.0.1:9/v2", "ALLOWED_ROLES": "host,guest",
        "AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:9", "EVENTS_TABLE": "hms-events-sam-local",

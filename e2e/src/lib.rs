@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 pub use hms_test_support::binaries::{FLOOR, FUNCTIONS, release_binaries, workspace_root};
 use hms_test_support::dynalite::{create_events_table, dynalite_endpoint};
 use hms_test_support::forward::{Forward, Mode};
-use hms_test_support::{Backends, Hms, fresh_secret, moto_endpoint, put_secret, secret_json_with_webhook};
+use hms_test_support::{Backends, Hms, fresh_secret, moto_endpoint, put_secret, secret_json};
 use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::process::{Child, Command};
@@ -145,7 +145,7 @@ impl Stack {
         let _ = std::fs::remove_dir_all(&log_dir);
         std::fs::create_dir_all(&log_dir).unwrap();
 
-        let Backends { hms, access_key, secret, webhook_secret, secret_id } =
+        let Backends { hms, access_key, secret, webhook_secret, secret_id, webhook_secret_id } =
             Backends::start(&format!("e2e/{name}")).await;
         let events_table = create_events_table().await;
         let mode = if opts.secrets_manager_up { Mode::Pass } else { Mode::Drop };
@@ -216,6 +216,7 @@ impl Stack {
                 .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
                 .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
                 .env("HMS_SECRET_ID", &secret_id)
+                .env("WEBHOOK_SECRET_ID", &webhook_secret_id)
                 .env("HMS_API_BASE_URL", hms.api())
                 .env("ALLOWED_ROLES", opts.allowed_roles)
                 .env("AWS_ENDPOINT_URL_SECRETS_MANAGER", &sm_endpoint)
@@ -347,7 +348,7 @@ impl Stack {
     /// only the new one from now on. Returns the new secret.
     pub async fn rotate_secret(&self) -> String {
         let new = fresh_secret();
-        put_secret(&self.secret_id, &secret_json_with_webhook(&self.access_key, &new, &self.webhook_secret)).await;
+        put_secret(&self.secret_id, &secret_json(&self.access_key, &new)).await;
         self.hms.set_credentials(&self.access_key, &new).await;
         new
     }

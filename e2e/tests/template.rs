@@ -92,12 +92,24 @@ fn get<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
     v.as_mapping()?.get(key)
 }
 
-fn is_secret_read(stmt: &Value) -> bool {
+/// The secret each function reads, and only that one: the app secret, or for `webhooks` the
+/// webhook secret (it never reads the app secret).
+fn secret_of(binary: &str) -> &'static str {
+    if binary == "webhooks" { "WebhookSecretArn" } else { "HmsSecretArn" }
+}
+
+/// A `GetSecretValue` statement, on which secret parameter.
+fn secret_read(stmt: &Value) -> Option<&'static str> {
     let keys = stmt.as_mapping().map_or(0, |m| m.len());
-    keys == 3
+    let plain = keys == 3
         && get(stmt, "Effect").and_then(Value::as_str) == Some("Allow")
-        && get(stmt, "Action").and_then(Value::as_str) == Some("secretsmanager:GetSecretValue")
-        && get(stmt, "Resource").is_some_and(|r| is_ref(r, "HmsSecretArn"))
+        && get(stmt, "Action").and_then(Value::as_str) == Some("secretsmanager:GetSecretValue");
+    let resource = get(stmt, "Resource")?;
+    ["HmsSecretArn", "WebhookSecretArn"].into_iter().find(|p| plain && is_ref(resource, p))
+}
+
+fn is_secret_read(stmt: &Value) -> bool {
+    secret_read(stmt).is_some()
 }
 
 /// The actions of a statement `Allow <actions> on the events table`, if it is one.
@@ -180,8 +192,9 @@ fn problems(template: &str) -> Vec<String> {
                     out.push(format!("{name}: its policy must be a bare Statement list"));
                 }
                 let statements = get(only, "Statement").and_then(Value::as_sequence).cloned().unwrap_or_default();
-                if statements.iter().filter(|s| is_secret_read(s)).count() != 1 {
-                    out.push(format!("{name}: needs exactly one GetSecretValue on HmsSecretArn"));
+                let reads: Vec<&str> = statements.iter().filter_map(secret_read).collect();
+                if reads != [secret_of(&binary)] {
+                    out.push(format!("{name}: needs exactly one GetSecretValue, on {}: {reads:?}", secret_of(&binary)));
                 }
                 let sorted = |mut v: Vec<String>| {
                     v.sort();
@@ -411,6 +424,7 @@ fn the_checker_catches_wider_policies_and_open_routes() {
         ("kms for anything", TEMPLATE.replacen("kms:ViaService: !Sub \"secretsmanager.", "kms:ViaService: !Sub \"s3.", 1)),
         ("a preflight behind the authorizer", TEMPLATE.replacen("RouteKey: OPTIONS /auth-token, Target: !Sub \"integrations/${AuthTokenIntegration}\", AuthorizationType: NONE", "RouteKey: OPTIONS /auth-token, Target: !Sub \"integrations/${AuthTokenIntegration}\", AuthorizationType: JWT", 1)),
         ("a missing preflight", TEMPLATE.replacen("RouteKey: OPTIONS /recordings,", "RouteKey: OPTIONS /recordingz,", 1)),
+        ("webhooks reads the app secret", TEMPLATE.replacen("Resource: !Ref WebhookSecretArn", "Resource: !Ref HmsSecretArn", 1)),
         ("role claims when open", TEMPLATE.replacen("        ROLE_CLAIMS: !If [HasJwtAuth, !Ref RoleClaims, \"\"]", "        ROLE_CLAIMS: !Ref RoleClaims", 1)),
     ];
     for (what, mutated) in mutations {

@@ -11,7 +11,7 @@ use lambda_http::aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV
 use lambda_http::{LambdaEvent, service_fn};
 
 use crate::auth::CallerAuth;
-use crate::config::{Config, SecretConfig};
+use crate::config::{Config, SecretConfig, WebhookSecretConfig};
 use crate::credentials::{ConfiguredSource, CredentialStore, Credentials, SecretsManagerSource, StaticSource};
 use crate::error::ConfigError;
 use crate::handlers::{self, AuthToken, CreateRoom, Function, RoomControl, SessionAnalytics, Webhooks};
@@ -86,7 +86,7 @@ fn room_access(config: &Config, table: Built<Arc<EventsTable>>) -> Built<RoomAcc
 /// `webhooks`.
 pub fn webhooks(config: &Config) -> Built<Webhooks<ConfiguredSource>> {
     let (credentials, (store, (header, (allowed_ips, retention_days)))) = both(
-        credential_store(config),
+        webhook_secret_store(config),
         both(
             events_table(config),
             both(
@@ -121,12 +121,29 @@ fn credential_store(config: &Config) -> Built<CredentialStore<ConfiguredSource>>
             config.sdk.endpoint_url.clone(),
             config.tls_roots.clone(),
         )),
-        SecretConfig::Environment { access_key, secret, webhook_secret } => {
-            let creds = Credentials::new(access_key, secret);
-            ConfiguredSource::Static(StaticSource(match webhook_secret {
-                Some(w) => creds.with_webhook_secret(w),
-                None => creds,
-            }))
+        SecretConfig::Environment { access_key, secret } => {
+            ConfiguredSource::Static(StaticSource(Credentials::new(access_key, secret)))
+        }
+    };
+    Ok(CredentialStore::new(source, Duration::from_secs(max_age)))
+}
+
+/// The webhook secret, a secret of its own (`WEBHOOK_SECRET_ID`): `webhooks` reads it and never
+/// the app secret.
+fn webhook_secret_store(config: &Config) -> Built<CredentialStore<ConfiguredSource>> {
+    let (secret, max_age) = both(part(&config.webhook_secret), part(&config.secret_cache_seconds))?;
+    let source = match secret {
+        WebhookSecretConfig::SecretsManager { secret_id } => ConfiguredSource::SecretsManager(
+            SecretsManagerSource::new(
+                secret_id,
+                config.sdk.region.clone(),
+                config.sdk.endpoint_url.clone(),
+                config.tls_roots.clone(),
+            )
+            .for_webhook_secret(),
+        ),
+        WebhookSecretConfig::Environment { secret } => {
+            ConfiguredSource::Static(StaticSource(Credentials::webhook_only(secret)))
         }
     };
     Ok(CredentialStore::new(source, Duration::from_secs(max_age)))
@@ -364,12 +381,14 @@ mod tests {
     fn webhooks_need_the_secret_and_the_table() {
         let texts = |errors: Vec<ConfigError>| errors.iter().map(ToString::to_string).collect::<Vec<_>>().join(" | ");
         let missing = texts(webhooks(&config(&[("WEBHOOK_ALLOWED_IPS", "nope")])).err().unwrap());
-        for needle in ["HMS_SECRET_ID", "EVENTS_TABLE", "WEBHOOK_ALLOWED_IPS"] {
+        for needle in ["WEBHOOK_SECRET_ID", "EVENTS_TABLE", "WEBHOOK_ALLOWED_IPS"] {
             assert!(missing.contains(needle), "{needle}: {missing}");
         }
-        assert!(!missing.contains("ALLOWED_ROLES") && !missing.contains("HMS_API_BASE_URL"), "{missing}");
-        let ready =
-            [("APP_ACCESS_KEY", "k"), ("APP_SECRET", SECRET), ("EVENTS_TABLE", "events"), ("AWS_REGION", "eu-west-1")];
+        for never in ["HMS_SECRET_ID", "ALLOWED_ROLES", "HMS_API_BASE_URL"] {
+            assert!(!missing.contains(never), "webhooks needs no {never}: {missing}");
+        }
+        let hook = "webhook-secret-0123456789abcdef0123";
+        let ready = [("WEBHOOK_SECRET", hook), ("EVENTS_TABLE", "events"), ("AWS_REGION", "eu-west-1")];
         let built = webhooks(&config(&ready)).unwrap();
         assert_eq!((built.header.as_str(), built.retention_days), ("x-100ms-webhook-secret", 90));
     }

@@ -74,6 +74,7 @@ fn one_handshake_per_service_per_container_and_none_when_warm() {
         let fronts = [&sm, &ddb, &hms];
         let vars = [
             ("HMS_SECRET_ID", backends.secret_id.clone()),
+            ("WEBHOOK_SECRET_ID", backends.webhook_secret_id.clone()),
             ("HMS_API_BASE_URL", format!("{}/v2", hms.url())),
             ("AWS_REGION", "us-east-1".into()),
             ("AWS_ENDPOINT_URL_SECRETS_MANAGER", sm.url()),
@@ -104,6 +105,14 @@ fn one_handshake_per_service_per_container_and_none_when_warm() {
             ev
         };
         cold_then_warm(&webhooks, delivery, &fronts, [3, 1, 2]).await;
+
+        // auth-token with callers signing in: the secret, then the room's rules in the table (one
+        // more handshake than without sign-in), and none when warm.
+        let mut jwt_vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        jwt_vars.extend(hms_test_support::local_jwt_rules().into_iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let jwt = Config::from_lookup(|k| jwt_vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()));
+        let tokens = app::auth_token(&jwt).unwrap();
+        cold_then_warm(&tokens, || event("auth-token-jwt.json"), &fronts, [4, 2, 2]).await;
     });
     std::fs::remove_file(&bundle).unwrap();
 }

@@ -4,7 +4,7 @@ use hms_emulator::Emulator;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
-use crate::moto::{create_secret_in, fresh_secret, secret_json_with_webhook};
+use crate::moto::{create_secret_in, fresh_secret, secret_json, webhook_secret_json};
 
 /// A running emulator.
 pub struct Hms {
@@ -95,9 +95,9 @@ impl Hms {
     }
 }
 
-/// An emulated 100ms app with a fresh key and secret, and that secret stored in moto (through the
-/// AWS API) as `{"APP_ACCESS_KEY", "APP_SECRET", "WEBHOOK_SECRET"}`: what every function needs
-/// behind it.
+/// An emulated 100ms app with a fresh key and secret, that secret stored in moto (through the
+/// AWS API) as `{"APP_ACCESS_KEY", "APP_SECRET"}`, and the webhook secret in a secret of its own,
+/// `{"WEBHOOK_SECRET"}`: what the functions need behind them.
 pub struct Backends {
     pub hms: Hms,
     pub access_key: String,
@@ -106,6 +106,8 @@ pub struct Backends {
     pub webhook_secret: String,
     /// Where the credentials are in Secrets Manager: `hms/<scope>/<random>`.
     pub secret_id: String,
+    /// Where the webhook secret is, apart (only `webhooks` reads it).
+    pub webhook_secret_id: String,
 }
 
 impl Backends {
@@ -117,7 +119,8 @@ impl Backends {
         let secret = fresh_secret();
         let webhook_secret = fresh_secret();
         let hms = Hms::start(access_key, &secret).await;
-        let secret_id = create_secret_in(scope, &secret_json_with_webhook(access_key, &secret, &webhook_secret)).await;
-        Self { hms, access_key: access_key.to_string(), secret, webhook_secret, secret_id }
+        let secret_id = create_secret_in(scope, &secret_json(access_key, &secret)).await;
+        let webhook_secret_id = create_secret_in(scope, &webhook_secret_json(&webhook_secret)).await;
+        Self { hms, access_key: access_key.to_string(), secret, webhook_secret, secret_id, webhook_secret_id }
     }
 }

@@ -25,9 +25,7 @@ pub use fake_hms::FakeHms;
 pub use fixtures::{answer, event, example, get, post, token_claims, with_claims};
 pub use garbled::{GARBAGE, Garbled};
 pub use handle::Handle;
-pub use moto::{
-    create_secret, fresh_secret, moto_endpoint, put_secret, secret_json, secret_json_with_webhook, sm_client,
-};
+pub use moto::{create_secret, fresh_secret, moto_endpoint, put_secret, secret_json, sm_client, webhook_secret_json};
 pub use sources::SwappableSource;
 
 /// How long the suites' functions cache credentials (the template's default).

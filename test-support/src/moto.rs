@@ -84,7 +84,7 @@ pub fn secret_json(key: &str, secret: &str) -> String {
     json!({"APP_ACCESS_KEY": key, "APP_SECRET": secret}).to_string()
 }
 
-/// A SecretString that also carries the webhook secret (`WEBHOOK_SECRET`).
-pub fn secret_json_with_webhook(key: &str, secret: &str, webhook_secret: &str) -> String {
-    json!({"APP_ACCESS_KEY": key, "APP_SECRET": secret, "WEBHOOK_SECRET": webhook_secret}).to_string()
+/// The webhook secret's own SecretString, as `webhooks` reads it (`WEBHOOK_SECRET_ID`).
+pub fn webhook_secret_json(webhook_secret: &str) -> String {
+    json!({"WEBHOOK_SECRET": webhook_secret}).to_string()
 }

@@ -32,9 +32,29 @@ pub const MAX_AUTH_TOKEN_TTL_SECONDS: i64 = 7 * 86_400;
 pub enum SecretConfig {
     /// `HMS_SECRET_ID`: a Secrets Manager secret (name or ARN).
     SecretsManager { secret_id: String },
-    /// `APP_ACCESS_KEY` / `APP_SECRET` (and `WEBHOOK_SECRET`, when set) from the environment, for
-    /// local development.
-    Environment { access_key: String, secret: String, webhook_secret: Option<String> },
+    /// `APP_ACCESS_KEY` / `APP_SECRET` from the environment, for local development.
+    Environment { access_key: String, secret: String },
+}
+
+/// Where the webhook secret comes from: a secret of its own, which only `webhooks` reads.
+/// `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub enum WebhookSecretConfig {
+    /// `WEBHOOK_SECRET_ID`: a Secrets Manager secret holding `{"WEBHOOK_SECRET": "..."}`.
+    SecretsManager { secret_id: String },
+    /// `WEBHOOK_SECRET` from the environment, for local development.
+    Environment { secret: String },
+}
+
+impl std::fmt::Debug for WebhookSecretConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::SecretsManager { secret_id } => {
+                f.debug_struct("SecretsManager").field("secret_id", secret_id).finish()
+            }
+            Self::Environment { .. } => f.debug_struct("Environment").field("secret", &"<redacted>").finish(),
+        }
+    }
 }
 
 impl std::fmt::Debug for SecretConfig {
@@ -43,12 +63,9 @@ impl std::fmt::Debug for SecretConfig {
             Self::SecretsManager { secret_id } => {
                 f.debug_struct("SecretsManager").field("secret_id", secret_id).finish()
             }
-            Self::Environment { access_key, webhook_secret, .. } => f
-                .debug_struct("Environment")
-                .field("access_key", access_key)
-                .field("secret", &"<redacted>")
-                .field("webhook_secret", &webhook_secret.as_ref().map(|_| "<redacted>"))
-                .finish(),
+            Self::Environment { access_key, .. } => {
+                f.debug_struct("Environment").field("access_key", access_key).field("secret", &"<redacted>").finish()
+            }
         }
     }
 }
@@ -58,6 +75,8 @@ impl std::fmt::Debug for SecretConfig {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub secret: Result<SecretConfig, ConfigError>,
+    /// `WEBHOOK_SECRET_ID` or `WEBHOOK_SECRET`: what `webhooks` checks deliveries against.
+    pub webhook_secret: Result<WebhookSecretConfig, ConfigError>,
     /// What the Secrets Manager client takes from the environment besides its credentials.
     pub sdk: SdkEnvironment,
     pub api_base_url: Result<String, ConfigError>,
@@ -109,17 +128,12 @@ impl Config {
                 non_empty("APP_ACCESS_KEY"),
                 non_empty("APP_SECRET"),
                 sdk.region.is_some(),
-            )
-            .and_then(|s| match s {
-                SecretConfig::Environment { access_key, secret, .. } => {
-                    let webhook_secret = non_empty("WEBHOOK_SECRET");
-                    if let Some(Err(why)) = webhook_secret.as_deref().map(crate::webhooks::check_webhook_secret) {
-                        return Err(ConfigError(why));
-                    }
-                    Ok(SecretConfig::Environment { access_key, secret, webhook_secret })
-                }
-                other => Ok(other),
-            }),
+            ),
+            webhook_secret: webhook_secret_config(
+                non_empty("WEBHOOK_SECRET_ID"),
+                non_empty("WEBHOOK_SECRET"),
+                sdk.region.is_some(),
+            ),
             sdk,
             api_base_url: api_base_url(non_empty("HMS_API_BASE_URL")),
             allowed_roles: allowed_roles(non_empty("ALLOWED_ROLES"), signed_in),
@@ -141,6 +155,27 @@ impl Config {
     }
 }
 
+/// Where the webhook secret comes from: `WEBHOOK_SECRET_ID` (which, like `HMS_SECRET_ID`, needs
+/// the region) or `WEBHOOK_SECRET` (32 to 256 bytes).
+fn webhook_secret_config(
+    secret_id: Option<String>,
+    secret: Option<String>,
+    has_region: bool,
+) -> Result<WebhookSecretConfig, ConfigError> {
+    match (secret_id, secret) {
+        (Some(_), _) if !has_region => Err(ConfigError("WEBHOOK_SECRET_ID is set but AWS_REGION is not".into())),
+        (Some(secret_id), _) => Ok(WebhookSecretConfig::SecretsManager { secret_id }),
+        (None, Some(secret)) => {
+            crate::webhooks::check_webhook_secret(&secret).map_err(ConfigError)?;
+            Ok(WebhookSecretConfig::Environment { secret })
+        }
+        (None, None) => Err(ConfigError(
+            "set WEBHOOK_SECRET_ID (a Secrets Manager secret holding {\"WEBHOOK_SECRET\": ...}), or WEBHOOK_SECRET"
+                .into(),
+        )),
+    }
+}
+
 /// Where the credentials come from. A Secrets Manager secret also needs the AWS region, which
 /// Lambda always sets: without it every read would fail, so it is a configuration error at start.
 fn secret_config(
@@ -157,9 +192,7 @@ fn secret_config(
         (None, Some(_), Some(secret)) if secret.len() < MIN_APP_SECRET_BYTES => Err(ConfigError(format!(
             "APP_SECRET is shorter than {MIN_APP_SECRET_BYTES} bytes: tokens signed with it could be forged offline"
         ))),
-        (None, Some(access_key), Some(secret)) => {
-            Ok(SecretConfig::Environment { access_key, secret, webhook_secret: None })
-        }
+        (None, Some(access_key), Some(secret)) => Ok(SecretConfig::Environment { access_key, secret }),
         _ => Err(ConfigError("set HMS_SECRET_ID (a Secrets Manager secret), or APP_ACCESS_KEY and APP_SECRET".into())),
     }
 }
@@ -347,15 +380,19 @@ mod tests {
         assert!(no_region.contains("AWS_REGION"), "{no_region}");
         let s = "s".repeat(MIN_APP_SECRET_BYTES);
         let c = cfg(&[("APP_ACCESS_KEY", "a"), ("APP_SECRET", &s)]);
-        assert_eq!(
-            c.secret.unwrap(),
-            SecretConfig::Environment { access_key: "a".into(), secret: s.clone(), webhook_secret: None }
-        );
+        assert_eq!(c.secret.unwrap(), SecretConfig::Environment { access_key: "a".into(), secret: s.clone() });
         let w = "w".repeat(32);
-        let with_hook = cfg(&[("APP_ACCESS_KEY", "a"), ("APP_SECRET", &s), ("WEBHOOK_SECRET", &w)]).secret.unwrap();
-        assert!(matches!(with_hook, SecretConfig::Environment { webhook_secret: Some(ref h), .. } if *h == w));
-        let short = cfg(&[("APP_ACCESS_KEY", "a"), ("APP_SECRET", &s), ("WEBHOOK_SECRET", "w")]).secret.unwrap_err();
+        let hook = cfg(&[("WEBHOOK_SECRET", &w)]).webhook_secret.unwrap();
+        assert_eq!(hook, WebhookSecretConfig::Environment { secret: w.clone() });
+        let short = cfg(&[("WEBHOOK_SECRET", "w")]).webhook_secret.unwrap_err();
         assert!(short.to_string().contains("WEBHOOK_SECRET must be 32"), "{short}");
+        let own = cfg(&[("WEBHOOK_SECRET_ID", "hms/webhook"), ("WEBHOOK_SECRET", &w), ("AWS_REGION", "eu-west-1")]);
+        assert_eq!(
+            own.webhook_secret.unwrap(),
+            WebhookSecretConfig::SecretsManager { secret_id: "hms/webhook".into() }
+        );
+        assert!(cfg(&[("WEBHOOK_SECRET_ID", "hms/webhook")]).webhook_secret.is_err(), "no region");
+        assert!(cfg(&[]).webhook_secret.unwrap_err().to_string().contains("WEBHOOK_SECRET_ID"));
         assert!(cfg(&[("APP_ACCESS_KEY", "a")]).secret.is_err());
         assert!(cfg(&[("HMS_SECRET_ID", "  ")]).secret.is_err());
     }
@@ -417,6 +454,7 @@ mod tests {
         ]);
         let shown = format!("{c:?}");
         assert!(!shown.contains("s3cret-") && !shown.contains("hook-value-123"), "{shown}");
+        assert!(c.webhook_secret.is_ok(), "the webhook secret was read");
         assert!(shown.contains("<redacted>"));
     }
 

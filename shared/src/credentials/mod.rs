@@ -1,5 +1,7 @@
 //! The app access key and secret, and the webhook secret: the value ([`Credentials`]), where it is read from
-//! (`sources`) and how a warm container caches it (`cache`).
+//! (`sources`) and how a warm container caches it (`cache`). The webhook secret is a secret of
+//! its own (`WEBHOOK_SECRET_ID`), which only the `webhooks` function reads, and that function
+//! never reads the app secret: its credentials hold the webhook secret alone.
 
 mod cache;
 mod sources;
@@ -34,6 +36,11 @@ impl Credentials {
         Self { access_key, secret, webhook_secret: None }
     }
 
+    /// The webhook secret alone: what the `webhooks` function holds (no app key or secret).
+    pub fn webhook_only(webhook_secret: String) -> Self {
+        Self { access_key: String::new(), secret: String::new(), webhook_secret: Some(webhook_secret) }
+    }
+
     /// The same credentials with `WEBHOOK_SECRET`.
     pub fn with_webhook_secret(mut self, webhook_secret: String) -> Self {
         self.webhook_secret = Some(webhook_secret);
@@ -61,9 +68,9 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
-/// Parses a SecretString of the form `{"APP_ACCESS_KEY": "...", "APP_SECRET": "..."}`, with
-/// `"WEBHOOK_SECRET": "..."` where 100ms's webhooks are received.
-/// The error never quotes the secret's content.
+/// Parses a SecretString of the form `{"APP_ACCESS_KEY": "...", "APP_SECRET": "..."}`. Other
+/// fields are ignored (a `WEBHOOK_SECRET` left there from before it had a secret of its own
+/// included: no function reads it from here). The error never quotes the secret's content.
 pub fn parse_secret_string(secret_string: &str) -> Result<Credentials, ApiError> {
     #[derive(Deserialize)]
     struct Raw {
@@ -71,32 +78,33 @@ pub fn parse_secret_string(secret_string: &str) -> Result<Credentials, ApiError>
         access_key: Option<String>,
         #[serde(rename = "APP_SECRET")]
         secret: Option<String>,
-        #[serde(rename = "WEBHOOK_SECRET", default)]
-        webhook_secret: Option<String>,
     }
     let raw: Raw = serde_json::from_str(secret_string).map_err(|_| {
-        ApiError::Config(
-            "the secret is not a JSON object with APP_ACCESS_KEY and APP_SECRET strings (and WEBHOOK_SECRET, if any, a string)"
-                .into(),
-        )
+        ApiError::Config("the secret is not a JSON object with APP_ACCESS_KEY and APP_SECRET strings".into())
     })?;
-    if let Some(Err(why)) = raw.webhook_secret.as_deref().map(crate::webhooks::check_webhook_secret) {
-        return Err(ApiError::Config(format!("the secret's {why}")));
-    }
     match (raw.access_key.filter(|k| !k.trim().is_empty()), raw.secret.filter(|s| !s.is_empty())) {
         (Some(_), Some(secret)) if secret.len() < MIN_APP_SECRET_BYTES => Err(ApiError::Config(format!(
             "the secret's APP_SECRET is shorter than {MIN_APP_SECRET_BYTES} bytes: tokens signed with it could be forged offline"
         ))),
-        (Some(access_key), Some(secret)) => {
-            let creds = Credentials::new(access_key, secret);
-            Ok(match raw.webhook_secret {
-                Some(w) => creds.with_webhook_secret(w),
-                None => creds,
-            })
-        }
+        (Some(access_key), Some(secret)) => Ok(Credentials::new(access_key, secret)),
         (None, _) => Err(ApiError::Config("the secret has no non-empty APP_ACCESS_KEY".into())),
         (_, None) => Err(ApiError::Config("the secret has no non-empty APP_SECRET".into())),
     }
+}
+
+/// Parses the webhook secret's SecretString, `{"WEBHOOK_SECRET": "..."}` (32 to 256 bytes), into
+/// credentials that hold it alone. The error never quotes the secret's content.
+pub fn parse_webhook_secret_string(secret_string: &str) -> Result<Credentials, ApiError> {
+    #[derive(Deserialize)]
+    struct Raw {
+        #[serde(rename = "WEBHOOK_SECRET")]
+        webhook_secret: String,
+    }
+    let raw: Raw = serde_json::from_str(secret_string)
+        .map_err(|_| ApiError::Config("the webhook secret is not a JSON object with a WEBHOOK_SECRET string".into()))?;
+    crate::webhooks::check_webhook_secret(&raw.webhook_secret)
+        .map_err(|why| ApiError::Config(format!("the webhook secret's {why}")))?;
+    Ok(Credentials::webhook_only(raw.webhook_secret))
 }
 
 /// Where credentials are read from. The seam tests swap.
@@ -134,27 +142,19 @@ mod tests {
     }
 
     #[test]
-    fn the_webhook_secret_is_optional_but_never_empty() {
-        let with = parse_secret_string(
-            r#"{"APP_ACCESS_KEY":"k","APP_SECRET":"0123456789abcdef0123456789abcdef","WEBHOOK_SECRET":"w-0123456789abcdef0123456789abcdef"}"#,
-        )
-        .unwrap();
-        assert_eq!(with.webhook_secret(), Some("w-0123456789abcdef0123456789abcdef"));
-        assert_eq!(
-            parse_secret_string(r#"{"APP_ACCESS_KEY":"k","APP_SECRET":"0123456789abcdef0123456789abcdef"}"#)
-                .unwrap()
-                .webhook_secret(),
-            None
-        );
-        for bad in [
-            r#"{"APP_ACCESS_KEY":"k","APP_SECRET":"0123456789abcdef0123456789abcdef","WEBHOOK_SECRET":""}"#,
-            r#"{"APP_ACCESS_KEY":"k","APP_SECRET":"0123456789abcdef0123456789abcdef","WEBHOOK_SECRET":7}"#,
-            r#"{"APP_ACCESS_KEY":"k","APP_SECRET":"0123456789abcdef0123456789abcdef","WEBHOOK_SECRET":"w-123"}"#,
-        ] {
-            assert_eq!(parse_secret_string(bad).unwrap_err().code(), "config", "{bad}");
+    fn the_webhook_secret_has_a_secret_of_its_own() {
+        let app = r#"{"APP_ACCESS_KEY":"k","APP_SECRET":"0123456789abcdef0123456789abcdef","WEBHOOK_SECRET":"w"}"#;
+        assert_eq!(parse_secret_string(app).unwrap().webhook_secret(), None, "not read from the app secret");
+        let hook = parse_webhook_secret_string(r#"{"WEBHOOK_SECRET":"w-0123456789abcdef0123456789abcdef"}"#).unwrap();
+        assert_eq!(hook.webhook_secret(), Some("w-0123456789abcdef0123456789abcdef"));
+        assert!(hook.secret().is_empty() && hook.access_key.is_empty(), "it holds the webhook secret alone");
+        for bad in [r#"{"WEBHOOK_SECRET":""}"#, r#"{"WEBHOOK_SECRET":7}"#, r#"{"WEBHOOK_SECRET":"w-123"}"#, "{}", app] {
+            let err = parse_webhook_secret_string(bad).unwrap_err();
+            assert_eq!(err.code(), "config", "{bad}");
+            assert!(!err.to_string().contains("w-123"), "{err}");
         }
-        let shown = format!("{with:?}");
-        assert!(!shown.contains("w-123"), "{shown}");
+        let shown = format!("{hook:?}");
+        assert!(!shown.contains("w-0123"), "{shown}");
     }
 
     #[test]

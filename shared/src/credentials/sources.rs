@@ -5,7 +5,7 @@ use std::time::Duration;
 use aws_sdk_secretsmanager::error::DisplayErrorContext;
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
 
-use super::{Credentials, SecretSource, parse_secret_string};
+use super::{Credentials, SecretSource, parse_secret_string, parse_webhook_secret_string};
 use crate::error::ApiError;
 use crate::tls::Roots;
 
@@ -42,6 +42,8 @@ pub struct SecretsManagerSource {
     endpoint_url: Option<String>,
     roots: Roots,
     client: tokio::sync::OnceCell<aws_sdk_secretsmanager::Client>,
+    /// What the SecretString holds: the app credentials, or the webhook secret.
+    parse: fn(&str) -> Result<Credentials, ApiError>,
 }
 
 /// The SDK configuration for `region` and `endpoint_url` (the override, when set):
@@ -70,13 +72,25 @@ impl SecretsManagerSource {
     /// Reads `secret_id` in `region`, at `endpoint_url` if set, trusting `roots` (the SDK client
     /// is built on first use, with `sdk_config`).
     pub fn new(secret_id: String, region: Option<String>, endpoint_url: Option<String>, roots: Roots) -> Self {
-        Self { secret_id, region, endpoint_url, roots, client: tokio::sync::OnceCell::new() }
+        Self {
+            secret_id,
+            region,
+            endpoint_url,
+            roots,
+            client: tokio::sync::OnceCell::new(),
+            parse: parse_secret_string,
+        }
+    }
+
+    /// The same source, reading the webhook secret (`{"WEBHOOK_SECRET": "..."}`) instead.
+    pub fn for_webhook_secret(self) -> Self {
+        Self { parse: parse_webhook_secret_string, ..self }
     }
 
     /// Reads `secret_id` through an SDK client the caller configured.
     pub fn with_client(secret_id: String, client: aws_sdk_secretsmanager::Client) -> Self {
         let client = tokio::sync::OnceCell::new_with(Some(client));
-        Self { secret_id, region: None, endpoint_url: None, roots: Roots::Compiled, client }
+        Self { secret_id, region: None, endpoint_url: None, roots: Roots::Compiled, client, parse: parse_secret_string }
     }
 
     async fn client(&self) -> &aws_sdk_secretsmanager::Client {
@@ -108,7 +122,7 @@ impl SecretSource for SecretsManagerSource {
         let secret_string = out.secret_string().ok_or_else(|| {
             ApiError::Config("the secret has no SecretString (binary secrets are not supported)".into())
         })?;
-        let creds = parse_secret_string(secret_string)?;
+        let creds = (self.parse)(secret_string)?;
         tracing::info!(secret_id = %self.secret_id, "credentials read from Secrets Manager");
         Ok(creds)
     }

@@ -169,6 +169,7 @@ async fn run_once(binary: &str, path: &Path, services: &Services, invocations: u
         .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/bench")
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
         .env("HMS_SECRET_ID", &services.secret_id)
+        .env("WEBHOOK_SECRET_ID", &services.webhook_secret_id)
         .env("HMS_API_BASE_URL", format!("{}/v2", services.hms))
         .env("ALLOWED_ROLES", "host,guest")
         .env("AWS_ENDPOINT_URL_SECRETS_MANAGER", &services.moto)

@@ -23,6 +23,7 @@ pub(crate) struct Services {
     pub(crate) hms: String,
     pub(crate) dynamodb: String,
     pub(crate) secret_id: String,
+    pub(crate) webhook_secret_id: String,
     pub(crate) events_table: String,
     pub(crate) events: HashMap<&'static str, Vec<u8>>,
     pub(crate) tls: Option<Tls>,
@@ -49,7 +50,8 @@ pub(crate) fn api_event(file: &str, edit: impl FnOnce(&mut Value)) -> Vec<u8> {
 
 impl Services {
     pub(crate) async fn start(peers: usize, tls: bool, ca_base: Option<&Path>) -> Self {
-        let Backends { hms, access_key, secret, secret_id, webhook_secret } = Backends::start("bench").await;
+        let Backends { hms, access_key, secret, secret_id, webhook_secret, webhook_secret_id } =
+            Backends::start("bench").await;
         let events_table = hms_test_support::dynalite::create_events_table().await;
         let hms = hms.base;
 
@@ -133,7 +135,7 @@ impl Services {
         } else {
             None
         };
-        Self { moto, hms, dynamodb, secret_id, events_table, events, tls }
+        Self { moto, hms, dynamodb, secret_id, webhook_secret_id, events_table, events, tls }
     }
 
     pub(crate) fn handshakes(&self) -> u64 {

@@ -16,6 +16,7 @@ pub mod error;
 pub mod handlers;
 pub mod history;
 pub mod hms;
+pub mod hosts;
 pub mod input;
 pub mod invocation;
 pub mod logging;

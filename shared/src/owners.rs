@@ -8,7 +8,7 @@
 use crate::auth::{Caller, CallerAuth};
 use crate::error::{ApiError, ConfigError, ErrorCode};
 use crate::input::{Role, RoomId};
-use crate::membership::{Access, may_join};
+use crate::membership::{Access, Asker, may_join};
 use crate::store::{Owners, SharedOwners};
 
 /// The 404 a caller who may not run a room hears: the same as for a room that does not exist.
@@ -76,6 +76,6 @@ impl RoomAccess {
     pub async fn require_join(&self, caller: &Caller<'_>, room: &RoomId, role: &Role) -> Result<(), ApiError> {
         let (Some(sub), CallerAuth::Jwt(rules)) = (caller.sub(), &self.auth) else { return Ok(()) };
         let read = self.owners()?.room_rules(room, sub).await?;
-        may_join(caller, role, room, &read, &rules.join)
+        may_join(Asker { sub, admin: caller.is_admin() }, role, room, &read, &rules.join)
     }
 }

@@ -16,7 +16,8 @@ use crate::edge::{ApiRequest, Reply, Route};
 use crate::error::{ApiError, ErrorCode};
 use crate::hms::HmsApi;
 use crate::hms::active_rooms::Removal;
-use crate::input::{AssetId, HostPatterns, RoomId};
+use crate::hosts::HostPatterns;
+use crate::input::{AssetId, RoomId};
 use crate::owners::RoomAccess;
 
 pub use codes::{ROOM_CODES_DISABLE_PATH, ROOM_CODES_ENABLE_PATH, ROOM_CODES_PATH};

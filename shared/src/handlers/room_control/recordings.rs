@@ -10,9 +10,8 @@ use crate::error::{ApiError, ErrorCode};
 use crate::hms::HmsApi;
 use crate::hms::recordings::{PresignedUrl, Recording, Resolution, StartRecording};
 use crate::hms::sessions::{self, Page};
-use crate::input::{
-    AssetId, HostPatterns, Parse, RecordingId, RoomId, json_object, only_fields, opt_bool, opt_str, req_field,
-};
+use crate::hosts::HostPatterns;
+use crate::input::{AssetId, Parse, RecordingId, RoomId, json_object, only_fields, opt_bool, opt_str, req_field};
 use crate::paging::{Cursor, Limit};
 
 pub const RECORDINGS_START_PATH: &str = "/recordings/start";

@@ -21,22 +21,18 @@
 //!   own partition: a class of 20,000 asking for tokens reads the room's item and the members'
 //!   partition, never 2 items a request from one partition.
 
+mod rooms;
+
 use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
-use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
-use chrono::{DateTime, Utc};
 
-use super::{
-    BuiltReport, ClosedSession, EventRecord, Owners, ReportKey, Store, StoreFuture, StoredReport, stamp, unavailable,
-};
+use super::{BuiltReport, ClosedSession, EventRecord, ReportKey, Store, StoreFuture, StoredReport, stamp, unavailable};
 use crate::error::ApiError;
-use crate::input::{MemberId, Parse, Role, RoomId, RoomName};
-use crate::membership::{Access, Member, RoomRules};
 use crate::time::parse_rfc3339;
 use crate::tls::Roots;
 
@@ -64,12 +60,6 @@ pub const ROOM_RULES_KEY_PREFIXES: [&str; 3] = [OWNER_PK_PREFIX, MEMBERS_PK_PREF
 pub const EVENT_KEY_PREFIXES: [&str; 3] = ["SESSION#", EVENT_PREFIX, "ROOM#"];
 const BODY: &str = "body";
 const OWNER: &str = "owner";
-const ACCESS: &str = "access";
-const MEMBER_PREFIX: &str = "USER#";
-const ROLES: &str = "roles";
-const BANNED: &str = "banned";
-/// Members written at once by `put_members` (each its own conditional-free update).
-const MEMBER_WRITES_AT_ONCE: usize = 10;
 /// A report item's report (gzip) and the number of peer events it was built from.
 const REPORT: &str = "report";
 const EVENTS: &str = "events";
@@ -125,12 +115,6 @@ fn room_pk(room_id: &str) -> String {
     format!("ROOM#{room_id}")
 }
 
-/// A room's owner and access item: a partition of its own, apart from the room's reports, so
-/// that the functions that write reports (`webhooks`) hold no permission on it.
-fn owner_pk(room: &RoomId) -> String {
-    format!("{OWNER_PK_PREFIX}{room}")
-}
-
 /// The keys an event is kept under: in its session's partition when it names a session.
 fn event_keys(event_id: &str, session_id: Option<&str>) -> (String, String) {
     match session_id {
@@ -152,31 +136,6 @@ fn event_item(event: &EventRecord<'_>) -> Item {
         }
     }
     item
-}
-
-fn members_pk(room: &RoomId) -> String {
-    format!("{MEMBERS_PK_PREFIX}{room}")
-}
-
-fn member_sk(user: &str) -> String {
-    format!("{MEMBER_PREFIX}{user}")
-}
-
-fn seconds(now: DateTime<Utc>) -> AttributeValue {
-    s(&now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-}
-
-/// A member item as read: `None` for anything else.
-fn member_from(item: &Item) -> Option<Member> {
-    let user_id = MemberId::parse(text(item, "user_id")?).ok()?;
-    let roles = match item.get(ROLES) {
-        Some(AttributeValue::L(list)) => {
-            list.iter().filter_map(|v| v.as_s().ok()).filter_map(|r| Role::parse(r).ok()).collect()
-        }
-        _ => Vec::new(),
-    };
-    let banned = matches!(item.get(BANNED), Some(AttributeValue::Bool(true)));
-    Some(Member { user_id, roles, banned })
 }
 
 fn describe(closed: &ClosedSession, item: &mut Item) {
@@ -328,26 +287,6 @@ impl EventsTable {
         }
     }
 
-    /// Deletes a member item that holds neither a role nor a ban (it may have just lost one).
-    async fn drop_if_empty(&self, room: &RoomId, user: &MemberId) -> Result<(), ApiError> {
-        let delete = self
-            .client()
-            .delete_item()
-            .table_name(&self.name)
-            .set_key(Some(keys(members_pk(room), member_sk(user.as_str()))))
-            .condition_expression("attribute_not_exists(#r) AND (attribute_not_exists(#b) OR #b = :no)")
-            .expression_attribute_names("#r", ROLES)
-            .expression_attribute_names("#b", BANNED)
-            .expression_attribute_values(":no", AttributeValue::Bool(false));
-        match Box::pin(delete.send()).await {
-            Ok(_) => Ok(()),
-            Err(e) if matches!(e.as_service_error(), Some(DeleteItemError::ConditionalCheckFailedException(_))) => {
-                Ok(())
-            }
-            Err(e) => Err(unavailable(&DisplayErrorContext(&e))),
-        }
-    }
-
     /// The items with these keys that exist, read in one request (strongly consistent). Keys
     /// DynamoDB leaves unprocessed (throttling) are asked again, twice at most, then it is a 503.
     async fn get_many(&self, wanted: Vec<Item>) -> Result<Vec<Item>, ApiError> {
@@ -424,173 +363,6 @@ async fn conditional(
         Ok(_) => Ok(true),
         Err(e) if matches!(e.as_service_error(), Some(PutItemError::ConditionalCheckFailedException(_))) => Ok(false),
         Err(e) => Err(unavailable(&DisplayErrorContext(&e))),
-    }
-}
-
-/// `SET owner, set_by, set_at` of a room's item (its access stays as it is).
-const SET_OWNER: &str = "SET #n0 = :owner, #n1 = :by, #n2 = :at";
-
-impl Owners for EventsTable {
-    fn reserve_name<'a>(&'a self, name: &'a RoomName, sub: &'a str, now: DateTime<Utc>) -> StoreFuture<'a, bool> {
-        Box::pin(async move {
-            let keys = (format!("{NAME_PK_PREFIX}{}", name.as_str().to_ascii_lowercase()), "NAME".to_string());
-            let values = vec![(":owner", s(sub)), (":by", s(sub)), (":at", seconds(now))];
-            let condition = Some("attribute_not_exists(#n0) OR #n0 = :owner");
-            Ok(self.update(keys, SET_OWNER, &[OWNER, "set_by", "set_at"], values, condition).await?.is_some())
-        })
-    }
-
-    fn owner_of<'a>(&'a self, room: &'a RoomId) -> StoreFuture<'a, Option<String>> {
-        Box::pin(async move {
-            let item = self.get(&owner_pk(room), OWNER_SK).await?;
-            Ok(item.as_ref().and_then(|i| text(i, OWNER)).map(str::to_string))
-        })
-    }
-
-    fn claim_owner<'a>(&'a self, room: &'a RoomId, sub: &'a str, now: DateTime<Utc>) -> StoreFuture<'a, bool> {
-        Box::pin(async move {
-            let values = vec![(":owner", s(sub)), (":by", s(sub)), (":at", seconds(now))];
-            let done = self
-                .update(
-                    (owner_pk(room), OWNER_SK.into()),
-                    SET_OWNER,
-                    &[OWNER, "set_by", "set_at"],
-                    values,
-                    Some("attribute_not_exists(#n0) OR #n0 = :owner"),
-                )
-                .await?;
-            Ok(done.is_some())
-        })
-    }
-
-    fn assign_owner<'a>(
-        &'a self,
-        room: &'a RoomId,
-        owner: &'a str,
-        by: &'a str,
-        now: DateTime<Utc>,
-    ) -> StoreFuture<'a, ()> {
-        Box::pin(async move {
-            let values = vec![(":owner", s(owner)), (":by", s(by)), (":at", seconds(now))];
-            let keys = (owner_pk(room), OWNER_SK.into());
-            self.update(keys, SET_OWNER, &[OWNER, "set_by", "set_at"], values, None).await.map(|_| ())
-        })
-    }
-
-    fn room_rules<'a>(&'a self, room: &'a RoomId, user: &'a str) -> StoreFuture<'a, RoomRules> {
-        Box::pin(async move {
-            let mut wanted = vec![keys(owner_pk(room), OWNER_SK.into())];
-            // A sub too long to be a member id is nobody's member item: not asked for.
-            if MemberId::parse(user).is_ok() {
-                wanted.push(keys(members_pk(room), member_sk(user)));
-            }
-            let mut rules = RoomRules::default();
-            for item in self.get_many(wanted).await? {
-                if text(&item, SORT_KEY) == Some(OWNER_SK) {
-                    rules.owner = text(&item, OWNER).map(str::to_string);
-                    rules.access = text(&item, ACCESS).and_then(|a| Access::parse(a).ok());
-                } else {
-                    rules.member = member_from(&item);
-                }
-            }
-            Ok(rules)
-        })
-    }
-
-    fn set_access<'a>(
-        &'a self,
-        room: &'a RoomId,
-        access: Access,
-        by: &'a str,
-        now: DateTime<Utc>,
-    ) -> StoreFuture<'a, ()> {
-        Box::pin(async move {
-            let values = vec![(":a", s(access.as_str())), (":by", s(by)), (":at", seconds(now))];
-            let keys = (owner_pk(room), OWNER_SK.into());
-            let names = [ACCESS, "access_set_by", "access_set_at"];
-            self.update(keys, "SET #n0 = :a, #n1 = :by, #n2 = :at", &names, values, None).await.map(|_| ())
-        })
-    }
-
-    fn put_members<'a>(
-        &'a self,
-        room: &'a RoomId,
-        members: &'a [(MemberId, Vec<Role>)],
-        by: &'a str,
-        now: DateTime<Utc>,
-    ) -> StoreFuture<'a, ()> {
-        Box::pin(async move {
-            for chunk in members.chunks(MEMBER_WRITES_AT_ONCE) {
-                let writes = chunk.iter().map(|(user, roles)| {
-                    let roles = AttributeValue::L(roles.iter().map(|r| s(r.as_str())).collect());
-                    let values = vec![(":u", s(user.as_str())), (":r", roles), (":by", s(by)), (":at", seconds(now))];
-                    self.update(
-                        (members_pk(room), member_sk(user.as_str())),
-                        "SET #n0 = :u, #n1 = :r, #n2 = :by, #n3 = :at",
-                        &["user_id", ROLES, "set_by", "set_at"],
-                        values,
-                        None,
-                    )
-                });
-                futures_util::future::try_join_all(writes).await?;
-            }
-            Ok(())
-        })
-    }
-
-    fn remove_member<'a>(&'a self, room: &'a RoomId, user: &'a MemberId) -> StoreFuture<'a, bool> {
-        Box::pin(async move {
-            let keys = (members_pk(room), member_sk(user.as_str()));
-            let old = self.update(keys, "REMOVE #n0", &[ROLES], vec![], Some("attribute_exists(#n0)")).await?;
-            if old.is_some() {
-                self.drop_if_empty(room, user).await?;
-            }
-            Ok(old.is_some())
-        })
-    }
-
-    fn set_banned<'a>(
-        &'a self,
-        room: &'a RoomId,
-        user: &'a MemberId,
-        banned: bool,
-        by: &'a str,
-        now: DateTime<Utc>,
-    ) -> StoreFuture<'a, ()> {
-        Box::pin(async move {
-            let keys = (members_pk(room), member_sk(user.as_str()));
-            let values = vec![
-                (":u", s(user.as_str())),
-                (":b", AttributeValue::Bool(banned)),
-                (":by", s(by)),
-                (":at", seconds(now)),
-            ];
-            let names = ["user_id", BANNED, "set_by", "set_at"];
-            let expression = "SET #n0 = :u, #n1 = :b, #n2 = :by, #n3 = :at";
-            if banned {
-                self.update(keys, expression, &names, values, None).await?;
-            } else if self.update(keys, expression, &names, values, Some("attribute_exists(#n0)")).await?.is_some() {
-                self.drop_if_empty(room, user).await?;
-            }
-            Ok(())
-        })
-    }
-
-    fn member_page<'a>(
-        &'a self,
-        room: &'a RoomId,
-        limit: u32,
-        after: Option<&'a MemberId>,
-    ) -> StoreFuture<'a, (Vec<Member>, Option<MemberId>)> {
-        Box::pin(async move {
-            let limit = i32::try_from(limit).unwrap_or(i32::MAX);
-            let after = after.map(|a| member_sk(a.as_str()));
-            let (items, next) =
-                self.query(&members_pk(room), MEMBER_PREFIX, true, Some(limit), after.as_deref()).await?;
-            let members = items.iter().filter_map(member_from).collect();
-            let next = next.and_then(|sk| sk.strip_prefix(MEMBER_PREFIX).and_then(|u| MemberId::parse(u).ok()));
-            Ok((members, next))
-        })
     }
 }
 
@@ -717,17 +489,5 @@ mod tests {
         let built = BuiltReport { gzip: vec![1, 2, 3], events: 7 };
         let item = report_item(&closed(), "g2", Some(&built));
         assert_eq!(report_from(&item).unwrap().built, Some(built));
-    }
-
-    #[test]
-    fn member_items_read_back_and_anything_else_is_no_member() {
-        let mut item = keys("MEMBERS#r1".into(), member_sk("alice"));
-        item.insert("user_id".into(), s("alice"));
-        item.insert(ROLES.into(), AttributeValue::L(vec![s("guest"), s("host")]));
-        let read = member_from(&item).unwrap();
-        assert_eq!((read.user_id.as_str(), read.roles.len(), read.banned), ("alice", 2, false));
-        item.insert(BANNED.into(), AttributeValue::Bool(true));
-        assert!(member_from(&item).unwrap().banned);
-        assert_eq!(member_from(&keys("ROOM#r1".into(), OWNER_SK.into())), None);
     }
 }

@@ -173,14 +173,15 @@ bench_smoke() {
   target/debug/lambda-bench --run-dir target/bench-smoke --runs 1 --invocations 20 >target/bench-smoke/table.md
   grep -q '^| webhooks |' target/bench-smoke/table.md
   # Over TLS: one handshake per service a binary calls on its cold start (Secrets Manager, then
-  # 100ms or DynamoDB), none over its warm invocations.
+  # 100ms or DynamoDB; auth-token with sign-in: Secrets Manager and DynamoDB), none over its warm
+  # invocations.
   target/debug/lambda-bench --run-dir target/bench-smoke --runs 1 --invocations 20 --tls >target/bench-smoke/tls.md
   python3 - target/bench-smoke/tls.md <<'PY'
 import sys
 rows = [l.strip().strip("|").split("|") for l in open(sys.argv[1]) if l.startswith("| ") and "handshakes" not in l]
 got = {r[0].strip(): (int(r[8]), int(r[9])) for r in rows if len(r) == 10}
 want = {"hello-world": (0, 0), "hello-world-tls": (1, 0), "auth-token": (1, 0), "create-room": (2, 0),
-        "session-analytics": (2, 0), "room-control": (2, 0), "webhooks": (2, 0)}
+        "session-analytics": (2, 0), "room-control": (2, 0), "webhooks": (2, 0), "auth-token (jwt)": (2, 0)}
 assert got == want, f"handshakes (cold, warm): {got}, expected {want}"
 print("TLS smoke: handshakes (cold, warm):", got)
 PY

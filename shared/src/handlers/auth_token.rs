@@ -29,11 +29,15 @@ impl<S: SecretSource> Function for AuthToken<S> {
 
     async fn call(&self, _: &'static str, req: ApiRequest) -> Result<Reply, ApiError> {
         let caller = self.access.auth.caller(&req.claims)?;
-        // Parsed and decided before the secret is read: a bad or refused request costs no
-        // Secrets Manager call.
+        // Parsed before the secret is read: a bad request costs no Secrets Manager call.
         let request = auth_token_request(req.body.as_deref(), &self.roles, &caller)?;
-        self.access.require_join(&caller, &request.room_id, &request.role).await?;
-        let creds = self.credentials.get().await?;
+        // The room's answer and the secret at once: on a cold start the two connections (the
+        // table, Secrets Manager) are made side by side, not one after the other. The room's
+        // refusal wins over a failure to read the secret.
+        let (joins, creds) =
+            tokio::join!(self.access.require_join(&caller, &request.room_id, &request.role), self.credentials.get());
+        joins?;
+        let creds = creds?;
         auth_token(&creds, &request, self.ttl_seconds, chrono::Utc::now().timestamp(), caller.sub())
     }
 }

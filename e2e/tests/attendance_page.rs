@@ -195,6 +195,10 @@ async fn a_host_sees_the_class_in_a_real_browser() {
     let (status, room) = call("POST", "/create-room".into(), Some(json!({"name": "page-class"}))).await;
     assert_eq!(status, 200, "{room}");
     let room_id = room["id"].as_str().unwrap().to_string();
+    // Alice co-teaches: the room's owner grants her the host role (host roles are the room's people's).
+    let grant = json!({"room_id": room_id, "members": [{"user_id": "alice", "roles": ["host"]}]});
+    let (status, granted) = call("POST", "/room-members".into(), Some(grant)).await;
+    assert_eq!(status, 200, "{granted}");
     let mut tokens = std::collections::BTreeMap::new();
     // Each user mints their own (a signed-in caller's token is for their own user id).
     for (user, role, groups) in

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use hms_shared::auth::{CallerAuth, ClaimRule, JwtRules, RoleAllowList, RoleClaims};
 use hms_shared::credentials::{CredentialStore, Credentials, StaticSource};
-use hms_shared::handlers::{AuthToken, RoomControl};
+use hms_shared::handlers::{AuthToken, CreateRoom, RoomControl};
 use hms_shared::input::{Parse, Role};
 use hms_shared::membership::JoinRules;
 use hms_shared::owners::RoomAccess;
@@ -290,4 +290,23 @@ async fn without_sign_in_rooms_decide_nothing_and_no_table_is_read() {
     let (s, b) = answer(&class.tokens.handle(ev).await);
     assert_eq!(s, 200, "{b}");
     assert_eq!(class.store.operations(), before, "no table operation");
+}
+
+/// A create that is refused reserves no name: the next creator gets it.
+#[tokio::test]
+async fn a_refused_create_reserves_no_name() {
+    let class = Class::new(rules()).await;
+    let create = CreateRoom { hms: &class.hms, access: class.tokens.access.clone(), code_roles: Ok(roles(&["guest"])) };
+    let ask = |sub: &'static str, body: Value| {
+        let ev = with_claims(post("/create-room", &body.to_string()), &claims(sub, "teachers"));
+        let create = &create;
+        async move { answer(&create.handle(ev).await) }
+    };
+    let (s, b) = ask("teacher-a", json!({"name": "algebra", "room_codes": true, "access": "members"})).await;
+    assert_eq!((s, b["error"].as_str()), (400, Some("invalid_body")), "{b}");
+    // FakeHms answers every create with room ROOM, which `teacher` owns.
+    let (s, b) = ask("teacher", json!({"name": "algebra"})).await;
+    assert_eq!(s, 200, "the name was not reserved by the refused request: {b}");
+    let (s, b) = ask("teacher-a", json!({"name": "algebra"})).await;
+    assert_eq!((s, b["error"].as_str()), (409, Some("name_taken")), "{b}");
 }

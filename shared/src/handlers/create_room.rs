@@ -75,23 +75,25 @@ impl<H: HmsApi> Function for CreateRoom<H> {
         }
         caller.require_creator()?;
         let ask = create_room_request(req.body.as_deref())?;
-        if let Some(name) = &ask.room.name {
-            name_is_free(&self.hms, &self.access, &caller, name).await?;
-        }
         let roles = if ask.room_codes {
-            let roles = self.code_roles.as_ref().map_err(|e| ApiError::Config(e.to_string()))?;
-            // Refused before the room is made: codes the caller may not have, or a members room.
-            codes::require_code_roles(&caller, None, roles)?;
+            // Refused before the room is made: a members room (it has no codes), or codes the caller
+            // may not have.
             if ask.access == Some(Access::Members) {
                 return Err(ApiError::bad_request(
                     ErrorCode::InvalidBody,
                     "a members-only room has no room codes: ask for 'room_codes' or 'access': 'members', not both",
                 ));
             }
+            let roles = self.code_roles.as_ref().map_err(|e| ApiError::Config(e.to_string()))?;
+            codes::require_code_roles(&caller, None, roles)?;
             Some(roles)
         } else {
             None
         };
+        // Only a request that will be carried out reserves its name.
+        if let Some(name) = &ask.room.name {
+            name_is_free(&self.hms, &self.access, &caller, name).await?;
+        }
         let answer = self.hms.create_room(&ask.room).await?;
         let (mut room, room_id) = created_room(&answer)?;
         record_owner(&self.access, &caller, &room_id).await?;

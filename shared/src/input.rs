@@ -303,21 +303,35 @@ pub fn echo(text: &str) -> String {
 
 /// Reads an optional string field; `null` counts as absent.
 pub fn opt_str<'a>(map: &'a Map<String, Value>, field: &str) -> Result<Option<&'a str>, ApiError> {
+    opt_str_as(map, field, field)
+}
+
+/// As [`opt_str`], an error naming the field `shown` (a field inside a list: `members[2].user_id`).
+fn opt_str_as<'a>(map: &'a Map<String, Value>, field: &str, shown: &str) -> Result<Option<&'a str>, ApiError> {
     match map.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(ApiError::invalid_field(field, "must be a string")),
+        Some(_) => Err(ApiError::invalid_field(shown, "must be a string")),
     }
 }
 
 /// Reads an optional string field and parses it; `null` counts as absent.
 pub fn opt_field<T: Parse>(map: &Map<String, Value>, field: &str) -> Result<Option<T>, ApiError> {
-    opt_str(map, field)?.map(|s| T::parse(s).map_err(|why| ApiError::invalid_field(field, why))).transpose()
+    opt_field_as(map, field, field)
+}
+
+fn opt_field_as<T: Parse>(map: &Map<String, Value>, field: &str, shown: &str) -> Result<Option<T>, ApiError> {
+    opt_str_as(map, field, shown)?.map(|s| T::parse(s).map_err(|why| ApiError::invalid_field(shown, why))).transpose()
 }
 
 /// Reads a required string field and parses it.
 pub fn req_field<T: Parse>(map: &Map<String, Value>, field: &str) -> Result<T, ApiError> {
-    opt_field(map, field)?.ok_or_else(|| ApiError::missing_field(field))
+    req_field_as(map, field, field)
+}
+
+/// As [`req_field`], an error naming the field `shown` (a field inside a list: `members[2].user_id`).
+pub fn req_field_as<T: Parse>(map: &Map<String, Value>, field: &str, shown: &str) -> Result<T, ApiError> {
+    opt_field_as(map, field, shown)?.ok_or_else(|| ApiError::missing_field(shown))
 }
 
 /// Reads an optional non-negative whole number; `null` counts as absent.

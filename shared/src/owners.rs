@@ -63,7 +63,7 @@ impl RoomAccess {
     /// such a room has none. One read of the room's item; on an open API, none.
     pub async fn require_codes_allowed(&self, room: &RoomId) -> Result<(), ApiError> {
         let CallerAuth::Jwt(rules) = &self.auth else { return Ok(()) };
-        let read = self.owners()?.room_rules(room, "").await?;
+        let read = self.owners()?.room_rules(room, None).await?;
         if read.access.unwrap_or(rules.join.default_access) == Access::Members {
             return Err(members_only(room));
         }
@@ -75,7 +75,7 @@ impl RoomAccess {
     /// read: rooms decide nothing there.
     pub async fn require_join(&self, caller: &Caller<'_>, room: &RoomId, role: &Role) -> Result<(), ApiError> {
         let (Some(sub), CallerAuth::Jwt(rules)) = (caller.sub(), &self.auth) else { return Ok(()) };
-        let read = self.owners()?.room_rules(room, sub).await?;
+        let read = self.owners()?.room_rules(room, Some(sub)).await?;
         may_join(Asker { sub, admin: caller.is_admin() }, role, room, &read, &rules.join)
     }
 }

@@ -26,6 +26,16 @@ struct Class {
     create: CreateRoom<HmsClient<StaticSource>>,
 }
 
+/// Callers sign in: admins in `admin`, creators in `teachers`; no role needs a claim.
+fn teachers_create_rooms() -> CallerAuth {
+    CallerAuth::Jwt(JwtRules {
+        admin: ClaimRule::parse("cognito:groups=admin").unwrap(),
+        creator: Some(ClaimRule::parse("cognito:groups=teachers").unwrap()),
+        role_claims: RoleClaims::default(),
+        join: Default::default(),
+    })
+}
+
 fn allowed(roles: &[&str]) -> RoleAllowList {
     RoleAllowList::Only(roles.iter().map(|r| Role::parse(r).unwrap()).collect())
 }
@@ -277,13 +287,7 @@ async fn every_route_answers_its_failures_as_json() {
 /// theirs reaches 100ms beyond the lookups the check needs.
 #[tokio::test]
 async fn with_jwt_every_route_is_for_the_rooms_owner_and_admins() {
-    let rules = JwtRules {
-        admin: ClaimRule::parse("cognito:groups=admin").unwrap(),
-        creator: Some(ClaimRule::parse("cognito:groups=teachers").unwrap()),
-        role_claims: RoleClaims::default(),
-        join: Default::default(),
-    };
-    let class = Class::start(CallerAuth::Jwt(rules)).await;
+    let class = Class::start(teachers_create_rooms()).await;
     let owner = [("sub", "teacher-1"), ("cognito:groups", "[teachers]")];
     let other = [("sub", "teacher-2"), ("cognito:groups", "[teachers]")];
     let admin = [("sub", "ops"), ("cognito:groups", "[admin]")];
@@ -428,13 +432,7 @@ async fn only_calls_safe_to_repeat_are_retried() {
 /// called once, so the room is configured once, with the winner's settings.
 #[tokio::test]
 async fn racing_creators_one_owner_one_create() {
-    let rules = JwtRules {
-        admin: ClaimRule::parse("cognito:groups=admin").unwrap(),
-        creator: Some(ClaimRule::parse("cognito:groups=teachers").unwrap()),
-        role_claims: RoleClaims::default(),
-        join: Default::default(),
-    };
-    let class = Class::start(CallerAuth::Jwt(rules)).await;
+    let class = Class::start(teachers_create_rooms()).await;
     class.hms.reset_counters().await;
     let class = &class;
     let races = (0..25).map(|i| async move {

@@ -123,42 +123,48 @@ async fn rooms_people(store: &dyn Owners) {
     let now = chrono::Utc::now();
     let id = |u: &str| MemberId::parse(u).unwrap();
     let roles = |rs: &[&str]| rs.iter().map(|r| Role::parse(r).unwrap()).collect::<Vec<_>>();
-    assert_eq!(store.room_rules(&room, "s1").await.unwrap(), RoomRules::default());
+    assert_eq!(store.room_rules(&room, Some("s1")).await.unwrap(), RoomRules::default());
 
     store.set_access(&room, Access::Members, "admin", now).await.unwrap();
     assert!(store.claim_owner(&room, "teacher", now).await.unwrap(), "the access item has no owner yet");
     assert!(!store.claim_owner(&room, "other", now).await.unwrap());
-    let rules = store.room_rules(&room, "nobody").await.unwrap();
+    let rules = store.room_rules(&room, Some("nobody")).await.unwrap();
     assert_eq!((rules.owner.as_deref(), rules.access, rules.member), (Some("teacher"), Some(Access::Members), None));
     store.assign_owner(&room, "teacher-2", "admin", now).await.unwrap();
     store.set_access(&room, Access::Open, "teacher-2", now).await.unwrap();
-    let rules = store.room_rules(&room, "nobody").await.unwrap();
+    let rules = store.room_rules(&room, Some("nobody")).await.unwrap();
     assert_eq!((rules.owner.as_deref(), rules.access), (Some("teacher-2"), Some(Access::Open)));
 
     let roster: Vec<(MemberId, Vec<Role>)> = (0..25)
         .map(|i| (id(&format!("s{i:02}")), roles(if i == 0 { &["host", "guest"] } else { &["guest"] })))
         .collect();
     store.put_members(&room, &roster, "teacher-2", now).await.unwrap();
-    let s00 = store.room_rules(&room, "s00").await.unwrap().member.unwrap();
+    let without = store.room_rules(&room, None).await.unwrap();
+    assert_eq!((without.owner.as_deref(), without.member), (Some("teacher-2"), None), "no user asked: the room only");
+    let s00 = store.room_rules(&room, Some("s00")).await.unwrap().member.unwrap();
     assert_eq!((s00.user_id, s00.roles, s00.banned), (id("s00"), roles(&["host", "guest"]), false));
     store.put_members(&room, &[(id("s00"), roles(&["viewer"]))], "teacher-2", now).await.unwrap();
-    assert_eq!(store.room_rules(&room, "s00").await.unwrap().member.unwrap().roles, roles(&["viewer"]), "replaced");
+    assert_eq!(
+        store.room_rules(&room, Some("s00")).await.unwrap().member.unwrap().roles,
+        roles(&["viewer"]),
+        "replaced"
+    );
 
     // A ban keeps the roles; removing the member keeps the ban; unbanning a non-member leaves nothing.
     store.set_banned(&room, &id("s01"), true, "teacher-2", now).await.unwrap();
-    let s01 = store.room_rules(&room, "s01").await.unwrap().member.unwrap();
+    let s01 = store.room_rules(&room, Some("s01")).await.unwrap().member.unwrap();
     assert_eq!((s01.roles.len(), s01.banned), (1, true));
     assert!(store.remove_member(&room, &id("s01")).await.unwrap());
     assert!(!store.remove_member(&room, &id("s01")).await.unwrap(), "no roles left to take");
-    assert!(store.room_rules(&room, "s01").await.unwrap().member.unwrap().banned, "the ban stays");
+    assert!(store.room_rules(&room, Some("s01")).await.unwrap().member.unwrap().banned, "the ban stays");
     store.set_banned(&room, &id("s01"), false, "teacher-2", now).await.unwrap();
-    assert_eq!(store.room_rules(&room, "s01").await.unwrap().member, None, "nothing left: no item");
+    assert_eq!(store.room_rules(&room, Some("s01")).await.unwrap().member, None, "nothing left: no item");
     store.set_banned(&room, &id("stranger"), true, "teacher-2", now).await.unwrap();
-    assert!(store.room_rules(&room, "stranger").await.unwrap().member.unwrap().banned, "a non-member banned");
+    assert!(store.room_rules(&room, Some("stranger")).await.unwrap().member.unwrap().banned, "a non-member banned");
     store.set_banned(&room, &id("s02"), false, "teacher-2", now).await.unwrap();
-    assert_eq!(store.room_rules(&room, "s02").await.unwrap().member.unwrap().roles, roles(&["guest"]));
+    assert_eq!(store.room_rules(&room, Some("s02")).await.unwrap().member.unwrap().roles, roles(&["guest"]));
     assert!(!store.remove_member(&room, &id("never")).await.unwrap());
-    assert_eq!(store.room_rules(&room, "never").await.unwrap().member, None, "no empty item made");
+    assert_eq!(store.room_rules(&room, Some("never")).await.unwrap().member, None, "no empty item made");
 
     // Pages by user id: 24 members left after s01 went, and the banned stranger.
     let mut seen = Vec::new();
@@ -178,7 +184,7 @@ async fn rooms_people(store: &dyn Owners) {
     assert!(!ids.contains(&"s01") && ids.contains(&"stranger"));
     let other = RoomId::parse("631b2654f771854d9bf633de").unwrap();
     assert_eq!(store.member_page(&other, 10, None).await.unwrap(), (vec![], None), "members are per room");
-    assert_eq!(store.room_rules(&other, "s00").await.unwrap(), RoomRules::default());
+    assert_eq!(store.room_rules(&other, Some("s00")).await.unwrap(), RoomRules::default());
 }
 
 #[tokio::test]

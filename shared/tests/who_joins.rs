@@ -5,11 +5,10 @@
 
 use std::sync::Arc;
 
-use hms_shared::auth::{CallerAuth, ClaimRule, JwtRules, RoleAllowList, RoleClaims};
+use hms_shared::auth::{CallerAuth, RoleAllowList};
 use hms_shared::credentials::{CredentialStore, Credentials, StaticSource};
 use hms_shared::handlers::{AuthToken, CreateRoom, RoomControl};
 use hms_shared::input::{Parse, Role};
-use hms_shared::membership::JoinRules;
 use hms_shared::owners::RoomAccess;
 use hms_shared::store::{MemoryStore, Owners, SharedOwners};
 use hms_test_support::{FakeHms, Handle, answer, get, post, with_claims};
@@ -22,14 +21,10 @@ fn roles(names: &[&str]) -> RoleAllowList {
     RoleAllowList::Only(names.iter().map(|r| Role::parse(r).unwrap()).collect())
 }
 
-/// The local rules: admins in `admin`, creators and host tokens for `teachers`.
+/// The local rules (tools/local-jwt-rules.env): admins in `admin`, creators and host tokens for
+/// `teachers`.
 fn rules() -> CallerAuth {
-    CallerAuth::Jwt(JwtRules {
-        admin: ClaimRule::parse("cognito:groups=admin").unwrap(),
-        creator: Some(ClaimRule::parse("cognito:groups=teachers").unwrap()),
-        role_claims: RoleClaims::parse("host=cognito:groups=teachers").unwrap(),
-        join: JoinRules::default(),
-    })
+    hms_test_support::local_caller_auth()
 }
 
 struct Class {
@@ -56,6 +51,12 @@ impl Class {
             access: RoomAccess::new(auth, Ok(store.clone() as SharedOwners)),
         };
         Self { store, hms: FakeHms::default(), tokens }
+    }
+
+    /// An admin makes `owner` the owner of ROOM.
+    async fn give_room_to(&self, owner: &str) {
+        let room = hms_shared::input::RoomId::parse(ROOM).unwrap();
+        self.store.assign_owner(&room, owner, "ops", chrono::Utc::now()).await.unwrap();
     }
 
     fn control(&self) -> RoomControl<&FakeHms> {
@@ -213,11 +214,7 @@ async fn codes_obey_the_token_rules_and_a_members_room_has_none() {
     };
     // An owner without the host claim may not make a host code, nor (with no roles named) the
     // codes of every allowed role; nothing reaches 100ms.
-    let store = class.store.clone();
-    store
-        .assign_owner(&hms_shared::input::RoomId::parse(ROOM).unwrap(), "plain-owner", "ops", chrono::Utc::now())
-        .await
-        .unwrap();
+    class.give_room_to("plain-owner").await;
     let (s, b) = run("plain-owner", "", "/room-codes", json!({"room_id": ROOM, "roles": ["host"]})).await;
     assert_eq!((s, b["error"].as_str()), (403, Some("role_not_allowed")), "{b}");
     let (s, _) = run("plain-owner", "", "/room-codes", json!({"room_id": ROOM})).await;
@@ -229,27 +226,18 @@ async fn codes_obey_the_token_rules_and_a_members_room_has_none() {
 
     // The room's owner (with the claim) makes a host code; the plain owner may not enable it,
     // and is refused before 100ms switches anything.
-    store
-        .assign_owner(&hms_shared::input::RoomId::parse(ROOM).unwrap(), "teacher", "ops", chrono::Utc::now())
-        .await
-        .unwrap();
+    class.give_room_to("teacher").await;
     let (_, made) = run("teacher", "teachers", "/room-codes", json!({"room_id": ROOM, "roles": ["host"]})).await;
     let host_code = made["room_codes"][0]["code"].clone();
     run("teacher", "teachers", "/room-codes/disable", json!({"room_id": ROOM, "code": host_code})).await;
-    store
-        .assign_owner(&hms_shared::input::RoomId::parse(ROOM).unwrap(), "plain-owner", "ops", chrono::Utc::now())
-        .await
-        .unwrap();
+    class.give_room_to("plain-owner").await;
     class.hms.calls.lock().unwrap().clear();
     let (s, b) = run("plain-owner", "", "/room-codes/enable", json!({"room_id": ROOM, "code": host_code})).await;
     assert_eq!((s, b["error"].as_str()), (403, Some("role_not_allowed")), "{b}");
     assert_eq!(class.hms.called(), ["list_room_codes"], "the role was known before any switch");
 
     // Switching to members disables the enabled codes and says how many; then none is made or enabled.
-    store
-        .assign_owner(&hms_shared::input::RoomId::parse(ROOM).unwrap(), "teacher", "ops", chrono::Utc::now())
-        .await
-        .unwrap();
+    class.give_room_to("teacher").await;
     let (s, b) = run("teacher", "teachers", "/room-access", json!({"room_id": ROOM, "access": "members"})).await;
     assert_eq!((s, &b["codes_disabled"]), (200, &json!(1)), "the guest code: {b}");
     assert!(class.hms.codes.lock().unwrap().iter().all(|c| c["enabled"] == false));

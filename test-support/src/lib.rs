@@ -71,6 +71,14 @@ pub fn analytics<H>(hms: H) -> hms_shared::handlers::SessionAnalytics<H> {
     hms_shared::handlers::SessionAnalytics { hms, history: Err(no_table), access: open_access() }
 }
 
+/// The local caller rules (`local_jwt_rules`) as the functions read them.
+pub fn local_caller_auth() -> hms_shared::auth::CallerAuth {
+    let rules = local_jwt_rules();
+    let config =
+        hms_shared::config::Config::from_lookup(|k| rules.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string()));
+    config.caller_auth.expect("the local caller rules are valid")
+}
+
 /// The caller rules of every local setup that signs callers in (`tools/local-jwt-rules.env`, the
 /// one definition run.sh and sam-local.sh read too), as (variable, value) pairs.
 pub fn local_jwt_rules() -> Vec<(&'static str, &'static str)> {

@@ -84,14 +84,14 @@ impl Owners for MemoryStore {
         self.with(|t| t.names.entry(name.as_str().to_ascii_lowercase()).or_insert_with(|| sub.to_string()) == sub)
     }
 
-    fn room_rules<'a>(&'a self, room: &'a RoomId, user: &'a str) -> StoreFuture<'a, RoomRules> {
+    fn room_rules<'a>(&'a self, room: &'a RoomId, user: Option<&'a str>) -> StoreFuture<'a, RoomRules> {
         self.with(|t| RoomRules {
             owner: t.owners.get(room.as_str()).cloned(),
             access: t.access.get(room.as_str()).copied(),
             member: t
                 .members
                 .get(room.as_str())
-                .and_then(|m| m.iter().find(|(id, _)| id.as_str() == user))
+                .and_then(|m| m.iter().find(|(id, _)| Some(id.as_str()) == user))
                 .map(|(id, entry)| member(id, entry)),
         })
     }

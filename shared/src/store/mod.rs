@@ -129,9 +129,10 @@ pub trait Owners: Send + Sync {
     /// creators racing for a new name exactly one gets it, before either reaches 100ms.
     fn reserve_name<'a>(&'a self, name: &'a RoomName, sub: &'a str, now: DateTime<Utc>) -> StoreFuture<'a, bool>;
 
-    /// `room`'s owner and access setting, and its member item for `user` if any: one read of the
-    /// table (strongly consistent, so a ban or a switch to `members` holds for the next request).
-    fn room_rules<'a>(&'a self, room: &'a RoomId, user: &'a str) -> StoreFuture<'a, RoomRules>;
+    /// `room`'s owner and access setting, and its member item for `user` if one is asked for and
+    /// kept: one read of the table (strongly consistent, so a ban or a switch to `members` holds
+    /// for the next request).
+    fn room_rules<'a>(&'a self, room: &'a RoomId, user: Option<&'a str>) -> StoreFuture<'a, RoomRules>;
 
     /// Sets `room`'s access, keeping its owner.
     fn set_access<'a>(

@@ -15,7 +15,7 @@ use crate::auth::RoleAllowList;
 use crate::edge::Reply;
 use crate::error::{ApiError, ErrorCode};
 use crate::hms::HmsApi;
-use crate::input::{MemberId, Parse, Role, RoomId, json_object, only_fields, req_field};
+use crate::input::{MemberId, Parse, Role, RoomId, json_object, only_fields, req_field, req_field_as};
 use crate::membership::{Access, MAX_MEMBERS_PER_REQUEST};
 use crate::paging::{Cursor, Limit};
 use crate::store::Owners;
@@ -81,26 +81,16 @@ pub fn members_request(body: Option<&[u8]>, allowed: &RoleAllowList) -> Result<P
                 format!("field '{field}.{}' is not accepted (only user_id and roles)", crate::input::echo(other)),
             ));
         }
-        let user: MemberId =
-            req_field(entry, "user_id").map_err(|e| rename(e, "user_id", &format!("{field}.user_id")))?;
+        let user_field = format!("{field}.user_id");
+        let user: MemberId = req_field_as(entry, "user_id", &user_field)?;
         if members.iter().any(|(u, _)| *u == user) {
-            return Err(ApiError::invalid_field(&format!("{field}.user_id"), "names a member twice in one request"));
+            return Err(ApiError::invalid_field(&user_field, "names a member twice in one request"));
         }
         let roles = codes::role_list(entry.get("roles"), &format!("{field}.roles"), allowed)?
             .ok_or_else(|| ApiError::missing_field(&format!("{field}.roles")))?;
         members.push((user, roles));
     }
     Ok(PutMembers { room_id, members })
-}
-
-/// The same error, naming the field as the caller wrote it inside a list.
-fn rename(e: ApiError, inner: &str, outer: &str) -> ApiError {
-    match e {
-        ApiError::BadRequest { code, msg } => {
-            ApiError::BadRequest { code, msg: msg.replacen(&format!("'{inner}'"), &format!("'{outer}'"), 1) }
-        }
-        other => other,
-    }
 }
 
 /// Where a page of `GET /room-members` starts: the last user id of the page before, opaque to
@@ -235,6 +225,12 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("members[1].user_id"), "names the entry: {err}");
+        let missing = members_request(
+            Some(json!({"room_id": ROOM, "members": [{"roles": ["guest"]}]}).to_string().as_bytes()),
+            &allowed,
+        )
+        .unwrap_err();
+        assert_eq!(missing.to_string(), "field 'members[0].user_id' is required");
     }
 
     #[test]
@@ -264,10 +260,10 @@ mod tests {
         assert_eq!(decode_cursor(&cursor).unwrap(), user);
         let longest = MemberId::parse(&"é".repeat(32)).unwrap();
         assert!(Cursor::parse(&encode_cursor(&longest)).is_ok(), "the longest id fits a cursor");
-        for bad in ["!!", "AAAA", ""] {
-            if let Ok(c) = Cursor::parse(bad) {
-                assert_eq!(decode_cursor(&c).unwrap_err().code(), ErrorCode::InvalidParameter, "{bad:?}");
-            }
+        // Cursors in form holding no user id: base64 of nothing, and of three NUL bytes.
+        for bad in ["", "AAAA"] {
+            let cursor = Cursor::parse(bad).unwrap();
+            assert_eq!(decode_cursor(&cursor).unwrap_err().code(), ErrorCode::InvalidParameter, "{bad:?}");
         }
     }
 }

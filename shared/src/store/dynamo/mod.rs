@@ -261,7 +261,7 @@ impl EventsTable {
         (pk, sk): (String, String),
         expression: &str,
         names: &[&str],
-        values: Vec<(&str, AttributeValue)>,
+        values: Vec<(String, AttributeValue)>,
         condition: Option<&str>,
     ) -> Result<Option<Item>, ApiError> {
         let mut update = self
@@ -317,7 +317,7 @@ impl EventsTable {
         pk: &str,
         sk_prefix: &str,
         forward: bool,
-        limit: Option<i32>,
+        limit: Option<u32>,
         after_sk: Option<&str>,
     ) -> Result<(Vec<Item>, Option<String>), ApiError> {
         let start = after_sk.map(|sk| keys(pk.into(), sk.into()));
@@ -331,7 +331,7 @@ impl EventsTable {
             .expression_attribute_values(":pk", s(pk))
             .expression_attribute_values(":prefix", s(sk_prefix))
             .scan_index_forward(forward)
-            .set_limit(limit)
+            .set_limit(limit.map(|l| i32::try_from(l).unwrap_or(i32::MAX)))
             .set_exclusive_start_key(start)
             .consistent_read(true)
             .send();
@@ -431,7 +431,6 @@ impl Store for EventsTable {
         after: Option<&'a ReportKey>,
     ) -> StoreFuture<'a, (Vec<StoredReport>, Option<ReportKey>)> {
         Box::pin(async move {
-            let limit = i32::try_from(limit).unwrap_or(i32::MAX);
             let after = after.map(ReportKey::as_str);
             let (items, next) = self.query(&room_pk(room_id), super::REPORT_PREFIX, false, Some(limit), after).await?;
             let reports = items.iter().map(report_from).collect::<Result<Vec<_>, _>>()?;

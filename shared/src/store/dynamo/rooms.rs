@@ -75,16 +75,44 @@ impl EventsTable {
     }
 }
 
-/// `SET owner, set_by, set_at` of a room's item (its access stays as it is).
-const SET_OWNER: &str = "SET #n0 = :owner, #n1 = :by, #n2 = :at";
+impl EventsTable {
+    /// Sets each of `fields` on the item with keys `keys` (its other attributes stay), if
+    /// `condition` holds; the condition names field `i` `#n<i>` and its value `:v<i>`. As
+    /// [`EventsTable::update`]: the attributes before, or `None` when the condition did not hold.
+    async fn set(
+        &self,
+        keys: (String, String),
+        fields: Vec<(&str, AttributeValue)>,
+        condition: Option<&str>,
+    ) -> Result<Option<Item>, ApiError> {
+        let assignments: Vec<String> = (0..fields.len()).map(|i| format!("#n{i} = :v{i}")).collect();
+        let names: Vec<&str> = fields.iter().map(|(name, _)| *name).collect();
+        let values = fields.into_iter().enumerate().map(|(i, (_, v))| (format!(":v{i}"), v)).collect();
+        self.update(keys, &format!("SET {}", assignments.join(", ")), &names, values, condition).await
+    }
+}
+
+/// Who set an item and when: its `set_by` and `set_at`.
+fn set_by(by: &str, now: DateTime<Utc>) -> [(&'static str, AttributeValue); 2] {
+    [("set_by", s(by)), ("set_at", seconds(now))]
+}
+
+/// An owner (of a room, or of a name reserved), keeping the item's other attributes: the room's
+/// access stays as it is.
+fn owner_fields<'a>(owner: &str, by: &str, now: DateTime<Utc>) -> Vec<(&'a str, AttributeValue)> {
+    let mut fields = vec![(OWNER, s(owner))];
+    fields.extend(set_by(by, now));
+    fields
+}
+
+/// Claimed unless another holds it: the condition of a claim on [`owner_fields`].
+const UNLESS_ANOTHER_OWNS: &str = "attribute_not_exists(#n0) OR #n0 = :v0";
 
 impl Owners for EventsTable {
     fn reserve_name<'a>(&'a self, name: &'a RoomName, sub: &'a str, now: DateTime<Utc>) -> StoreFuture<'a, bool> {
         Box::pin(async move {
             let keys = (format!("{NAME_PK_PREFIX}{}", name.as_str().to_ascii_lowercase()), "NAME".to_string());
-            let values = vec![(":owner", s(sub)), (":by", s(sub)), (":at", seconds(now))];
-            let condition = Some("attribute_not_exists(#n0) OR #n0 = :owner");
-            Ok(self.update(keys, SET_OWNER, &[OWNER, "set_by", "set_at"], values, condition).await?.is_some())
+            Ok(self.set(keys, owner_fields(sub, sub, now), Some(UNLESS_ANOTHER_OWNS)).await?.is_some())
         })
     }
 
@@ -97,17 +125,8 @@ impl Owners for EventsTable {
 
     fn claim_owner<'a>(&'a self, room: &'a RoomId, sub: &'a str, now: DateTime<Utc>) -> StoreFuture<'a, bool> {
         Box::pin(async move {
-            let values = vec![(":owner", s(sub)), (":by", s(sub)), (":at", seconds(now))];
-            let done = self
-                .update(
-                    (owner_pk(room), OWNER_SK.into()),
-                    SET_OWNER,
-                    &[OWNER, "set_by", "set_at"],
-                    values,
-                    Some("attribute_not_exists(#n0) OR #n0 = :owner"),
-                )
-                .await?;
-            Ok(done.is_some())
+            let keys = (owner_pk(room), OWNER_SK.into());
+            Ok(self.set(keys, owner_fields(sub, sub, now), Some(UNLESS_ANOTHER_OWNS)).await?.is_some())
         })
     }
 
@@ -119,17 +138,15 @@ impl Owners for EventsTable {
         now: DateTime<Utc>,
     ) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            let values = vec![(":owner", s(owner)), (":by", s(by)), (":at", seconds(now))];
-            let keys = (owner_pk(room), OWNER_SK.into());
-            self.update(keys, SET_OWNER, &[OWNER, "set_by", "set_at"], values, None).await.map(|_| ())
+            self.set((owner_pk(room), OWNER_SK.into()), owner_fields(owner, by, now), None).await.map(|_| ())
         })
     }
 
-    fn room_rules<'a>(&'a self, room: &'a RoomId, user: &'a str) -> StoreFuture<'a, RoomRules> {
+    fn room_rules<'a>(&'a self, room: &'a RoomId, user: Option<&'a str>) -> StoreFuture<'a, RoomRules> {
         Box::pin(async move {
             let mut wanted = vec![keys(owner_pk(room), OWNER_SK.into())];
             // A sub too long to be a member id is nobody's member item: not asked for.
-            if MemberId::parse(user).is_ok() {
+            if let Some(user) = user.filter(|u| MemberId::parse(u).is_ok()) {
                 wanted.push(keys(members_pk(room), member_sk(user)));
             }
             let mut rules = RoomRules::default();
@@ -153,10 +170,8 @@ impl Owners for EventsTable {
         now: DateTime<Utc>,
     ) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            let values = vec![(":a", s(access.as_str())), (":by", s(by)), (":at", seconds(now))];
-            let keys = (owner_pk(room), OWNER_SK.into());
-            let names = [ACCESS, "access_set_by", "access_set_at"];
-            self.update(keys, "SET #n0 = :a, #n1 = :by, #n2 = :at", &names, values, None).await.map(|_| ())
+            let fields = vec![(ACCESS, s(access.as_str())), ("access_set_by", s(by)), ("access_set_at", seconds(now))];
+            self.set((owner_pk(room), OWNER_SK.into()), fields, None).await.map(|_| ())
         })
     }
 
@@ -171,14 +186,9 @@ impl Owners for EventsTable {
             for chunk in members.chunks(MEMBER_WRITES_AT_ONCE) {
                 let writes = chunk.iter().map(|(user, roles)| {
                     let roles = AttributeValue::L(roles.iter().map(|r| s(r.as_str())).collect());
-                    let values = vec![(":u", s(user.as_str())), (":r", roles), (":by", s(by)), (":at", seconds(now))];
-                    self.update(
-                        (members_pk(room), member_sk(user.as_str())),
-                        "SET #n0 = :u, #n1 = :r, #n2 = :by, #n3 = :at",
-                        &["user_id", ROLES, "set_by", "set_at"],
-                        values,
-                        None,
-                    )
+                    let mut fields = vec![("user_id", s(user.as_str())), (ROLES, roles)];
+                    fields.extend(set_by(by, now));
+                    self.set((members_pk(room), member_sk(user.as_str())), fields, None)
                 });
                 futures_util::future::try_join_all(writes).await?;
             }
@@ -207,17 +217,11 @@ impl Owners for EventsTable {
     ) -> StoreFuture<'a, ()> {
         Box::pin(async move {
             let keys = (members_pk(room), member_sk(user.as_str()));
-            let values = vec![
-                (":u", s(user.as_str())),
-                (":b", AttributeValue::Bool(banned)),
-                (":by", s(by)),
-                (":at", seconds(now)),
-            ];
-            let names = ["user_id", BANNED, "set_by", "set_at"];
-            let expression = "SET #n0 = :u, #n1 = :b, #n2 = :by, #n3 = :at";
-            if banned {
-                self.update(keys, expression, &names, values, None).await?;
-            } else if self.update(keys, expression, &names, values, Some("attribute_exists(#n0)")).await?.is_some() {
+            let mut fields = vec![("user_id", s(user.as_str())), (BANNED, AttributeValue::Bool(banned))];
+            fields.extend(set_by(by, now));
+            // Lifting a ban of nobody makes no item.
+            let condition = (!banned).then_some("attribute_exists(#n0)");
+            if self.set(keys, fields, condition).await?.is_some() && !banned {
                 self.drop_if_empty(room, user).await?;
             }
             Ok(())
@@ -231,7 +235,6 @@ impl Owners for EventsTable {
         after: Option<&'a MemberId>,
     ) -> StoreFuture<'a, (Vec<Member>, Option<MemberId>)> {
         Box::pin(async move {
-            let limit = i32::try_from(limit).unwrap_or(i32::MAX);
             let after = after.map(|a| member_sk(a.as_str()));
             let (items, next) =
                 self.query(&members_pk(room), MEMBER_PREFIX, true, Some(limit), after.as_deref()).await?;

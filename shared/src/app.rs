@@ -85,17 +85,20 @@ fn room_access(config: &Config, table: Built<Arc<EventsTable>>) -> Built<RoomAcc
 
 /// `webhooks`.
 pub fn webhooks(config: &Config) -> Built<Webhooks<ConfiguredSource>> {
-    let (credentials, (store, (header, (allowed_ips, retention_days)))) = both(
+    let (credentials, (store, (header, (allowed_ips, retention)))) = both(
         webhook_secret_store(config),
         both(
             events_table(config),
-            both(
-                part(&config.webhook_header),
-                both(part(&config.webhook_allowed_ips), part(&config.event_retention_days)),
-            ),
+            both(part(&config.webhook_header), both(part(&config.webhook_allowed_ips), retention(config))),
         ),
     )?;
-    Ok(Webhooks { credentials, store: store as SharedStore, header, allowed_ips, retention_days })
+    Ok(Webhooks { credentials, store: store as SharedStore, header, allowed_ips, retention })
+}
+
+/// How long raw events and reports live (`EVENT_RETENTION_DAYS`, `REPORT_RETENTION_DAYS`).
+fn retention(config: &Config) -> Built<crate::history::Retention> {
+    let (event_days, report_days) = both(part(&config.event_retention_days), part(&config.report_retention_days))?;
+    Ok(crate::history::Retention { event_days, report_days })
 }
 
 /// The events table named by `EVENTS_TABLE`, reached as the SDK environment says: one per
@@ -390,6 +393,7 @@ mod tests {
         let hook = "webhook-secret-0123456789abcdef0123";
         let ready = [("WEBHOOK_SECRET", hook), ("EVENTS_TABLE", "events"), ("AWS_REGION", "eu-west-1")];
         let built = webhooks(&config(&ready)).unwrap();
-        assert_eq!((built.header.as_str(), built.retention_days), ("x-100ms-webhook-secret", 90));
+        assert_eq!((built.header.as_str(), built.retention.event_days), ("x-100ms-webhook-secret", 90));
+        assert_eq!(built.retention.report_days, crate::config::DEFAULT_REPORT_RETENTION_DAYS);
     }
 }

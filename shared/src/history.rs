@@ -1,23 +1,24 @@
 //! Attendance that outlives the session, built from 100ms's webhook events in the events table.
 //!
 //! What the store keeps for it ([`crate::store`], docs/events-table.md): each event of a session,
-//! once, written by `webhooks`; a closed session (when `session.close.success` arrives: the room,
-//! when the session started and stopped); and its report, the attendance JSON of
+//! once, written by `webhooks`, spread over the session's partitions; a closed session (when
+//! `session.close.success` arrives: the room, when the session started and stopped), with a
+//! marker in each of those partitions; and its report, the attendance JSON of
 //! `/session-analytics-by-room` (computed by the same code), gzip-compressed, with the number of
-//! peer events it was built from and a generation. A report item without a report is one still
-//! to build: it is built on read.
+//! peer events it was built from, the generation it was built at and the item's generation.
 //!
-//! Room and session ids longer than [`crate::store::MAX_KEY_ID_BYTES`] key nothing (100ms's are 24
-//! characters): such an event is kept under its own id, with no report.
+//! Room and session ids that are not as 100ms writes them (24 lower-case hex digits,
+//! [`crate::store::is_hms_id`]) key nothing: such an event is kept under its own id, with no report.
 //!
 //! Delivery order is not guaranteed. The report is built from every peer event of the session,
 //! merged per peer (a leave before its join is the same peer); a join without a leave ends with
-//! the session. A peer event that arrives after the close marks the report to build again (a new
-//! generation, no report: one write, however many late events come); the next read builds it.
-//! A builder reads the generation before it reads the events and stores its report only if the
-//! generation is still the same, so a report that misses an event is never kept: that event's
-//! mark came after the builder's read of the events, and either fails the builder's write or
-//! replaces what it wrote.
+//! the session. No delivery builds a report: the close queues it, and `reconcile` (or the first
+//! read) builds it. A builder records its generation in the session's markers before it reads the
+//! events; an event kept after that finds the mark in its partition and asks for another build (a
+//! new generation, queued), so a report that misses an event is never the last word: that
+//! event's request came after the builder's read of the events, and either fails the builder's
+//! write or makes its report stale. A stale report is kept, and served, until a build has at least
+//! as many events: a report never shrinks, even once its raw events have expired.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -29,7 +30,7 @@ use crate::attendance;
 use crate::error::ApiError;
 use crate::hms::sessions::{Peer, Session};
 pub use crate::store::ClosedSession;
-use crate::store::{BuiltReport, ReportKey, Store, StoredReport, key_id};
+use crate::store::{BuiltReport, Closing, Lifetimes, ReportKey, ReportWrite, Store, StoredReport, key_id};
 use crate::time::parse_rfc3339;
 
 /// Event types the attendance is built from.
@@ -124,69 +125,126 @@ pub fn session_from_events<'b>(
     (session, events)
 }
 
-/// Builds the report of `closed` from its events and stores it if its item is still of
-/// `generation`, the one read before the events (and if it is not too large to store); answers
-/// its JSON.
+/// Builds the report of `closed` from its events as generation `generation` (the item's, read
+/// before): the build is recorded in the session's markers first, so an event kept after the
+/// read below asks for another; then the report is kept unless the item was asked for another
+/// build since, or holds a report of more events (raw events expire; a report never shrinks).
+/// Answers the JSON of the report that stands: this one, or the larger one kept.
 pub async fn build_report(
     store: &dyn Store,
     closed: &ClosedSession,
     generation: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<u8>, ApiError> {
+    store.begin_build(closed, generation).await?;
     let bodies = store.session_events(&closed.session_id).await?;
     let (session, events) = session_from_events(closed, bodies.iter().map(|b| b.as_bytes()));
+    drop(bodies);
     let json = attendance::compute(&session, now).to_json_bytes();
     let gzip = crate::encoding::gzip_at(&json, REPORT_GZIP_LEVEL);
-    if gzip.len() <= MAX_STORED_REPORT_BYTES {
-        let gzip_bytes = gzip.len();
-        let stored = store.put_report(closed, generation, &BuiltReport { gzip, events }).await?;
-        tracing::info!(session_id = %closed.session_id, events, stored, bytes = json.len(), gzip = gzip_bytes, "attendance report built");
-    } else {
+    if gzip.len() > MAX_STORED_REPORT_BYTES {
         tracing::warn!(session_id = %closed.session_id, events, gzip = gzip.len(), "attendance report too large to keep: built on each read");
+        return Ok(json);
     }
-    Ok(json)
+    let gzip_bytes = gzip.len();
+    let outcome = store.put_report(closed, generation, &BuiltReport { gzip, events }).await?;
+    tracing::info!(session_id = %closed.session_id, events, outcome = ?std::mem::discriminant(&outcome), bytes = json.len(), gzip = gzip_bytes, "attendance report built");
+    match outcome {
+        ReportWrite::Kept | ReportWrite::Superseded => Ok(json),
+        ReportWrite::Smaller(kept) => {
+            tracing::warn!(session_id = %closed.session_id, events, kept = kept.events, "a rebuild found fewer events than the report kept: the kept one stays");
+            crate::encoding::gunzip(&kept.gzip)
+                .map_err(|e| ApiError::Internal(format!("a stored report does not unpack: {e}")))
+        }
+    }
 }
 
-/// Marks the report of `closed` as still to build: a new generation, no report (replacing any);
-/// answers the generation.
-async fn mark_to_build(store: &dyn Store, closed: &ClosedSession) -> Result<String, ApiError> {
-    let generation = uuid::Uuid::new_v4().simple().to_string();
-    store.mark_report_to_build(closed, &generation).await?;
-    Ok(generation)
+fn new_generation() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
 }
 
-/// What a kept event changes: a session's close records it and builds its report; a peer event of
-/// a closed session (a late one) marks that report to build again on the next read. Runs for
-/// duplicates too, so a retry finishes what a failed delivery began. An error means the delivery
-/// must be retried; a report that cannot be built at the close is built on first read.
-pub async fn on_event(store: &dyn Store, event: &Value, now: DateTime<Utc>) -> Result<(), ApiError> {
+/// How long what the webhooks keep lives, in days: raw events, and reports (with the closed
+/// sessions they belong to).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    pub event_days: u32,
+    pub report_days: u32,
+}
+
+impl Retention {
+    /// The lifetimes of a session closed at `closed.stopped_at` (now, when unknown): its reports
+    /// are kept `report_days` from its end; its markers as long as raw events received `now`.
+    pub fn lifetimes(&self, closed: &ClosedSession, now: DateTime<Utc>) -> Lifetimes {
+        let end = closed.stopped_at.unwrap_or(now).max(now);
+        Lifetimes {
+            events_until: now + chrono::TimeDelta::days(i64::from(self.event_days)),
+            report_until: end + chrono::TimeDelta::days(i64::from(self.report_days)),
+        }
+    }
+}
+
+/// What an event kept now (never a duplicate: a duplicate changes nothing) changes:
+/// - a session's close records it (its closed item, a marker in each of its partitions, its
+///   report item) and queues its report to build: no build waits in a delivery, however large the
+///   class (`reconcile` builds the queue; a read builds what is still queued);
+/// - a peer event of a closed session whose report build has begun (a late one) queues another
+///   build; the report kept stays until that build has at least its events.
+///
+/// An error means the delivery must be retried: the caller takes the event back first, so the
+/// retry is kept again and finishes the work.
+pub async fn on_event(
+    store: &dyn Store,
+    event_id: &str,
+    event: &Value,
+    retention: Retention,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
     let kind = event.get("type").and_then(Value::as_str).unwrap_or_default();
     let data = event.get("data").cloned().unwrap_or(Value::Null);
     match kind {
         SESSION_CLOSE => {
             let sent_at = event.get("timestamp").and_then(Value::as_str).and_then(parse_rfc3339);
             let Some(closed) = ClosedSession::from_close_event(&data, sent_at) else {
-                tracing::warn!("session.close.success without room_id or session_id: kept, no report");
+                tracing::warn!(
+                    "session.close.success without room_id or session_id as 100ms writes them: kept, no report"
+                );
                 return Ok(());
             };
-            store.mark_closed(&closed).await?;
-            let generation = mark_to_build(store, &closed).await?;
-            if let Err(e) = build_report(store, &closed, &generation, now).await {
-                tracing::warn!(session_id = %closed.session_id, error = %e, "attendance report not built now: it will be on first read");
-            }
-            Ok(())
+            store.close_session(&closed, &new_generation(), retention.lifetimes(&closed, now), now).await
         }
         PEER_JOIN | PEER_LEAVE => {
             let Some(session_id) = key_id(&data, "session_id") else {
                 return Ok(());
             };
-            match store.closed_session(session_id).await? {
-                Some(closed) => mark_to_build(store, &closed).await.map(|_| ()),
-                None => Ok(()),
+            match store.closing(session_id, event_id).await? {
+                Some(Closing { closed, build_begun: true }) => store.mark_stale(&closed, &new_generation(), now).await,
+                _ => Ok(()),
             }
         }
         _ => Ok(()),
     }
+}
+
+/// Builds the reports queued at least `settle` ago (a class's late events have come by then), at
+/// most `limit`, oldest first; each taken off the queue once built. Answers how many were built.
+pub async fn build_queued(
+    store: &dyn Store,
+    settle: chrono::TimeDelta,
+    limit: u32,
+    now: DateTime<Utc>,
+) -> Result<usize, ApiError> {
+    let mut built = 0;
+    for (closed, queued_at) in store.queued_builds(limit).await? {
+        if queued_at > now - settle {
+            break;
+        }
+        if let Some(item) = store.report(&closed).await? {
+            build_report(store, &closed, &item.generation, now).await?;
+            built += 1;
+        }
+        store.unqueue_build(&closed, queued_at).await?;
+    }
+    Ok(built)
 }
 
 /// One page of a room's stored reports, newest first: their JSON, and the cursor of the next
@@ -231,12 +289,13 @@ pub async fn session_report(
     }
 }
 
-/// A report item's JSON: unpacked when built, built (and kept) when still to build.
+/// A report item's JSON: unpacked when built at its generation, built (and kept) when still to
+/// build or asked to build again.
 async fn report_json(store: &dyn Store, item: &StoredReport, now: DateTime<Utc>) -> Result<Vec<u8>, ApiError> {
     match &item.built {
-        Some(report) => crate::encoding::gunzip(&report.gzip)
+        Some(report) if item.is_fresh() => crate::encoding::gunzip(&report.gzip)
             .map_err(|e| ApiError::Internal(format!("a stored report does not unpack: {e}"))),
-        None => build_report(store, &item.closed, &item.generation, now).await,
+        _ => build_report(store, &item.closed, &item.generation, now).await,
     }
 }
 
@@ -262,12 +321,12 @@ impl HistoryCursor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::fixtures::{closed, t};
+    use crate::store::fixtures::{R1, R2, S1, S2, S3, S4, closed, t};
     use crate::store::{EventRecord, MemoryStore};
     use serde_json::json;
 
     fn peer_event(kind: &str, peer: &str, user: &str, joined: &str, left: Option<&str>) -> Vec<u8> {
-        let mut data = json!({"room_id": "r1", "session_id": "s1", "peer_id": peer, "user_id": user,
+        let mut data = json!({"room_id": R1, "session_id": S1, "peer_id": peer, "user_id": user,
             "user_name": user.to_uppercase(), "role": "guest", "joined_at": format!("2026-11-27T{joined}Z")});
         if let Some(l) = left {
             data["left_at"] = json!(format!("2026-11-27T{l}Z"));
@@ -303,12 +362,13 @@ mod tests {
 
     #[test]
     fn a_close_event_names_its_session_or_is_passed_over() {
-        let data = json!({"room_id": "r1", "session_id": "s1", "session_started_at": "2026-11-27T10:00:00Z",
+        let data = json!({"room_id": R1, "session_id": S1, "session_started_at": "2026-11-27T10:00:00Z",
             "session_stopped_at": "2026-11-27T11:00:00Z"});
         assert_eq!(ClosedSession::from_close_event(&data, None), Some(closed()));
-        assert_eq!(ClosedSession::from_close_event(&json!({"room_id": "r1"}), Some(t("10:00:00"))), None);
-        let no_start =
-            ClosedSession::from_close_event(&json!({"room_id": "r", "session_id": "s"}), Some(t("09:00:00")));
+        assert_eq!(ClosedSession::from_close_event(&json!({"room_id": R1}), Some(t("10:00:00"))), None);
+        let odd = json!({"room_id": R1, "session_id": "s1", "session_started_at": "2026-11-27T10:00:00Z"});
+        assert_eq!(ClosedSession::from_close_event(&odd, None), None, "an id not as 100ms writes them keys nothing");
+        let no_start = ClosedSession::from_close_event(&json!({"room_id": R1, "session_id": S2}), Some(t("09:00:00")));
         assert_eq!(no_start.unwrap().started_at, t("09:00:00"), "the envelope's timestamp stands in");
     }
 
@@ -330,7 +390,10 @@ mod tests {
         at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     }
 
-    /// Keeps a peer event in the store and lets the history see it, as `webhooks` does.
+    const KEEP: Retention = Retention { event_days: 90, report_days: 400 };
+
+    /// Keeps an event in the store and lets the history see it, as `webhooks` does (a duplicate
+    /// changes nothing).
     async fn deliver(store: &MemoryStore, body: &[u8]) {
         let event: Value = serde_json::from_slice(body).unwrap();
         let record = EventRecord {
@@ -342,8 +405,13 @@ mod tests {
             received_at: t("12:00:00"),
             expires_at: t("12:00:00"),
         };
-        store.put_event_once(&record).await.unwrap();
-        on_event(store, &event, t("12:00:00")).await.unwrap();
+        if store.put_event_once(&record).await.unwrap() {
+            on_event(store, record.id, &event, KEEP, t("12:00:00")).await.unwrap();
+        }
+    }
+
+    async fn close(store: &MemoryStore, c: &ClosedSession) {
+        deliver(store, &serde_json::to_vec(&close_event(c)).unwrap()).await;
     }
 
     fn user_ids(report: &[u8]) -> Vec<String> {
@@ -357,67 +425,98 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_close_keeps_the_report_and_a_late_event_has_it_built_again_on_read() {
+    async fn a_close_queues_the_report_and_a_late_event_after_a_build_has_it_built_again() {
         let store = MemoryStore::default();
         deliver(&store, &peer_event(PEER_JOIN, "p1", "a", "10:00:00", None)).await;
-        on_event(&store, &close_event(&closed()), t("12:00:00")).await.unwrap();
+        close(&store, &closed()).await;
+        let queued = store.report(&closed()).await.unwrap().unwrap();
+        assert!(queued.built.is_none(), "no delivery builds a report");
+        assert_eq!(store.queued_builds(10).await.unwrap().len(), 1, "the close queues it");
+
+        deliver(&store, &peer_event(PEER_JOIN, "p3", "c", "10:01:00", None)).await;
+        assert_eq!(
+            store.report(&closed()).await.unwrap().unwrap(),
+            queued,
+            "before a build, a late event asks nothing"
+        );
+
+        let settle = chrono::TimeDelta::minutes(2);
+        assert_eq!(build_queued(&store, settle, 10, t("12:01:00")).await.unwrap(), 0, "not settled yet");
+        assert_eq!(build_queued(&store, settle, 10, t("12:02:00")).await.unwrap(), 1);
+        assert!(store.queued_builds(10).await.unwrap().is_empty(), "built, off the queue");
         let kept = store.report(&closed()).await.unwrap().unwrap();
-        assert_eq!(kept.built.as_ref().map(|b| b.events), Some(1), "built at the close from the one peer event");
+        assert!(kept.is_fresh());
+        assert_eq!(kept.built.as_ref().map(|b| b.events), Some(2));
+
+        let duplicate = peer_event(PEER_JOIN, "p1", "a", "10:00:00", None);
+        deliver(&store, &duplicate).await;
+        assert_eq!(store.report(&closed()).await.unwrap().unwrap(), kept, "a duplicate changes nothing at all");
+        assert!(store.queued_builds(10).await.unwrap().is_empty());
 
         deliver(&store, &peer_event(PEER_LEAVE, "p2", "b", "10:05:00", Some("10:20:00"))).await;
-        let marked = store.report(&closed()).await.unwrap().unwrap();
-        assert!(marked.built.is_none() && marked.generation != kept.generation, "a late event marks it to build again");
+        let stale = store.report(&closed()).await.unwrap().unwrap();
+        assert!(!stale.is_fresh() && stale.built == kept.built, "a late event asks for a build; the report stays");
+        assert_eq!(store.queued_builds(10).await.unwrap().len(), 1);
 
-        let (page, next) = reports_page(&store, "r1", 10, None, usize::MAX, t("12:00:00")).await.unwrap();
+        let (page, next) = reports_page(&store, R1, 10, None, usize::MAX, t("12:00:00")).await.unwrap();
         assert_eq!((page.len(), next), (1, None));
-        assert_eq!(user_ids(&page[0]), ["a", "b"], "the late peer is in the report built on read");
-        assert_eq!(store.report(&closed()).await.unwrap().unwrap().built.map(|b| b.events), Some(2), "and kept");
-        let one = session_report(&store, "r1", "s1", t("12:00:00")).await.unwrap().unwrap();
+        assert_eq!(user_ids(&page[0]), ["a", "c", "b"], "the late peer is in the report built on read");
+        assert_eq!(store.report(&closed()).await.unwrap().unwrap().built.map(|b| b.events), Some(3), "and kept");
+        let one = session_report(&store, R1, S1, t("12:00:00")).await.unwrap().unwrap();
         assert_eq!(one, page[0]);
-        assert_eq!(session_report(&store, "r2", "s1", t("12:00:00")).await.unwrap(), None, "another room's session");
-        assert_eq!(session_report(&store, "r1", "s9", t("12:00:00")).await.unwrap(), None, "a session never closed");
+        assert_eq!(session_report(&store, R2, S1, t("12:00:00")).await.unwrap(), None, "another room's session");
+        assert_eq!(session_report(&store, R1, S4, t("12:00:00")).await.unwrap(), None, "a session never closed");
     }
 
     #[tokio::test]
-    async fn a_report_built_while_the_session_was_marked_again_is_not_kept() {
+    async fn a_report_never_shrinks_when_its_raw_events_have_gone() {
         let store = MemoryStore::default();
-        store.mark_report_to_build(&closed(), "g1").await.unwrap();
-        store.mark_report_to_build(&closed(), "g2").await.unwrap();
-        let json = build_report(&store, &closed(), "g1", t("12:00:00")).await.unwrap();
-        assert!(!json.is_empty(), "the caller still gets its answer");
-        assert!(store.report(&closed()).await.unwrap().unwrap().built.is_none(), "g1's report is not kept over g2");
-        build_report(&store, &closed(), "g2", t("12:00:00")).await.unwrap();
-        assert!(store.report(&closed()).await.unwrap().unwrap().built.is_some());
+        let events: Vec<Vec<u8>> =
+            ["p1", "p2", "p3"].iter().map(|p| peer_event(PEER_JOIN, p, p, "10:00:00", None)).collect();
+        let late = peer_event(PEER_JOIN, "p4", "p4", "10:30:00", None);
+        for e in &events {
+            deliver(&store, e).await;
+        }
+        close(&store, &closed()).await;
+        build_queued(&store, chrono::TimeDelta::zero(), 10, t("12:00:00")).await.unwrap();
+        let full = store.report(&closed()).await.unwrap().unwrap().built.unwrap();
+        assert_eq!(full.events, 3);
+        // The raw events expire (TTL), then a replayed late event asks for a build.
+        store.expire_events(S1);
+        deliver(&store, &late).await;
+        let json = session_report(&store, R1, S1, t("12:00:00")).await.unwrap().unwrap();
+        assert_eq!(user_ids(&json), ["p1", "p2", "p3"], "the kept report, not one built of a single event");
+        assert_eq!(store.report(&closed()).await.unwrap().unwrap().built, Some(full), "still kept as it was");
     }
 
     #[tokio::test]
     async fn pages_are_newest_first_and_a_cursor_continues_after_the_last() {
         let store = MemoryStore::default();
-        for (session, start) in [("s1", "08:00:00"), ("s2", "09:00:00"), ("s3", "10:00:00")] {
-            on_event(&store, &close_event(&closed_in("r1", session, start)), t("12:00:00")).await.unwrap();
+        for (session, start) in [(S1, "08:00:00"), (S2, "09:00:00"), (S3, "10:00:00")] {
+            close(&store, &closed_in(R1, session, start)).await;
         }
-        on_event(&store, &close_event(&closed_in("r2", "s4", "10:30:00")), t("12:00:00")).await.unwrap();
+        close(&store, &closed_in(R2, S4, "10:30:00")).await;
         let session_of =
             |r: &Vec<u8>| serde_json::from_slice::<Value>(r).unwrap()["session_id"].as_str().unwrap().to_string();
-        let (first, next) = reports_page(&store, "r1", 2, None, usize::MAX, t("12:00:00")).await.unwrap();
-        assert_eq!(first.iter().map(session_of).collect::<Vec<_>>(), ["s3", "s2"]);
+        let (first, next) = reports_page(&store, R1, 2, None, usize::MAX, t("12:00:00")).await.unwrap();
+        assert_eq!(first.iter().map(session_of).collect::<Vec<_>>(), [S3, S2]);
         let next = HistoryCursor::decode(&next.unwrap().encode()).unwrap();
-        let (second, last) = reports_page(&store, "r1", 2, Some(&next), usize::MAX, t("12:00:00")).await.unwrap();
-        assert_eq!((second.iter().map(session_of).collect::<Vec<_>>(), last), (vec!["s1".to_string()], None));
-        let (small, early) = reports_page(&store, "r1", 3, None, 1, t("12:00:00")).await.unwrap();
+        let (second, last) = reports_page(&store, R1, 2, Some(&next), usize::MAX, t("12:00:00")).await.unwrap();
+        assert_eq!((second.iter().map(session_of).collect::<Vec<_>>(), last), (vec![S1.to_string()], None));
+        let (small, early) = reports_page(&store, R1, 3, None, 1, t("12:00:00")).await.unwrap();
         assert_eq!(small.len(), 1, "past the byte budget the page stops early");
-        let (rest, _) = reports_page(&store, "r1", 3, early.as_ref(), usize::MAX, t("12:00:00")).await.unwrap();
-        assert_eq!(rest.iter().map(session_of).collect::<Vec<_>>(), ["s2", "s1"], "and goes on after it");
+        let (rest, _) = reports_page(&store, R1, 3, early.as_ref(), usize::MAX, t("12:00:00")).await.unwrap();
+        assert_eq!(rest.iter().map(session_of).collect::<Vec<_>>(), [S2, S1], "and goes on after it");
     }
 
     #[tokio::test]
     async fn a_store_that_cannot_be_reached_fails_the_event_with_a_503() {
         let store = MemoryStore::default();
         store.set_down(true);
-        let err = on_event(&store, &close_event(&closed()), t("12:00:00")).await.unwrap_err();
+        let err = on_event(&store, "c1", &close_event(&closed()), KEEP, t("12:00:00")).await.unwrap_err();
         assert_eq!((err.status(), err.code().as_str()), (503, "events_table_unavailable"));
         let peer: Value = serde_json::from_slice(&peer_event(PEER_LEAVE, "p1", "a", "10:00:00", None)).unwrap();
-        assert_eq!(on_event(&store, &peer, t("12:00:00")).await.unwrap_err().status(), 503);
+        assert_eq!(on_event(&store, "e1", &peer, KEEP, t("12:00:00")).await.unwrap_err().status(), 503);
     }
 
     #[test]

@@ -106,6 +106,9 @@ pub struct Envelope {
     pub is_replay: bool,
     pub room_id: Option<String>,
     pub session_id: Option<String>,
+    /// `data` names a room or session whose id is not as 100ms writes them: kept under its
+    /// event id only (logged).
+    pub ids_not_keyed: bool,
 }
 
 /// Why a body is not an event we can keep.
@@ -128,13 +131,16 @@ pub fn parse_envelope(body: &[u8]) -> Result<(Envelope, Map<String, Value>), Not
     let id = text(event.get("id")).filter(|id| id.chars().count() <= MAX_EVENT_ID_LEN).ok_or(NotAnEvent::NoId)?;
     let data = event.get("data").filter(|d| d.is_object());
     let field = |k: &str| data.and_then(|d| key_id(d, k)).map(String::from);
+    let named = |k: &str| data.and_then(|d| d.get(k)).and_then(Value::as_str).is_some_and(|v| !v.is_empty());
     let replay = |v: Option<&Value>| v.and_then(Value::as_bool).unwrap_or(false);
+    let (room_id, session_id) = (field("room_id"), field("session_id"));
     let envelope = Envelope {
         id,
         kind: text(event.get("type")).unwrap_or_else(|| "unknown".into()),
         is_replay: replay(event.get("is_replay")) || replay(data.and_then(|d| d.get("is_replay"))),
-        room_id: field("room_id"),
-        session_id: field("session_id"),
+        ids_not_keyed: (named("room_id") && room_id.is_none()) || (named("session_id") && session_id.is_none()),
+        room_id,
+        session_id,
     };
     Ok((envelope, event))
 }
@@ -223,8 +229,10 @@ mod tests {
         assert!(read >= 3, "the webhook samples are in the fixtures");
         let (join, _) = parse_envelope(&example("webhook_peer_join_success.json")).unwrap();
         assert_eq!(join.kind, "peer.join.success");
-        assert!(join.room_id.is_some() && join.session_id.is_some());
-        assert!(!join.is_replay);
+        assert!(join.room_id.is_none() && join.session_id.is_none(), "the docs' '***' placeholders key nothing");
+        assert!(join.ids_not_keyed && !join.is_replay);
+        let (sample, _) = parse_envelope(&example("webhook_envelope_sample.json")).unwrap();
+        assert_eq!(sample.session_id.as_deref(), Some("610f81ee870dde099a249948"), "a real id keys its session");
     }
 
     #[test]
@@ -239,15 +247,21 @@ mod tests {
         assert_eq!((bare.kind.as_str(), bare.is_replay), ("unknown", false));
         let (replayed, _) = parse_envelope(br#"{"id":"e2","data":{"is_replay":true}}"#).unwrap();
         assert!(replayed.is_replay, "is_replay inside data counts too");
-        let too_long = "s".repeat(crate::store::MAX_KEY_ID_BYTES + 1);
-        let long = format!(r#"{{"id":"e3","data":{{"session_id":"{too_long}","room_id":"r"}}}}"#);
-        let (kept, _) = parse_envelope(long.as_bytes()).unwrap();
-        assert_eq!((kept.session_id, kept.room_id.as_deref()), (None, Some("r")), "too long to key anything");
+        let room = "0000000000000000000000a1";
+        for odd in ["s1", "0000000000000000000000C1", "0000000000000000000000c10", "../../0000000000000000c1"] {
+            let body = format!(r#"{{"id":"e3","data":{{"session_id":"{odd}","room_id":"{room}"}}}}"#);
+            let (kept, _) = parse_envelope(body.as_bytes()).unwrap();
+            assert_eq!((kept.session_id, kept.room_id.as_deref()), (None, Some(room)), "{odd} keys nothing");
+            assert!(kept.ids_not_keyed, "{odd} is logged");
+        }
+        let (plain, _) = parse_envelope(format!(r#"{{"id":"e4","data":{{"room_id":"{room}"}}}}"#).as_bytes()).unwrap();
+        assert!(!plain.ids_not_keyed, "an absent session id is no odd one");
     }
 
     #[test]
     fn the_record_keeps_the_body_as_sent_and_expires() {
-        let body = example("webhook_peer_leave_success.json");
+        let sample = String::from_utf8(example("webhook_peer_leave_success.json")).unwrap();
+        let body = sample.replace("************************", "610f81ee870dde099a249948").into_bytes();
         let (envelope, _) = parse_envelope(&body).unwrap();
         let at = DateTime::parse_from_rfc3339("2026-12-02T10:00:00Z").unwrap().with_timezone(&Utc);
         let record = event_record(&envelope, &body, at, 90);

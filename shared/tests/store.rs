@@ -5,7 +5,8 @@
 use hms_shared::input::{MemberId, Parse, Role, RoomId};
 use hms_shared::membership::{Access, RoomRules};
 use hms_shared::store::{
-    BuiltReport, ClosedSession, EventRecord, EventsTable, Owners, PARTITION_KEY, SORT_KEY, Store, TTL_ATTRIBUTE,
+    BuiltReport, ClosedSession, Closing, EventRecord, EventsTable, Lifetimes, Owners, PARTITION_KEY, ReportWrite,
+    SESSION_SHARDS, SORT_KEY, Store, TTL_ATTRIBUTE, shard_of,
 };
 use hms_test_support::dynalite::{create_events_table, ddb_client, dynalite_endpoint, template_table};
 
@@ -35,7 +36,7 @@ fn event<'a>(id: &'a str, session: Option<&'a str>, body: &'a str) -> EventRecor
     EventRecord {
         id,
         kind: "peer.join.success",
-        room_id: Some("r1"),
+        room_id: Some(R1),
         session_id: session,
         body: body.as_bytes(),
         received_at: at,
@@ -43,10 +44,20 @@ fn event<'a>(id: &'a str, session: Option<&'a str>, body: &'a str) -> EventRecor
     }
 }
 
+/// Rooms and sessions as 100ms names them.
+const R1: &str = "0000000000000000000000a1";
+const S1: &str = "0000000000000000000000c1";
+const S2: &str = "0000000000000000000000c2";
+
+fn lives() -> Lifetimes {
+    let now = chrono::Utc::now();
+    Lifetimes { events_until: now + chrono::TimeDelta::days(90), report_until: now + chrono::TimeDelta::days(400) }
+}
+
 fn closed(session: &str, started: &str) -> ClosedSession {
     let at = |t: &str| hms_shared::time::parse_rfc3339(&format!("2026-11-27T{t}Z")).unwrap();
     ClosedSession {
-        room_id: "r1".into(),
+        room_id: R1.into(),
         session_id: session.into(),
         started_at: at(started),
         stopped_at: Some(at("11:00:00")),
@@ -62,9 +73,45 @@ async fn an_event_is_stored_once_however_often_it_comes() {
     }
     assert_eq!(table.event_body("e1", None).await.unwrap().as_deref(), Some("first"), "the first stays as it was");
     assert_eq!(table.event_body("nope", None).await.unwrap(), None);
-    assert!(table.put_event_once(&event("e1", Some("s1"), "in a session")).await.unwrap(), "keyed by its session");
-    assert!(table.put_event_once(&event("e2", Some("s1"), "second")).await.unwrap());
-    assert_eq!(table.session_events("s1").await.unwrap(), ["in a session", "second"]);
+    assert!(table.put_event_once(&event("e1", Some(S1), "in a session")).await.unwrap(), "keyed by its session");
+    assert!(table.put_event_once(&event("e2", Some(S1), "second")).await.unwrap());
+    assert_eq!(table.session_events(S1).await.unwrap(), ["in a session", "second"]);
+}
+
+/// A session's events in its 32 partitions, and those kept before the shards (in the session's
+/// one partition) still read; an event taken back only by the delivery that kept it.
+#[tokio::test]
+async fn a_sessions_events_are_read_from_every_shard_and_from_before_them() {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    let table = table().await;
+    let ids: Vec<String> = (0..200).map(|n| format!("event-{n:03}")).collect();
+    let shards: std::collections::BTreeSet<u32> = ids.iter().map(|id| shard_of(id)).collect();
+    assert_eq!(shards.len(), SESSION_SHARDS as usize, "200 ids reach every shard");
+    for id in &ids {
+        assert!(table.put_event_once(&event(id, Some(S2), id)).await.unwrap());
+    }
+    ddb_client(&dynalite_endpoint())
+        .put_item()
+        .table_name(table.name())
+        .item(PARTITION_KEY, A::S(format!("SESSION#{S2}")))
+        .item(SORT_KEY, A::S("EVENT#before-shards".into()))
+        .item("body", A::S("kept before".into()))
+        .send()
+        .await
+        .unwrap();
+    let bodies = table.session_events(S2).await.unwrap();
+    assert_eq!(bodies.len(), 201);
+    assert!(bodies.contains(&"kept before".to_string()));
+    assert_eq!(table.event_body("before-shards", Some(S2)).await.unwrap().as_deref(), Some("kept before"));
+    assert_eq!(table.event_body("event-007", Some(S2)).await.unwrap().as_deref(), Some("event-007"));
+
+    let mine = event("taken", Some(S2), "mine");
+    assert!(table.put_event_once(&mine).await.unwrap());
+    let other = EventRecord { received_at: mine.received_at + chrono::TimeDelta::seconds(1), ..mine.clone() };
+    table.forget_event(&other).await.unwrap();
+    assert!(table.event_body("taken", Some(S2)).await.unwrap().is_some(), "another delivery's take-back does nothing");
+    table.forget_event(&mine).await.unwrap();
+    assert_eq!(table.event_body("taken", Some(S2)).await.unwrap(), None);
 }
 
 #[tokio::test]
@@ -82,28 +129,51 @@ async fn an_owner_is_claimed_once_by_a_conditional_write() {
 }
 
 #[tokio::test]
-async fn a_report_is_kept_only_while_its_generation_holds_and_pages_come_newest_first() {
+async fn a_report_is_kept_only_while_its_generation_holds_never_shrinks_and_pages_come_newest_first() {
     let table = table().await;
-    let (early, late) = (closed("s1", "09:00:00"), closed("s2", "10:00:00"));
-    table.mark_closed(&early).await.unwrap();
-    assert_eq!(table.closed_session("s1").await.unwrap(), Some(early.clone()));
-    assert_eq!(table.closed_session("s9").await.unwrap(), None);
-    let report = BuiltReport { gzip: vec![1, 2, 3], events: 4 };
-    assert!(!table.put_report(&early, "g1", &report).await.unwrap(), "no item of that generation yet");
-    table.mark_report_to_build(&early, "g1").await.unwrap();
-    table.mark_report_to_build(&early, "g2").await.unwrap();
-    assert!(!table.put_report(&early, "g1", &report).await.unwrap(), "marked again since");
-    assert!(table.put_report(&early, "g2", &report).await.unwrap());
-    let stored = table.report(&early).await.unwrap().unwrap();
-    assert_eq!((stored.generation.as_str(), stored.built), ("g2", Some(report)));
-    table.mark_report_to_build(&late, "g3").await.unwrap();
+    let (early, late) = (closed(S1, "09:00:00"), closed(S2, "10:00:00"));
+    let now = chrono::Utc::now();
+    assert_eq!(table.closing(S1, "e1").await.unwrap(), None, "not closed yet");
+    table.close_session(&early, "g1", lives(), now).await.unwrap();
+    assert_eq!(table.closed_session(S1).await.unwrap(), Some(early.clone()));
+    assert_eq!(table.closed_session(S2).await.unwrap(), None);
+    for id in ["e1", "e2", "e3"] {
+        let marker = Some(Closing { closed: early.clone(), build_begun: false });
+        assert_eq!(table.closing(S1, id).await.unwrap(), marker, "a marker in {id}'s shard");
+    }
+    let queued = table.queued_builds(10).await.unwrap();
+    assert_eq!(queued.iter().map(|(c, _)| c).collect::<Vec<_>>(), [&early], "the close queues its report");
 
-    let (first, next) = table.report_page("r1", 1, None).await.unwrap();
-    assert_eq!(first.iter().map(|r| r.closed.session_id.as_str()).collect::<Vec<_>>(), ["s2"], "newest first");
+    let report = BuiltReport { gzip: vec![1, 2, 3], events: 4 };
+    table.begin_build(&early, "g1").await.unwrap();
+    assert!(table.closing(S1, "e2").await.unwrap().unwrap().build_begun, "every shard knows a build began");
+    table.mark_stale(&early, "g2", now + chrono::TimeDelta::seconds(1)).await.unwrap();
+    assert_eq!(table.put_report(&early, "g1", &report).await.unwrap(), ReportWrite::Superseded, "marked again since");
+    assert_eq!(table.put_report(&early, "g2", &report).await.unwrap(), ReportWrite::Kept);
+    let stored = table.report(&early).await.unwrap().unwrap();
+    assert_eq!((stored.generation.as_str(), stored.built.clone()), ("g2", Some(report.clone())));
+    assert!(stored.is_fresh());
+
+    table.mark_stale(&early, "g3", now + chrono::TimeDelta::seconds(2)).await.unwrap();
+    let stale = table.report(&early).await.unwrap().unwrap();
+    assert!(!stale.is_fresh() && stale.built == Some(report.clone()), "a stale report is kept");
+    let fewer = BuiltReport { gzip: vec![9], events: 1 };
+    assert_eq!(table.put_report(&early, "g3", &fewer).await.unwrap(), ReportWrite::Smaller(report.clone()));
+    assert_eq!(table.report(&early).await.unwrap().unwrap().built, Some(report.clone()), "never shrinks");
+    let more = BuiltReport { gzip: vec![7, 7], events: 5 };
+    assert_eq!(table.put_report(&early, "g3", &more).await.unwrap(), ReportWrite::Kept);
+
+    let (queued, at) = table.queued_builds(10).await.unwrap().remove(0);
+    assert!(table.unqueue_build(&queued, at).await.unwrap());
+    assert_eq!(table.queued_builds(10).await.unwrap().len(), 2, "each request for a build is queued");
+
+    table.close_session(&late, "g4", lives(), now).await.unwrap();
+    let (first, next) = table.report_page(R1, 1, None).await.unwrap();
+    assert_eq!(first.iter().map(|r| r.closed.session_id.as_str()).collect::<Vec<_>>(), [S2], "newest first");
     assert!(first[0].built.is_none(), "still to build");
-    let (second, _) = table.report_page("r1", 5, next.as_ref()).await.unwrap();
-    assert_eq!(second.iter().map(|r| r.closed.session_id.as_str()).collect::<Vec<_>>(), ["s1"]);
-    assert!(table.report_page("r2", 5, None).await.unwrap().0.is_empty());
+    let (second, _) = table.report_page(R1, 5, next.as_ref()).await.unwrap();
+    assert_eq!(second.iter().map(|r| r.closed.session_id.as_str()).collect::<Vec<_>>(), [S1]);
+    assert!(table.report_page("0000000000000000000000a2", 5, None).await.unwrap().0.is_empty());
 }
 
 #[tokio::test]
@@ -219,9 +289,10 @@ async fn the_migration_moves_owners_to_their_own_partition() {
         (RoomId::parse("631a0f990e6ffae22efa6101").unwrap(), RoomId::parse("631a0f990e6ffae22efa6102").unwrap());
     old(moved.as_str(), "alice").await.unwrap();
     old(claimed.as_str(), "mallory").await.unwrap();
-    let report = closed("s-kept", "10:00:00");
+    let report = closed("0000000000000000000000cc", "10:00:00");
     let table = EventsTable::new(ddb_client(&endpoint), name.clone());
-    table.mark_report_to_build(&ClosedSession { room_id: moved.to_string(), ..report.clone() }, "g1").await.unwrap();
+    let beside = ClosedSession { room_id: moved.to_string(), ..report.clone() };
+    table.close_session(&beside, "g1", lives(), chrono::Utc::now()).await.unwrap();
     assert!(table.claim_owner(&claimed, "bob", chrono::Utc::now()).await.unwrap(), "the old key is not read");
     assert_eq!(table.owner_of(&moved).await.unwrap(), None, "not yet moved");
 

@@ -55,7 +55,7 @@ pub fn webhooks_receiver<S: hms_shared::credentials::SecretSource>(
         store,
         header: hms_shared::webhooks::DEFAULT_HEADER_NAME.into(),
         allowed_ips: hms_shared::webhooks::AllowList::Any,
-        retention_days: 90,
+        retention: hms_shared::history::Retention { event_days: 90, report_days: 400 },
     }
 }
 

@@ -55,6 +55,9 @@ pub struct Config {
     pub webhook_allowed_ips: Result<AllowList, ConfigError>,
     /// `EVENT_RETENTION_DAYS`: how long raw events are kept (the table's TTL).
     pub event_retention_days: Result<u32, ConfigError>,
+    /// `REPORT_RETENTION_DAYS`: how long attendance reports (and their closed sessions) are kept
+    /// after the session ends.
+    pub report_retention_days: Result<u32, ConfigError>,
     /// `MEETING_URL_HOSTS`: the hosts a recording's `meeting_url` may be on.
     pub meeting_url_hosts: Result<HostPatterns, ConfigError>,
     /// `SSL_CERT_FILE`, `SSL_CERT_DIR`: the TLS trust roots of every HTTPS client (100ms,
@@ -105,7 +108,16 @@ impl Config {
             webhook_allowed_ips: non_empty("WEBHOOK_ALLOWED_IPS")
                 .map_or(Ok(AllowList::Any), |v| AllowList::parse(&v))
                 .map_err(|why| ConfigError(format!("WEBHOOK_ALLOWED_IPS: {why}"))),
-            event_retention_days: retention_days(non_empty("EVENT_RETENTION_DAYS")),
+            event_retention_days: retention_days(
+                "EVENT_RETENTION_DAYS",
+                non_empty("EVENT_RETENTION_DAYS"),
+                DEFAULT_RETENTION_DAYS,
+            ),
+            report_retention_days: retention_days(
+                "REPORT_RETENTION_DAYS",
+                non_empty("REPORT_RETENTION_DAYS"),
+                DEFAULT_REPORT_RETENTION_DAYS,
+            ),
             meeting_url_hosts: HostPatterns::parse(
                 non_empty("MEETING_URL_HOSTS").as_deref().unwrap_or(crate::hosts::DEFAULT_MEETING_URL_HOSTS),
             )
@@ -224,12 +236,16 @@ fn webhook_header(value: Option<String>) -> Result<String, ConfigError> {
 pub const MIN_RETENTION_DAYS: u32 = 1;
 pub const MAX_RETENTION_DAYS: u32 = 3_650;
 
-fn retention_days(value: Option<String>) -> Result<u32, ConfigError> {
-    let Some(value) = value else { return Ok(DEFAULT_RETENTION_DAYS) };
+/// How long reports are kept unless configured otherwise (days): a school year and a bit. A
+/// report is a few kilobytes; raw events are the bulk and can go sooner.
+pub const DEFAULT_REPORT_RETENTION_DAYS: u32 = 400;
+
+fn retention_days(name: &str, value: Option<String>, default: u32) -> Result<u32, ConfigError> {
+    let Some(value) = value else { return Ok(default) };
     match value.parse::<u32>() {
         Ok(d) if (MIN_RETENTION_DAYS..=MAX_RETENTION_DAYS).contains(&d) => Ok(d),
         _ => Err(ConfigError(format!(
-            "EVENT_RETENTION_DAYS must be a whole number from {MIN_RETENTION_DAYS} to {MAX_RETENTION_DAYS}, got {value:?}"
+            "{name} must be a whole number from {MIN_RETENTION_DAYS} to {MAX_RETENTION_DAYS}, got {value:?}"
         ))),
     }
 }
@@ -437,7 +453,9 @@ mod tests {
         assert_eq!(c.webhook_header.unwrap(), DEFAULT_HEADER_NAME);
         assert_eq!(c.webhook_allowed_ips.unwrap(), AllowList::Any);
         assert_eq!(c.event_retention_days.unwrap(), DEFAULT_RETENTION_DAYS);
+        assert_eq!(c.report_retention_days.unwrap(), DEFAULT_REPORT_RETENTION_DAYS);
         let c = cfg(&[
+            ("REPORT_RETENTION_DAYS", "30"),
             ("EVENTS_TABLE", "hms-events-prod"),
             ("WEBHOOK_HEADER_NAME", "X-Hook-Key"),
             ("WEBHOOK_ALLOWED_IPS", "34.100.213.146,10.0.0.0/8"),
@@ -447,6 +465,7 @@ mod tests {
         assert_eq!(c.webhook_header.unwrap(), "x-hook-key");
         assert!(c.webhook_allowed_ips.unwrap().allows(Some("10.1.2.3")));
         assert_eq!(c.event_retention_days.unwrap(), 7);
+        assert_eq!(c.report_retention_days.unwrap(), 30);
         for (name, bad) in [
             ("EVENTS_TABLE", "ab"),
             ("EVENTS_TABLE", "has space"),
@@ -454,12 +473,14 @@ mod tests {
             ("WEBHOOK_ALLOWED_IPS", "10.0.0.0/33"),
             ("EVENT_RETENTION_DAYS", "0"),
             ("EVENT_RETENTION_DAYS", "3651"),
+            ("REPORT_RETENTION_DAYS", "0"),
         ] {
             let c = cfg(&[(name, bad)]);
             let err = match name {
                 "EVENTS_TABLE" => c.events_table.err(),
                 "WEBHOOK_HEADER_NAME" => c.webhook_header.err(),
                 "WEBHOOK_ALLOWED_IPS" => c.webhook_allowed_ips.err(),
+                "REPORT_RETENTION_DAYS" => c.report_retention_days.err(),
                 _ => c.event_retention_days.err(),
             };
             assert!(err.unwrap().to_string().contains(name), "{name}={bad:?}");

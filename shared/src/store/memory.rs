@@ -11,7 +11,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use chrono::{DateTime, Utc};
 
 use super::{
-    BuiltReport, ClosedSession, EventRecord, Owners, ReportKey, Store, StoreFuture, StoredReport, unavailable,
+    BuiltReport, ClosedSession, Closing, EventRecord, Lifetimes, Owners, ReportKey, ReportWrite, Store, StoreFuture,
+    StoredReport, unavailable,
 };
 use crate::input::{MemberId, Role, RoomId, RoomName};
 use crate::membership::{Access, Member, RoomRules};
@@ -24,9 +25,14 @@ struct Tables {
     names: HashMap<String, String>,
     /// Each room's members by user id: roles granted and whether banned (kept while either is).
     members: HashMap<String, BTreeMap<MemberId, (Vec<Role>, bool)>>,
-    /// Events by (session, id); events of no session under `None`.
-    events: BTreeMap<(Option<String>, String), String>,
+    /// Events by (session, id), with when they came; events of no session under `None`.
+    events: BTreeMap<(Option<String>, String), (String, DateTime<Utc>)>,
     closed: HashMap<String, ClosedSession>,
+    /// The session markers (one stands for all the shards' markers): the closed session and
+    /// the generation of the build begun since, if any.
+    markers: HashMap<String, (ClosedSession, Option<String>)>,
+    /// Reports queued to build, by when queued and session.
+    queue: BTreeMap<(DateTime<Utc>, String), ClosedSession>,
     /// Reports by room, then by their key.
     reports: HashMap<String, BTreeMap<ReportKey, StoredReport>>,
 }
@@ -36,6 +42,8 @@ struct Tables {
 pub struct MemoryStore {
     tables: Mutex<Tables>,
     down: AtomicBool,
+    /// One operation to fail, counted from 1 (0: none).
+    fail_at: AtomicUsize,
     /// Operations asked of it, as requests to the table would be counted.
     operations: AtomicUsize,
 }
@@ -46,6 +54,18 @@ impl MemoryStore {
         self.down.store(down, Ordering::SeqCst);
     }
 
+    /// The next `n` operations succeed, and the one after them fails (as an unreachable table's
+    /// would); the rest succeed.
+    pub fn fail_once_after(&self, n: usize) {
+        self.fail_at.store(n + 1, Ordering::SeqCst);
+    }
+
+    /// Drops the raw events of `session_id`, as the table's TTL does.
+    pub fn expire_events(&self, session_id: &str) {
+        let mut t = self.tables.lock().unwrap_or_else(|e| e.into_inner());
+        t.events.retain(|(s, _), _| s.as_deref() != Some(session_id));
+    }
+
     /// How many operations were asked of it so far (each one request to a table).
     pub fn operations(&self) -> usize {
         self.operations.load(Ordering::SeqCst)
@@ -54,7 +74,11 @@ impl MemoryStore {
     /// Runs `f` on the tables now (nothing here waits), or fails while the store is down.
     fn with<'a, T: Send + 'a>(&'a self, f: impl FnOnce(&mut Tables) -> T) -> StoreFuture<'a, T> {
         self.operations.fetch_add(1, Ordering::SeqCst);
-        let result = if self.down.load(Ordering::SeqCst) {
+        let countdown = self.fail_at.load(Ordering::SeqCst);
+        if countdown > 0 {
+            self.fail_at.store(countdown - 1, Ordering::SeqCst);
+        }
+        let result = if self.down.load(Ordering::SeqCst) || countdown == 1 {
             Err(unavailable(&"the in-memory store is down"))
         } else {
             Ok(f(&mut self.tables.lock().unwrap_or_else(|e| e.into_inner())))
@@ -182,26 +206,59 @@ impl Store for MemoryStore {
         self.with(|t| match t.events.entry((event.session_id.map(str::to_string), event.id.to_string())) {
             Entry::Occupied(_) => false,
             Entry::Vacant(v) => {
-                v.insert(String::from_utf8_lossy(event.body).into_owned());
+                v.insert((String::from_utf8_lossy(event.body).into_owned(), event.received_at));
                 true
             }
         })
     }
 
+    fn forget_event<'a>(&'a self, event: &'a EventRecord<'a>) -> StoreFuture<'a, ()> {
+        self.with(|t| {
+            let key = (event.session_id.map(str::to_string), event.id.to_string());
+            if t.events.get(&key).is_some_and(|(_, at)| *at == event.received_at) {
+                t.events.remove(&key);
+            }
+        })
+    }
+
     fn event_body<'a>(&'a self, id: &'a str, session_id: Option<&'a str>) -> StoreFuture<'a, Option<String>> {
-        self.with(|t| t.events.get(&(session_id.map(str::to_string), id.to_string())).cloned())
+        self.with(|t| t.events.get(&(session_id.map(str::to_string), id.to_string())).map(|(b, _)| b.clone()))
     }
 
     fn session_events<'a>(&'a self, session_id: &'a str) -> StoreFuture<'a, Vec<String>> {
         self.with(|t| {
             let in_session = |s: &Option<String>| s.as_deref() == Some(session_id);
-            t.events.iter().filter(|((s, _), _)| in_session(s)).map(|(_, body)| body.clone()).collect()
+            t.events.iter().filter(|((s, _), _)| in_session(s)).map(|(_, (body, _))| body.clone()).collect()
         })
     }
 
-    fn mark_closed<'a>(&'a self, closed: &'a ClosedSession) -> StoreFuture<'a, ()> {
-        self.with(|t| {
+    fn close_session<'a>(
+        &'a self,
+        closed: &'a ClosedSession,
+        generation: &'a str,
+        _lives: Lifetimes,
+        now: DateTime<Utc>,
+    ) -> StoreFuture<'a, ()> {
+        self.with(move |t| {
             t.closed.insert(closed.session_id.clone(), closed.clone());
+            t.markers.insert(closed.session_id.clone(), (closed.clone(), None));
+            let reports = t.reports.entry(closed.room_id.clone()).or_default();
+            let item = reports.entry(closed.report_key()).or_insert_with(|| StoredReport {
+                closed: closed.clone(),
+                generation: String::new(),
+                built: None,
+                built_generation: None,
+            });
+            item.generation = generation.to_string();
+            t.queue.insert((now, closed.session_id.clone()), closed.clone());
+        })
+    }
+
+    fn closing<'a>(&'a self, session_id: &'a str, _event_id: &'a str) -> StoreFuture<'a, Option<Closing>> {
+        self.with(|t| {
+            t.markers
+                .get(session_id)
+                .map(|(closed, build)| Closing { closed: closed.clone(), build_begun: build.is_some() })
         })
     }
 
@@ -209,10 +266,25 @@ impl Store for MemoryStore {
         self.with(|t| t.closed.get(session_id).cloned())
     }
 
-    fn mark_report_to_build<'a>(&'a self, closed: &'a ClosedSession, generation: &'a str) -> StoreFuture<'a, ()> {
+    fn mark_stale<'a>(
+        &'a self,
+        closed: &'a ClosedSession,
+        generation: &'a str,
+        now: DateTime<Utc>,
+    ) -> StoreFuture<'a, ()> {
+        self.with(move |t| {
+            t.queue.insert((now, closed.session_id.clone()), closed.clone());
+            if let Some(item) = t.reports.get_mut(&closed.room_id).and_then(|r| r.get_mut(&closed.report_key())) {
+                item.generation = generation.to_string();
+            }
+        })
+    }
+
+    fn begin_build<'a>(&'a self, closed: &'a ClosedSession, generation: &'a str) -> StoreFuture<'a, ()> {
         self.with(|t| {
-            let report = StoredReport { closed: closed.clone(), generation: generation.to_string(), built: None };
-            t.reports.entry(closed.room_id.clone()).or_default().insert(closed.report_key(), report);
+            if let Some(marker) = t.markers.get_mut(&closed.session_id) {
+                marker.1 = Some(generation.to_string());
+            }
         })
     }
 
@@ -221,13 +293,17 @@ impl Store for MemoryStore {
         closed: &'a ClosedSession,
         generation: &'a str,
         report: &'a BuiltReport,
-    ) -> StoreFuture<'a, bool> {
+    ) -> StoreFuture<'a, ReportWrite> {
         self.with(|t| match t.reports.get_mut(&closed.room_id).and_then(|r| r.get_mut(&closed.report_key())) {
-            Some(current) if current.generation == generation => {
-                current.built = Some(report.clone());
-                true
-            }
-            _ => false,
+            Some(current) if current.generation == generation => match &current.built {
+                Some(kept) if kept.events > report.events => ReportWrite::Smaller(kept.clone()),
+                _ => {
+                    current.built = Some(report.clone());
+                    current.built_generation = Some(generation.to_string());
+                    ReportWrite::Kept
+                }
+            },
+            _ => ReportWrite::Superseded,
         })
     }
 
@@ -249,6 +325,14 @@ impl Store for MemoryStore {
             let next = (page.len() == limit as usize).then(|| page.last().map(|(key, _)| (*key).clone())).flatten();
             (page.into_iter().map(|(_, report)| report.clone()).collect(), next)
         })
+    }
+
+    fn queued_builds<'a>(&'a self, limit: u32) -> StoreFuture<'a, Vec<(ClosedSession, DateTime<Utc>)>> {
+        self.with(|t| t.queue.iter().take(limit as usize).map(|((at, _), c)| (c.clone(), *at)).collect())
+    }
+
+    fn unqueue_build<'a>(&'a self, closed: &'a ClosedSession, queued_at: DateTime<Utc>) -> StoreFuture<'a, bool> {
+        self.with(|t| t.queue.remove(&(queued_at, closed.session_id.clone())).is_some())
     }
 }
 

@@ -42,17 +42,35 @@ pub type SharedStore = Arc<dyn Store>;
 /// The room owners a container's handlers share (the same table).
 pub type SharedOwners = Arc<dyn Owners>;
 
-/// Longest room or session id used in a key (100ms's are 24 characters): a longer one is kept in
-/// the body but keys nothing, so every key and every history cursor stays short.
-pub const MAX_KEY_ID_BYTES: usize = 64;
+/// How 100ms writes room and session ids: 24 hexadecimal digits, lower case.
+pub const HMS_ID_LEN: usize = 24;
 
-/// `data`'s `key` when it is a non-empty string short enough to be part of a key.
+/// Whether `id` is a room or session id as 100ms writes them ([`HMS_ID_LEN`] lower-case hex
+/// digits): only such an id becomes part of a key, so a caller's text never shapes one.
+pub fn is_hms_id(id: &str) -> bool {
+    id.len() == HMS_ID_LEN && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// `data`'s `key` when it is an id as 100ms writes them ([`is_hms_id`]).
 pub fn key_id<'a>(data: &'a Value, key: &str) -> Option<&'a str> {
-    data.get(key).and_then(Value::as_str).filter(|v| !v.is_empty() && v.len() <= MAX_KEY_ID_BYTES)
+    data.get(key).and_then(Value::as_str).filter(|v| is_hms_id(v))
+}
+
+/// How many partitions a session's events are spread over. DynamoDB takes at most 1,000 writes
+/// a second on one partition key: the end of a 20,000-peer class (20,000 leaves within seconds)
+/// is 625 writes a second on each of 32 (docs/events-table.md has the arithmetic).
+pub const SESSION_SHARDS: u32 = 32;
+
+/// The shard of a session's partitions event `event_id` is kept in: FNV-1a of the id, so every
+/// container (and every delivery of the event) finds the same one.
+pub fn shard_of(event_id: &str) -> u32 {
+    let hash =
+        event_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    (hash % u64::from(SESSION_SHARDS)) as u32
 }
 
 /// A webhook event to keep once: its envelope's id (what makes a repeat a duplicate), its type,
-/// room and session (ids short enough to key: [`key_id`]), the body exactly as received, when it
+/// room and session (ids as 100ms writes them: [`key_id`]), the body exactly as received, when it
 /// came and until when it is kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventRecord<'a> {
@@ -112,13 +130,51 @@ pub struct BuiltReport {
     pub events: u64,
 }
 
-/// A session's report item: its session, its generation (new each time it is marked to build
-/// again), and the report once built.
+/// A session's report item: its session, its generation (new each time a late event asks for it
+/// to be built again), and the report once built, with the generation it was built at. A report
+/// is never dropped: a stale one (built at an older generation) is kept until a build replaces
+/// it with one of at least as many events.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredReport {
     pub closed: ClosedSession,
     pub generation: String,
     pub built: Option<BuiltReport>,
+    pub built_generation: Option<String>,
+}
+
+impl StoredReport {
+    /// Built at its current generation: nothing kept since changes it.
+    pub fn is_fresh(&self) -> bool {
+        self.built.is_some() && self.built_generation.as_deref() == Some(self.generation.as_str())
+    }
+}
+
+/// What keeping a built report did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReportWrite {
+    /// Kept as the session's report.
+    Kept,
+    /// The item was asked to build again since this build began (or is gone): nothing written.
+    Superseded,
+    /// The report kept has more events than this build found (raw events have expired since):
+    /// it stays, and this is it.
+    Smaller(BuiltReport),
+}
+
+/// A session closed, as the shard of its partitions an event was kept in records it: whether a
+/// report build has begun since (then an event kept now must ask for another).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Closing {
+    pub closed: ClosedSession,
+    pub build_begun: bool,
+}
+
+/// How long the items of a closed session live: its shard markers as long as its raw events; its
+/// closed item and report as long as reports are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lifetimes {
+    pub events_until: DateTime<Utc>,
+    pub report_until: DateTime<Utc>,
 }
 
 /// Who owns which room, who may join it (its access setting, members and bans: `membership`).
@@ -195,8 +251,14 @@ pub trait Owners: Send + Sync {
 /// conditional, so concurrent containers agree.
 pub trait Store: Send + Sync {
     /// Keeps `event` unless an event with its id (in its session) is kept: `true` when kept now,
-    /// `false` for a duplicate. Two deliveries racing each other keep it once.
+    /// `false` for a duplicate. Two deliveries racing each other keep it once. A session's events
+    /// are spread over [`SESSION_SHARDS`] partitions by [`shard_of`] their id.
     fn put_event_once<'a>(&'a self, event: &'a EventRecord<'a>) -> StoreFuture<'a, bool>;
+
+    /// Takes back `event`, kept by this delivery (its `received_at` says so), when what it changes
+    /// could not be recorded: 100ms's retry then keeps it and finishes the work, instead of being
+    /// a duplicate that changes nothing.
+    fn forget_event<'a>(&'a self, event: &'a EventRecord<'a>) -> StoreFuture<'a, ()>;
 
     /// The body of the kept event `id` of `session_id` (or of no session), if kept.
     fn event_body<'a>(&'a self, id: &'a str, session_id: Option<&'a str>) -> StoreFuture<'a, Option<String>>;
@@ -204,24 +266,46 @@ pub trait Store: Send + Sync {
     /// The bodies of every event kept for `session_id`, in the order of their ids.
     fn session_events<'a>(&'a self, session_id: &'a str) -> StoreFuture<'a, Vec<String>>;
 
-    /// Records that `closed` is closed (replacing an earlier record of it).
-    fn mark_closed<'a>(&'a self, closed: &'a ClosedSession) -> StoreFuture<'a, ()>;
+    /// Records that `closed` is closed: its closed item, a marker in each of its partitions, its
+    /// report item at `generation` (keeping a report built before) and its place in the queue of
+    /// reports to build.
+    fn close_session<'a>(
+        &'a self,
+        closed: &'a ClosedSession,
+        generation: &'a str,
+        lives: Lifetimes,
+        now: DateTime<Utc>,
+    ) -> StoreFuture<'a, ()>;
+
+    /// The session of event `event_id` if it is closed, as the marker in the event's partition
+    /// says: one read of the partition the event went to, so a burst of events reads as many
+    /// partitions as it writes.
+    fn closing<'a>(&'a self, session_id: &'a str, event_id: &'a str) -> StoreFuture<'a, Option<Closing>>;
 
     /// The closed session `session_id`, if its close was recorded.
     fn closed_session<'a>(&'a self, session_id: &'a str) -> StoreFuture<'a, Option<ClosedSession>>;
 
-    /// Marks the report of `closed` as still to build, as generation `generation` (replacing any
-    /// report kept).
-    fn mark_report_to_build<'a>(&'a self, closed: &'a ClosedSession, generation: &'a str) -> StoreFuture<'a, ()>;
+    /// Asks for the report of `closed` to be built again, as `generation`: queued, then the item's
+    /// generation changed (its report stays until a build replaces it).
+    fn mark_stale<'a>(
+        &'a self,
+        closed: &'a ClosedSession,
+        generation: &'a str,
+        now: DateTime<Utc>,
+    ) -> StoreFuture<'a, ()>;
 
-    /// Keeps `report` as the report of `closed` if its item is still of `generation`: `true`
-    /// when kept, `false` when it was marked again since (or is gone).
+    /// Records in each of the session's markers that a build of `generation` has begun, before
+    /// the builder reads the events: an event kept after this asks for another build.
+    fn begin_build<'a>(&'a self, closed: &'a ClosedSession, generation: &'a str) -> StoreFuture<'a, ()>;
+
+    /// Keeps `report` as the report of `closed` if its item is still of `generation` and holds no
+    /// report of more events.
     fn put_report<'a>(
         &'a self,
         closed: &'a ClosedSession,
         generation: &'a str,
         report: &'a BuiltReport,
-    ) -> StoreFuture<'a, bool>;
+    ) -> StoreFuture<'a, ReportWrite>;
 
     /// The report item of `closed`, if any.
     fn report<'a>(&'a self, closed: &'a ClosedSession) -> StoreFuture<'a, Option<StoredReport>>;
@@ -234,6 +318,13 @@ pub trait Store: Send + Sync {
         limit: u32,
         after: Option<&'a ReportKey>,
     ) -> StoreFuture<'a, (Vec<StoredReport>, Option<ReportKey>)>;
+
+    /// Up to `limit` sessions whose reports are queued to build, oldest first, each with when it
+    /// was queued.
+    fn queued_builds<'a>(&'a self, limit: u32) -> StoreFuture<'a, Vec<(ClosedSession, DateTime<Utc>)>>;
+
+    /// Takes `closed` off the queue if it was not queued again since `queued_at`: `true` when taken.
+    fn unqueue_build<'a>(&'a self, closed: &'a ClosedSession, queued_at: DateTime<Utc>) -> StoreFuture<'a, bool>;
 }
 
 /// The table could not be read or written now: a 503, so a caller (100ms's webhook delivery
@@ -255,11 +346,19 @@ pub(crate) mod fixtures {
         crate::time::parse_rfc3339(&format!("2026-11-27T{time}Z")).unwrap()
     }
 
-    /// Session `s1` of room `r1`, from 10:00 to 11:00.
+    /// Room ids and session ids as 100ms writes them, for the tests: `R1`, `R2`; `S1` to `S4`.
+    pub const R1: &str = "0000000000000000000000a1";
+    pub const R2: &str = "0000000000000000000000a2";
+    pub const S1: &str = "0000000000000000000000c1";
+    pub const S2: &str = "0000000000000000000000c2";
+    pub const S3: &str = "0000000000000000000000c3";
+    pub const S4: &str = "0000000000000000000000c4";
+
+    /// Session `S1` of room `R1`, from 10:00 to 11:00.
     pub fn closed() -> ClosedSession {
         ClosedSession {
-            room_id: "r1".into(),
-            session_id: "s1".into(),
+            room_id: R1.into(),
+            session_id: S1.into(),
             started_at: t("10:00:00"),
             stopped_at: Some(t("11:00:00")),
         }

@@ -6,12 +6,19 @@
 //! `expires_at` (epoch seconds), the table's TTL attribute. The table itself is defined once, in
 //! `template.yaml` (`EventsTable`); the tests create their local table from that definition and
 //! check these names against it. Items (docs/events-table.md):
-//! - an event of a session: `SESSION#<session id>` / `EVENT#<event id>` (others: `EVENT#<id>` /
-//!   `EVENT`): `type`, `body` (as received), `received_at`, `room_id`, `session_id`, `expires_at`;
+//! - an event of a session: `SESSION#<session id>#<shard>` / `EVENT#<event id>`, the shard
+//!   (`00` to `31`) from the event id (`store::shard_of`), so a session's burst of events spreads
+//!   over 32 partitions (events kept before the shards: `SESSION#<session id>`, still read); an
+//!   event of no session: `EVENT#<id>` / `EVENT`. Attributes: `type`, `body` (as received),
+//!   `received_at`, `room_id`, `session_id`, `expires_at`;
 //! - a closed session: `SESSION#<session id>` / `CLOSED`: `room_id`, `session_id`, `started_at`,
-//!   `stopped_at`;
+//!   `stopped_at`, `expires_at` (as its report); and a marker in each shard,
+//!   `SESSION#<session id>#<shard>` / `CLOSED`, the same, with `build_gen` once a report build has
+//!   begun, living as long as the raw events;
 //! - its report: `ROOM#<room id>` / `REPORT#<started at>#<session id>`: the same, `gen`, and once
-//!   built `report` (gzip) and `events`;
+//!   built `report` (gzip), `events` and `built_gen`; `expires_at` (`REPORT_RETENTION_DAYS`);
+//! - a report queued to build: `BUILD#QUEUE` / `<queued at>#<session id>`: the session's
+//!   fields (reconcile builds them, docs/webhooks.md);
 //! - a room's owner and access: `OWNER#<room id>` / `OWNER`: `owner`, `set_by`, `set_at`, and
 //!   `access` (`open` or `members`) with `access_set_by`, `access_set_at` once set;
 //! - a room name reserved by its creator: `NAME#<name, lower case>` / `NAME`: `owner`, `set_by`,
@@ -21,17 +28,19 @@
 //!   own partition: a class of 20,000 asking for tokens reads the room's item and the members'
 //!   partition, never 2 items a request from one partition.
 
+mod events;
 mod rooms;
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, PutRequest, ReturnValue, WriteRequest};
 
-use super::{BuiltReport, ClosedSession, EventRecord, ReportKey, Store, StoreFuture, StoredReport, stamp, unavailable};
+use super::{BuiltReport, ClosedSession, EventRecord, StoredReport, stamp, unavailable};
 use crate::error::ApiError;
 use crate::time::parse_rfc3339;
 use crate::tls::Roots;
@@ -48,6 +57,11 @@ pub const TTL_ATTRIBUTE: &str = "expires_at";
 
 const EVENT_PREFIX: &str = "EVENT#";
 const CLOSED_SK: &str = "CLOSED";
+const BUILD_QUEUE_PK: &str = "BUILD#QUEUE";
+/// A marker's attribute: the generation of the report build begun since the close.
+const BUILD_GEN: &str = "build_gen";
+/// A report item's attribute: the generation its report was built at.
+const BUILT_GEN: &str = "built_gen";
 const OWNER_SK: &str = "OWNER";
 const OWNER_PK_PREFIX: &str = "OWNER#";
 const NAME_PK_PREFIX: &str = "NAME#";
@@ -57,7 +71,7 @@ const MEMBERS_PK_PREFIX: &str = "MEMBERS#";
 /// functions that decide who runs and who joins a room, and nobody else.
 pub const ROOM_RULES_KEY_PREFIXES: [&str; 3] = [OWNER_PK_PREFIX, MEMBERS_PK_PREFIX, NAME_PK_PREFIX];
 /// The partition keys of the events, closed sessions and reports (`Store`).
-pub const EVENT_KEY_PREFIXES: [&str; 3] = ["SESSION#", EVENT_PREFIX, "ROOM#"];
+pub const EVENT_KEY_PREFIXES: [&str; 4] = ["SESSION#", EVENT_PREFIX, "ROOM#", "BUILD#"];
 const BODY: &str = "body";
 const OWNER: &str = "owner";
 /// A report item's report (gzip) and the number of peer events it was built from.
@@ -115,12 +129,22 @@ fn room_pk(room_id: &str) -> String {
     format!("ROOM#{room_id}")
 }
 
-/// The keys an event is kept under: in its session's partition when it names a session.
+/// Shard `shard` of session `session_id`'s partitions.
+fn shard_pk(session_id: &str, shard: u32) -> String {
+    format!("SESSION#{session_id}#{shard:02}")
+}
+
+/// The keys an event is kept under: in its shard of its session's partitions when it names a
+/// session.
 fn event_keys(event_id: &str, session_id: Option<&str>) -> (String, String) {
     match session_id {
-        Some(session) => (session_pk(session), format!("{EVENT_PREFIX}{event_id}")),
+        Some(session) => (shard_pk(session, super::shard_of(event_id)), format!("{EVENT_PREFIX}{event_id}")),
         None => (format!("{EVENT_PREFIX}{event_id}"), "EVENT".into()),
     }
+}
+
+fn epoch(t: chrono::DateTime<chrono::Utc>) -> AttributeValue {
+    AttributeValue::N(t.timestamp().to_string())
 }
 
 fn event_item(event: &EventRecord<'_>) -> Item {
@@ -147,9 +171,19 @@ fn describe(closed: &ClosedSession, item: &mut Item) {
     }
 }
 
-fn closed_item(closed: &ClosedSession) -> Item {
-    let mut item = keys(session_pk(&closed.session_id), CLOSED_SK.into());
+/// The closed item (`pk` the session's) or a shard's marker, living until `until`.
+fn closed_item(pk: String, closed: &ClosedSession, until: chrono::DateTime<chrono::Utc>) -> Item {
+    let mut item = keys(pk, CLOSED_SK.into());
     describe(closed, &mut item);
+    item.insert(TTL_ATTRIBUTE.into(), epoch(until));
+    item
+}
+
+/// The queue item of a report to build, queued at `at`.
+fn queue_item(closed: &ClosedSession, at: chrono::DateTime<chrono::Utc>) -> Item {
+    let mut item = keys(BUILD_QUEUE_PK.into(), format!("{}#{}", stamp(at), closed.session_id));
+    describe(closed, &mut item);
+    item.insert("queued_at".into(), s(&stamp(at)));
     item
 }
 
@@ -163,17 +197,8 @@ fn closed_from(item: &Item) -> Option<ClosedSession> {
     })
 }
 
-/// The report item of generation `generation`: with `report` and `events` when built, neither
-/// when still to build.
-fn report_item(closed: &ClosedSession, generation: &str, built: Option<&BuiltReport>) -> Item {
-    let mut item = keys(room_pk(&closed.room_id), closed.report_key().0);
-    item.insert(GENERATION.into(), s(generation));
-    describe(closed, &mut item);
-    if let Some(report) = built {
-        item.insert(REPORT.into(), AttributeValue::B(report.gzip.clone().into()));
-        item.insert(EVENTS.into(), AttributeValue::N(report.events.to_string()));
-    }
-    item
+fn report_keys(closed: &ClosedSession) -> (String, String) {
+    (room_pk(&closed.room_id), closed.report_key().0)
 }
 
 fn report_from(item: &Item) -> Result<StoredReport, ApiError> {
@@ -182,7 +207,12 @@ fn report_from(item: &Item) -> Result<StoredReport, ApiError> {
         gzip: gzip.as_ref().to_vec(),
         events: item.get(EVENTS).and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()).unwrap_or_default(),
     });
-    Ok(StoredReport { closed, generation: text(item, GENERATION).unwrap_or_default().to_string(), built })
+    Ok(StoredReport {
+        closed,
+        generation: text(item, GENERATION).unwrap_or_default().to_string(),
+        built,
+        built_generation: text(item, BUILT_GEN).map(str::to_string),
+    })
 }
 
 /// The events table as the functions use it. Clones share one SDK client, which is built on the
@@ -242,17 +272,6 @@ impl EventsTable {
         .await
     }
 
-    /// Writes `item` if the item with its keys has `attribute` equal to `value`.
-    async fn put_if_equal(&self, item: Item, attribute: &str, value: &str) -> Result<bool, ApiError> {
-        let put = self.put_builder(item);
-        conditional(
-            put.condition_expression("#a = :v")
-                .expression_attribute_names("#a", attribute)
-                .expression_attribute_values(":v", s(value)),
-        )
-        .await
-    }
-
     /// Updates the item with keys `pk`/`sk` by `expression` (names `#n0`.., values as given),
     /// if `condition` holds: the attributes it had before (`Some`, empty when it was new), or
     /// `None` when the condition did not hold.
@@ -285,6 +304,73 @@ impl EventsTable {
             }
             Err(e) => Err(unavailable(&DisplayErrorContext(&e))),
         }
+    }
+
+    /// Sets each of `fields` on the item with keys `keys` (its other attributes stay), if
+    /// `condition` holds; the condition names field `i` `#n<i>` and its value `:v<i>`. As
+    /// [`EventsTable::update`]: the attributes before, or `None` when the condition did not hold.
+    pub(super) async fn set(
+        &self,
+        keys: (String, String),
+        fields: Vec<(&str, AttributeValue)>,
+        condition: Option<&str>,
+    ) -> Result<Option<Item>, ApiError> {
+        let assignments: Vec<String> = (0..fields.len()).map(|i| format!("#n{i} = :v{i}")).collect();
+        let names: Vec<&str> = fields.iter().map(|(name, _)| *name).collect();
+        let values = fields.into_iter().enumerate().map(|(i, (_, v))| (format!(":v{i}"), v)).collect();
+        self.update(keys, &format!("SET {}", assignments.join(", ")), &names, values, condition).await
+    }
+
+    /// Deletes the item with keys `pk`/`sk` if `condition` holds (values as given): `true` when
+    /// deleted, `false` when the condition did not hold.
+    async fn delete(
+        &self,
+        (pk, sk): (String, String),
+        condition: Option<&str>,
+        values: Vec<(String, AttributeValue)>,
+    ) -> Result<bool, ApiError> {
+        let mut delete = self
+            .client()
+            .delete_item()
+            .table_name(&self.name)
+            .set_key(Some(keys(pk, sk)))
+            .set_condition_expression(condition.map(str::to_string));
+        for (name, value) in values {
+            delete = delete.expression_attribute_values(name, value);
+        }
+        match Box::pin(delete.send()).await {
+            Ok(_) => Ok(true),
+            Err(e) if matches!(e.as_service_error(), Some(DeleteItemError::ConditionalCheckFailedException(_))) => {
+                Ok(false)
+            }
+            Err(e) => Err(unavailable(&DisplayErrorContext(&e))),
+        }
+    }
+
+    /// Writes every item of `items` (replacing items with their keys), 25 to a request as
+    /// DynamoDB takes them, the requests at once; items DynamoDB leaves unprocessed (throttling)
+    /// are sent again, twice at most, then it is a 503.
+    async fn put_all(&self, items: Vec<Item>) -> Result<(), ApiError> {
+        let batches = items.chunks(25).map(|chunk| async move {
+            let mut left: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|item| {
+                    let put = PutRequest::builder().set_item(Some(item.clone())).build();
+                    put.map(|p| WriteRequest::builder().put_request(p).build())
+                        .map_err(|e| ApiError::Internal(format!("a batch write's item: {e}")))
+                })
+                .collect::<Result<_, _>>()?;
+            for _ in 0..3 {
+                let sent = self.client().batch_write_item().request_items(&self.name, left).send();
+                let out = Box::pin(sent).await.map_err(|e| unavailable(&DisplayErrorContext(&e)))?;
+                match out.unprocessed_items.and_then(|mut u| u.remove(&self.name)) {
+                    Some(rest) if !rest.is_empty() => left = rest,
+                    _ => return Ok(()),
+                }
+            }
+            Err(unavailable(&"the table left items of a batch write unprocessed three times"))
+        });
+        futures_util::future::try_join_all(batches).await.map(|_| ())
     }
 
     /// The items with these keys that exist, read in one request (strongly consistent). Keys
@@ -366,83 +452,10 @@ async fn conditional(
     }
 }
 
-impl Store for EventsTable {
-    fn put_event_once<'a>(&'a self, event: &'a EventRecord<'a>) -> StoreFuture<'a, bool> {
-        Box::pin(self.put_new(event_item(event)))
-    }
-
-    fn event_body<'a>(&'a self, id: &'a str, session_id: Option<&'a str>) -> StoreFuture<'a, Option<String>> {
-        Box::pin(async move {
-            let (pk, sk) = event_keys(id, session_id);
-            Ok(self.get(&pk, &sk).await?.as_ref().and_then(|i| text(i, BODY)).map(str::to_string))
-        })
-    }
-
-    fn session_events<'a>(&'a self, session_id: &'a str) -> StoreFuture<'a, Vec<String>> {
-        Box::pin(async move {
-            let pk = session_pk(session_id);
-            let mut bodies = Vec::new();
-            let mut after: Option<String> = None;
-            loop {
-                let (items, next) = self.query(&pk, EVENT_PREFIX, true, None, after.as_deref()).await?;
-                bodies.extend(items.iter().filter_map(|i| text(i, BODY)).map(str::to_string));
-                match next {
-                    Some(sk) => after = Some(sk),
-                    None => return Ok(bodies),
-                }
-            }
-        })
-    }
-
-    fn mark_closed<'a>(&'a self, closed: &'a ClosedSession) -> StoreFuture<'a, ()> {
-        Box::pin(self.put(closed_item(closed)))
-    }
-
-    fn closed_session<'a>(&'a self, session_id: &'a str) -> StoreFuture<'a, Option<ClosedSession>> {
-        Box::pin(async move { Ok(self.get(&session_pk(session_id), CLOSED_SK).await?.as_ref().and_then(closed_from)) })
-    }
-
-    fn mark_report_to_build<'a>(&'a self, closed: &'a ClosedSession, generation: &'a str) -> StoreFuture<'a, ()> {
-        Box::pin(self.put(report_item(closed, generation, None)))
-    }
-
-    fn put_report<'a>(
-        &'a self,
-        closed: &'a ClosedSession,
-        generation: &'a str,
-        report: &'a BuiltReport,
-    ) -> StoreFuture<'a, bool> {
-        Box::pin(self.put_if_equal(report_item(closed, generation, Some(report)), GENERATION, generation))
-    }
-
-    fn report<'a>(&'a self, closed: &'a ClosedSession) -> StoreFuture<'a, Option<StoredReport>> {
-        Box::pin(async move {
-            match self.get(&room_pk(&closed.room_id), closed.report_key().as_str()).await? {
-                Some(item) => report_from(&item).map(Some),
-                None => Ok(None),
-            }
-        })
-    }
-
-    fn report_page<'a>(
-        &'a self,
-        room_id: &'a str,
-        limit: u32,
-        after: Option<&'a ReportKey>,
-    ) -> StoreFuture<'a, (Vec<StoredReport>, Option<ReportKey>)> {
-        Box::pin(async move {
-            let after = after.map(ReportKey::as_str);
-            let (items, next) = self.query(&room_pk(room_id), super::REPORT_PREFIX, false, Some(limit), after).await?;
-            let reports = items.iter().map(report_from).collect::<Result<Vec<_>, _>>()?;
-            Ok((reports, next.and_then(ReportKey::parse)))
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::fixtures::{closed, t};
+    use crate::store::fixtures::{R1, S1, closed, t};
 
     #[test]
     fn sdk_config_carries_the_region_timeouts_retries_and_the_transport() {
@@ -461,18 +474,18 @@ mod tests {
         let event = EventRecord {
             id: "e1",
             kind: "peer.leave.success",
-            room_id: Some("r1"),
-            session_id: Some("s1"),
+            room_id: Some(R1),
+            session_id: Some(S1),
             body,
             received_at: t("10:00:00"),
             expires_at: t("10:00:00") + chrono::TimeDelta::days(90),
         };
         let item = event_item(&event);
-        assert_eq!(item[PARTITION_KEY], s("SESSION#s1"));
+        assert_eq!(item[PARTITION_KEY], s(&format!("SESSION#{S1}#{:02}", crate::store::shard_of("e1"))));
         assert_eq!(item[SORT_KEY], s("EVENT#e1"));
         assert_eq!(item[BODY], s(std::str::from_utf8(body).unwrap()));
         assert_eq!(item["type"], s("peer.leave.success"));
-        assert_eq!(item["room_id"], s("r1"));
+        assert_eq!(item["room_id"], s(R1));
         assert_eq!(item[TTL_ATTRIBUTE], AttributeValue::N((t("10:00:00").timestamp() + 90 * 86_400).to_string()));
         let no_session = event_item(&EventRecord { session_id: None, room_id: None, ..event });
         assert_eq!((&no_session[PARTITION_KEY], &no_session[SORT_KEY]), (&s("EVENT#e1"), &s("EVENT")));
@@ -480,13 +493,26 @@ mod tests {
     }
 
     #[test]
-    fn report_and_closed_items_read_back_as_written() {
-        assert_eq!(closed_from(&closed_item(&closed())), Some(closed()));
-        let marked = report_item(&closed(), "g1", None);
-        assert_eq!(marked[SORT_KEY], s("REPORT#2026-11-27T10:00:00.000Z#s1"));
-        assert_eq!(report_from(&marked), Ok(StoredReport { closed: closed(), generation: "g1".into(), built: None }));
-        let built = BuiltReport { gzip: vec![1, 2, 3], events: 7 };
-        let item = report_item(&closed(), "g2", Some(&built));
-        assert_eq!(report_from(&item).unwrap().built, Some(built));
+    fn report_closed_and_queue_items_read_back_as_written() {
+        let until = t("12:00:00");
+        let item = closed_item(session_pk(S1), &closed(), until);
+        assert_eq!(closed_from(&item), Some(closed()));
+        assert_eq!(item[TTL_ATTRIBUTE], epoch(until));
+        let (pk, sk) = report_keys(&closed());
+        assert_eq!((pk, sk), (format!("ROOM#{R1}"), format!("REPORT#2026-11-27T10:00:00.000Z#{S1}")));
+        let mut marked = keys("p".into(), "s".into());
+        describe(&closed(), &mut marked);
+        marked.insert(GENERATION.into(), s("g1"));
+        let read = report_from(&marked).unwrap();
+        assert_eq!((read.generation.as_str(), read.built, read.built_generation), ("g1", None, None));
+        marked.insert(REPORT.into(), AttributeValue::B(vec![1, 2, 3].into()));
+        marked.insert(EVENTS.into(), AttributeValue::N("7".into()));
+        marked.insert(BUILT_GEN.into(), s("g1"));
+        let read = report_from(&marked).unwrap();
+        assert_eq!(read.built, Some(BuiltReport { gzip: vec![1, 2, 3], events: 7 }));
+        assert!(read.is_fresh());
+        let queued = queue_item(&closed(), until);
+        assert_eq!(queued[SORT_KEY], s(&format!("2026-11-27T12:00:00.000Z#{S1}")));
+        assert_eq!(closed_from(&queued), Some(closed()));
     }
 }

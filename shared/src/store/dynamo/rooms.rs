@@ -75,23 +75,6 @@ impl EventsTable {
     }
 }
 
-impl EventsTable {
-    /// Sets each of `fields` on the item with keys `keys` (its other attributes stay), if
-    /// `condition` holds; the condition names field `i` `#n<i>` and its value `:v<i>`. As
-    /// [`EventsTable::update`]: the attributes before, or `None` when the condition did not hold.
-    async fn set(
-        &self,
-        keys: (String, String),
-        fields: Vec<(&str, AttributeValue)>,
-        condition: Option<&str>,
-    ) -> Result<Option<Item>, ApiError> {
-        let assignments: Vec<String> = (0..fields.len()).map(|i| format!("#n{i} = :v{i}")).collect();
-        let names: Vec<&str> = fields.iter().map(|(name, _)| *name).collect();
-        let values = fields.into_iter().enumerate().map(|(i, (_, v))| (format!(":v{i}"), v)).collect();
-        self.update(keys, &format!("SET {}", assignments.join(", ")), &names, values, condition).await
-    }
-}
-
 /// Who set an item and when: its `set_by` and `set_at`.
 fn set_by(by: &str, now: DateTime<Utc>) -> [(&'static str, AttributeValue); 2] {
     [("set_by", s(by)), ("set_at", seconds(now))]

@@ -95,6 +95,76 @@ pub fn webhooks(config: &Config) -> Built<Webhooks<ConfiguredSource>> {
     Ok(Webhooks { credentials, store: store as SharedStore, header, allowed_ips, retention })
 }
 
+/// `reconcile`: 100ms's delivery log read with the app's credentials, the events table, the
+/// `RECONCILE_*` settings.
+pub struct Reconcile {
+    pub log: Hms,
+    pub table: Arc<EventsTable>,
+    pub settings: crate::reconcile::Settings,
+}
+
+/// `reconcile`.
+pub fn reconcile(config: &Config) -> Built<Reconcile> {
+    let (log, (table, settings)) = both(hms(config), both(events_table(config), part(&config.reconcile)))?;
+    Ok(Reconcile { log, table, settings })
+}
+
+/// How long a run may take when the runtime gives no deadline (a local emulator's placeholder).
+pub const RECONCILE_RUN_BUDGET: Duration = Duration::from_secs(60);
+
+/// Runs the Lambda runtime loop for `reconcile`: each scheduled event (its content is not read)
+/// is one run, answered with the run's report. A configuration error, a failure (the checkpoint
+/// saved so far stays for the next run) or events given up fail the invocation, which the
+/// template's alarm counts.
+pub async fn run_reconcile(built: Built<Reconcile>) -> Result<(), lambda_http::Error> {
+    use lambda_http::lambda_runtime::{LambdaEvent, service_fn};
+    retain_freed_memory();
+    let built: &'static Built<Reconcile> = Box::leak(Box::new(built));
+    let runtime = lambda_http::lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<serde_json::Value>| async move {
+            let r = match built {
+                Ok(r) => r,
+                Err(errors) => {
+                    let all: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+                    tracing::error!(errors = ?all, "configuration error: reconcile cannot run");
+                    return Err(lambda_http::Error::from(format!("configuration error: {}", all.join("; "))));
+                }
+            };
+            let deadline = invocation_deadline(event.context.deadline, chrono::Utc::now().timestamp_millis())
+                .unwrap_or_else(|| tokio::time::Instant::now() + RECONCILE_RUN_BUDGET);
+            let invocation = Invocation::new(event.context.request_id, event.context.xray_trace_id, Some(deadline));
+            let outcome = invocation
+                .scope(crate::reconcile::run(
+                    &r.log,
+                    r.table.as_ref(),
+                    r.table.as_ref(),
+                    &r.settings,
+                    chrono::Utc::now(),
+                    deadline,
+                ))
+                .await;
+            match outcome {
+                Ok(report) if report.given_up == 0 => {
+                    tracing::info!(report = %serde_json::to_string(&report).unwrap_or_default(), "reconcile run");
+                    Ok(report)
+                }
+                Ok(report) => {
+                    tracing::error!(report = %serde_json::to_string(&report).unwrap_or_default(), "reconcile run gave events up");
+                    Err(lambda_http::Error::from(format!(
+                        "{} webhook events given up after the replays",
+                        report.given_up
+                    )))
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, code = e.code().as_str(), "reconcile run failed: the next run takes up from the checkpoint");
+                    Err(lambda_http::Error::from(e.to_string()))
+                }
+            }
+        },
+    ));
+    Box::pin(runtime).await
+}
+
 /// How long raw events and reports live (`EVENT_RETENTION_DAYS`, `REPORT_RETENTION_DAYS`).
 fn retention(config: &Config) -> Built<crate::history::Retention> {
     let (event_days, report_days) = both(part(&config.event_retention_days), part(&config.report_retention_days))?;

@@ -2,7 +2,8 @@
 //! Gateway event, routing, the answer) -> `input` and `paging` (parsed ids, names, roles, pages) -> `auth` and
 //! `owners` (the caller, the role policy, who runs which room) -> `handlers` (what each function does) -> `hms`, `credentials` and
 //! `store` (100ms, Secrets Manager and the DynamoDB events table). `app` builds each function from `config` and runs it; `error` is
-//! the one error type and its HTTP mapping. The binaries in `functions/` only call `app`.
+//! the one error type and its HTTP mapping. `reconcile` is the scheduled recovery of webhooks from 100ms's delivery log. The binaries in
+//! `functions/` only call `app`.
 
 pub mod app;
 pub mod attendance;
@@ -24,6 +25,7 @@ pub mod membership;
 pub mod owners;
 pub mod page;
 pub mod paging;
+pub mod reconcile;
 pub mod sdk_http;
 pub mod store;
 pub mod time;

@@ -8,6 +8,7 @@ use crate::tls::Roots;
 use std::collections::BTreeSet;
 
 mod caller;
+mod reconcile;
 mod secrets;
 
 use crate::auth::{CallerAuth, RoleAllowList};
@@ -58,6 +59,8 @@ pub struct Config {
     /// `REPORT_RETENTION_DAYS`: how long attendance reports (and their closed sessions) are kept
     /// after the session ends.
     pub report_retention_days: Result<u32, ConfigError>,
+    /// `RECONCILE_*`: how `reconcile` runs.
+    pub reconcile: Result<crate::reconcile::Settings, ConfigError>,
     /// `MEETING_URL_HOSTS`: the hosts a recording's `meeting_url` may be on.
     pub meeting_url_hosts: Result<HostPatterns, ConfigError>,
     /// `SSL_CERT_FILE`, `SSL_CERT_DIR`: the TLS trust roots of every HTTPS client (100ms,
@@ -118,6 +121,7 @@ impl Config {
                 non_empty("REPORT_RETENTION_DAYS"),
                 DEFAULT_REPORT_RETENTION_DAYS,
             ),
+            reconcile: reconcile::reconcile_settings(&non_empty),
             meeting_url_hosts: HostPatterns::parse(
                 non_empty("MEETING_URL_HOSTS").as_deref().unwrap_or(crate::hosts::DEFAULT_MEETING_URL_HOSTS),
             )

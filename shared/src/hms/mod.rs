@@ -1,8 +1,8 @@
 //! The 100ms REST client: management-token auth with refresh and re-read on 401/403, bounded
 //! retries of idempotent calls, timeouts on every request, and 100ms answers mapped to
 //! [`ApiError`]. One file per 100ms area ([`rooms`], [`sessions`], [`room_codes`],
-//! [`active_rooms`], [`recordings`]) for its shapes and calls; `call` is the one path every
-//! request takes.
+//! [`active_rooms`], [`recordings`], and [`analytics`]: the webhook delivery log and its replay,
+//! for `reconcile`) for its shapes and calls; `call` is the one path every request takes.
 //!
 //! Which calls are retried on 429, 5xx or a failed connection (`idempotent`): every GET; the
 //! POSTs whose repeat does what the first did (a room create with a name, a room code's or a
@@ -12,6 +12,7 @@
 //! sent nothing, so that alone is retried for every call.
 
 pub mod active_rooms;
+pub mod analytics;
 mod call;
 pub mod recordings;
 pub mod room_codes;

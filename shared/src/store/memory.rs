@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use chrono::{DateTime, Utc};
 
 use super::{
-    BuiltReport, ClosedSession, Closing, EventRecord, Lifetimes, Owners, ReportKey, ReportWrite, Store, StoreFuture,
-    StoredReport, unavailable,
+    BuiltReport, Checkpoints, ClosedSession, Closing, EventRecord, Lifetimes, Owners, ReportKey, ReportWrite, Store,
+    StoreFuture, StoredReport, unavailable,
 };
 use crate::input::{MemberId, Role, RoomId, RoomName};
 use crate::membership::{Access, Member, RoomRules};
@@ -33,6 +33,9 @@ struct Tables {
     markers: HashMap<String, (ClosedSession, Option<String>)>,
     /// Reports queued to build, by when queued and session.
     queue: BTreeMap<(DateTime<Utc>, String), ClosedSession>,
+    /// Reconcile's checkpoint and its version; the outcomes it recorded, in order.
+    checkpoint: Option<(String, u64)>,
+    outcomes: Vec<(String, String)>,
     /// Reports by room, then by their key.
     reports: HashMap<String, BTreeMap<ReportKey, StoredReport>>,
 }
@@ -333,6 +336,33 @@ impl Store for MemoryStore {
 
     fn unqueue_build<'a>(&'a self, closed: &'a ClosedSession, queued_at: DateTime<Utc>) -> StoreFuture<'a, bool> {
         self.with(|t| t.queue.remove(&(queued_at, closed.session_id.clone())).is_some())
+    }
+}
+
+impl Checkpoints for MemoryStore {
+    fn checkpoint(&self) -> StoreFuture<'_, Option<(String, u64)>> {
+        self.with(|t| t.checkpoint.clone())
+    }
+
+    fn save_checkpoint<'a>(&'a self, json: &'a str, read: Option<u64>) -> StoreFuture<'a, bool> {
+        self.with(move |t| {
+            if t.checkpoint.as_ref().map(|(_, v)| *v) != read {
+                return false;
+            }
+            t.checkpoint = Some((json.to_string(), read.map_or(1, |v| v + 1)));
+            true
+        })
+    }
+
+    fn record_outcome<'a>(&'a self, name: &'a str, json: &'a str, _until: DateTime<Utc>) -> StoreFuture<'a, ()> {
+        self.with(|t| t.outcomes.push((name.to_string(), json.to_string())))
+    }
+}
+
+impl MemoryStore {
+    /// The outcomes reconcile recorded, in order: (name, JSON).
+    pub fn outcomes(&self) -> Vec<(String, String)> {
+        self.tables.lock().unwrap_or_else(|e| e.into_inner()).outcomes.clone()
     }
 }
 

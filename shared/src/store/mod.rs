@@ -25,7 +25,7 @@ use serde_json::Value;
 
 pub use dynamo::{
     DYNAMODB_ATTEMPT_TIMEOUT, DYNAMODB_CONNECT_TIMEOUT, DYNAMODB_OPERATION_TIMEOUT, EVENT_KEY_PREFIXES, EventsTable,
-    PARTITION_KEY, ROOM_RULES_KEY_PREFIXES, SORT_KEY, TTL_ATTRIBUTE, sdk_config,
+    PARTITION_KEY, RECONCILE_PK, ROOM_RULES_KEY_PREFIXES, SORT_KEY, TTL_ATTRIBUTE, sdk_config,
 };
 pub use memory::MemoryStore;
 
@@ -325,6 +325,22 @@ pub trait Store: Send + Sync {
 
     /// Takes `closed` off the queue if it was not queued again since `queued_at`: `true` when taken.
     fn unqueue_build<'a>(&'a self, closed: &'a ClosedSession, queued_at: DateTime<Utc>) -> StoreFuture<'a, bool>;
+}
+
+/// What `reconcile` keeps between its runs: its checkpoint (one item, JSON written by
+/// `reconcile`, replaced only by the run that read it: a version number decides) and the outcome
+/// of each replay it asked for.
+pub trait Checkpoints: Send + Sync {
+    /// The checkpoint's JSON and version, if one was saved.
+    fn checkpoint(&self) -> StoreFuture<'_, Option<(String, u64)>>;
+
+    /// Saves `json` as the checkpoint if its version is still `read` (`None`: none was saved):
+    /// `true` when saved (as version `read + 1`), `false` when another run saved one since.
+    fn save_checkpoint<'a>(&'a self, json: &'a str, read: Option<u64>) -> StoreFuture<'a, bool>;
+
+    /// Keeps the outcome of a replay (or of a recovery given up), as `json`, under `name`, until
+    /// `until`.
+    fn record_outcome<'a>(&'a self, name: &'a str, json: &'a str, until: DateTime<Utc>) -> StoreFuture<'a, ()>;
 }
 
 /// The table could not be read or written now: a 503, so a caller (100ms's webhook delivery

@@ -19,6 +19,9 @@
 //!   built `report` (gzip), `events` and `built_gen`; `expires_at` (`REPORT_RETENTION_DAYS`);
 //! - a report queued to build: `BUILD#QUEUE` / `<queued at>#<session id>`: the session's
 //!   fields (reconcile builds them, docs/webhooks.md);
+//! - reconcile's checkpoint: `RECONCILE` / `CHECKPOINT`: `state` (JSON), `version`; the outcome
+//!   of each replay it asked for: `RECONCILE` / `OUTCOME#<at>#<name>`: `outcome` (JSON),
+//!   `expires_at`;
 //! - a room's owner and access: `OWNER#<room id>` / `OWNER`: `owner`, `set_by`, `set_at`, and
 //!   `access` (`open` or `members`) with `access_set_by`, `access_set_at` once set;
 //! - a room name reserved by its creator: `NAME#<name, lower case>` / `NAME`: `owner`, `set_by`,
@@ -29,6 +32,7 @@
 //!   partition, never 2 items a request from one partition.
 
 mod events;
+mod reconcile;
 mod rooms;
 
 use std::collections::HashMap;
@@ -70,6 +74,8 @@ const MEMBERS_PK_PREFIX: &str = "MEMBERS#";
 /// The partition keys the rooms' rules live under (`Owners`): what `template.yaml` grants the
 /// functions that decide who runs and who joins a room, and nobody else.
 pub const ROOM_RULES_KEY_PREFIXES: [&str; 3] = [OWNER_PK_PREFIX, MEMBERS_PK_PREFIX, NAME_PK_PREFIX];
+/// The partition of reconcile's checkpoint and replay outcomes (`Checkpoints`).
+pub const RECONCILE_PK: &str = "RECONCILE";
 /// The partition keys of the events, closed sessions and reports (`Store`).
 pub const EVENT_KEY_PREFIXES: [&str; 4] = ["SESSION#", EVENT_PREFIX, "ROOM#", "BUILD#"];
 const BODY: &str = "body";

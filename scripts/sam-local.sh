@@ -62,7 +62,7 @@ export PATH="$root/.venv/bin:$PATH" SAM_CLI_TELEMETRY=0
 # The release binaries: FUNCTIONS_BIN_DIR when given (scripts/test.sh has built them), else built here.
 bins=${FUNCTIONS_BIN_DIR:-}
 if [ -z "$bins" ]; then
-  cargo build --release --locked --quiet -p create-room -p auth-token -p session-analytics -p room-control -p webhooks
+  cargo build --release --locked --quiet -p create-room -p auth-token -p session-analytics -p room-control -p webhooks -p reconcile -p webhook-authorizer
   bins=$root/target/release
 fi
 

@@ -108,7 +108,7 @@ export -f linted
 spawn_low test-build "cargo clippy -D warnings, as the debug build of every target (cargo test --no-run)" \
   bash -c 'linted cargo test --workspace --all-targets --no-run --quiet --locked'
 run "cargo build --release (the functions, for the end-to-end tests)" \
-  cargo build --release --locked --quiet -p create-room -p auth-token -p session-analytics -p room-control -p webhooks -p hello-world
+  cargo build --release --locked --quiet -p create-room -p auth-token -p session-analytics -p room-control -p webhooks -p reconcile -p webhook-authorizer -p hello-world
 export FUNCTIONS_BIN_DIR="$PWD/target/release"
 
 # sam build for arm64 (cargo-lambda cross-compiles with zig; no Docker). sam build runs one

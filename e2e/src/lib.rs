@@ -15,7 +15,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-pub use hms_test_support::binaries::{FLOOR, FUNCTIONS, release_binaries, workspace_root};
+pub use hms_test_support::binaries::{FLOOR, FUNCTIONS, INVOKED, release_binaries, workspace_root};
 use hms_test_support::dynalite::{create_events_table, dynalite_endpoint};
 use hms_test_support::forward::{Forward, Mode};
 use hms_test_support::{Backends, Hms, fresh_secret, moto_endpoint, put_secret, secret_json};
@@ -72,6 +72,8 @@ pub struct Options {
     pub bin_dir: Option<PathBuf>,
     /// A program each binary runs under, with its arguments (an emulator such as qemu-user).
     pub runner: Option<&'static [&'static str]>,
+    /// More environment for every function (`RECONCILE_SETTLE_SECONDS`, ...).
+    pub env: &'static [(&'static str, &'static str)],
     /// Callers sign in: the functions run with the local caller rules
     /// (`tools/local-jwt-rules.env`), behind local-api's JWT authorizer
     /// (tokens from [`Stack::token`]).
@@ -93,6 +95,7 @@ impl Default for Options {
             max_concurrency: None,
             bin_dir: None,
             runner: None,
+            env: &[],
             jwt: false,
         }
     }
@@ -110,6 +113,8 @@ impl Drop for AbortOnDrop {
 pub struct Stack {
     /// Base URL of the API, as an app would have it.
     pub api: String,
+    /// cargo-lambda's Lambda API (Invoke), where [`Stack::invoke`] calls a function by name.
+    lambda_api: String,
     /// The 100ms emulator.
     pub hms: Hms,
     pub access_key: String,
@@ -136,7 +141,7 @@ impl Stack {
     pub async fn start(name: &str, opts: Options) -> Self {
         let root = workspace_root();
         let bins = opts.bin_dir.clone().unwrap_or_else(release_binaries);
-        for f in FUNCTIONS {
+        for f in FUNCTIONS.iter().chain(&INVOKED) {
             assert!(bins.join(f).exists(), "{} missing: build it first", bins.join(f).display());
         }
         let cargo_lambda = root.join(".venv/bin/cargo-lambda");
@@ -190,7 +195,7 @@ impl Stack {
         let runtime_limit = runtime_limit::serve(limited, format!("http://127.0.0.1:{port}"));
 
         let floor = opts.with_floor.then_some(FLOOR);
-        for f in FUNCTIONS.into_iter().chain(floor) {
+        for f in FUNCTIONS.into_iter().chain(INVOKED).chain(floor) {
             let log = std::fs::File::create(log_dir.join(format!("{f}.log"))).unwrap();
             let mut cmd = match opts.runner {
                 Some([program, args @ ..]) => {
@@ -210,6 +215,7 @@ impl Stack {
             if opts.jwt {
                 cmd.envs(hms_test_support::local_jwt_rules());
             }
+            cmd.envs(opts.env.iter().copied());
             let child = cmd
                 .env("AWS_LAMBDA_RUNTIME_API", format!("http://127.0.0.1:{limited_port}/.rt/{f}"))
                 .env("AWS_LAMBDA_FUNCTION_NAME", f)
@@ -253,6 +259,7 @@ impl Stack {
         };
         Self {
             api,
+            lambda_api: format!("http://127.0.0.1:{port}"),
             _front_door: front_door,
             jwt_key,
             hms,
@@ -342,6 +349,22 @@ impl Stack {
         let status = resp.status().as_u16();
         let text = resp.text().await.unwrap();
         (status, serde_json::from_str(&text).unwrap_or_else(|e| panic!("webhook: not JSON ({e}): {text}")))
+    }
+
+    /// Invokes function `name` with `payload` as EventBridge or API Gateway's authorizer does
+    /// (Lambda's Invoke API): whether it succeeded, and its answer (an error's JSON for a failed
+    /// invocation).
+    pub async fn invoke(&self, name: &str, payload: &Value) -> (bool, Value) {
+        let resp = self
+            .http
+            .post(format!("{}/2015-03-31/functions/{name}/invocations", self.lambda_api))
+            .json(payload)
+            .send()
+            .await
+            .expect("cargo-lambda's Invoke API answered");
+        let ok = resp.status().is_success() && resp.headers().get("x-amz-function-error").is_none();
+        let text = resp.text().await.unwrap();
+        (ok, serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
 
     /// Rotates the app secret: Secrets Manager gets a new value and 100ms (the emulator) accepts

@@ -15,12 +15,14 @@ use hms_test_support::binaries::workspace_root;
 use serde_json::json;
 
 /// The template's functions, by logical id, and the binary each is.
-const BUILT: [(&str, &str); 5] = [
+const BUILT: [(&str, &str); 7] = [
     ("CreateRoomFunction", "create-room"),
     ("AuthTokenFunction", "auth-token"),
     ("SessionAnalyticsFunction", "session-analytics"),
     ("RoomControlFunction", "room-control"),
     ("WebhooksFunction", "webhooks"),
+    ("WebhookAuthorizerFunction", "webhook-authorizer"),
+    ("ReconcileFunction", "reconcile"),
 ];
 
 /// qemu-user, with the arm64 C library Debian's libc6-arm64-cross installs.

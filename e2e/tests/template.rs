@@ -8,20 +8,43 @@ use serde_yaml_ng::Value;
 const TEMPLATE: &str = include_str!("../../template.yaml");
 // What scripts/run.sh's front door routes locally must be what the template deploys.
 const PATHS: [&str; 23] = local_api::ROUTES;
-const BINARIES: [&str; 5] = local_api::FUNCTIONS;
-/// The routes without the JWT authorizer: the webhook (100ms cannot present a JWT; the function
-/// checks its secret header) and the attendance page (a browser's navigation carries no token,
+const BINARIES: [&str; 7] = {
+    let f = local_api::FUNCTIONS;
+    let i = hms_test_support::binaries::INVOKED;
+    [f[0], f[1], f[2], f[3], f[4], i[0], i[1]]
+};
+/// The routes without the JWT authorizer: the webhook (100ms cannot present a JWT; its own
+/// authorizer checks the secret header, and the function again) and the attendance page (a browser's navigation carries no token,
 /// and the page holds no data: its script calls the guarded routes with the host's token).
 const OPEN_PATHS: [&str; 2] = ["/webhooks/100ms", "/attendance"];
 /// What each function may do on the events table, exactly (a function not listed: nothing): each
 /// statement's actions and the partition-key prefixes (`dynamodb:LeadingKeys`) it is bound to.
 type TableStatement = (&'static [&'static str], &'static [&'static str]);
 const TABLE_ACTIONS: &[(&str, &[TableStatement])] = &[
-    ("webhooks", &[(&["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query"], &["SESSION#", "EVENT#", "ROOM#"])]),
+    (
+        "webhooks",
+        &[(
+            &[
+                "dynamodb:PutItem",
+                "dynamodb:GetItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:BatchWriteItem",
+            ],
+            &["SESSION#", "EVENT#", "ROOM#", "BUILD#"],
+        )],
+    ),
+    (
+        "reconcile",
+        &[(
+            &["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+            &["SESSION#", "EVENT#", "ROOM#", "BUILD#", "RECONCILE"],
+        )],
+    ),
     (
         "session-analytics",
         &[
-            (&["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"], &["ROOM#", "SESSION#"]),
+            (&["dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"], &["ROOM#", "SESSION#"]),
             (&["dynamodb:GetItem"], &["OWNER#"]),
         ],
     ),
@@ -50,11 +73,13 @@ const RULE_WRITERS: [&str; 2] = ["create-room", "room-control"];
 /// the rooms' rules are apart from the events and reports.
 #[test]
 fn the_granted_prefixes_are_the_stores() {
-    use hms_shared::store::{EVENT_KEY_PREFIXES, ROOM_RULES_KEY_PREFIXES};
+    use hms_shared::store::{EVENT_KEY_PREFIXES, RECONCILE_PK, ROOM_RULES_KEY_PREFIXES};
     for (function, statements) in TABLE_ACTIONS {
         for (actions, prefixes) in *statements {
             for p in *prefixes {
-                assert!(EVENT_KEY_PREFIXES.contains(p) || ROOM_RULES_KEY_PREFIXES.contains(p), "{function}: {p}");
+                let known = EVENT_KEY_PREFIXES.contains(p) || ROOM_RULES_KEY_PREFIXES.contains(p) || *p == RECONCILE_PK;
+                assert!(known, "{function}: {p}");
+                assert!(*p != RECONCILE_PK || *function == "reconcile", "only reconcile keeps its checkpoint");
             }
             let writes =
                 actions.iter().any(|a| !["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"].contains(a));
@@ -95,7 +120,7 @@ fn get<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
 /// The secret each function reads, and only that one: the app secret, or for `webhooks` the
 /// webhook secret (it never reads the app secret).
 fn secret_of(binary: &str) -> &'static str {
-    if binary == "webhooks" { "WebhookSecretArn" } else { "HmsSecretArn" }
+    if matches!(binary, "webhooks" | "webhook-authorizer") { "WebhookSecretArn" } else { "HmsSecretArn" }
 }
 
 /// A `GetSecretValue` statement, on which secret parameter.
@@ -240,9 +265,9 @@ fn problems(template: &str) -> Vec<String> {
                     preflights.push(path);
                     if get(p, "AuthorizationType").and_then(Value::as_str) != Some("NONE")
                         || get(p, "AuthorizerId").is_some()
-                        || get(res, "Condition").and_then(Value::as_str) != Some("HasJwtAuth")
+                        || get(res, "Condition").and_then(Value::as_str) != Some("HasPreflight")
                     {
-                        out.push(format!("{name}: a preflight route is NONE, without authorizer, when HasJwtAuth"));
+                        out.push(format!("{name}: a preflight route is NONE, without authorizer, when HasPreflight"));
                     }
                     continue;
                 }
@@ -250,6 +275,15 @@ fn problems(template: &str) -> Vec<String> {
                     out.push(format!("{name}: {key}: routes are ANY (the function answers a wrong method)"));
                 }
                 routes.push(path.clone());
+                if path == "/webhooks/100ms" {
+                    // The secret header's authorizer, always: API Gateway refuses a request without it.
+                    if get(p, "AuthorizationType").and_then(Value::as_str) != Some("CUSTOM")
+                        || !get(p, "AuthorizerId").is_some_and(|a| is_ref(a, "WebhookAuthorizer"))
+                    {
+                        out.push(format!("{name}: {path} is behind WebhookAuthorizer (CUSTOM)"));
+                    }
+                    continue;
+                }
                 if OPEN_PATHS.contains(&path.as_str()) {
                     if get(p, "AuthorizationType").and_then(Value::as_str) != Some("NONE")
                         || get(p, "AuthorizerId").is_some()
@@ -267,6 +301,23 @@ fn problems(template: &str) -> Vec<String> {
                 });
                 if !auth_ok || !id_ok {
                     out.push(format!("{name} ({key}): lacks the JWT authorizer when JwtIssuer/JwtAudience are set"));
+                }
+            }
+            "AWS::ApiGatewayV2::Authorizer" if name == "WebhookAuthorizer" => {
+                let p = props.expect("authorizer properties");
+                let source = get(p, "IdentitySource").and_then(Value::as_sequence).map(Vec::as_slice);
+                let header_only = matches!(source, Some([one]) if tagged(one).is_some_and(|(t, v)| t == "!Sub"
+                    && v.as_str() == Some("$request.header.${WebhookHeaderName}")));
+                let uri = get(p, "AuthorizerUri").and_then(tagged).and_then(|(_, v)| v.as_str().map(str::to_string));
+                if get(p, "AuthorizerType").and_then(Value::as_str) != Some("REQUEST")
+                    || !header_only
+                    || !uri.is_some_and(|u| u.contains("${WebhookAuthorizerFunction.Arn}"))
+                    || get(p, "AuthorizerResultTtlInSeconds").and_then(Value::as_u64).is_none_or(|t| t == 0)
+                    || get(res, "Condition").is_some()
+                {
+                    out.push(format!(
+                        "{name}: a REQUEST authorizer on the secret header, by webhook-authorizer, cached, always"
+                    ));
                 }
             }
             "AWS::ApiGatewayV2::Authorizer" => {
@@ -425,6 +476,12 @@ fn the_checker_catches_wider_policies_and_open_routes() {
         ("a preflight behind the authorizer", TEMPLATE.replacen("RouteKey: OPTIONS /auth-token, Target: !Sub \"integrations/${AuthTokenIntegration}\", AuthorizationType: NONE", "RouteKey: OPTIONS /auth-token, Target: !Sub \"integrations/${AuthTokenIntegration}\", AuthorizationType: JWT", 1)),
         ("a missing preflight", TEMPLATE.replacen("RouteKey: OPTIONS /recordings,", "RouteKey: OPTIONS /recordingz,", 1)),
         ("webhooks reads the app secret", TEMPLATE.replacen("Resource: !Ref WebhookSecretArn", "Resource: !Ref HmsSecretArn", 1)),
+        ("the webhook route open", TEMPLATE.replacen("AuthorizationType: CUSTOM", "AuthorizationType: NONE", 1)),
+        ("the webhook authorizer on another header", TEMPLATE.replacen("$request.header.${WebhookHeaderName}", "$request.header.x-other", 1)),
+        ("the webhook authorizer uncached", TEMPLATE.replacen("AuthorizerResultTtlInSeconds: 300", "AuthorizerResultTtlInSeconds: 0", 1)),
+        ("preflights without CORS", TEMPLATE.replacen("    Condition: HasPreflight\n", "    Condition: HasJwtAuth\n", 1)),
+        ("the authorizer reads the app secret", TEMPLATE.replacen("          WEBHOOK_SECRET_ID: !Ref WebhookSecretArn\n          WEBHOOK_HEADER_NAME: !Ref WebhookHeaderName\n          WEBHOOK_ALLOWED_IPS: !Ref WebhookAllowedIps\n      Policies:\n        - Statement:\n            - Effect: Allow\n              Action: secretsmanager:GetSecretValue\n              Resource: !Ref WebhookSecretArn", "          WEBHOOK_SECRET_ID: !Ref WebhookSecretArn\n          WEBHOOK_HEADER_NAME: !Ref WebhookHeaderName\n          WEBHOOK_ALLOWED_IPS: !Ref WebhookAllowedIps\n      Policies:\n        - Statement:\n            - Effect: Allow\n              Action: secretsmanager:GetSecretValue\n              Resource: !Ref HmsSecretArn", 1)),
+        ("reconcile on owners", TEMPLATE.replacen("                    - \"RECONCILE*\"\n", "                    - \"RECONCILE*\"\n                    - \"OWNER#*\"\n", 1)),
         ("role claims when open", TEMPLATE.replacen("        ROLE_CLAIMS: !If [HasJwtAuth, !Ref RoleClaims, \"\"]", "        ROLE_CLAIMS: !Ref RoleClaims", 1)),
     ];
     for (what, mutated) in mutations {

@@ -95,6 +95,60 @@ pub fn webhooks(config: &Config) -> Built<Webhooks<ConfiguredSource>> {
     Ok(Webhooks { credentials, store: store as SharedStore, header, allowed_ips, retention })
 }
 
+/// `webhook-authorizer`: the webhook secret (as `webhooks` reads it), its header, the address
+/// allow-list.
+pub struct WebhookAuthorizer {
+    pub credentials: CredentialStore<ConfiguredSource>,
+    pub header: String,
+    pub allowed_ips: crate::webhooks::AllowList,
+}
+
+/// `webhook-authorizer`.
+pub fn webhook_authorizer(config: &Config) -> Built<WebhookAuthorizer> {
+    let (credentials, (header, allowed_ips)) =
+        both(webhook_secret_store(config), both(part(&config.webhook_header), part(&config.webhook_allowed_ips)))?;
+    Ok(WebhookAuthorizer { credentials, header, allowed_ips })
+}
+
+/// API Gateway's verdict on one REQUEST authorizer event (payload format 2.0, simple responses):
+/// `{"isAuthorized": true}` for a delivery `webhooks` would let in. A configuration error or the
+/// secret out of reach is an error (API Gateway answers 500, caches nothing, and 100ms retries).
+pub async fn authorize_webhook(
+    a: &WebhookAuthorizer,
+    event: &serde_json::Value,
+) -> Result<serde_json::Value, crate::ApiError> {
+    let headers = event.get("headers").and_then(serde_json::Value::as_object);
+    let presented =
+        headers.and_then(|h| h.iter().find(|(k, _)| k.eq_ignore_ascii_case(&a.header))).and_then(|(_, v)| v.as_str());
+    let source_ip = event.pointer("/requestContext/http/sourceIp").and_then(serde_json::Value::as_str);
+    match crate::handlers::webhooks::authentic(&a.credentials, &a.allowed_ips, presented, source_ip).await {
+        Ok(()) => Ok(serde_json::json!({"isAuthorized": true})),
+        Err(crate::ApiError::Unauthenticated(_)) => Ok(serde_json::json!({"isAuthorized": false})),
+        Err(e) => Err(e),
+    }
+}
+
+/// Runs the Lambda runtime loop for `webhook-authorizer`.
+pub async fn run_webhook_authorizer(built: Built<WebhookAuthorizer>) -> Result<(), lambda_http::Error> {
+    use lambda_http::lambda_runtime::{LambdaEvent, service_fn};
+    let built: &'static Built<WebhookAuthorizer> = Box::leak(Box::new(built));
+    if let Err(errors) = built {
+        for e in errors {
+            tracing::error!(error = %e, "configuration error: every webhook will be refused with a 500");
+        }
+    }
+    let runtime =
+        lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
+            let a = built.as_ref().map_err(|_| lambda_http::Error::from("configuration error (logged at start)"))?;
+            let invocation = Invocation::new(event.context.request_id, event.context.xray_trace_id, None);
+            invocation.scope(authorize_webhook(a, &event.payload)).await.map_err(|e| {
+                tracing::error!(error = %e, code = e.code().as_str(), "webhook authorizer failed");
+                lambda_http::Error::from(e.to_string())
+            })
+        }));
+    Box::pin(runtime).await
+}
+
 /// `reconcile`: 100ms's delivery log read with the app's credentials, the events table, the
 /// `RECONCILE_*` settings.
 pub struct Reconcile {

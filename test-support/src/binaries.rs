@@ -3,8 +3,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-/// The functions the end-to-end tests run.
+/// The functions behind the API's routes, which the end-to-end tests call over HTTP.
 pub const FUNCTIONS: [&str; 5] = ["create-room", "auth-token", "session-analytics", "room-control", "webhooks"];
+/// The functions no route serves: the scheduled reconciliation and the webhook route's authorizer
+/// (the end-to-end tests invoke them by name, as EventBridge and API Gateway do).
+pub const INVOKED: [&str; 2] = ["reconcile", "webhook-authorizer"];
 /// The hello-world lambda_http binary (bench/hello-world): the floor measurements compare with.
 pub const FLOOR: &str = "hello-world";
 
@@ -12,7 +15,7 @@ pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
-/// The directory of the release binaries of [`FUNCTIONS`] and [`FLOOR`]: `FUNCTIONS_BIN_DIR` when
+/// The directory of the release binaries of [`FUNCTIONS`], [`INVOKED`] and [`FLOOR`]: `FUNCTIONS_BIN_DIR` when
 /// set (scripts/test.sh builds them first), else wherever cargo puts them (`CARGO_TARGET_DIR`
 /// and `build.target-dir` included), built once per test process (`cargo build --release`, the
 /// same profile `sam build` uses) and their directory read from cargo's own artifact messages.
@@ -24,7 +27,7 @@ pub fn release_binaries() -> PathBuf {
         }
         let output = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .args(["build", "--release", "--locked", "--quiet", "--message-format=json-render-diagnostics"])
-            .args(FUNCTIONS.iter().chain([&FLOOR]).flat_map(|p| ["-p", p]))
+            .args(FUNCTIONS.iter().chain(&INVOKED).chain([&FLOOR]).flat_map(|p| ["-p", p]))
             .current_dir(workspace_root())
             .stderr(std::process::Stdio::inherit())
             .output()

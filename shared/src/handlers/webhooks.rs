@@ -35,6 +35,32 @@ pub struct Webhooks<S> {
     pub retention: Retention,
 }
 
+/// Whether a delivery is let in: from an allowed address, with the secret header's value (a
+/// wrong value has the secret read again, at most every [`REREAD_AT_MOST_EVERY`], in case it was
+/// rotated). `Err` is the one refusal (logged, nothing said about why) or a configuration error.
+/// What `webhooks` and the webhook route's authorizer (`webhook-authorizer`) both check.
+pub async fn authentic<S: SecretSource>(
+    credentials: &CredentialStore<S>,
+    allowed_ips: &AllowList,
+    presented: Option<&str>,
+    source_ip: Option<&str>,
+) -> Result<(), ApiError> {
+    if !allowed_ips.allows(source_ip) {
+        tracing::warn!(source_ip = source_ip.unwrap_or("-"), "webhook from outside the allow-list");
+        return Err(refused());
+    }
+    let creds = credentials.get().await?;
+    let no_secret = || ApiError::Config("the secret has no WEBHOOK_SECRET: webhooks cannot be checked".into());
+    if !secret_matches(presented, creds.webhook_secret().ok_or_else(no_secret)?) {
+        let fresh = credentials.refresh_if_older_than(&creds, REREAD_AT_MOST_EVERY).await?;
+        if !secret_matches(presented, fresh.webhook_secret().ok_or_else(no_secret)?) {
+            tracing::warn!(header_present = presented.is_some(), "webhook with a wrong or missing secret");
+            return Err(refused());
+        }
+    }
+    Ok(())
+}
+
 /// The one answer to a delivery that is not let in: nothing about why.
 fn refused() -> ApiError {
     ApiError::Unauthenticated("unauthorized".into())
@@ -44,20 +70,8 @@ impl<S: SecretSource> Function for Webhooks<S> {
     const ROUTES: &'static [Route] = &[Route { path: WEBHOOKS_PATH, method: Method::POST }];
 
     async fn call(&self, _: &'static str, req: ApiRequest) -> Result<Reply, ApiError> {
-        if !self.allowed_ips.allows(req.source_ip.as_deref()) {
-            tracing::warn!(source_ip = req.source_ip.as_deref().unwrap_or("-"), "webhook from outside the allow-list");
-            return Err(refused());
-        }
         let presented = req.header(&self.header);
-        let creds = self.credentials.get().await?;
-        let no_secret = || ApiError::Config("the secret has no WEBHOOK_SECRET: webhooks cannot be checked".into());
-        if !secret_matches(presented, creds.webhook_secret().ok_or_else(no_secret)?) {
-            let fresh = self.credentials.refresh_if_older_than(&creds, REREAD_AT_MOST_EVERY).await?;
-            if !secret_matches(presented, fresh.webhook_secret().ok_or_else(no_secret)?) {
-                tracing::warn!(header_present = presented.is_some(), "webhook with a wrong or missing secret");
-                return Err(refused());
-            }
-        }
+        authentic(&self.credentials, &self.allowed_ips, presented, req.source_ip.as_deref()).await?;
         receive(self.store.as_ref(), req.body.as_deref().unwrap_or_default(), self.retention, chrono::Utc::now()).await
     }
 }

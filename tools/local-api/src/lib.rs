@@ -43,8 +43,15 @@ pub const ROUTES: [&str; 23] = [
     "/webhooks/100ms",
 ];
 
-/// The bundle's functions, by binary name.
+/// The bundle's functions behind routes, by binary name.
 pub const FUNCTIONS: [&str; 5] = ["create-room", "auth-token", "session-analytics", "room-control", "webhooks"];
+/// The functions no route serves, invoked by name (the schedule, API Gateway's authorizer).
+pub const INVOKED: [&str; 2] = ["reconcile", "webhook-authorizer"];
+
+/// The webhook route and the header API Gateway's authorizer takes as its identity source (the
+/// template's default `WebhookHeaderName`): a request without it is API Gateway's own 401.
+pub const WEBHOOK_ROUTE: &str = "/webhooks/100ms";
+pub const WEBHOOK_HEADER: &str = "x-100ms-webhook-secret";
 
 /// What API Gateway answers for a path no route matches (an HTTP API: 404 and this body).
 pub const NOT_FOUND_BODY: &str = r#"{"message":"Not Found"}"#;
@@ -71,6 +78,9 @@ async fn handle(State(api): State<LocalApi>, req: Request) -> Response {
     let (method, path) = (req.method().as_str().to_string(), req.uri().path().to_string());
     if target(&method, &path) == Target::NotFound {
         return json_answer(StatusCode::NOT_FOUND, NOT_FOUND_BODY);
+    }
+    if path == WEBHOOK_ROUTE && !req.headers().contains_key(WEBHOOK_HEADER) {
+        return json_answer(StatusCode::UNAUTHORIZED, r#"{"message":"Unauthorized"}"#);
     }
     let (Some(jwt), Some(function)) = (&api.jwt, authorizer::function_of(&path)) else {
         return forward(&api.http, &api.upstream, req, MAX_REQUEST_BYTES).await;
@@ -107,7 +117,7 @@ pub fn target(method: &str, path: &str) -> Target {
     let invoked = path
         .strip_prefix("/2015-03-31/functions/")
         .and_then(|rest| rest.strip_suffix("/invocations"))
-        .filter(|name| FUNCTIONS.contains(name));
+        .filter(|name| FUNCTIONS.contains(name) || INVOKED.contains(name));
     if ROUTES.contains(&path) || (method == "POST" && invoked.is_some()) { Target::Forward } else { Target::NotFound }
 }
 

@@ -148,9 +148,9 @@ spawn_low sam-local "sam local invoke, start-lambda and start-api, offline (scri
 join test-build
 # The Rust suites: cargo-nextest (on the machine) runs each test in a process of its own, four at
 # a time, so the long ones (the soak, the fault tests' timeouts) overlap; a plain cargo test where
-# it is missing. The soak's and the limits test's figures are removed first: a run that skipped
-# either has none to print, and fails below.
-rm -f target/soak.txt target/limits.txt
+# it is missing. The soak's, the limits test's and the burst test's figures are removed first: a
+# run that skipped one has none to print, and fails below.
+rm -f target/soak.txt target/limits.txt target/burst.txt
 if command -v cargo-nextest >/dev/null; then
   run "cargo nextest run (every Rust test, 4 at a time)" linted cargo nextest run --workspace --locked --test-threads 4 --no-fail-fast
 else
@@ -160,6 +160,8 @@ step "soak (10,000 invocations per function, e2e/tests/soak.rs)"
 cat target/soak.txt
 step "the biggest rooms, page by page within Lambda's limits (e2e/tests/limits.rs)"
 cat target/limits.txt
+step "the biggest class ends: 20,000 leaves at once, counted per partition (e2e/tests/burst.rs)"
+cat target/burst.txt
 
 # lambda-bench, the attendance page and the arm64 test run from the debug build `cargo test
 # --workspace` made: a cargo run that selects other packages (`-p hms-e2e`) resolves other

@@ -8,6 +8,7 @@
 //! Needs cargo-lambda in `.venv/bin` (scripts/setup.sh); moto and the release binaries come from
 //! the test support (started or built when not given).
 
+pub mod partition_count;
 pub mod runtime_limit;
 
 use std::path::PathBuf;
@@ -72,8 +73,10 @@ pub struct Options {
     pub bin_dir: Option<PathBuf>,
     /// A program each binary runs under, with its arguments (an emulator such as qemu-user).
     pub runner: Option<&'static [&'static str]>,
-    /// More environment for every function (`RECONCILE_SETTLE_SECONDS`, ...).
+    /// More environment for every function (`RECONCILE_SETTLE_SECONDS`, ...), set last.
     pub env: &'static [(&'static str, &'static str)],
+    /// Where the functions reach DynamoDB, when not dynalite itself (a proxy in front of it).
+    pub dynamodb_endpoint: Option<String>,
     /// Callers sign in: the functions run with the local caller rules
     /// (`tools/local-jwt-rules.env`), behind local-api's JWT authorizer
     /// (tokens from [`Stack::token`]).
@@ -96,6 +99,7 @@ impl Default for Options {
             bin_dir: None,
             runner: None,
             env: &[],
+            dynamodb_endpoint: None,
             jwt: false,
         }
     }
@@ -215,7 +219,6 @@ impl Stack {
             if opts.jwt {
                 cmd.envs(hms_test_support::local_jwt_rules());
             }
-            cmd.envs(opts.env.iter().copied());
             let child = cmd
                 .env("AWS_LAMBDA_RUNTIME_API", format!("http://127.0.0.1:{limited_port}/.rt/{f}"))
                 .env("AWS_LAMBDA_FUNCTION_NAME", f)
@@ -226,12 +229,13 @@ impl Stack {
                 .env("HMS_API_BASE_URL", hms.api())
                 .env("ALLOWED_ROLES", opts.allowed_roles)
                 .env("AWS_ENDPOINT_URL_SECRETS_MANAGER", &sm_endpoint)
-                .env("AWS_ENDPOINT_URL_DYNAMODB", dynalite_endpoint())
+                .env("AWS_ENDPOINT_URL_DYNAMODB", opts.dynamodb_endpoint.clone().unwrap_or_else(dynalite_endpoint))
                 .env("EVENTS_TABLE", &events_table)
                 .env("AWS_REGION", "us-east-1")
                 .env("AWS_ACCESS_KEY_ID", "testing")
                 .env("AWS_SECRET_ACCESS_KEY", "testing")
                 .env("RUST_LOG", opts.rust_log)
+                .envs(opts.env.iter().copied())
                 .stdin(Stdio::null())
                 .stdout(log.try_clone().unwrap())
                 .stderr(log)

@@ -148,7 +148,12 @@ pub async fn build_report(
     }
     let gzip_bytes = gzip.len();
     let outcome = store.put_report(closed, generation, &BuiltReport { gzip, events }).await?;
-    tracing::info!(session_id = %closed.session_id, events, outcome = ?std::mem::discriminant(&outcome), bytes = json.len(), gzip = gzip_bytes, "attendance report built");
+    let kept = match &outcome {
+        ReportWrite::Kept => "kept",
+        ReportWrite::Superseded => "superseded",
+        ReportWrite::Smaller(_) => "smaller",
+    };
+    tracing::info!(session_id = %closed.session_id, events, outcome = kept, bytes = json.len(), gzip = gzip_bytes, "attendance report built");
     match outcome {
         ReportWrite::Kept | ReportWrite::Superseded => Ok(json),
         ReportWrite::Smaller(kept) => {
@@ -238,7 +243,8 @@ pub async fn build_queued(
         if queued_at > now - settle {
             break;
         }
-        if let Some(item) = store.report(&closed).await? {
+        // A report built at its item's generation since it was queued (on a read) is not built again.
+        if let Some(item) = store.report(&closed).await?.filter(|item| !item.is_fresh()) {
             build_report(store, &closed, &item.generation, now).await?;
             built += 1;
         }

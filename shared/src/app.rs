@@ -174,8 +174,8 @@ pub async fn run_reconcile(built: Built<Reconcile>) -> Result<(), lambda_http::E
     use lambda_http::lambda_runtime::{LambdaEvent, service_fn};
     retain_freed_memory();
     let built: &'static Built<Reconcile> = Box::leak(Box::new(built));
-    let runtime = lambda_http::lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<serde_json::Value>| async move {
+    let runtime =
+        lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
             let r = match built {
                 Ok(r) => r,
                 Err(errors) => {
@@ -187,36 +187,32 @@ pub async fn run_reconcile(built: Built<Reconcile>) -> Result<(), lambda_http::E
             let deadline = invocation_deadline(event.context.deadline, chrono::Utc::now().timestamp_millis())
                 .unwrap_or_else(|| tokio::time::Instant::now() + RECONCILE_RUN_BUDGET);
             let invocation = Invocation::new(event.context.request_id, event.context.xray_trace_id, Some(deadline));
-            let outcome = invocation
-                .scope(crate::reconcile::run(
-                    &r.log,
-                    r.table.as_ref(),
-                    r.table.as_ref(),
-                    &r.settings,
-                    chrono::Utc::now(),
-                    deadline,
-                ))
-                .await;
-            match outcome {
-                Ok(report) if report.given_up == 0 => {
-                    tracing::info!(report = %serde_json::to_string(&report).unwrap_or_default(), "reconcile run");
-                    Ok(report)
-                }
-                Ok(report) => {
-                    tracing::error!(report = %serde_json::to_string(&report).unwrap_or_default(), "reconcile run gave events up");
-                    Err(lambda_http::Error::from(format!(
-                        "{} webhook events given up after the replays",
-                        report.given_up
-                    )))
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, code = e.code().as_str(), "reconcile run failed: the next run takes up from the checkpoint");
-                    Err(lambda_http::Error::from(e.to_string()))
-                }
-            }
-        },
-    ));
+            // Inside the invocation's scope, so each line it logs carries the request id.
+            invocation.scope(reconcile_once(r, deadline)).await
+        }));
     Box::pin(runtime).await
+}
+
+/// One reconcile run, logged: its report, or why it failed (which fails the invocation).
+async fn reconcile_once(
+    r: &Reconcile,
+    deadline: tokio::time::Instant,
+) -> Result<crate::reconcile::RunReport, lambda_http::Error> {
+    let now = chrono::Utc::now();
+    match crate::reconcile::run(&r.log, r.table.as_ref(), r.table.as_ref(), &r.settings, now, deadline).await {
+        Ok(report) if report.given_up == 0 => {
+            tracing::info!(report = %serde_json::to_string(&report).unwrap_or_default(), "reconcile run");
+            Ok(report)
+        }
+        Ok(report) => {
+            tracing::error!(report = %serde_json::to_string(&report).unwrap_or_default(), "reconcile run gave events up");
+            Err(lambda_http::Error::from(format!("{} webhook events given up after the replays", report.given_up)))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, code = e.code().as_str(), "reconcile run failed: the next run takes up from the checkpoint");
+            Err(lambda_http::Error::from(e.to_string()))
+        }
+    }
 }
 
 /// How long raw events and reports live (`EVENT_RETENTION_DAYS`, `REPORT_RETENTION_DAYS`).

@@ -44,9 +44,8 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, PutRequest, ReturnValue, WriteRequest};
 
-use super::{BuiltReport, ClosedSession, EventRecord, StoredReport, stamp, unavailable};
+use super::unavailable;
 use crate::error::ApiError;
-use crate::time::parse_rfc3339;
 use crate::tls::Roots;
 
 /// One item: attribute names and values.
@@ -127,98 +126,8 @@ fn keys(pk: String, sk: String) -> Item {
     Item::from([(PARTITION_KEY.to_string(), AttributeValue::S(pk)), (SORT_KEY.to_string(), AttributeValue::S(sk))])
 }
 
-fn session_pk(session_id: &str) -> String {
-    format!("SESSION#{session_id}")
-}
-
-fn room_pk(room_id: &str) -> String {
-    format!("ROOM#{room_id}")
-}
-
-/// Shard `shard` of session `session_id`'s partitions.
-fn shard_pk(session_id: &str, shard: u32) -> String {
-    format!("SESSION#{session_id}#{shard:02}")
-}
-
-/// The keys an event is kept under: in its shard of its session's partitions when it names a
-/// session.
-fn event_keys(event_id: &str, session_id: Option<&str>) -> (String, String) {
-    match session_id {
-        Some(session) => (shard_pk(session, super::shard_of(event_id)), format!("{EVENT_PREFIX}{event_id}")),
-        None => (format!("{EVENT_PREFIX}{event_id}"), "EVENT".into()),
-    }
-}
-
 fn epoch(t: chrono::DateTime<chrono::Utc>) -> AttributeValue {
     AttributeValue::N(t.timestamp().to_string())
-}
-
-fn event_item(event: &EventRecord<'_>) -> Item {
-    let (pk, sk) = event_keys(event.id, event.session_id);
-    let mut item = keys(pk, sk);
-    item.insert("type".into(), s(event.kind));
-    item.insert(BODY.into(), s(&String::from_utf8_lossy(event.body)));
-    item.insert("received_at".into(), s(&stamp(event.received_at)));
-    item.insert(TTL_ATTRIBUTE.into(), AttributeValue::N(event.expires_at.timestamp().to_string()));
-    for (name, value) in [("room_id", event.room_id), ("session_id", event.session_id)] {
-        if let Some(v) = value {
-            item.insert(name.into(), s(v));
-        }
-    }
-    item
-}
-
-fn describe(closed: &ClosedSession, item: &mut Item) {
-    item.insert("room_id".into(), s(&closed.room_id));
-    item.insert("session_id".into(), s(&closed.session_id));
-    item.insert("started_at".into(), s(&stamp(closed.started_at)));
-    if let Some(t) = closed.stopped_at {
-        item.insert("stopped_at".into(), s(&stamp(t)));
-    }
-}
-
-/// The closed item (`pk` the session's) or a shard's marker, living until `until`.
-fn closed_item(pk: String, closed: &ClosedSession, until: chrono::DateTime<chrono::Utc>) -> Item {
-    let mut item = keys(pk, CLOSED_SK.into());
-    describe(closed, &mut item);
-    item.insert(TTL_ATTRIBUTE.into(), epoch(until));
-    item
-}
-
-/// The queue item of a report to build, queued at `at`.
-fn queue_item(closed: &ClosedSession, at: chrono::DateTime<chrono::Utc>) -> Item {
-    let mut item = keys(BUILD_QUEUE_PK.into(), format!("{}#{}", stamp(at), closed.session_id));
-    describe(closed, &mut item);
-    item.insert("queued_at".into(), s(&stamp(at)));
-    item
-}
-
-/// From a closed-session or a report item.
-fn closed_from(item: &Item) -> Option<ClosedSession> {
-    Some(ClosedSession {
-        room_id: text(item, "room_id")?.to_string(),
-        session_id: text(item, "session_id")?.to_string(),
-        started_at: parse_rfc3339(text(item, "started_at")?)?,
-        stopped_at: text(item, "stopped_at").and_then(parse_rfc3339),
-    })
-}
-
-fn report_keys(closed: &ClosedSession) -> (String, String) {
-    (room_pk(&closed.room_id), closed.report_key().0)
-}
-
-fn report_from(item: &Item) -> Result<StoredReport, ApiError> {
-    let closed = closed_from(item).ok_or_else(|| ApiError::Internal("a report item without its session".into()))?;
-    let built = item.get(REPORT).and_then(|v| v.as_b().ok()).map(|gzip| BuiltReport {
-        gzip: gzip.as_ref().to_vec(),
-        events: item.get(EVENTS).and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok()).unwrap_or_default(),
-    });
-    Ok(StoredReport {
-        closed,
-        generation: text(item, GENERATION).unwrap_or_default().to_string(),
-        built,
-        built_generation: text(item, BUILT_GEN).map(str::to_string),
-    })
 }
 
 /// The events table as the functions use it. Clones share one SDK client, which is built on the
@@ -461,7 +370,6 @@ async fn conditional(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::fixtures::{R1, S1, closed, t};
 
     #[test]
     fn sdk_config_carries_the_region_timeouts_retries_and_the_transport() {
@@ -472,53 +380,5 @@ mod tests {
         assert_eq!(timeouts.operation_timeout(), Some(DYNAMODB_OPERATION_TIMEOUT));
         assert_eq!(config.retry_config().unwrap().max_attempts(), 3);
         assert!(config.http_client().is_some(), "reqwest, not a second HTTP stack");
-    }
-
-    #[test]
-    fn an_event_is_kept_in_its_sessions_partition_with_its_body_as_sent() {
-        let body = br#"{"id":"e1","type":"peer.leave.success"}"#;
-        let event = EventRecord {
-            id: "e1",
-            kind: "peer.leave.success",
-            room_id: Some(R1),
-            session_id: Some(S1),
-            body,
-            received_at: t("10:00:00"),
-            expires_at: t("10:00:00") + chrono::TimeDelta::days(90),
-        };
-        let item = event_item(&event);
-        assert_eq!(item[PARTITION_KEY], s(&format!("SESSION#{S1}#{:02}", crate::store::shard_of("e1"))));
-        assert_eq!(item[SORT_KEY], s("EVENT#e1"));
-        assert_eq!(item[BODY], s(std::str::from_utf8(body).unwrap()));
-        assert_eq!(item["type"], s("peer.leave.success"));
-        assert_eq!(item["room_id"], s(R1));
-        assert_eq!(item[TTL_ATTRIBUTE], AttributeValue::N((t("10:00:00").timestamp() + 90 * 86_400).to_string()));
-        let no_session = event_item(&EventRecord { session_id: None, room_id: None, ..event });
-        assert_eq!((&no_session[PARTITION_KEY], &no_session[SORT_KEY]), (&s("EVENT#e1"), &s("EVENT")));
-        assert!(!no_session.contains_key("room_id"));
-    }
-
-    #[test]
-    fn report_closed_and_queue_items_read_back_as_written() {
-        let until = t("12:00:00");
-        let item = closed_item(session_pk(S1), &closed(), until);
-        assert_eq!(closed_from(&item), Some(closed()));
-        assert_eq!(item[TTL_ATTRIBUTE], epoch(until));
-        let (pk, sk) = report_keys(&closed());
-        assert_eq!((pk, sk), (format!("ROOM#{R1}"), format!("REPORT#2026-11-27T10:00:00.000Z#{S1}")));
-        let mut marked = keys("p".into(), "s".into());
-        describe(&closed(), &mut marked);
-        marked.insert(GENERATION.into(), s("g1"));
-        let read = report_from(&marked).unwrap();
-        assert_eq!((read.generation.as_str(), read.built, read.built_generation), ("g1", None, None));
-        marked.insert(REPORT.into(), AttributeValue::B(vec![1, 2, 3].into()));
-        marked.insert(EVENTS.into(), AttributeValue::N("7".into()));
-        marked.insert(BUILT_GEN.into(), s("g1"));
-        let read = report_from(&marked).unwrap();
-        assert_eq!(read.built, Some(BuiltReport { gzip: vec![1, 2, 3], events: 7 }));
-        assert!(read.is_fresh());
-        let queued = queue_item(&closed(), until);
-        assert_eq!(queued[SORT_KEY], s(&format!("2026-11-27T12:00:00.000Z#{S1}")));
-        assert_eq!(closed_from(&queued), Some(closed()));
     }
 }

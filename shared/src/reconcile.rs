@@ -82,7 +82,10 @@ pub struct RunReport {
     /// read instead.
     pub gap_before: Option<DateTime<Utc>>,
     pub windows_checked: u32,
+    /// Failed deliveries in the windows checked (100ms's count).
     pub failed_deliveries_seen: u64,
+    /// Events found missing among the deliveries read (at most [`MAX_LOG_PAGES`] pages a check:
+    /// one missing is enough to replay the whole window).
     pub missing: u64,
     pub replays_started: u32,
     pub replays_finished: u32,

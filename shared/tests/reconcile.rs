@@ -88,6 +88,8 @@ impl WebhookLog for Log {
             let sent = self.sent.lock().unwrap();
             sent.iter()
                 .filter(|s| s.failed && s.at >= window.start && s.at <= window.end)
+                .skip(offset as usize)
+                .take(hms_shared::hms::analytics::REPLAY_LIMIT as usize)
                 .map(|s| {
                     let mut v: serde_json::Value = serde_json::from_slice(&s.body).unwrap();
                     v["is_replay"] = json!(true);
@@ -259,4 +261,19 @@ async fn the_run_builds_the_reports_queued_before_the_settle_time() {
     let report = run(&log, store.as_ref(), store.as_ref(), &settings(), at("11:06:00"), soon()).await.unwrap();
     assert_eq!(report.reports_built, 1);
     assert!(store.queued_builds(5).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_window_of_more_than_50000_failed_deliveries_is_replayed_in_offset_steps() {
+    let log = Log::default();
+    for n in 0..50_001 {
+        log.send(&format!("f{n}"), "peer.join.success", at("10:00:00") + TimeDelta::milliseconds(n), true);
+    }
+    let store = log.store.clone();
+    let long = tokio::time::Instant::now() + Duration::from_secs(300);
+    let report = run(&log, store.as_ref(), store.as_ref(), &settings(), at("12:00:00"), long).await.unwrap();
+    let offsets: Vec<u32> = log.replays.lock().unwrap().iter().map(|(_, offset)| *offset).collect();
+    assert_eq!(offsets, [0, 50_000], "one request per 50,000: {report:?}");
+    assert_eq!((report.replays_started, report.replays_finished, report.given_up), (2, 2, 0));
+    assert_eq!(checkpoint(&store).await.recovering, None, "the window passed once all were kept");
 }

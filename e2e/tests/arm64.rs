@@ -87,7 +87,20 @@ async fn the_arm64_bootstraps_sam_build_ships_answer() {
     let (status, history) = stack.get(&format!("/attendance-history?room_id={room_id}")).await;
     assert_eq!((status, history["count"].as_u64()), (200, Some(1)), "{history}");
     assert_eq!(history["reports"][0]["user_duration_list"][0]["duration"], 12.5);
+    // The functions no route serves, invoked as the schedule and API Gateway's authorizer do.
+    let header = hms_shared::webhooks::DEFAULT_HEADER_NAME;
+    let request = json!({"version": "2.0", "type": "REQUEST", "headers": {header: stack.webhook_secret},
+        "requestContext": {"http": {"method": "POST", "path": "/webhooks/100ms", "sourceIp": "34.100.213.146"}}});
+    let (ok, verdict) = stack.invoke("webhook-authorizer", &request).await;
+    assert_eq!((ok, verdict), (true, json!({"isAuthorized": true})));
+    let (ok, run) = stack.invoke("reconcile", &json!({"source": "aws.events"})).await;
+    assert!(ok && run["given_up"] == 0, "{run}");
     for (_, binary) in BUILT {
-        assert!(stack.log_lines(binary, r#""message":"request""#) >= 1, "{binary}:\n{}", stack.log(binary));
+        let line = match binary {
+            "reconcile" => r#""message":"reconcile run""#,
+            "webhook-authorizer" => r#""message":"credentials read"#,
+            _ => r#""message":"request""#,
+        };
+        assert!(stack.log_lines(binary, line) >= 1, "{binary}:\n{}", stack.log(binary));
     }
 }

@@ -134,7 +134,13 @@ async fn load(checkpoints: &dyn Checkpoints, start: DateTime<Utc>) -> Result<(Ch
             Ok(cp) => Ok((cp, Some(version))),
             Err(e) => Err(ApiError::Internal(format!("reconcile's checkpoint does not read back: {e}"))),
         },
-        None => Ok((Checkpoint { through: start, recovering: None }, None)),
+        // Saved at once: a first run cut short leaves the next its starting point, not its own
+        // (later) one, which would skip what lies between.
+        None => {
+            let first = Checkpoint { through: start, recovering: None };
+            let version = save(checkpoints, &first, None).await?;
+            Ok((first, version))
+        }
     }
 }
 

@@ -159,13 +159,16 @@ async fn a_report_is_kept_only_while_its_generation_holds_never_shrinks_and_page
     assert!(!stale.is_fresh() && stale.built == Some(report.clone()), "a stale report is kept");
     let fewer = BuiltReport { gzip: vec![9], events: 1 };
     assert_eq!(table.put_report(&early, "g3", &fewer).await.unwrap(), ReportWrite::Smaller(report.clone()));
-    assert_eq!(table.report(&early).await.unwrap().unwrap().built, Some(report.clone()), "never shrinks");
+    let kept = table.report(&early).await.unwrap().unwrap();
+    assert_eq!(kept.built, Some(report.clone()), "never shrinks");
+    assert!(kept.is_fresh(), "and stands for this generation: reads serve it without building");
+    table.mark_stale(&early, "g3", now + chrono::TimeDelta::seconds(3)).await.unwrap();
     let more = BuiltReport { gzip: vec![7, 7], events: 5 };
     assert_eq!(table.put_report(&early, "g3", &more).await.unwrap(), ReportWrite::Kept);
 
     let (queued, at) = table.queued_builds(10).await.unwrap().remove(0);
     assert!(table.unqueue_build(&queued, at).await.unwrap());
-    assert_eq!(table.queued_builds(10).await.unwrap().len(), 2, "each request for a build is queued");
+    assert_eq!(table.queued_builds(10).await.unwrap().len(), 3, "each request for a build is queued");
 
     table.close_session(&late, "g4", lives(), now).await.unwrap();
     let (first, next) = table.report_page(R1, 1, None).await.unwrap();

@@ -158,7 +158,9 @@ async fn a_report_never_shrinks_when_its_raw_events_have_gone() {
     deliver(&store, &late).await;
     let json = session_report(&store, R1, S1, t("12:00:00")).await.unwrap().unwrap();
     assert_eq!(user_ids(&json), ["p1", "p2", "p3"], "the kept report, not one built of a single event");
-    assert_eq!(store.report(&closed()).await.unwrap().unwrap().built, Some(full), "still kept as it was");
+    let kept = store.report(&closed()).await.unwrap().unwrap();
+    assert_eq!(kept.built, Some(full), "still kept as it was");
+    assert!(kept.is_fresh(), "and served as it is from now on, without a build on each read");
 }
 
 #[tokio::test]

@@ -299,7 +299,10 @@ impl Store for MemoryStore {
     ) -> StoreFuture<'a, ReportWrite> {
         self.with(|t| match t.reports.get_mut(&closed.room_id).and_then(|r| r.get_mut(&closed.report_key())) {
             Some(current) if current.generation == generation => match &current.built {
-                Some(kept) if kept.events > report.events => ReportWrite::Smaller(kept.clone()),
+                Some(kept) if kept.events > report.events => {
+                    current.built_generation = Some(generation.to_string());
+                    ReportWrite::Smaller(kept.clone())
+                }
                 _ => {
                     current.built = Some(report.clone());
                     current.built_generation = Some(generation.to_string());

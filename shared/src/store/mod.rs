@@ -157,7 +157,8 @@ pub enum ReportWrite {
     /// The item was asked to build again since this build began (or is gone): nothing written.
     Superseded,
     /// The report kept has more events than this build found (raw events have expired since):
-    /// it stays, and this is it.
+    /// it stays, now as the report of this generation (reads serve it without building), and
+    /// this is it.
     Smaller(BuiltReport),
 }
 

@@ -250,6 +250,9 @@ impl Store for EventsTable {
                 Some(StoredReport { generation: now_at, built: Some(kept), .. })
                     if now_at == generation && kept.events > report.events =>
                 {
+                    // The kept report stands for this generation: reads serve it without building.
+                    let fields = vec![(BUILT_GEN, s(generation)), (GENERATION, s(generation))];
+                    self.set((pk, sk), fields, Some("#n1 = :v1")).await?;
                     Ok(ReportWrite::Smaller(kept))
                 }
                 _ => Ok(ReportWrite::Superseded),

@@ -128,6 +128,10 @@ async fn the_biggest_class_ends_within_seconds_and_nothing_is_throttled_or_lost(
     }
     let mut latencies: Vec<Duration> = answers.iter().map(|a| a.3).collect();
     latencies.sort();
+    // 100ms gives a delivery up after a timeout it does not document; the emulator's is 10 s. No
+    // delivery may be answered after it (a limit, like Lambda's: the figures are in BENCHMARKS.md).
+    let slowest = *latencies.last().unwrap();
+    assert!(slowest < hms_test_support::WEBHOOK_ATTEMPT_TIMEOUT, "a delivery answered after {slowest:?}");
     let (writes, reads) = (counted.writes_by_partition(), counted.reads_by_partition());
     let hottest_write = writes.iter().max_by_key(|(_, n)| **n).map(|(pk, n)| (pk.clone(), *n)).unwrap();
     let hottest_read = reads.iter().max_by_key(|(_, n)| **n).map(|(pk, n)| (pk.clone(), *n)).unwrap();

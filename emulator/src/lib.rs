@@ -42,6 +42,8 @@ mod room_codes;
 mod rooms;
 mod sessions;
 mod webhooks;
+/// How long one webhook delivery attempt may take before it counts as failed (100ms does not say).
+pub use webhooks::ATTEMPT_TIMEOUT as WEBHOOK_ATTEMPT_TIMEOUT;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -33,7 +33,7 @@ use crate::{APP_ID, CUSTOMER_ID, Emulator, Inner, api_error};
 /// after the second.
 pub const RETRY_DELAYS: [Duration; 3] = [Duration::from_secs(1), Duration::from_secs(3), Duration::from_secs(10)];
 /// How long one attempt may take.
-const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Replays go out at 10 events a second.
 const REPLAY_INTERVAL: Duration = Duration::from_millis(100);
 

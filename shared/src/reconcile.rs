@@ -7,8 +7,9 @@
 //! never further back than the log's 30 days), looks each failed delivery's event up in the
 //! table, and when one is missing asks 100ms to replay the window's failed deliveries (50,000 a
 //! request, `offset` for more; 10 events a second), follows the workflow to its end (across runs:
-//! it is kept in the checkpoint), then checks the window again. A window is passed only when
-//! every failed delivery's event is kept, or after `max_tries` replays that left some missing:
+//! it is kept in the checkpoint), then checks the window again; what a replay left missing is
+//! replayed again by the next run. A window is passed only when every failed delivery's event is
+//! kept, or after `max_tries` replays, one a run, that left some missing:
 //! those are reported (an error line naming them, an outcome item, and the run fails, which the
 //! template's alarm watches), never dropped silently. The checkpoint is saved after each step, so
 //! a run cut short (timeout, 429 "retry after 45 seconds", 503) is taken up by the next.
@@ -177,6 +178,9 @@ pub async fn run<L: WebhookLog>(
         cp = Checkpoint { through: earliest, recovering: None };
     }
     let horizon = now - settings.settle;
+    // A replay that ended in this run and left events missing is tried again by the next run, not
+    // at once: our endpoint may still be down, and the tries are meant to span runs.
+    let mut replay_ended = false;
     while Instant::now() < deadline {
         let Some(mut recovery) = cp.recovering.clone() else {
             if cp.through >= horizon {
@@ -204,6 +208,7 @@ pub async fn run<L: WebhookLog>(
                 continue;
             }
             report.replays_finished += 1;
+            replay_ended = true;
             let outcome = serde_json::json!({
                 "workflow_id": replay.workflow_id.as_str(), "window": recovery.window, "offset": replay.offset,
                 "started_at": replay.started_at, "status": state.finished,
@@ -240,6 +245,14 @@ pub async fn run<L: WebhookLog>(
             continue;
         }
         report.missing += missing;
+        if replay_ended {
+            tracing::warn!(
+                missing,
+                tries = recovery.tries,
+                "webhook events still missing after a replay: the next run tries again"
+            );
+            break;
+        }
         if recovery.tries >= settings.max_tries {
             tracing::error!(missing, tries = recovery.tries, events = ?named, start = %recovery.window.start, end = %recovery.window.end, "webhook deliveries given up: still missing after the replays");
             let outcome = serde_json::json!({"given_up": missing, "events": named, "window": recovery.window, "tries": recovery.tries});

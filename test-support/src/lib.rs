@@ -25,6 +25,7 @@ pub use fake_hms::FakeHms;
 pub use fixtures::{answer, event, example, get, post, token_claims, with_claims};
 pub use garbled::{GARBAGE, Garbled};
 pub use handle::Handle;
+pub use hms_emulator::WEBHOOK_ATTEMPT_TIMEOUT;
 pub use moto::{create_secret, fresh_secret, moto_endpoint, put_secret, secret_json, sm_client, webhook_secret_json};
 pub use sources::SwappableSource;
 

@@ -132,7 +132,7 @@ pub(crate) async fn guard(emu: &Emulator, route: &str, headers: &HeaderMap) -> R
     }
     let Some(token) = token else {
         emu.lock().auth_failures += 1;
-        return Err(api_error(StatusCode::UNAUTHORIZED, "Token validation error", &["not found"]));
+        return Err(refused(route, "not found"));
     };
     let (secret, key) = {
         let s = emu.lock();
@@ -140,9 +140,19 @@ pub(crate) async fn guard(emu: &Emulator, route: &str, headers: &HeaderMap) -> R
     };
     if let Err(why) = verify(&token, &secret, &key, "management") {
         emu.lock().auth_failures += 1;
-        return Err(api_error(StatusCode::UNAUTHORIZED, "Token validation error", &[&why]));
+        return Err(refused(route, &why));
     }
     Ok(())
+}
+
+/// 100ms's answer to a request without a valid management token: 401 `Token validation error`,
+/// except on the analytics API, whose docs give 403 `insufficient permissions` for it.
+fn refused(route: &str, why: &str) -> Response {
+    if route.contains(" /analytics/") {
+        api_error(StatusCode::FORBIDDEN, "insufficient permissions", &[why])
+    } else {
+        api_error(StatusCode::UNAUTHORIZED, "Token validation error", &[why])
+    }
 }
 
 /// An auth token as 100ms mints one for a room code: `type: "app"`, version 2, for one room,

@@ -63,9 +63,23 @@ async fn management_tokens_are_checked_as_100ms_does() {
         assert_eq!(s, 401, "{what}: {body}");
         assert_eq!(body["code"], 401);
     }
-    assert_eq!(emu.with_token("GET", "/rooms", None, Some(&jwt(base, SECRET))).await.0, 200);
+    assert_eq!(emu.with_token("GET", "/rooms", None, Some(&jwt(base.clone(), SECRET))).await.0, 200);
     let c = emu.control("GET", "counters", json!({})).await;
     assert_eq!(c["auth_failures"], 8);
+    // The analytics API answers an invalid or missing token with 403 `insufficient permissions`
+    // (100ms-api-beyond.md, 6.7), not the 401 of the rest.
+    let wrong = jwt(base.clone(), "another-secret");
+    for (method, path) in [
+        ("GET", "/analytics/webhooks"),
+        ("POST", "/analytics/webhooks/replay"),
+        ("GET", "/analytics/webhooks/replay/some-workflow"),
+    ] {
+        for token in [Some(wrong.as_str()), None] {
+            let (s, body) = emu.with_token(method, path, Some(json!({})), token).await;
+            assert_eq!((s, body["message"].as_str()), (403, Some("insufficient permissions")), "{method} {path}");
+        }
+    }
+    assert_eq!(emu.with_token("GET", "/analytics/webhooks", None, Some(&jwt(base, SECRET))).await.0, 200);
 }
 
 #[tokio::test]

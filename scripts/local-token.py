@@ -1,39 +1,51 @@
-"""Mints a token for scripts/run.sh --jwt's local JWT authorizer (HS256 with the run's key, from
-target/local-jwt.env): the stand-in for your identity provider's tokens.
+"""Signs a user of scripts/run.sh --jwt in (moto's Cognito, the pool in target/local-cognito.json) and
+prints the token an app sends to this API: the access token, or with --id the ID token.
 
-  python3 scripts/local-token.py SUB [GROUP ...]     e.g.  local-token.py alice teachers
+  python3 scripts/local-token.py EMAIL [--password PASSWORD] [--id]
 
-Groups go in cognito:groups: admin (runs every room), teachers (creates rooms and asks for host
-tokens), none (a signed-in user). Valid for an hour. Standard library only.
+  e.g.  curl -H "Authorization: Bearer $(python3 scripts/local-token.py teacher@class.test)" ...
+
+The users: admin@class.test (group admins: runs every room), teacher@class.test (teachers: creates
+rooms, asks for host tokens), student1@class.test and student2@class.test (no group). The password
+defaults to the one run.sh made for them. Standard library only: InitiateAuth is Cognito's public,
+unsigned call, as a mobile app makes it.
 """
-import base64
-import hashlib
-import hmac
+import argparse
 import json
 import pathlib
 import sys
-import time
-
-
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+import urllib.error
+import urllib.request
 
 
 def main():
-    if len(sys.argv) < 2:
-        sys.exit(__doc__)
-    env_file = pathlib.Path(__file__).resolve().parent.parent / "target" / "local-jwt.env"
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("email")
+    parser.add_argument("--password")
+    parser.add_argument("--id", action="store_true", help="print the ID token instead of the access token")
+    args = parser.parse_args()
+    path = pathlib.Path(__file__).resolve().parent.parent / "target" / "local-cognito.json"
     try:
-        env = dict(line.split("=", 1) for line in env_file.read_text().split("\n") if "=" in line)
+        config = json.loads(path.read_text())
     except FileNotFoundError:
-        sys.exit(f"{env_file} is missing: start scripts/run.sh --jwt first")
-    now = int(time.time())
-    claims = {"sub": sys.argv[1], "iss": env["ISSUER"], "aud": env["AUDIENCE"], "iat": now, "exp": now + 3600,
-              "cognito:groups": sys.argv[2:]}
-    head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-    body = b64(json.dumps(claims).encode())
-    sig = hmac.new(env["KEY"].encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
-    print(f"{head}.{body}.{b64(sig)}")
+        sys.exit(f"{path} is missing: start scripts/run.sh --jwt first")
+    body = {"ClientId": config["client_id"], "AuthFlow": "USER_PASSWORD_AUTH",
+            "AuthParameters": {"USERNAME": args.email, "PASSWORD": args.password or config["password"]}}
+    req = urllib.request.Request(config["endpoint"] + "/", data=json.dumps(body).encode(), method="POST", headers={
+        "X-Amz-Target": "AWSCognitoIdentityProviderService.InitiateAuth",
+        "Content-Type": "application/x-amz-json-1.1",
+    })
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            answer = json.load(resp)
+    except urllib.error.HTTPError as e:
+        sys.exit(f"sign-in refused: {e.code} {e.read().decode(errors='replace')}")
+    except urllib.error.URLError as e:
+        sys.exit(f"Cognito (moto) at {config['endpoint']} is not answering ({e.reason}): is run.sh --jwt running?")
+    result = answer.get("AuthenticationResult")
+    if not result:
+        sys.exit(f"sign-in needs a further step ({answer.get('ChallengeName')}): not supported here")
+    print(result["IdToken"] if args.id else result["AccessToken"])
 
 
 if __name__ == "__main__":

@@ -14,10 +14,13 @@
 # /webhooks/100ms carry the header x-100ms-webhook-secret with the WEBHOOK_SECRET the banner shows
 # (generated unless given).
 #
-# --jwt: callers must sign in, as behind the deployed API's JWT authorizer. local-api verifies
-# tokens (HS256 with a key made for this run, kept in target/local-jwt.env; mint one with
-# scripts/local-token.py SUB [GROUP ...]) and the functions run with CALLER_AUTH=jwt: admins have
-# cognito:groups containing admin, creators and hosts teachers (docs/authorization.md).
+# --jwt: callers must sign in, as behind the deployed API's JWT authorizer with the template's own
+# user pool. It starts moto's Cognito with a pool like the template's and a class's users (an
+# admin, a teacher, two students: scripts/local-cognito.py, into target/local-cognito.json), and
+# local-api verifies tokens as API Gateway does (RS256 against the pool's JWKS, iss, aud or
+# client_id, exp). A token: scripts/local-token.py EMAIL. The functions run with CALLER_AUTH=jwt:
+# admins are in the group admins, creators and hosts in teachers (docs/sign-in.md). It installs
+# the full set of Python tools (moto) the first time (scripts/setup.sh).
 #   PORT (9000)  EMULATOR_PORT (8910)  WATCH_PORT (cargo lambda watch, behind local-api: a free one)
 set -euo pipefail
 jwt=false
@@ -30,7 +33,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
 started=$SECONDS
-scripts/setup.sh --run
+if [ "$jwt" = true ]; then scripts/setup.sh; else scripts/setup.sh --run; fi
 export PATH="$PWD/.venv/bin:$PATH"
 PORT=${PORT:-9000}
 EMULATOR_PORT=${EMULATOR_PORT:-8910}
@@ -116,11 +119,11 @@ if [ "$jwt" = true ]; then
   grep -v '^#' tools/local-jwt-rules.env | while IFS='=' read -r name value; do
     if [ -n "$name" ]; then printf '%s="%s"\n' "$name" "$value"; fi
   done >>"$envfile"
-  LOCAL_JWT_KEY=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
-  export LOCAL_JWT_KEY
-  printf 'KEY=%s\nISSUER=http://127.0.0.1:%s/local-issuer\nAUDIENCE=local-app\n' "$LOCAL_JWT_KEY" "$PORT" \
-    >target/local-jwt.env
-  front_door=(--jwt-issuer "http://127.0.0.1:$PORT/local-issuer" --jwt-audience local-app --jwt-key-env LOCAL_JWT_KEY)
+  start_moto target/moto.log
+  pids+=("$MOTO_PID")
+  .venv/bin/python3 scripts/local-cognito.py "$MOTO_ENDPOINT" target/local-cognito.json
+  cognito() { .venv/bin/python3 -c "import json,sys; print(json.load(open('target/local-cognito.json'))[sys.argv[1]])" "$1"; }
+  front_door=(--jwt-issuer "$(cognito issuer)" --jwt-audience "$(cognito client_id)" --jwt-discovery "$(cognito discovery)")
 fi
 
 cargo lambda watch --locked -A 127.0.0.1 -P "$WATCH_PORT" --env-file "$envfile" >target/cargo-lambda-watch.log 2>&1 &
@@ -161,12 +164,16 @@ INFO
 if [ "$mode" = "the local 100ms emulator" ]; then
   cat <<INFO
   100ms emulator: http://127.0.0.1:$EMULATOR_PORT/v2 (control API: http://127.0.0.1:$EMULATOR_PORT/_emulator)
-Try it: scripts/walkthrough.sh
 INFO
+  # The walkthrough calls as an open API does (no tokens).
+  if [ "$jwt" = false ]; then echo "Try it: scripts/walkthrough.sh"; fi
 fi
 if [ "$jwt" = true ]; then
   cat <<INFO
-Callers sign in (--jwt): send Authorization: Bearer \$(python3 scripts/local-token.py <sub> [admin|teachers])
+Callers sign in (--jwt), with moto's Cognito at $MOTO_ENDPOINT (pool $(cognito user_pool_id)):
+  admin@class.test (admins), teacher@class.test (teachers), student1@class.test, student2@class.test
+  password: in target/local-cognito.json. A token: python3 scripts/local-token.py teacher@class.test
+  then send Authorization: Bearer <token> (docs/sign-in.md)
 INFO
 fi
 echo "Logs: target/cargo-lambda-watch.log (the functions), target/local-api.log, target/emulator.log. Ctrl-C stops everything."

@@ -4,7 +4,7 @@
 # README's local commands verbatim, the attendance page in Debian's Chromium, the arm64 binaries
 # under qemu-user, and sam local (offline).
 # Sets up what it needs (scripts/setup.sh; as root, Debian packages through apt, pinned) and
-# starts the services the tests use: moto's Secrets Manager server and dynalite (DynamoDB) here;
+# starts the services the tests use: moto's server (Secrets Manager, Cognito) and dynalite (DynamoDB) here;
 # the tests start the 100ms emulator and, for the end-to-end tests, cargo-lambda's Runtime API
 # with the release binaries; scripts/run.sh and scripts/sam-local.sh start and stop their own.
 #
@@ -134,7 +134,7 @@ run "cfn-lint and sam validate --lint (template.yaml)" lint_template
 
 start_moto target/moto.log
 pids+=("$MOTO_PID")
-step "moto (Secrets Manager) on $MOTO_ENDPOINT"
+step "moto (Secrets Manager, and Cognito for the sign-in tests) on $MOTO_ENDPOINT"
 export MOTO_ENDPOINT AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
 unset AWS_PROFILE AWS_SESSION_TOKEN
 start_dynalite target/dynalite.log
@@ -197,6 +197,8 @@ attendance_page() {
 run "the attendance page in Debian's Chromium, headless (e2e/tests/attendance_page.rs)" attendance_page
 run "schemathesis against the local API (openapi.yaml)" scripts/schemathesis.sh
 run "README: its local commands, verbatim (scripts/readme-check.py)" python3 scripts/readme-check.py
+run "run.sh --jwt: sign in with moto's Cognito, forged, expired and other-client tokens refused (scripts/jwt-check.py)" \
+  .venv/bin/python3 scripts/jwt-check.py
 
 join arm64
 run "arm64: each bootstrap sam build made answers under qemu-user (e2e/tests/arm64.rs)" \

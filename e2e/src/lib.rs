@@ -8,6 +8,7 @@
 //! Needs cargo-lambda in `.venv/bin` (scripts/setup.sh); moto and the release binaries come from
 //! the test support (started or built when not given).
 
+pub mod cfn;
 pub mod partition_count;
 pub mod runtime_limit;
 
@@ -17,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub use hms_test_support::binaries::{FLOOR, FUNCTIONS, INVOKED, release_binaries, workspace_root};
+use hms_test_support::cognito::{Tokens, UserPool};
 use hms_test_support::dynalite::{create_events_table, dynalite_endpoint};
 use hms_test_support::forward::{Forward, Mode};
 use hms_test_support::{Backends, Hms, fresh_secret, moto_endpoint, put_secret, secret_json};
@@ -78,14 +80,10 @@ pub struct Options {
     /// Where the functions reach DynamoDB, when not dynalite itself (a proxy in front of it).
     pub dynamodb_endpoint: Option<String>,
     /// Callers sign in: the functions run with the local caller rules
-    /// (`tools/local-jwt-rules.env`), behind local-api's JWT authorizer
-    /// (tokens from [`Stack::token`]).
+    /// (`tools/local-jwt-rules.env`), behind local-api's JWT authorizer, which takes the tokens
+    /// of a user pool of the stack's own in moto's Cognito (users from [`Stack::sign_in`]).
     pub jwt: bool,
 }
-
-/// The issuer and audience of the tokens a `jwt` stack accepts.
-pub const JWT_ISSUER: &str = "https://issuer.e2e.local";
-pub const JWT_AUDIENCE: &str = "e2e-app";
 
 impl Default for Options {
     fn default() -> Self {
@@ -135,8 +133,8 @@ pub struct Stack {
     children: Vec<(String, Child)>,
     _runtime_limit: AbortOnDrop,
     _front_door: Option<AbortOnDrop>,
-    /// The key local-api's authorizer verifies tokens with (a `jwt` stack).
-    jwt_key: Option<String>,
+    /// The user pool callers sign in with (a `jwt` stack).
+    pub users: Option<UserPool>,
     log_dir: PathBuf,
     http: reqwest::Client,
 }
@@ -245,19 +243,20 @@ impl Stack {
             children.push((f.to_string(), child));
         }
         // With callers signing in, local-api's authorizer is the front door, as API Gateway's is.
-        let (api, front_door, jwt_key) = if opts.jwt {
-            let key = fresh_secret();
+        let (api, front_door, users) = if opts.jwt {
+            let pool = UserPool::create(name).await;
+            let authorizer = local_api::jwt::JwtAuthorizer::new(&pool.issuer, &pool.client_id, &pool.discovery);
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let api = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
             let router = local_api::router(local_api::LocalApi {
                 upstream: format!("http://127.0.0.1:{port}"),
                 http: reqwest::Client::builder().timeout(local_api::INTEGRATION_TIMEOUT).build().unwrap(),
-                jwt: Some(local_api::authorizer::JwtAuthorizer::new(key.as_bytes(), JWT_ISSUER, JWT_AUDIENCE)),
+                jwt: Some(Arc::new(authorizer)),
             });
             let task = tokio::spawn(async move {
                 axum::serve(listener, router).await.ok();
             });
-            (api, Some(AbortOnDrop(task)), Some(key))
+            (api, Some(AbortOnDrop(task)), Some(pool))
         } else {
             (format!("http://127.0.0.1:{port}"), None, None)
         };
@@ -265,7 +264,7 @@ impl Stack {
             api,
             lambda_api: format!("http://127.0.0.1:{port}"),
             _front_door: front_door,
-            jwt_key,
+            users,
             hms,
             access_key,
             secret,
@@ -293,17 +292,20 @@ impl Stack {
         self.call_as(None, method, path_and_query, body).await
     }
 
-    /// A token of the `jwt` stack's issuer for `sub`, in `groups` (`cognito:groups`), valid for
-    /// ten minutes.
-    pub fn token(&self, sub: &str, groups: &[&str]) -> String {
-        let key = self.jwt_key.as_ref().expect("a stack started with jwt");
-        let now = chrono::Utc::now().timestamp();
-        let claims = serde_json::json!({
-            "sub": sub, "iss": JWT_ISSUER, "aud": JWT_AUDIENCE, "iat": now, "exp": now + 600,
-            "cognito:groups": groups,
-        });
-        let header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
-        jsonwebtoken::encode(&header, &claims, &jsonwebtoken::EncodingKey::from_secret(key.as_bytes())).unwrap()
+    /// The user `name` of the `jwt` stack's pool (made on first use, in `groups`), signed in
+    /// through the app's client: its id and tokens.
+    pub async fn sign_in(&self, name: &str, groups: &[&str]) -> Tokens {
+        self.users.as_ref().expect("a stack started with jwt").sign_in(name, groups).await
+    }
+
+    /// The token an app sends for user `name` (its access token; see docs/sign-in.md).
+    pub async fn token(&self, name: &str, groups: &[&str]) -> String {
+        self.sign_in(name, groups).await.access_token
+    }
+
+    /// The id (`sub`) of user `name`, once signed in.
+    pub fn user_id(&self, name: &str) -> String {
+        self.users.as_ref().expect("a stack started with jwt").sub(name)
     }
 
     /// [`Stack::call_sized`] with `Authorization: Bearer <token>` when a token is given.

@@ -181,7 +181,7 @@ async fn a_host_sees_the_class_in_a_real_browser() {
                    "headers": {hms_shared::webhooks::DEFAULT_HEADER_NAME: stack.webhook_secret}}),
         )
         .await;
-    let teacher = stack.token("teacher-ada", &["teachers"]);
+    let teacher = stack.token("teacher-ada", &["teachers"]).await;
     let call = |method: &'static str, path: String, body: Option<Value>| {
         let (stack, teacher) = (&stack, teacher.clone());
         async move {
@@ -196,7 +196,8 @@ async fn a_host_sees_the_class_in_a_real_browser() {
     assert_eq!(status, 200, "{room}");
     let room_id = room["id"].as_str().unwrap().to_string();
     // Alice co-teaches: the room's owner grants her the host role (host roles are the room's people's).
-    let grant = json!({"room_id": room_id, "members": [{"user_id": "alice", "roles": ["host"]}]});
+    let alice = stack.sign_in("alice", &["teachers"]).await.sub;
+    let grant = json!({"room_id": room_id, "members": [{"user_id": alice, "roles": ["host"]}]});
     let (status, granted) = call("POST", "/room-members".into(), Some(grant)).await;
     assert_eq!(status, 200, "{granted}");
     let mut tokens = std::collections::BTreeMap::new();
@@ -206,7 +207,7 @@ async fn a_host_sees_the_class_in_a_real_browser() {
     {
         let body = json!({"room_id": room_id, "role": role}).to_string();
         let (status, body, _) =
-            stack.call_as(Some(&stack.token(user, groups)), "POST", "/auth-token", Some(&body)).await;
+            stack.call_as(Some(&stack.token(user, groups).await), "POST", "/auth-token", Some(&body)).await;
         assert_eq!(status, 200, "{body}");
         tokens.insert(user, body["token"].as_str().unwrap().to_string());
     }

@@ -6,6 +6,7 @@
 use std::fmt::Write;
 
 use hms_e2e::{Options, Stack};
+use hms_test_support::cognito;
 use serde_json::{Value, json};
 
 /// What a cell must answer.
@@ -60,7 +61,8 @@ impl Outcome {
     }
 }
 
-/// Who signs in: the token's `sub` and its `cognito:groups`.
+/// Who signs in: the user's name in the stack's user pool (moto's Cognito) and its groups
+/// (`cognito:groups` in its tokens).
 type Identity = (&'static str, &'static [&'static str]);
 
 /// The callers, in the table's order: (column title, identity); `None`: no token. The local rules
@@ -72,7 +74,7 @@ const CALLERS: [(&str, Option<Identity>); 6] = [
     ("signed-in user", Some(("user-1", &[]))),
     ("creator", Some(("teacher-2", &["teachers"]))),
     ("room's owner", Some(("teacher-1", &["teachers"]))),
-    ("admin", Some(("admin-1", &["admin"]))),
+    ("admin", Some(("admin-1", &["admins"]))),
     ("member", Some(("member-1", &["teachers"]))),
 ];
 
@@ -122,7 +124,7 @@ fn other_rows() -> Vec<Row> {
             "POST /room-owner",
             "POST",
             "/room-owner",
-            Some(json!({"room_id": "ROOM", "owner": "teacher-1"})),
+            Some(json!({"room_id": "ROOM", "owner": "OWNER_ID"})),
             [NoToken, Forbidden, Forbidden, Forbidden, Pass, Forbidden],
         ),
         (
@@ -265,10 +267,11 @@ fn fill(text: &str, room: &str, code: &str, name: &str) -> String {
 }
 
 /// An other row's body with its rooms filled in: the owner's class, members room, banned room,
-/// and a room id nobody has.
-fn fill_rooms(text: &str, rooms: [&str; 3], name: &str) -> String {
+/// and a room id nobody has; and the owner's user id.
+fn fill_rooms(text: &str, rooms: [&str; 3], name: &str, owner_id: &str) -> String {
     let [class, members, banned] = rooms;
-    text.replace("UNKNOWN", "0123456789abcdef01234567")
+    text.replace("OWNER_ID", owner_id)
+        .replace("UNKNOWN", "0123456789abcdef01234567")
         .replace("MEMBERS", members)
         .replace("BANNED", banned)
         .replace("ROOM", class)
@@ -280,8 +283,16 @@ async fn who_can_call_what() {
     let stack =
         Stack::start("authorization", Options { jwt: true, allowed_roles: "host,guest,viewer", ..Options::default() })
             .await;
-    let tokens: Vec<Option<String>> =
-        CALLERS.iter().map(|(_, who)| who.map(|(sub, groups)| stack.token(sub, groups))).collect();
+    // Each caller signs in to the stack's user pool and sends its access token (docs/sign-in.md);
+    // its ID token is tried below.
+    let mut tokens: Vec<Option<String>> = Vec::new();
+    for (_, who) in CALLERS {
+        tokens.push(match who {
+            Some((name, groups)) => Some(stack.token(name, groups).await),
+            None => None,
+        });
+    }
+    let id_of = |c: usize| stack.user_id(CALLERS[c].1.expect("a signed-in caller").0);
     let admin = tokens[4].as_deref();
     let create = |token: Option<String>, name: &str| {
         let body = json!({"name": name}).to_string();
@@ -295,7 +306,7 @@ async fn who_can_call_what() {
     let owners = create(tokens[3].clone(), "matrix-class").await;
     let members_room = create(tokens[3].clone(), "matrix-members").await;
     let banned_room = create(tokens[3].clone(), "matrix-banned").await;
-    let someone_elses = create(Some(stack.token("teacher-3", &["teachers"])), "matrix-other").await;
+    let someone_elses = create(Some(stack.token("teacher-3", &["teachers"]).await), "matrix-other").await;
     let unknown = "0123456789abcdef01234567".to_string();
     let mut codes = Vec::new();
     for room in [&owners, &someone_elses] {
@@ -317,13 +328,14 @@ async fn who_can_call_what() {
             b
         }
     };
+    let (user_id, member_id) = (id_of(1), id_of(5));
     let member =
-        |room: &str, roles: &[&str]| json!({"room_id": room, "members": [{"user_id": "member-1", "roles": roles}]});
+        |room: &str, roles: &[&str]| json!({"room_id": room, "members": [{"user_id": member_id, "roles": roles}]});
     as_owner("/room-members", member(&owners, &["host", "guest"])).await;
     let switched = as_owner("/room-access", json!({"room_id": members_room, "access": "members"})).await;
     assert_eq!(switched["codes_disabled"], 0, "{switched}");
     as_owner("/room-members", member(&members_room, &["guest"])).await;
-    for user in ["user-1", "member-1"] {
+    for user in [&user_id, &member_id] {
         as_owner("/room-members/ban", json!({"room_id": banned_room, "user_id": user})).await;
     }
     let rooms = [owners.as_str(), members_room.as_str(), banned_room.as_str()];
@@ -332,13 +344,13 @@ async fn who_can_call_what() {
     let total = |c: Value| c["requests"].as_object().map_or(0, |r| r.values().filter_map(Value::as_u64).sum::<u64>());
     for (row, (title, method, path, body, outcomes)) in other_rows().into_iter().enumerate() {
         if title.contains("after POST /room-members/unban") {
-            for user in ["user-1", "member-1"] {
+            for user in [&user_id, &member_id] {
                 as_owner("/room-members/unban", json!({"room_id": banned_room, "user_id": user})).await;
             }
         }
         for (c, token) in tokens.iter().enumerate() {
             let name = format!("matrix-new-{row}-{c}");
-            let body = body.as_ref().map(|b| fill_rooms(&b.to_string(), rooms, &name));
+            let body = body.as_ref().map(|b| fill_rooms(&b.to_string(), rooms, &name, &id_of(3)));
             let before = total(stack.hms.counters().await);
             let (s, answer, _) = stack.call_as(token.as_deref(), method, path, body.as_deref()).await;
             let want = outcomes[c];
@@ -397,8 +409,59 @@ async fn who_can_call_what() {
     }
     assert_eq!(cells, (other_rows().len() + room_rows().len() * 3 + 3) * CALLERS.len());
 
+    // Either token Cognito gives the app passes API Gateway's authorizer (an ID token's `aud`, an
+    // access token's `client_id`: both the app client's id) and carries the same groups: each
+    // caller's ID token gets the answers its access token got.
+    for (c, (title, who)) in CALLERS.iter().enumerate() {
+        let Some((name, groups)) = who else { continue };
+        let id_token = stack.sign_in(name, groups).await.id_token;
+        for (r, room) in ROOMS.iter().enumerate() {
+            let path = format!("/session-list-by-room?room_id={}", room_ids[r]);
+            let (s, answer, _) = stack.call_as(Some(&id_token), "GET", &path, None).await;
+            assert!(room_rule(c, *room).holds(s, &answer), "{title}'s ID token, {room:?}: {s} {answer}");
+        }
+        let body = fill_rooms(&json!({"room_id": "ROOM", "role": "guest"}).to_string(), rooms, "", "");
+        let (s, answer, _) = stack.call_as(Some(&id_token), "POST", "/auth-token", Some(&body)).await;
+        assert_eq!(s, 200, "{title}'s ID token mints its own token: {answer}");
+    }
+
+    // What API Gateway refuses with its own 401, before any function runs: tokens of another app
+    // client of the same pool (ID and access), a token whose claims were changed (a student
+    // making itself an admin), and tokens signed with a key the pool never published.
+    let users = stack.users.as_ref().unwrap();
+    let other_app = users.add_client("another-app").await;
+    let elsewhere = users.sign_in_with(&other_app, "user-1", &[]).await;
+    let student = stack.sign_in("user-1", &[]).await;
+    let claims = cognito::claims_of(&student.access_token);
+    let kid = cognito::header_of(&student.access_token)["kid"].as_str().unwrap().to_string();
+    let refused = [
+        ("another client's ID token", elsewhere.id_token),
+        ("another client's access token", elsewhere.access_token),
+        (
+            "a student's token made an admin's",
+            cognito::tampered(&student.access_token, |c| c["cognito:groups"] = json!(["admins"])),
+        ),
+        ("the pool's claims signed with another key under the pool's kid", cognito::signed_elsewhere(&claims, &kid)),
+        ("the pool's claims signed with another key and kid", cognito::signed_elsewhere(&claims, "not-the-pools")),
+    ];
+    let before = stack.hms.counters().await;
+    for (what, token) in refused {
+        let (s, answer, _) = stack.call_as(Some(&token), "POST", "/create-room", Some(r#"{"name":"x"}"#)).await;
+        assert_eq!((s, answer["message"].as_str()), (401, Some("Unauthorized")), "{what}");
+    }
+    assert_eq!(stack.hms.counters().await, before, "no refused token reaches 100ms");
+    let (s, _, _) = stack
+        .call_as(
+            Some(&student.access_token),
+            "POST",
+            "/auth-token",
+            Some(&fill_rooms(&json!({"room_id": "ROOM", "role": "guest"}).to_string(), rooms, "", "")),
+        )
+        .await;
+    assert_eq!(s, 200, "the untouched token still passes");
+
     // An admin gives a room without an owner (or another's) to a teacher, who can then run it.
-    let body = json!({"room_id": owners, "owner": "teacher-2"}).to_string();
+    let body = json!({"room_id": owners, "owner": id_of(2)}).to_string();
     assert_eq!(stack.call_as(admin, "POST", "/room-owner", Some(&body)).await.0, 200);
     let path = format!("/session-list-by-room?room_id={owners}");
     assert_eq!(stack.call_as(tokens[2].as_deref(), "GET", &path, None).await.0, 200, "the new owner runs it");

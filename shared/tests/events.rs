@@ -21,7 +21,7 @@ const WEBHOOK_SECRET: &str = "events-webhook-secret-0123456789";
 
 /// Events named `*-jwt*` come through a JWT authorizer; their functions run with caller
 /// authentication on, with the local rules (`tools/local-jwt-rules.env`), as scripts/sam-local.sh
-/// runs them: admins have `cognito:groups` containing `admin`; creators and `host` tokens are for
+/// runs them: admins have `cognito:groups` containing `admins`; creators and `host` tokens are for
 /// `teachers`.
 fn caller_auth(name: &str) -> CallerAuth {
     if name.contains("-jwt") {

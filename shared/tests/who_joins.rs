@@ -21,7 +21,7 @@ fn roles(names: &[&str]) -> RoleAllowList {
     RoleAllowList::Only(names.iter().map(|r| Role::parse(r).unwrap()).collect())
 }
 
-/// The local rules (tools/local-jwt-rules.env): admins in `admin`, creators and host tokens for
+/// The local rules (tools/local-jwt-rules.env): admins in `admins`, creators and host tokens for
 /// `teachers`.
 fn rules() -> CallerAuth {
     hms_test_support::local_caller_auth()
@@ -109,8 +109,8 @@ async fn host_tokens_are_for_the_rooms_people_and_each_asks_the_table_once() {
         refused("role_not_granted"),
         "a teacher, not the owner"
     );
-    assert_eq!(class.token("ops", "[admin teachers]", "host").await, ok(), "an admin with the host claim");
-    assert_eq!(class.token("ops", "admin", "host").await, refused("role_not_allowed"), "ROLE_CLAIMS bound admins too");
+    assert_eq!(class.token("ops", "[admins teachers]", "host").await, ok(), "an admin with the host claim");
+    assert_eq!(class.token("ops", "admins", "host").await, refused("role_not_allowed"), "ROLE_CLAIMS bound admins too");
     // A refusal tells nothing of whether the room exists.
     let ev = post("/auth-token", &json!({"room_id": "0123456789abcdef01234567", "role": "host"}).to_string());
     let (_, unknown) = answer(&class.tokens.handle(with_claims(ev, &claims("teacher-2", "teachers"))).await);
@@ -169,7 +169,7 @@ async fn the_member_routes_are_the_owners_and_admins_and_page_through_a_class() 
     let roster = json!({"room_id": ROOM, "members": students}).to_string();
     let (s, b) = class.run("teacher-2", "teachers", post("/room-members", &roster)).await;
     assert_eq!((s, b["error"].as_str()), (404, Some("room_not_found")), "another teacher: as if no room");
-    let (s, b) = class.run("ops", "admin", post("/room-members", &roster)).await;
+    let (s, b) = class.run("ops", "admins", post("/room-members", &roster)).await;
     assert_eq!((s, &b["count"]), (200, &json!(100)), "{b}");
     for (sub, groups) in [("teacher-2", "teachers"), ("s001", "")] {
         for ev in [
@@ -245,7 +245,7 @@ async fn codes_obey_the_token_rules_and_a_members_room_has_none() {
     assert_eq!((s, b["error"].as_str()), (409, Some("members_only")), "{b}");
     for (sub, groups, body) in [
         ("teacher", "teachers", json!({"room_id": ROOM, "code": guest_code})),
-        ("ops", "[admin teachers]", json!({"code": guest_code})),
+        ("ops", "[admins teachers]", json!({"code": guest_code})),
     ] {
         let (s, b) = run(sub, groups, "/room-codes/enable", body).await;
         assert_eq!((s, b["error"].as_str()), (409, Some("members_only")), "{sub}: {b}");

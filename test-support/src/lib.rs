@@ -8,6 +8,7 @@
 //! needs to be exported by hand.
 
 pub mod binaries;
+pub mod cognito;
 pub mod dynalite;
 pub mod emulator;
 pub mod fake_hms;

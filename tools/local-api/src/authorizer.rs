@@ -1,13 +1,10 @@
-//! API Gateway's JWT authorizer, as run locally (`--jwt-issuer`, `--jwt-audience`, and the key in
-//! the environment variable `--jwt-key-env` names): a request to an authorized route must carry
-//! `Authorization: Bearer <JWT>` signed with that key (HS256, a local stand-in for the issuer's
-//! keys), not expired, of that issuer and audience; otherwise API Gateway's 401. A request that
-//! passes goes to its function through Lambda's Invoke API as the event API Gateway would send,
-//! with the token's claims under `requestContext.authorizer.jwt.claims`. `cargo lambda watch`'s
-//! own router cannot carry claims, hence the event is built here.
+//! What API Gateway does around a function locally: which function serves a path, the event it
+//! sends (with the JWT authorizer's claims under `requestContext.authorizer.jwt.claims`), and
+//! the invocation through Lambda's Invoke API. `cargo lambda watch`'s own router cannot carry
+//! claims, hence the event is built here. The token checks are in [`crate::jwt`].
 //!
 //! What is not checked here but is in the template: `OPTIONS` (a CORS preflight) and the webhook
-//! route pass without a token, as their routes have no authorizer.
+//! route pass without a token, as their routes have no JWT authorizer.
 
 use std::collections::BTreeMap;
 
@@ -16,7 +13,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Map, Value, json};
 
 use crate::{INTEGRATION_TIMEOUT, json_answer};
@@ -41,48 +37,9 @@ pub fn function_of(path: &str) -> Option<&'static str> {
     })
 }
 
-/// The local JWT authorizer.
-#[derive(Clone)]
-pub struct JwtAuthorizer {
-    key: DecodingKey,
-    validation: Validation,
-}
-
-impl JwtAuthorizer {
-    pub fn new(key: &[u8], issuer: &str, audience: &str) -> Self {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_issuer(&[issuer]);
-        validation.set_audience(&[audience]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud"]);
-        validation.leeway = 0;
-        Self { key: DecodingKey::from_secret(key), validation }
-    }
-
-    /// Whether a request for `method path` must carry a token.
-    pub fn guards(&self, method: &str, path: &str) -> bool {
-        method != "OPTIONS" && !OPEN_PATHS.contains(&path)
-    }
-
-    /// The verified token's claims as API Gateway passes them (every value a string; a list as
-    /// `[a b]`), or `None` when the request has no valid token.
-    pub fn claims(&self, headers: &HeaderMap) -> Option<BTreeMap<String, String>> {
-        let bearer = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-        let token = bearer.strip_prefix("Bearer ").or_else(|| bearer.strip_prefix("bearer "))?;
-        let data = jsonwebtoken::decode::<Map<String, Value>>(token.trim(), &self.key, &self.validation).ok()?;
-        Some(data.claims.into_iter().map(|(k, v)| (k, claim_text(&v))).collect())
-    }
-}
-
-/// A claim's value as API Gateway's JWT authorizer passes it to the integration.
-fn claim_text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Array(items) => {
-            let items: Vec<String> = items.iter().map(claim_text).collect();
-            format!("[{}]", items.join(" "))
-        }
-        other => other.to_string(),
-    }
+/// Whether a request for `method path` must carry a token.
+pub fn guards(method: &str, path: &str) -> bool {
+    method != "OPTIONS" && !OPEN_PATHS.contains(&path)
 }
 
 /// The payload-2.0 event API Gateway sends for this request.
@@ -187,41 +144,11 @@ pub fn unauthorized() -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use jsonwebtoken::{EncodingKey, Header};
-
-    fn token(key: &[u8], claims: Value) -> String {
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(key)).unwrap()
-    }
-
-    fn bearer(t: &str) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        h.insert(header::AUTHORIZATION, HeaderValue::from_str(&format!("Bearer {t}")).unwrap());
-        h
-    }
 
     #[test]
-    fn only_valid_tokens_of_the_issuer_and_audience_pass() {
-        let key = b"local-issuer-key-0123456789abcdef";
-        let auth = JwtAuthorizer::new(key, "https://issuer.local", "app");
-        let exp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 600;
-        let good =
-            json!({"sub": "u1", "iss": "https://issuer.local", "aud": "app", "exp": exp, "cognito:groups": ["a", "b"]});
-        let claims = auth.claims(&bearer(&token(key, good.clone()))).unwrap();
-        assert_eq!((claims["sub"].as_str(), claims["cognito:groups"].as_str()), ("u1", "[a b]"));
-        let mut bad = Vec::new();
-        for (k, v) in [("iss", json!("https://other")), ("aud", json!("other")), ("exp", json!(1))] {
-            let mut c = good.clone();
-            c[k] = v;
-            bad.push(token(key, c));
-        }
-        bad.push(token(b"another-key-0123456789abcdef0123", good));
-        bad.push("not-a-jwt".into());
-        for t in bad {
-            assert!(auth.claims(&bearer(&t)).is_none(), "{t}");
-        }
-        assert!(auth.claims(&HeaderMap::new()).is_none());
-        assert!(auth.guards("GET", "/session-list-by-room") && !auth.guards("OPTIONS", "/create-room"));
-        assert!(!auth.guards("POST", "/webhooks/100ms"));
+    fn only_the_open_paths_and_preflights_pass_without_a_token() {
+        assert!(guards("GET", "/session-list-by-room") && !guards("OPTIONS", "/create-room"));
+        assert!(!guards("POST", "/webhooks/100ms") && !guards("GET", "/attendance"));
     }
 
     #[test]

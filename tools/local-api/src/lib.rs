@@ -5,6 +5,7 @@
 //! paths, which start any binary of the workspace, and its 404 listing them) stay out of reach.
 
 pub mod authorizer;
+pub mod jwt;
 
 use std::time::Duration;
 
@@ -65,7 +66,7 @@ pub struct LocalApi {
     /// Base URL of `cargo lambda watch`.
     pub upstream: String,
     pub http: reqwest::Client,
-    pub jwt: Option<authorizer::JwtAuthorizer>,
+    pub jwt: Option<std::sync::Arc<jwt::JwtAuthorizer>>,
 }
 
 /// The router serving `api`: API Gateway's 404 off the routes, its 401 for a route the
@@ -89,9 +90,15 @@ async fn handle(State(api): State<LocalApi>, req: Request) -> Response {
         return forward(&api.http, &api.upstream, req, MAX_REQUEST_BYTES).await;
     }
     // Routes without the authorizer (preflights, the webhook) get an event without claims.
-    let claims = if jwt.guards(&method, &path) {
-        let Some(claims) = jwt.claims(req.headers()) else { return authorizer::unauthorized() };
-        Some(claims)
+    let claims = if authorizer::guards(&method, &path) {
+        match jwt.claims(req.headers()).await {
+            Ok(claims) => Some(claims),
+            Err(why) => {
+                // What API Gateway would put in its own log; the caller sees only the 401.
+                eprintln!("local-api: 401 for {method} {path}: {why:?}");
+                return authorizer::unauthorized();
+            }
+        }
     } else {
         None
     };

@@ -5,7 +5,7 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use clap::Parser;
-use local_api::authorizer::JwtAuthorizer;
+use local_api::jwt::JwtAuthorizer;
 use local_api::{INTEGRATION_TIMEOUT, LocalApi, router};
 
 #[derive(Parser)]
@@ -17,15 +17,17 @@ struct Args {
     /// Base URL of `cargo lambda watch`, e.g. http://127.0.0.1:9001.
     #[arg(long)]
     upstream: String,
-    /// With --jwt-audience and --jwt-key-env: the JWT authorizer's issuer (callers must sign in).
-    #[arg(long, requires_all = ["jwt_audience", "jwt_key_env"])]
+    /// With --jwt-audience: the JWT authorizer's issuer (callers must sign in), as the tokens'
+    /// `iss` names it.
+    #[arg(long, requires = "jwt_audience")]
     jwt_issuer: Option<String>,
-    #[arg(long)]
+    /// The audience: the app client's id (an ID token's `aud`, an access token's `client_id`).
+    #[arg(long, requires = "jwt_issuer")]
     jwt_audience: Option<String>,
-    /// The environment variable holding the HS256 key tokens are signed with (never a flag: it
-    /// would show in the process list).
-    #[arg(long)]
-    jwt_key_env: Option<String>,
+    /// Where the issuer's OpenID configuration is served (default: the issuer's own
+    /// `/.well-known/openid-configuration`); locally, moto's.
+    #[arg(long, requires = "jwt_issuer")]
+    jwt_discovery: Option<String>,
 }
 
 #[tokio::main]
@@ -33,10 +35,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let http =
         reqwest::Client::builder().timeout(INTEGRATION_TIMEOUT).connect_timeout(Duration::from_secs(2)).build()?;
-    let jwt = match (&args.jwt_issuer, &args.jwt_audience, &args.jwt_key_env) {
-        (Some(issuer), Some(audience), Some(var)) => {
-            let key = std::env::var(var).map_err(|_| format!("{var} is not set"))?;
-            Some(JwtAuthorizer::new(key.as_bytes(), issuer, audience))
+    let jwt = match (&args.jwt_issuer, &args.jwt_audience) {
+        (Some(issuer), Some(audience)) => {
+            let discovery = args
+                .jwt_discovery
+                .clone()
+                .unwrap_or_else(|| format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/')));
+            Some(std::sync::Arc::new(JwtAuthorizer::new(issuer, audience, &discovery)))
         }
         _ => None,
     };

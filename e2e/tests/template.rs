@@ -300,7 +300,7 @@ fn problems(template: &str) -> Vec<String> {
                     c == "HasJwtAuth" && is_ref(a, "JwtAuthorizer") && is_ref(b, "AWS::NoValue")
                 });
                 if !auth_ok || !id_ok {
-                    out.push(format!("{name} ({key}): lacks the JWT authorizer when JwtIssuer/JwtAudience are set"));
+                    out.push(format!("{name} ({key}): lacks the JWT authorizer whenever callers sign in"));
                 }
             }
             "AWS::ApiGatewayV2::Authorizer" if name == "WebhookAuthorizer" => {
@@ -323,13 +323,21 @@ fn problems(template: &str) -> Vec<String> {
             "AWS::ApiGatewayV2::Authorizer" => {
                 let p = props.expect("authorizer properties");
                 let jwt = get(p, "JwtConfiguration");
-                let issuer_ok = jwt.and_then(|j| get(j, "Issuer")).is_some_and(|i| is_ref(i, "JwtIssuer"));
-                let audience_ok = jwt
-                    .and_then(|j| get(j, "Audience"))
-                    .and_then(Value::as_sequence)
-                    .is_some_and(|a| a.len() == 1 && is_ref(&a[0], "JwtAudience"));
+                // The stack's own user pool's, or the issuer and audience a deploy names.
+                let issuer_ok = jwt.and_then(|j| get(j, "Issuer")).and_then(is_if).is_some_and(|(c, own, named)| {
+                    c == "CreatesUserPool"
+                        && tagged(own)
+                            .is_some_and(|(t, v)| t == "!Sub" && v.as_str() == Some("https://${UserPool.ProviderURL}"))
+                        && is_ref(named, "JwtIssuer")
+                });
+                let audience_ok = jwt.and_then(|j| get(j, "Audience")).and_then(Value::as_sequence).is_some_and(|a| {
+                    a.len() == 1
+                        && is_if(&a[0]).is_some_and(|(c, own, named)| {
+                            c == "CreatesUserPool" && is_ref(own, "UserPoolClient") && is_ref(named, "JwtAudience")
+                        })
+                });
                 if get(p, "AuthorizerType").and_then(Value::as_str) != Some("JWT") || !issuer_ok || !audience_ok {
-                    out.push(format!("{name}: not a JWT authorizer on JwtIssuer/JwtAudience"));
+                    out.push(format!("{name}: not a JWT authorizer on the stack's user pool or JwtIssuer/JwtAudience"));
                 }
                 if get(res, "Condition").and_then(Value::as_str) != Some("HasJwtAuth") {
                     out.push(format!("{name}: must exist exactly when HasJwtAuth"));
@@ -372,8 +380,9 @@ fn problems(template: &str) -> Vec<String> {
 }
 
 /// The defaults give the JWT authorizer (HasJwtAuth holds unless `AllowOpenApi` is "true", which
-/// is not the default), and a deploy that does not name the issuer, the audience and the admin
-/// claim is refused by a rule, as is an open API that names claims it would never check.
+/// is not the default), and a deploy that does not name the admin claim is refused by a rule, as
+/// is an open API that names claims it would never check. Who issues the tokens (the stack's own
+/// user pool, or the issuer a deploy names) is tests/template_sign_in.rs's.
 fn fail_closed(doc: &Value) -> Vec<String> {
     let mut out = Vec::new();
     let param = |name: &str| get(doc, "Parameters").and_then(|p| get(p, name));
@@ -395,11 +404,9 @@ fn fail_closed(doc: &Value) -> Vec<String> {
         .and_then(Value::as_sequence)
         .map(|a| a.iter().map(|x| format!("{:?}", get(x, "Assert"))).collect())
         .unwrap_or_default();
-    for required in ["JwtIssuer", "JwtAudience", "AdminClaimName"] {
-        let checked = asserted.iter().any(|a| a.contains("!Not") && a.contains(&format!("\"{required}\"")));
-        if !rule_when.contains("AllowOpenApi") || !checked {
-            out.push(format!("a deploy without {required} must be refused unless AllowOpenApi=true"));
-        }
+    let checked = asserted.iter().any(|a| a.contains("!Not") && a.contains("\"AdminClaimName\""));
+    if !rule_when.contains("AllowOpenApi") || !checked {
+        out.push("a deploy without AdminClaimName must be refused unless AllowOpenApi=true".into());
     }
     let env = get(doc, "Globals").and_then(|g| get(g, "Function")).and_then(|f| get(f, "Environment"));
     let vars = env.and_then(|e| get(e, "Variables"));
@@ -482,7 +489,7 @@ fn the_checker_catches_wider_policies_and_open_routes() {
         ("preflights without CORS", TEMPLATE.replacen("    Condition: HasPreflight\n", "    Condition: HasJwtAuth\n", 1)),
         ("the authorizer reads the app secret", TEMPLATE.replacen("          WEBHOOK_SECRET_ID: !Ref WebhookSecretArn\n          WEBHOOK_HEADER_NAME: !Ref WebhookHeaderName\n          WEBHOOK_ALLOWED_IPS: !Ref WebhookAllowedIps\n      Policies:\n        - Statement:\n            - Effect: Allow\n              Action: secretsmanager:GetSecretValue\n              Resource: !Ref WebhookSecretArn", "          WEBHOOK_SECRET_ID: !Ref WebhookSecretArn\n          WEBHOOK_HEADER_NAME: !Ref WebhookHeaderName\n          WEBHOOK_ALLOWED_IPS: !Ref WebhookAllowedIps\n      Policies:\n        - Statement:\n            - Effect: Allow\n              Action: secretsmanager:GetSecretValue\n              Resource: !Ref HmsSecretArn", 1)),
         ("reconcile on owners", TEMPLATE.replacen("                    - \"RECONCILE*\"\n", "                    - \"RECONCILE*\"\n                    - \"OWNER#*\"\n", 1)),
-        ("role claims when open", TEMPLATE.replacen("        ROLE_CLAIMS: !If [HasJwtAuth, !Ref RoleClaims, \"\"]", "        ROLE_CLAIMS: !Ref RoleClaims", 1)),
+        ("role claims when open", TEMPLATE.replacen("        ROLE_CLAIMS: !If [HasJwtAuth, !If [PoolRoleClaims, \"host=cognito:groups=teachers\", !Ref RoleClaims], \"\"]", "        ROLE_CLAIMS: !Ref RoleClaims", 1)),
     ];
     for (what, mutated) in mutations {
         assert_ne!(mutated, TEMPLATE, "{what}: the mutation did not apply");

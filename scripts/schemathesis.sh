@@ -22,7 +22,7 @@ scripts/run.sh --jwt >target/schemathesis-stack.log 2>&1 &
 stack=$!
 trap 'kill -TERM $stack 2>/dev/null || true; wait $stack 2>/dev/null || true' EXIT
 wait_for_port "$PORT" 300 "the local API (scripts/run.sh, log: target/schemathesis-stack.log)"
-SCHEMATHESIS_TOKEN=$(python3 scripts/local-token.py schemathesis-admin admin)
+SCHEMATHESIS_TOKEN=$(python3 scripts/local-token.py admin@class.test)
 # A request without the token is API Gateway's 401 (the authorizer), before any function runs.
 [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/session-list-by-room?room_id=0123456789abcdef01234567")" = 401 ] ||
   { echo "schemathesis: the local API answered a request without a token"; exit 1; }

@@ -1,7 +1,7 @@
 """Runs scripts/run.sh --jwt as a newcomer would and signs in against it: a token from
 scripts/local-token.py gets through (the access token and the ID token), while a forged, an expired
 and another app client's token get API Gateway's 401. Run by scripts/test.sh with .venv's Python
-(boto3 and joserfc, which moto brings). Stops everything run.sh started.
+(boto3 and joserfc, which moto brings). Stops everything run.sh started (scripts/served.py).
 
   .venv/bin/python3 scripts/jwt-check.py
 
@@ -13,7 +13,6 @@ what is refused is the expiry, not the signing.
 import base64
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -25,6 +24,7 @@ import boto3
 from cryptography.hazmat.primitives.asymmetric import rsa
 from joserfc import jwk, jwt
 from moto.utilities.utils import load_resource
+from served import served
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -72,18 +72,9 @@ def main():
     port, emulator = free_port(), free_port()
     env = dict(os.environ, PORT=str(port), EMULATOR_PORT=str(emulator))
     log_path = os.path.join(root, "target", "jwt-check-run.log")
-    os.makedirs(os.path.dirname(log_path), exist_ok=True)
-    log = open(log_path, "w")
     print(f"$ scripts/run.sh --jwt   (in the background, port {port}; log: target/jwt-check-run.log)", flush=True)
-    server = subprocess.Popen(["scripts/run.sh", "--jwt"], cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
-                              start_new_session=True)
     ok = True
-    try:
-        deadline = time.time() + 1800
-        while "The API is up" not in open(log_path).read():
-            if server.poll() is not None or time.time() > deadline:
-                sys.exit(f"jwt-check: the API never came up:\n{open(log_path).read()[-3000:]}")
-            time.sleep(0.5)
+    with served(["scripts/run.sh", "--jwt"], root, env, log_path, "jwt-check"):
         config = json.load(open(os.path.join(root, "target", "local-cognito.json")))
         teacher, student = token("teacher@class.test"), token("student1@class.test")
 
@@ -134,12 +125,6 @@ def main():
         for kind in ("AccessToken", "IdToken"):
             ok &= check(f"another app client's {kind}",
                         call(port, "GET", f"/session-list-by-room?room_id={room}", signed_in[kind]), 401)
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
     sys.exit(0 if ok else 1)
 
 

@@ -10,10 +10,11 @@ first answer after the banner took. Stops everything the served command started.
 """
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
+
+from served import served
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 readme = open(os.path.join(root, "README.md")).read()
@@ -29,17 +30,9 @@ env = dict(os.environ)
 venv_bin = os.path.join(root, ".venv", "bin")
 env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if os.path.abspath(p) != venv_bin)
 log_path = os.path.join(root, "target", "readme-check-serve.log")
-log = open(log_path, "w")
 print(f"$ {serve[0].strip()}   (in the background; log: target/readme-check-serve.log)", flush=True)
-server = subprocess.Popen(["bash", "-c", serve[0]], cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
-                          start_new_session=True)
 failed = False
-try:
-    deadline = time.time() + 1800
-    while "The API is up" not in open(log_path).read():
-        if server.poll() is not None or time.time() > deadline:
-            sys.exit(f"readme-check: the API never came up:\n{open(log_path).read()[-3000:]}")
-        time.sleep(0.5)
+with served(["bash", "-c", serve[0]], root, env, log_path, "readme-check"):
     banner_at = time.time()
     for block in runs:
         for line in [l for l in block.splitlines() if l.strip() and not l.lstrip().startswith("#")]:
@@ -61,10 +54,4 @@ try:
             print("readme-check: cargo lambda invoke did not answer 200", file=sys.stderr)
             failed = True
             break
-finally:
-    os.killpg(server.pid, signal.SIGTERM)
-    try:
-        server.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
 sys.exit(1 if failed else 0)

@@ -133,7 +133,6 @@ impl Template {
                         let parts: Vec<String> = list.as_sequence().into_iter().flatten().map(scalar_text).collect();
                         Value::String(parts.join(sep))
                     }
-                    "!Equals" | "!Not" | "!And" | "!Or" | "!Condition" => Value::Bool(self.truth(v, p)),
                     _ => v.clone(),
                 }
             }

@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use serde_json::{Value, json};
 
 use crate::moto::moto_endpoint;
@@ -165,8 +167,6 @@ async fn call(http: &reqwest::Client, endpoint: &str, action: &str, body: Value)
 /// A token with `claims`, signed RS256 with a key made here and never published (`kid` as
 /// given): what an attacker who does not hold the pool's key could present.
 pub fn signed_elsewhere(claims: &Value, kid: &str) -> String {
-    use base64::Engine;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
     use rcgen::SigningKey;
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).expect("an RSA key");
     let head = B64.encode(json!({"alg": "RS256", "kid": kid, "typ": "JWT"}).to_string());
@@ -177,27 +177,24 @@ pub fn signed_elsewhere(claims: &Value, kid: &str) -> String {
 
 /// `token` with its claims changed by `edit` and its signature kept: a tampered token.
 pub fn tampered(token: &str, edit: impl FnOnce(&mut Value)) -> String {
-    use base64::Engine;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-    let mut parts = token.split('.');
-    let (head, body, signature) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
-    let mut claims: Value = serde_json::from_slice(&B64.decode(body).unwrap()).unwrap();
+    let mut claims = claims_of(token);
     edit(&mut claims);
-    format!("{head}.{}.{signature}", B64.encode(claims.to_string()))
+    let parts: Vec<&str> = token.split('.').collect();
+    format!("{}.{}.{}", parts[0], B64.encode(claims.to_string()), parts[2])
 }
 
 /// The claims of `token`, unverified (to read what a test is about to change).
 pub fn claims_of(token: &str) -> Value {
-    use base64::Engine;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-    let body = token.split('.').nth(1).expect("a JWT");
-    serde_json::from_slice(&B64.decode(body).expect("base64url")).expect("JSON claims")
+    part(token, 1)
 }
 
 /// The header of `token`, unverified (its `kid`).
 pub fn header_of(token: &str) -> Value {
-    use base64::Engine;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-    let head = token.split('.').next().expect("a JWT");
-    serde_json::from_slice(&B64.decode(head).expect("base64url")).expect("a JSON header")
+    part(token, 0)
+}
+
+/// Part `index` of a JWT (0 the header, 1 the claims), decoded.
+fn part(token: &str, index: usize) -> Value {
+    let text = token.split('.').nth(index).expect("a JWT");
+    serde_json::from_slice(&B64.decode(text).expect("base64url")).expect("JSON")
 }

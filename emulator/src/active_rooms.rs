@@ -1,11 +1,17 @@
-//! `/v2/active-rooms`: the live session of a room and its peers, removing peers, ending the room.
+//! `/v2/active-rooms`: the live session of a room and its peers, one peer (read or changed:
+//! role, name, metadata), messages to the room, removing peers, ending the room.
 //!
 //! Where the docs are silent, the emulator chooses (docs/room-control.md, "100ms behaviour we assumed"): a room
 //! without a live session is a 404 `active room not found`; remove-peers without `peer_id` or
 //! `role` is a 400, an unknown `peer_id` a 404, a role nobody has is a 200 that removes nobody;
 //! end-room makes every peer leave with reason `peer kicked` and the end's reason as message.
 //! 100ms removes asynchronously ("request submitted"); the emulator has removed them when it
-//! answers.
+//! answers. A peer change to a role the template lacks is a 400 `invalid role`; to an unknown or
+//! departed peer a 404; a role change sends `role.change.success` without
+//! `role_change_requested_by` (as the docs say for a change through the API). A message needs
+//! `message`; `peer_id` wins over `role`, neither is everyone; an unknown `peer_id` is a 404;
+//! what was sent is kept for the control API (`GET /_emulator/messages`), since no client here
+//! receives it.
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -23,6 +29,8 @@ pub(crate) fn routes() -> Router<Emulator> {
     Router::new()
         .route("/v2/active-rooms/{id}", get(retrieve))
         .route("/v2/active-rooms/{id}/peers", get(peers))
+        .route("/v2/active-rooms/{id}/peers/{peer_id}", get(peer).post(update_peer))
+        .route("/v2/active-rooms/{id}/send-message", post(send_message))
         .route("/v2/active-rooms/{id}/remove-peers", post(remove_peers))
         .route("/v2/active-rooms/{id}/end-room", post(end_room))
 }
@@ -77,13 +85,144 @@ async fn peers(
         .filter(|p| p.left_at.is_none())
         .filter(|p| q.user_id.as_ref().is_none_or(|u| &p.user_id == u))
         .filter(|p| q.role.as_ref().is_none_or(|r| &p.role == r))
-        .map(|p| {
-            let peer = json!({"id": p.id, "name": p.name, "user_id": p.user_id, "metadata": "", "role": p.role,
-                              "joined_at": p.joined_at});
-            (p.id.clone(), peer)
-        })
+        .map(|p| (p.id.clone(), peer_json(p, false)))
         .collect();
     Json(json!({"peers": peers})).into_response()
+}
+
+/// A peer as the docs' Peer object; `PeerWithTracks` adds `tracks` (none here: no client sends
+/// media).
+fn peer_json(p: &crate::sessions::Peer, tracks: bool) -> Value {
+    let mut v = json!({"id": p.id, "name": p.name, "user_id": p.user_id, "metadata": p.metadata, "role": p.role,
+                       "joined_at": p.joined_at});
+    if tracks {
+        v["tracks"] = json!({});
+    }
+    v
+}
+
+/// `GET /active-rooms/{id}/peers/{peer_id}`: a peer present now.
+async fn peer(
+    State(emu): State<Emulator>,
+    headers: HeaderMap,
+    Path((id, peer_id)): Path<(String, String)>,
+) -> Response {
+    if let Err(r) = guard(&emu, "GET /active-rooms/{id}/peers/{peer_id}", &headers).await {
+        return r;
+    }
+    let s = emu.lock();
+    let Some(idx) = s.live_session(&id) else {
+        return not_active();
+    };
+    match s.sessions[idx].peers.get(&peer_id).filter(|p| p.left_at.is_none()) {
+        Some(p) => Json(peer_json(p, true)).into_response(),
+        None => api_error(StatusCode::NOT_FOUND, "peer not found", &[]),
+    }
+}
+
+/// `POST /active-rooms/{id}/peers/{peer_id} {name?, role?, metadata?}`: the peer after the change.
+async fn update_peer(
+    State(emu): State<Emulator>,
+    headers: HeaderMap,
+    Path((id, peer_id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = guard(&emu, "POST /active-rooms/{id}/peers/{peer_id}", &headers).await {
+        return r;
+    }
+    let body = match object(&body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let mut fields = [None, None, None];
+    for (i, k) in ["name", "role", "metadata"].iter().enumerate() {
+        match body.get(*k) {
+            None | Some(Value::Null) => {}
+            Some(Value::String(v)) => fields[i] = Some(v.clone()),
+            Some(_) => {
+                return api_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid request body",
+                    &[&format!("{k} should be a string")],
+                );
+            }
+        }
+    }
+    let [name, role, metadata] = fields;
+    if role.as_ref().is_some_and(|r| !crate::DEFAULT_ROLES.contains(&r.as_str())) {
+        return api_error(StatusCode::BAD_REQUEST, "invalid role", &["role not found in the room's template"]);
+    }
+    let mut s = emu.lock();
+    let Some(idx) = s.live_session(&id) else {
+        return not_active();
+    };
+    let at = s.now();
+    let Some(p) = s.sessions[idx].peers.get_mut(&peer_id).filter(|p| p.left_at.is_none()) else {
+        return api_error(StatusCode::NOT_FOUND, "peer not found", &[]);
+    };
+    let previous = p.role.clone();
+    if let Some(name) = name {
+        p.name = name;
+    }
+    if let Some(metadata) = metadata {
+        p.metadata = metadata;
+    }
+    let changed_role = role.filter(|r| *r != previous);
+    if let Some(role) = &changed_role {
+        p.role = role.clone();
+    }
+    let answer = peer_json(p, true);
+    if changed_role.is_some() {
+        let mut fields = s.peer_fields(idx, &peer_id);
+        fields.insert("previous_role".into(), json!(previous));
+        fields.insert("role_changed_at".into(), json!(crate::ts(at)));
+        s.emit("role.change.success", at, fields);
+    }
+    Json(answer).into_response()
+}
+
+/// `POST /active-rooms/{id}/send-message {message, peer_id?, role?, type?}`.
+async fn send_message(
+    State(emu): State<Emulator>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = guard(&emu, "POST /active-rooms/{id}/send-message", &headers).await {
+        return r;
+    }
+    let body = match object(&body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let text = |k: &str| body.get(k).and_then(Value::as_str).filter(|v| !v.is_empty()).map(String::from);
+    let Some(message) = text("message") else {
+        return api_error(StatusCode::BAD_REQUEST, "invalid request body", &["message is required"]);
+    };
+    let (peer_id, role, kind) = (text("peer_id"), text("role"), text("type"));
+    let mut s = emu.lock();
+    let Some(idx) = s.live_session(&id) else {
+        return not_active();
+    };
+    let present = |pid: &String| s.sessions[idx].peers.get(pid).is_some_and(|p| p.left_at.is_none());
+    if peer_id.as_ref().is_some_and(|pid| !present(pid)) {
+        return api_error(StatusCode::NOT_FOUND, "peer not found", &[]);
+    }
+    let to: Vec<String> = s.sessions[idx]
+        .peers
+        .values()
+        .filter(|p| p.left_at.is_none())
+        .filter(|p| match (&peer_id, &role) {
+            (Some(pid), _) => &p.id == pid,
+            (None, Some(r)) => &p.role == r,
+            (None, None) => true,
+        })
+        .map(|p| p.id.clone())
+        .collect();
+    let at = crate::ts(s.now());
+    s.messages.push(json!({"room_id": id, "message": message, "peer_id": peer_id, "role": role,
+                           "type": kind.unwrap_or_else(|| "chat".into()), "to": to, "at": at}));
+    Json(json!({"message": "message sent"})).into_response()
 }
 
 /// `POST /active-rooms/{id}/remove-peers {peer_id? | role?, reason?}`: `peer_id` wins over
@@ -157,6 +296,8 @@ async fn end_room(State(emu): State<Emulator>, headers: HeaderMap, Path(id): Pat
     // Ended through the API: no peer ended it (what 100ms names the source then is not documented).
     fields.insert("source".into(), json!("api"));
     s.emit("room.end.success", at, fields);
+    let now = s.now();
+    s.stop_live_streams(&id, now, crate::live_streams::STOPPED_ROOM_ENDED);
     let present: Vec<String> =
         s.sessions[idx].peers.values().filter(|p| p.left_at.is_none()).map(|p| p.id.clone()).collect();
     for peer in present {

@@ -123,6 +123,7 @@ pub(crate) async fn join(State(emu): State<Emulator>, Json(req): Json<JoinReques
             user_id,
             joined_at: ts(at),
             left_at: None,
+            metadata: String::new(),
             leave: None,
         },
     );
@@ -251,6 +252,7 @@ pub(crate) async fn seed_sessions(State(emu): State<Emulator>, Json(req): Json<S
                     user_id: format!("user-{user:06}"),
                     joined_at: ts(joined),
                     left_at: Some(ts(left)),
+                    metadata: String::new(),
                     leave: Some((LEFT_BY_CLIENT.into(), String::new())),
                 };
                 (peer_id, peer)
@@ -313,4 +315,10 @@ pub(crate) async fn set_credentials(State(emu): State<Emulator>, Json(c): Json<C
     s.access_key = c.access_key;
     s.secret = c.secret;
     StatusCode::NO_CONTENT.into_response()
+}
+
+/// `GET /_emulator/messages`: every message sent to a room, oldest first, with the peers it
+/// reached (`to`).
+pub(crate) async fn messages(State(emu): State<Emulator>) -> Response {
+    Json(json!({"messages": emu.lock().messages})).into_response()
 }

@@ -12,22 +12,28 @@
 //!   `GET /room-codes/room/{id}`, `POST /room-codes/code`; and the client SDKs' token by room code,
 //!   `POST /v2/token` (auth.100ms.live's path, no management token);
 //! - active rooms: `GET /active-rooms/{id}`, `GET /active-rooms/{id}/peers`,
+//!   `GET|POST /active-rooms/{id}/peers/{peer_id}`, `POST /active-rooms/{id}/send-message`,
 //!   `POST /active-rooms/{id}/remove-peers`, `POST /active-rooms/{id}/end-room`;
-//! - recordings: `POST /recordings/room/{id}/start`, `POST /recordings/room/{id}/stop`,
+//! - recordings: `POST /recordings/room/{id}/start` (with transcription and summary assets),
+//!   `POST /recordings/room/{id}/stop`, `POST /recordings/room/{id}/pause|resume`,
 //!   `POST /recordings/{id}/stop`, `GET /recordings/{id}`, `GET /recordings`; assets:
-//!   `GET /recording-assets`, `GET /recording-assets/{id}`, `GET /recording-assets/{id}/presigned-url`.
+//!   `GET /recording-assets`, `GET /recording-assets/{id}`, `GET /recording-assets/{id}/presigned-url`;
+//! - live streams: `POST /live-streams/room/{id}/start|stop`, `POST /live-streams/{id}/stop`,
+//!   `GET /live-streams/{id}`, `GET /live-streams`, `POST /live-streams/{id}/timed-metadata`,
+//!   `POST /live-streams/{id}/pause-recording|resume-recording`.
 //!
 //! - webhooks: the events themselves go to the configured URL; `GET /analytics/webhooks` (the
 //!   delivery log), `POST /analytics/webhooks/replay`, `GET /analytics/webhooks/replay/{id}`.
 //!
 //! Control routes (`/_emulator`): `POST join`, `POST leave`, `POST sessions` (seed), `GET peers`
 //! (every peer with its leave reason), `POST clock` (advance time), `GET assets/{id}` (a presigned
-//! URL's target), `PUT webhook` (where webhooks go), `GET webhooks` (every event sent and its
+//! URL's target), `GET messages` (what was sent to rooms), `GET recordings/{id}` (whether it is
+//! paused), `GET hls/{id}/master.m3u8` (a live stream's playlist, with its timed metadata), `PUT webhook` (where webhooks go), `GET webhooks` (every event sent and its
 //! attempts), `POST faults`, `DELETE faults`, `GET counters`, `POST counters/reset`,
 //! `PUT credentials`, `GET health`.
 //!
 //! One module per area: [`rooms`], [`sessions`], [`room_codes`], [`active_rooms`],
-//! [`recordings`], [`webhooks`], [`auth`] (tokens, and the faults every `/v2` request passes
+//! [`recordings`] (and [`transcription`]), [`live_streams`], [`webhooks`], [`auth`] (tokens, and the faults every `/v2` request passes
 //! through first), [`control`] (the `/_emulator` API); the state behind one lock.
 
 // A helper's refusal is the answer to send, an axum `Response` (128 bytes): boxing it would only
@@ -35,12 +41,15 @@
 #![allow(clippy::result_large_err)]
 
 mod active_rooms;
+mod assets;
 mod auth;
 mod control;
+mod live_streams;
 mod recordings;
 mod room_codes;
 mod rooms;
 mod sessions;
+mod transcription;
 mod webhooks;
 /// How long one webhook delivery attempt may take before it counts as failed (100ms does not say).
 pub use webhooks::ATTEMPT_TIMEOUT as WEBHOOK_ATTEMPT_TIMEOUT;
@@ -57,12 +66,13 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use assets::Asset;
 pub use control::{Fault, FaultKind};
 use control::{
     add_fault, advance_clock, clear_faults, counters, join, leave, list_peers, reset_counters, seed_sessions,
     set_credentials,
 };
-use recordings::{Asset, Recording};
+use recordings::Recording;
 use room_codes::RoomCode;
 use rooms::{Room, create_room, get_room, list_rooms, update_room};
 use sessions::{Session, get_session, list_sessions};
@@ -109,6 +119,9 @@ pub(crate) struct Inner {
     pub(crate) room_codes: Vec<RoomCode>,
     pub(crate) recordings: Vec<Recording>,
     pub(crate) assets: Vec<Asset>,
+    /// Messages sent to rooms (`GET /_emulator/messages`).
+    pub(crate) messages: Vec<serde_json::Value>,
+    pub(crate) live_streams: Vec<live_streams::LiveStream>,
     /// How far the emulator's clock is ahead of the wall clock (`POST /_emulator/clock`).
     pub(crate) clock_offset: chrono::TimeDelta,
     /// Where webhooks go (none: none are sent).
@@ -153,6 +166,8 @@ impl Emulator {
                 room_codes: Vec::new(),
                 recordings: Vec::new(),
                 assets: Vec::new(),
+                messages: Vec::new(),
+                live_streams: Vec::new(),
                 clock_offset: chrono::TimeDelta::zero(),
                 webhook: None,
                 webhook_log: Vec::new(),
@@ -189,6 +204,8 @@ impl Emulator {
             .merge(room_codes::routes())
             .merge(active_rooms::routes())
             .merge(recordings::routes())
+            .merge(assets::routes())
+            .merge(live_streams::routes())
             .merge(webhooks::routes())
             .route("/_emulator/health", get(|| async { Json(json!({"ok": true})) }))
             .route("/_emulator/join", post(join))
@@ -196,7 +213,10 @@ impl Emulator {
             .route("/_emulator/sessions", post(seed_sessions))
             .route("/_emulator/peers", get(list_peers))
             .route("/_emulator/clock", post(advance_clock))
-            .route("/_emulator/assets/{id}", get(recordings::download))
+            .route("/_emulator/assets/{id}", get(assets::download))
+            .route("/_emulator/messages", get(control::messages))
+            .route("/_emulator/recordings/{id}", get(recordings::pause_state))
+            .route("/_emulator/hls/{id}/master.m3u8", get(live_streams::playlist))
             .route("/_emulator/faults", post(add_fault).delete(clear_faults))
             .route("/_emulator/counters", get(counters))
             .route("/_emulator/counters/reset", post(reset_counters))

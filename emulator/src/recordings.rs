@@ -7,19 +7,22 @@
 //! (docs/room-control.md, "100ms behaviour we assumed"): starting needs a live session (else 404) and no recording
 //! already starting or running in the room (else 400); stopping a room with none is a 404; the
 //! last peer leaving (or the room ending) stops the room's recordings; a presigned URL's
-//! `presign_duration` is any whole number of seconds from 1, 3 days by default.
+//! `presign_duration` is any whole number of seconds from 1, 3 days by default. Pause and resume
+//! answer the recording (`running`, as the docs' examples, whether paused or not: nothing in the
+//! object shows a pause); pausing a paused one or resuming a running one changes nothing; with no
+//! recording running in the room, 404. Paused time is left out of the recording's duration and
+//! its asset's. Transcripts and summaries: [`crate::transcription`].
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, TimeDelta, Utc};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use crate::assets::Asset;
 use crate::auth::guard;
 use crate::{Emulator, Inner, ListQuery, api_error, new_id, page, parse_limit, ts};
 
@@ -29,10 +32,16 @@ pub(crate) const STARTING: TimeDelta = TimeDelta::seconds(3);
 pub(crate) const STOPPING: TimeDelta = TimeDelta::seconds(2);
 /// How long `post_processing` lasts before `completed`.
 pub(crate) const POST_PROCESSING: TimeDelta = TimeDelta::seconds(30);
-/// A presigned URL's lifetime unless `presign_duration` says otherwise (the docs: 3 days).
-const DEFAULT_PRESIGN_SECONDS: i64 = 3 * 86_400;
 /// The asset types a composite recording produces here.
 const ASSET_TYPES: [&str; 2] = ["room-composite", "chat"];
+
+/// The asset types a recording makes: the composite, the chat unless audio only, and what its
+/// transcription asks for.
+fn asset_types(r: &Recording) -> Vec<&'static str> {
+    let mut types: Vec<&str> = if r.audio_only { vec!["room-composite"] } else { ASSET_TYPES.to_vec() };
+    types.extend(crate::transcription::asset_types(r.transcription.as_ref()));
+    types
+}
 
 #[derive(Debug, Clone)]
 pub(crate) struct Recording {
@@ -46,6 +55,25 @@ pub(crate) struct Recording {
     created: DateTime<Utc>,
     /// When a stop was asked for (by the API or because the session ended).
     stop_requested: Option<DateTime<Utc>>,
+    /// The `transcription` settings of the start body, as given.
+    transcription: Option<Value>,
+    /// Paused spans: from, and until (open while paused).
+    pauses: Vec<(DateTime<Utc>, Option<DateTime<Utc>>)>,
+}
+
+impl Recording {
+    /// Seconds recorded between `started` and `until`, paused time left out.
+    fn recorded(&self, started: DateTime<Utc>, until: DateTime<Utc>) -> u64 {
+        let paused: i64 = self
+            .pauses
+            .iter()
+            .map(|(from, to)| {
+                let (from, to) = ((*from).max(started), to.unwrap_or(until).min(until));
+                (to - from).num_seconds().max(0)
+            })
+            .sum();
+        ((until - started).num_seconds() - paused).max(0) as u64
+    }
 }
 
 /// A recording's status at `now`, and when it started and stopped.
@@ -67,24 +95,6 @@ fn lifecycle(r: &Recording, now: DateTime<Utc>) -> (&'static str, Option<DateTim
     }
 }
 
-/// A recording asset, as the docs' asset object.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct Asset {
-    id: String,
-    job_id: String,
-    room_id: String,
-    session_id: String,
-    #[serde(rename = "type")]
-    kind: String,
-    path: String,
-    status: String,
-    size: u64,
-    duration: u64,
-    created_at: String,
-    thumbnails: Option<Vec<String>>,
-    metadata: Value,
-}
-
 impl Inner {
     /// Asks every starting or running recording of `room_id` to stop at `at`; their ids.
     pub(crate) fn stop_recordings(&mut self, room_id: &str, at: DateTime<Utc>) -> Vec<String> {
@@ -94,19 +104,6 @@ impl Inner {
             stopped.push(r.id.clone());
         }
         stopped
-    }
-
-    /// A presigned URL of asset `id` on the emulator at `base`, working for `seconds`.
-    fn presign(&self, base: &str, id: &str, seconds: i64) -> String {
-        let claims =
-            UrlClaims { asset_id: id.to_string(), exp: (self.now() + TimeDelta::seconds(seconds)).timestamp() };
-        let token = jsonwebtoken::encode(
-            &Header::new(Algorithm::HS256),
-            &claims,
-            &EncodingKey::from_secret(self.secret.as_bytes()),
-        )
-        .expect("HS256 signing of a JSON object cannot fail");
-        format!("{base}/_emulator/assets/{id}?token={token}")
     }
 
     /// Makes the assets of recordings that have completed by now (once each), and sends
@@ -120,7 +117,7 @@ impl Inner {
                 continue;
             }
             let stop = stopped.unwrap_or(now);
-            let duration = started.map_or(0, |s| (stop - s).num_seconds().max(0) as u64);
+            let duration = started.map_or(0, |s| r.recorded(s, stop));
             let done = stop + STOPPING + POST_PROCESSING;
             for kind in ASSET_TYPES {
                 let (ext, metadata, size, dur) = match kind {
@@ -180,10 +177,12 @@ impl Inner {
             ] {
                 data.insert(k.into(), v);
             }
-            finished.push((done, data));
+            let of = (r.id.clone(), r.room_id.clone(), r.session_id.clone());
+            finished.push((done, data, of, r.transcription.clone(), duration, base));
         }
-        for (done, data) in finished {
+        for (done, data, of, t, duration, base) in finished {
             self.emit("beam.recording.success", done, data);
+            self.transcribe((&of.0, &of.1, &of.2), t.as_ref(), duration, done, &base);
         }
     }
 
@@ -195,7 +194,7 @@ impl Inner {
             "created_at": ts(r.created), "started_at": started.map(ts), "stopped_at": stopped.map(ts),
             "updated_at": ts(stopped.or(started).unwrap_or(r.created)),
             "meeting_url": r.meeting_url, "destination": r.destination, "started_by": "", "stopped_by": "",
-            "asset_types": if r.audio_only { json!(["room-composite"]) } else { json!(ASSET_TYPES) },
+            "asset_types": asset_types(r),
         });
         if with_assets {
             let assets: Vec<Value> = self
@@ -220,12 +219,11 @@ pub(crate) fn routes() -> Router<Emulator> {
     Router::new()
         .route("/v2/recordings/room/{id}/start", post(start))
         .route("/v2/recordings/room/{id}/stop", post(stop_room))
+        .route("/v2/recordings/room/{id}/pause", post(pause))
+        .route("/v2/recordings/room/{id}/resume", post(resume))
         .route("/v2/recordings/{id}/stop", post(stop_one))
         .route("/v2/recordings/{id}", get(get_one))
         .route("/v2/recordings", get(list))
-        .route("/v2/recording-assets", get(list_assets))
-        .route("/v2/recording-assets/{id}", get(get_asset))
-        .route("/v2/recording-assets/{id}/presigned-url", get(presigned_url))
 }
 
 fn bad(detail: &str) -> Response {
@@ -265,6 +263,10 @@ async fn start(State(emu): State<Emulator>, headers: HeaderMap, Path(id): Path<S
         Ok(r) => r,
         Err(r) => return r,
     };
+    let transcription = match crate::transcription::check(body.get("transcription"), false) {
+        Ok(t) => t,
+        Err(why) => return bad(&why),
+    };
     let text = |k: &str| body.get(k).and_then(Value::as_str).map(String::from);
     let mut s = emu.lock();
     if !s.rooms.iter().any(|r| r.id == id) {
@@ -288,6 +290,8 @@ async fn start(State(emu): State<Emulator>, headers: HeaderMap, Path(id): Path<S
         resolution,
         created: s.now(),
         stop_requested: None,
+        transcription,
+        pauses: Vec::new(),
     };
     let v = s.recording_json(&recording, true);
     s.recordings.push(recording);
@@ -309,6 +313,53 @@ async fn stop_room(State(emu): State<Emulator>, headers: HeaderMap, Path(id): Pa
     let data: Vec<Value> =
         s.recordings.iter().filter(|r| stopped.contains(&r.id)).map(|r| s.recording_json(r, true)).collect();
     Json(json!({"limit": data.len(), "last": stopped.last(), "data": data})).into_response()
+}
+
+/// `POST /recordings/room/{id}/pause`.
+async fn pause(State(emu): State<Emulator>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    switch_pause(emu, headers, id, true).await
+}
+
+/// `POST /recordings/room/{id}/resume`.
+async fn resume(State(emu): State<Emulator>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    switch_pause(emu, headers, id, false).await
+}
+
+async fn switch_pause(emu: Emulator, headers: HeaderMap, id: String, pause: bool) -> Response {
+    let what = if pause { "POST /recordings/room/{id}/pause" } else { "POST /recordings/room/{id}/resume" };
+    if let Err(r) = guard(&emu, what, &headers).await {
+        return r;
+    }
+    let mut s = emu.lock();
+    let now = s.now();
+    let Some(r) = s.recordings.iter_mut().find(|r| r.room_id == id && r.stop_requested.is_none()) else {
+        return api_error(StatusCode::NOT_FOUND, "no running recording in the room", &[]);
+    };
+    let open = r.pauses.last().is_some_and(|(_, to)| to.is_none());
+    match (pause, open) {
+        (true, false) => r.pauses.push((now, None)),
+        (false, true) => {
+            if let Some(last) = r.pauses.last_mut() {
+                last.1 = Some(now);
+            }
+        }
+        _ => {}
+    }
+    let r = r.clone();
+    Json(s.recording_json(&r, true)).into_response()
+}
+
+/// `GET /_emulator/recordings/{id}` (control API): whether the recording is paused now, and for
+/// how many seconds it has been paused in all: what 100ms's object does not show.
+pub(crate) async fn pause_state(State(emu): State<Emulator>, Path(id): Path<String>) -> Response {
+    let s = emu.lock();
+    let now = s.now();
+    let Some(r) = s.recordings.iter().find(|r| r.id == id) else {
+        return api_error(StatusCode::NOT_FOUND, "recording not found", &[]);
+    };
+    let paused = r.pauses.last().is_some_and(|(_, to)| to.is_none());
+    let seconds: i64 = r.pauses.iter().map(|(from, to)| (to.unwrap_or(now) - *from).num_seconds().max(0)).sum();
+    Json(json!({"id": r.id, "paused": paused, "paused_seconds": seconds, "pauses": r.pauses.len()})).into_response()
 }
 
 /// `POST /recordings/{id}/stop`: stops one recording.
@@ -363,105 +414,7 @@ async fn list(State(emu): State<Emulator>, headers: HeaderMap, Query(q): Query<L
     Json(page(items, limit, q.start.as_deref())).into_response()
 }
 
-/// `GET /recording-assets?room_id=&session_id=&status=&limit=&start=`: newest first.
-async fn list_assets(State(emu): State<Emulator>, headers: HeaderMap, Query(q): Query<ListQuery>) -> Response {
-    if let Err(r) = guard(&emu, "GET /recording-assets", &headers).await {
-        return r;
-    }
-    let limit = match parse_limit(q.limit.as_deref()) {
-        Ok(l) => l,
-        Err(msg) => return api_error(StatusCode::BAD_REQUEST, msg, &[]),
-    };
-    let mut s = emu.lock();
-    s.settle();
-    let items: Vec<(String, Asset)> = s
-        .assets
-        .iter()
-        .rev()
-        .filter(|a| q.room_id.as_ref().is_none_or(|x| &a.room_id == x))
-        .filter(|a| q.session_id.as_ref().is_none_or(|x| &a.session_id == x))
-        .filter(|a| q.status.as_ref().is_none_or(|x| &a.status == x))
-        .map(|a| (a.id.clone(), a.clone()))
-        .collect();
-    Json(page(items, limit, q.start.as_deref())).into_response()
-}
-
-/// `GET /recording-assets/{id}`.
-async fn get_asset(State(emu): State<Emulator>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    if let Err(r) = guard(&emu, "GET /recording-assets/{id}", &headers).await {
-        return r;
-    }
-    let mut s = emu.lock();
-    s.settle();
-    match s.assets.iter().find(|a| a.id == id) {
-        Some(a) => Json(a.clone()).into_response(),
-        None => api_error(StatusCode::NOT_FOUND, "asset not found", &[]),
-    }
-}
-
-#[derive(Deserialize)]
-struct PresignQuery {
-    presign_duration: Option<String>,
-}
-
-/// What a presigned URL signs: the asset and when the URL stops working.
-#[derive(Serialize, Deserialize)]
-struct UrlClaims {
-    asset_id: String,
-    exp: i64,
-}
-
-/// `GET /recording-assets/{id}/presigned-url?presign_duration=`: `{id, path, url, expiry}`, the
-/// URL on this emulator (`/_emulator/assets/{id}?token=`), refused once it expired.
-async fn presigned_url(
-    State(emu): State<Emulator>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Query(q): Query<PresignQuery>,
-) -> Response {
-    if let Err(r) = guard(&emu, "GET /recording-assets/{id}/presigned-url", &headers).await {
-        return r;
-    }
-    let expiry = match q.presign_duration.as_deref().map(str::parse::<i64>) {
-        None => DEFAULT_PRESIGN_SECONDS,
-        Some(Ok(n)) if n >= 1 => n,
-        Some(_) => return api_error(StatusCode::BAD_REQUEST, "invalid query parameter", &["presign_duration"]),
-    };
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1").to_string();
-    let mut s = emu.lock();
-    s.settle();
-    let Some(asset) = s.assets.iter().find(|a| a.id == id) else {
-        return api_error(StatusCode::NOT_FOUND, "asset not found", &[]);
-    };
-    let url = s.presign(&format!("http://{host}"), &id, expiry);
-    Json(json!({"id": id, "path": asset.path, "url": url, "expiry": expiry})).into_response()
-}
-
-#[derive(Deserialize)]
-pub(crate) struct DownloadQuery {
-    token: String,
-}
-
-/// A presigned URL's target: the asset's bytes while the URL is valid, 403 after (as S3 answers).
-pub(crate) async fn download(
-    State(emu): State<Emulator>,
-    Path(id): Path<String>,
-    Query(q): Query<DownloadQuery>,
-) -> Response {
-    let s = emu.lock();
-    let mut v = Validation::new(Algorithm::HS256);
-    v.validate_exp = false;
-    v.required_spec_claims.clear();
-    let claims = match jsonwebtoken::decode::<UrlClaims>(&q.token, &DecodingKey::from_secret(s.secret.as_bytes()), &v) {
-        Ok(d) if d.claims.asset_id == id => d.claims,
-        _ => return (StatusCode::FORBIDDEN, "SignatureDoesNotMatch").into_response(),
-    };
-    if s.now().timestamp() >= claims.exp {
-        return (StatusCode::FORBIDDEN, "Request has expired").into_response();
-    }
-    match s.assets.iter().find(|a| a.id == id) {
-        Some(a) => ([(header::CONTENT_TYPE, "application/octet-stream")], format!("asset {} ({})", a.id, a.kind))
-            .into_response(),
-        None => (StatusCode::NOT_FOUND, "NoSuchKey").into_response(),
-    }
+/// The `transcription` settings recording `id` was started with.
+pub(crate) fn transcription_of<'a>(s: &'a Inner, id: &str) -> Option<&'a Value> {
+    s.recordings.iter().find(|r| r.id == id).and_then(|r| r.transcription.as_ref())
 }

@@ -58,6 +58,7 @@ impl Inner {
             // Recordings run on the emulator's clock, whatever time the leave is dated.
             let now = self.now();
             self.stop_recordings(&room_id, now);
+            self.stop_live_streams(&room_id, now, crate::live_streams::STOPPED_LAST_PEER_LEFT);
             let mut fields = self.session_fields(idx);
             fields.insert("session_duration".into(), serde_json::json!(lasted));
             fields.insert("session_stopped_at".into(), serde_json::json!(ts(at)));
@@ -77,6 +78,10 @@ pub(crate) struct Peer {
     pub(crate) joined_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) left_at: Option<String>,
+    /// What `POST /active-rooms/{id}/peers/{peer_id}` set (`""` until then); not in the session
+    /// object, as in the docs' examples.
+    #[serde(skip)]
+    pub(crate) metadata: String,
     /// Why it left and the message passed with it, as `peer.leave.success` would say (not in the
     /// session object; the control API shows them).
     #[serde(skip)]

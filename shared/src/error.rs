@@ -31,6 +31,7 @@ pub enum ErrorCode {
     MethodNotAllowed,
     NameTaken,
     MembersOnly,
+    UpstreamConflict,
     PayloadTooLarge,
     ResponseTooLarge,
     Config,
@@ -47,7 +48,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order openapi.yaml lists them.
-    pub const ALL: [ErrorCode; 35] = [
+    pub const ALL: [ErrorCode; 36] = [
         Self::MissingBody,
         Self::InvalidJson,
         Self::InvalidBody,
@@ -71,6 +72,7 @@ impl ErrorCode {
         Self::MethodNotAllowed,
         Self::NameTaken,
         Self::MembersOnly,
+        Self::UpstreamConflict,
         Self::PayloadTooLarge,
         Self::ResponseTooLarge,
         Self::Config,
@@ -110,6 +112,7 @@ impl ErrorCode {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::NameTaken => "name_taken",
             Self::MembersOnly => "members_only",
+            Self::UpstreamConflict => "upstream_conflict",
             Self::PayloadTooLarge => "payload_too_large",
             Self::ResponseTooLarge => "response_too_large",
             Self::Config => "config",
@@ -144,7 +147,7 @@ impl ErrorCode {
             }
             Self::SessionNotFound | Self::RoomNotFound | Self::UpstreamNotFound | Self::RouteNotFound => 404,
             Self::MethodNotAllowed => 405,
-            Self::NameTaken | Self::MembersOnly => 409,
+            Self::NameTaken | Self::MembersOnly | Self::UpstreamConflict => 409,
             Self::PayloadTooLarge => 413,
             Self::ResponseTooLarge => 422,
             Self::Config | Self::Internal => 500,

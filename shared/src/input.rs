@@ -133,6 +133,11 @@ text_type!(
     RecordingId
 );
 text_type!(
+    /// A live stream's id (24 hex in 100ms's answers, a placeholder in its docs): letters,
+    /// digits and `-`, 1 to [`MAX_TOKEN_ID_LEN`] characters.
+    StreamId
+);
+text_type!(
     /// A reason shown to peers: at most [`MAX_REASON_LEN`] characters, no control characters
     /// but line breaks.
     Reason
@@ -230,6 +235,12 @@ impl Parse for RoomCode {
 }
 
 impl Parse for PeerId {
+    fn parse(s: &str) -> Result<Self, String> {
+        token_id(s).map(Self)
+    }
+}
+
+impl Parse for StreamId {
     fn parse(s: &str) -> Result<Self, String> {
         token_id(s).map(Self)
     }

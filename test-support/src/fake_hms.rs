@@ -6,10 +6,11 @@ use std::sync::Mutex;
 
 use hms_shared::ApiError;
 use hms_shared::hms::HmsApi;
-use hms_shared::hms::active_rooms::Removal;
+use hms_shared::hms::active_rooms::{Message, PeerUpdate, Removal};
+use hms_shared::hms::live_streams::{StartLiveStream, TimedMetadata};
 use hms_shared::hms::recordings::StartRecording;
 use hms_shared::hms::rooms::NewRoom;
-use hms_shared::input::{AssetId, Reason, RecordingId, Role, RoomCode, RoomId, RoomName, SessionId};
+use hms_shared::input::{AssetId, PeerId, Reason, RecordingId, Role, RoomCode, RoomId, RoomName, SessionId, StreamId};
 use serde_json::{Value, json};
 
 use crate::fixtures::example;
@@ -39,14 +40,25 @@ pub struct FakeHms {
     pub calls: Mutex<Vec<&'static str>>,
     /// Failures to give: the next call with that name answers the error instead (once).
     pub fail: Mutex<Vec<(&'static str, ApiError)>>,
+    /// Messages sent: `{room_id, message, to, type}`.
+    pub messages: Mutex<Vec<Value>>,
+    /// Recordings paused (`true`) or resumed, by id.
+    pub paused: Mutex<BTreeMap<String, bool>>,
+    /// What a presigned URL serves (a summary file), and the URLs read.
+    pub summary_file: Option<Vec<u8>>,
+    pub fetched: Mutex<Vec<String>>,
+    /// Live streams, newest first, in the docs' shape.
+    pub streams: Mutex<Vec<Value>>,
+    /// Timed cues sent: stream id, payload, duration.
+    pub cues: Mutex<Vec<(String, String, u32)>>,
 }
 
 /// 100ms's 404, with its words.
-fn not_found(what: &str) -> ApiError {
+pub(crate) fn not_found(what: &str) -> ApiError {
     ApiError::UpstreamRejected { status: 404, msg: what.into() }
 }
 
-fn bytes(v: &Value) -> Vec<u8> {
+pub(crate) fn bytes(v: &Value) -> Vec<u8> {
     serde_json::to_vec(v).unwrap()
 }
 
@@ -280,11 +292,22 @@ impl HmsApi for &FakeHms {
         Ok(bytes(&json!({"limit": 10, "data": stopped, "last": ""})))
     }
 
-    /// The room's recordings, newest first, without their assets (as 100ms lists them).
-    async fn list_recordings(&self, room_id: &RoomId, limit: u32, start: Option<&str>) -> Result<Vec<u8>, ApiError> {
+    /// The room's (or a session's) recordings, newest first, without their assets (as 100ms
+    /// lists them).
+    async fn list_recordings(
+        &self,
+        room_id: &RoomId,
+        session: Option<&SessionId>,
+        limit: u32,
+        start: Option<&str>,
+    ) -> Result<Vec<u8>, ApiError> {
         self.enter("list_recordings")?;
         let recordings = self.recordings.lock().unwrap();
-        let of_room: Vec<&Value> = recordings.iter().filter(|r| r["room_id"] == room_id.as_str()).collect();
+        let of_room: Vec<&Value> = recordings
+            .iter()
+            .filter(|r| r["room_id"] == room_id.as_str())
+            .filter(|r| session.is_none_or(|s| r["session_id"] == s.as_str()))
+            .collect();
         let from = start.map_or(0, |s| of_room.iter().position(|r| r["id"] == s).map_or(of_room.len(), |i| i + 1));
         let page: Vec<Value> = of_room
             .iter()
@@ -336,5 +359,55 @@ impl HmsApi for &FakeHms {
         url["url"] = json!(format!("https://storage.example/{asset_id}?X-Amz-Expires={seconds}"));
         url["expiry"] = json!(self.url_expiry.unwrap_or(u64::from(seconds)));
         Ok(bytes(&url))
+    }
+
+    async fn send_message(&self, room_id: &RoomId, msg: &Message) -> Result<Vec<u8>, ApiError> {
+        self.enter("send_message")?;
+        self.message(room_id, msg)
+    }
+
+    async fn update_peer(&self, room_id: &RoomId, peer: &PeerId, update: &PeerUpdate) -> Result<Vec<u8>, ApiError> {
+        self.enter("update_peer")?;
+        self.change_peer(room_id, peer, update)
+    }
+
+    async fn pause_recording(&self, room_id: &RoomId, pause: bool) -> Result<Vec<u8>, ApiError> {
+        self.enter(if pause { "pause_recording" } else { "resume_recording" })?;
+        self.pause(room_id, pause)
+    }
+
+    async fn fetch_presigned(&self, url: &str, _max: usize) -> Result<Vec<u8>, ApiError> {
+        self.enter("fetch_presigned")?;
+        self.presigned_content(url)
+    }
+
+    async fn start_live_stream(&self, room_id: &RoomId, start: &StartLiveStream) -> Result<Vec<u8>, ApiError> {
+        self.enter("start_live_stream")?;
+        self.stream_start(room_id, start)
+    }
+
+    async fn stop_live_streams(&self, room_id: &RoomId) -> Result<Vec<u8>, ApiError> {
+        self.enter("stop_live_streams")?;
+        self.stream_stop(Some(room_id), None)
+    }
+
+    async fn stop_live_stream(&self, id: &StreamId) -> Result<Vec<u8>, ApiError> {
+        self.enter("stop_live_stream")?;
+        self.stream_stop(None, Some(id))
+    }
+
+    async fn get_live_stream(&self, id: &StreamId) -> Result<Vec<u8>, ApiError> {
+        self.enter("get_live_stream")?;
+        self.stream_get(id)
+    }
+
+    async fn list_live_streams(&self, room_id: &RoomId, limit: u32, start: Option<&str>) -> Result<Vec<u8>, ApiError> {
+        self.enter("list_live_streams")?;
+        self.stream_list(room_id, limit, start)
+    }
+
+    async fn timed_metadata(&self, id: &StreamId, cue: &TimedMetadata) -> Result<Vec<u8>, ApiError> {
+        self.enter("timed_metadata")?;
+        self.cue(id, cue)
     }
 }

@@ -4,10 +4,11 @@
 
 use hms_shared::ApiError;
 use hms_shared::hms::HmsApi;
-use hms_shared::hms::active_rooms::Removal;
+use hms_shared::hms::active_rooms::{Message, PeerUpdate, Removal};
+use hms_shared::hms::live_streams::{StartLiveStream, TimedMetadata};
 use hms_shared::hms::recordings::StartRecording;
 use hms_shared::hms::rooms::NewRoom;
-use hms_shared::input::{AssetId, Reason, RecordingId, Role, RoomCode, RoomId, RoomName, SessionId};
+use hms_shared::input::{AssetId, PeerId, Reason, RecordingId, Role, RoomCode, RoomId, RoomName, SessionId, StreamId};
 
 /// Answers every call with these bytes.
 #[derive(Debug, Clone, Copy)]
@@ -68,7 +69,13 @@ impl HmsApi for Garbled {
     async fn stop_recordings(&self, _: &RoomId) -> Result<Vec<u8>, ApiError> {
         self.answer()
     }
-    async fn list_recordings(&self, _: &RoomId, _: u32, _: Option<&str>) -> Result<Vec<u8>, ApiError> {
+    async fn list_recordings(
+        &self,
+        _: &RoomId,
+        _: Option<&SessionId>,
+        _: u32,
+        _: Option<&str>,
+    ) -> Result<Vec<u8>, ApiError> {
         self.answer()
     }
     async fn get_recording(&self, _: &RecordingId) -> Result<Vec<u8>, ApiError> {
@@ -78,6 +85,36 @@ impl HmsApi for Garbled {
         self.answer()
     }
     async fn presigned_url(&self, _: &AssetId, _: u32) -> Result<Vec<u8>, ApiError> {
+        self.answer()
+    }
+    async fn send_message(&self, _: &RoomId, _: &Message) -> Result<Vec<u8>, ApiError> {
+        self.answer()
+    }
+    async fn update_peer(&self, _: &RoomId, _: &PeerId, _: &PeerUpdate) -> Result<Vec<u8>, ApiError> {
+        self.answer()
+    }
+    async fn pause_recording(&self, _: &RoomId, _: bool) -> Result<Vec<u8>, ApiError> {
+        self.answer()
+    }
+    async fn fetch_presigned(&self, _: &str, _: usize) -> Result<Vec<u8>, ApiError> {
+        self.answer()
+    }
+    async fn start_live_stream(&self, _: &RoomId, _: &StartLiveStream) -> Result<Vec<u8>, ApiError> {
+        self.answer()
+    }
+    async fn stop_live_streams(&self, _: &RoomId) -> Result<Vec<u8>, ApiError> {
+        self.answer()
+    }
+    async fn stop_live_stream(&self, _: &StreamId) -> Result<Vec<u8>, ApiError> {
+        self.answer()
+    }
+    async fn get_live_stream(&self, _: &StreamId) -> Result<Vec<u8>, ApiError> {
+        self.answer()
+    }
+    async fn list_live_streams(&self, _: &RoomId, _: u32, _: Option<&str>) -> Result<Vec<u8>, ApiError> {
+        self.answer()
+    }
+    async fn timed_metadata(&self, _: &StreamId, _: &TimedMetadata) -> Result<Vec<u8>, ApiError> {
         self.answer()
     }
 }

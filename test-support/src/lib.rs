@@ -12,6 +12,7 @@ pub mod cognito;
 pub mod dynalite;
 pub mod emulator;
 pub mod fake_hms;
+mod fake_live;
 pub mod fixtures;
 pub mod forward;
 pub mod garbled;

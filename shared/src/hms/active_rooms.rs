@@ -1,5 +1,6 @@
-//! 100ms active rooms: who is in a room's live session, removing peers, ending the session
-//! (switching the room off is [`super::rooms`]'s).
+//! 100ms active rooms: who is in a room's live session, messages to it, changing a peer (role,
+//! name, metadata), removing peers, ending the session (switching the room off is
+//! [`super::rooms`]'s).
 
 use reqwest::Method;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -53,6 +54,55 @@ pub enum Removal {
     Role(Role),
 }
 
+/// Who a message goes to: everyone in the session, every peer with a role, or one peer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recipient {
+    Everyone,
+    Role(Role),
+    Peer(PeerId),
+}
+
+/// A message for the peers of a live session (`message` and `kind` checked at the edge).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub message: String,
+    pub to: Recipient,
+    /// 100ms's `type`: `chat` and `emoji` in its docs, or an app's own event name.
+    pub kind: Option<String>,
+}
+
+/// A change to a peer in the live session; only the fields set are sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PeerUpdate {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<String>,
+}
+
+/// `POST /active-rooms/{id}/send-message {message, peer_id? | role?, type?}`. Not retried: a
+/// repeat would show the message twice.
+pub(crate) fn message_call(room_id: &RoomId, msg: &Message) -> Result<Call, ApiError> {
+    let mut body = serde_json::json!({"message": msg.message});
+    match &msg.to {
+        Recipient::Everyone => {}
+        Recipient::Role(r) => body["role"] = serde_json::json!(r),
+        Recipient::Peer(p) => body["peer_id"] = serde_json::json!(p),
+    }
+    if let Some(kind) = &msg.kind {
+        body["type"] = serde_json::json!(kind);
+    }
+    Call::new(Method::POST, format!("/active-rooms/{room_id}/send-message")).json(&body)
+}
+
+/// `POST /active-rooms/{id}/peers/{peer_id} {name?, role?, metadata?}`: sets values, so a repeat
+/// does what the first did; retried.
+pub(crate) fn update_peer_call(room_id: &RoomId, peer: &PeerId, update: &PeerUpdate) -> Result<Call, ApiError> {
+    Ok(Call::new(Method::POST, format!("/active-rooms/{room_id}/peers/{peer}")).json(update)?.idempotent(true))
+}
+
 /// `GET /active-rooms/{id}/peers`.
 pub(crate) fn peers_call(room_id: &RoomId) -> Call {
     Call::new(Method::GET, format!("/active-rooms/{room_id}/peers")).idempotent(true)
@@ -79,6 +129,42 @@ pub(crate) fn end_call(room_id: &RoomId, reason: &Reason, lock: bool) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::Parse;
+
+    fn example(name: &str) -> serde_json::Value {
+        let path = format!("{}/tests/fixtures/100ms-examples/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn messages_and_updates_send_the_docs_bodies() {
+        let room = RoomId::parse("631b2654f771854d9bf633df").unwrap();
+        let peer = PeerId::parse("018b84da-0786-48c5-a3a6-02961d9eac03").unwrap();
+        let to_peer = Message {
+            message: "<TOTAL_BET_AMOUNT>".into(),
+            to: Recipient::Peer(peer.clone()),
+            kind: Some("custom_event".into()),
+        };
+        let call = message_call(&room, &to_peer).unwrap();
+        let sent: serde_json::Value = serde_json::from_slice(call.body().unwrap()).unwrap();
+        assert_eq!(sent, example("send_message_request_custom_event_to_peer.json"));
+        let everyone = Message {
+            message: "<ACTUAL_CARD_REVEAL_DATA>".into(),
+            to: Recipient::Everyone,
+            kind: Some("custom_event".into()),
+        };
+        let sent: serde_json::Value =
+            serde_json::from_slice(message_call(&room, &everyone).unwrap().body().unwrap()).unwrap();
+        assert_eq!(sent, example("send_message_request_custom_event_broadcast.json"));
+        let update = PeerUpdate {
+            name: Some("nixon-test2".into()),
+            metadata: Some(r#"{"isHandRaised":false,"isBRBOn":true}"#.into()),
+            ..Default::default()
+        };
+        let call = update_peer_call(&room, &peer, &update).unwrap();
+        let sent: serde_json::Value = serde_json::from_slice(call.body().unwrap()).unwrap();
+        assert_eq!(sent, example("active_room_peer_update_request.json"));
+    }
 
     #[test]
     fn peers_come_as_a_map_or_as_nothing() {
@@ -92,6 +178,15 @@ mod tests {
         names.sort();
         assert_eq!(names, ["John", "Nick"]);
         assert_eq!(peers.peers.iter().find(|p| p.name == "Nick").unwrap().user_id, "teacher-81");
+        let updated: ActivePeer = serde_json::from_slice(
+            &std::fs::read(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/fixtures/100ms-examples/active_room_peer_update_response.json"
+            ))
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!((updated.name.as_str(), updated.role.as_str()), ("nixon-test2", "host"));
         for empty in [r#"{"peers":{}}"#, r#"{"peers":[]}"#, r#"{"peers":null}"#, "{}"] {
             assert!(serde_json::from_str::<ActivePeers>(empty).unwrap().peers.is_empty(), "{empty}");
         }

@@ -50,6 +50,22 @@ impl Call {
         self.idempotent = idempotent;
         self
     }
+
+    /// The JSON body, as sent.
+    #[cfg(test)]
+    pub(crate) fn body(&self) -> Option<&[u8]> {
+        self.body.as_deref()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn path(&self) -> &str {
+        &self.path
+    }
+
+    #[cfg(test)]
+    pub(crate) fn is_idempotent(&self) -> bool {
+        self.idempotent
+    }
 }
 
 /// The latest instant a call started now may run to: its own budget, cut to the invocation's
@@ -211,6 +227,45 @@ impl<S: SecretSource> HmsClient<S> {
         }
     }
 
+    /// GETs a presigned URL 100ms gave (an asset in its storage), with no credentials, once, at
+    /// most `max` bytes. Only an `https` URL, or one on the API's own origin (the emulator's
+    /// storage is on it): 100ms's answer names it, and nothing else is fetched from here.
+    pub(crate) async fn fetch(&self, url: &str, max: usize) -> Result<Vec<u8>, ApiError> {
+        let origin_len = self.base_url.find("/v2").unwrap_or(self.base_url.len());
+        let same_origin = url.strip_prefix(&self.base_url[..origin_len]).is_some_and(|rest| rest.starts_with('/'));
+        if !(url.starts_with("https://") || same_origin) {
+            return Err(ApiError::upstream(
+                ErrorCode::UpstreamInvalidResponse,
+                "100ms gave an asset link that is neither https nor on its API's origin",
+            ));
+        }
+        let remaining = call_deadline().saturating_duration_since(Instant::now());
+        let started = std::time::Instant::now();
+        let mut resp = self
+            .http()?
+            .get(url)
+            .timeout(remaining.min(REQUEST_TIMEOUT))
+            .send()
+            .await
+            .map_err(Failure::from_reqwest)?;
+        let status = resp.status();
+        if !status.is_success() {
+            return Err(ApiError::upstream(
+                ErrorCode::UpstreamError,
+                format!("100ms's storage answered {} for an asset", status.as_u16()),
+            ));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(Failure::from_reqwest)? {
+            if body.len() + chunk.len() > max {
+                return Err(Failure::TooLarge.into());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        tracing::info!(status = status.as_u16(), ms = started.elapsed().as_millis() as u64, "100ms storage read");
+        Ok(body)
+    }
+
     async fn once(&self, call: &Call, token: &str, timeout: Duration) -> Result<RawAnswer, Failure> {
         let url = format!("{}{}", self.base_url, call.path);
         let mut req = self.http()?.request(call.method.clone(), &url).bearer_auth(token).timeout(timeout);
@@ -306,6 +361,7 @@ fn map_answer(answer: RawAnswer) -> Result<Vec<u8>, ApiError> {
     let msg = upstream_message(&answer.body, status);
     Err(match status.as_u16() {
         429 => ApiError::upstream(ErrorCode::UpstreamRateLimited, format!("100ms is rate-limiting us: {msg}")),
+        409 => ApiError::Conflict { code: ErrorCode::UpstreamConflict, msg: format!("100ms: {msg}") },
         400..=499 => ApiError::UpstreamRejected { status: status.as_u16(), msg },
         500..=599 => ApiError::upstream(ErrorCode::UpstreamError, format!("100ms failed: {msg}")),
         _ => ApiError::upstream(ErrorCode::UpstreamError, format!("100ms answered an unexpected {}", status.as_u16())),

@@ -1,19 +1,21 @@
 //! The 100ms REST client: management-token auth with refresh and re-read on 401/403, bounded
 //! retries of idempotent calls, timeouts on every request, and 100ms answers mapped to
 //! [`ApiError`]. One file per 100ms area ([`rooms`], [`sessions`], [`room_codes`],
-//! [`active_rooms`], [`recordings`], and [`analytics`]: the webhook delivery log and its replay,
+//! [`active_rooms`], [`recordings`], [`live_streams`], and [`analytics`]: the webhook delivery log and its replay,
 //! for `reconcile`) for its shapes and calls; `call` is the one path every request takes.
 //!
 //! Which calls are retried on 429, 5xx or a failed connection (`idempotent`): every GET; the
 //! POSTs whose repeat does what the first did (a room create with a name, a room code's or a
-//! room's enabled flag, removing one peer by id, stopping a room's recordings). Not retried: a
-//! room create without a name, creating room codes, removing peers by role (a repeat would remove
-//! who joined since), ending a room, starting a recording. A connection that could not be made
+//! room's enabled flag, removing one peer by id, changing a peer, stopping a room's recordings or
+//! streams, pausing or resuming a recording). Not retried: a room create without a name,
+//! creating room codes, removing peers by role (a repeat would remove who joined since), ending a
+//! room, starting a recording or a stream, a message, a timed cue (a repeat would show it twice). A connection that could not be made
 //! sent nothing, so that alone is retried for every call.
 
 pub mod active_rooms;
 pub mod analytics;
 mod call;
+pub mod live_streams;
 pub mod recordings;
 pub mod room_codes;
 pub mod rooms;
@@ -25,10 +27,11 @@ use std::time::Duration;
 
 use crate::credentials::{CredentialStore, SecretSource};
 use crate::error::ApiError;
-use crate::input::{AssetId, Reason, RecordingId, Role, RoomCode, RoomId, RoomName, SessionId};
+use crate::input::{AssetId, PeerId, Reason, RecordingId, Role, RoomCode, RoomId, RoomName, SessionId, StreamId};
 use crate::tls::Roots;
 use crate::tokens::ManagementTokenCache;
-use active_rooms::Removal;
+use active_rooms::{Message, PeerUpdate, Removal};
+use live_streams::{StartLiveStream, TimedMetadata};
 use recordings::StartRecording;
 use rooms::NewRoom;
 
@@ -113,6 +116,15 @@ pub trait HmsApi: Send + Sync {
         reason: &Reason,
         lock: bool,
     ) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send;
+    /// `POST /active-rooms/{id}/send-message`.
+    fn send_message(&self, room_id: &RoomId, msg: &Message) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send;
+    /// `POST /active-rooms/{id}/peers/{peer_id}`: a new role, name or metadata.
+    fn update_peer(
+        &self,
+        room_id: &RoomId,
+        peer: &PeerId,
+        update: &PeerUpdate,
+    ) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send;
 
     // Recordings (`recordings`).
     /// `POST /recordings/room/{id}/start`.
@@ -123,10 +135,13 @@ pub trait HmsApi: Send + Sync {
     ) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send;
     /// `POST /recordings/room/{id}/stop`: every recording of the room.
     fn stop_recordings(&self, room_id: &RoomId) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send;
-    /// `GET /recordings?room_id=`, one page, newest first.
+    /// `POST /recordings/room/{id}/pause` (`pause`) or `.../resume`.
+    fn pause_recording(&self, room_id: &RoomId, pause: bool) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send;
+    /// `GET /recordings?room_id=[&session_id=]`, one page, newest first.
     fn list_recordings(
         &self,
         room_id: &RoomId,
+        session: Option<&SessionId>,
         limit: u32,
         start: Option<&str>,
     ) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send;
@@ -137,6 +152,36 @@ pub trait HmsApi: Send + Sync {
     /// `GET /recording-assets/{id}/presigned-url?presign_duration=`.
     fn presigned_url(&self, asset_id: &AssetId, seconds: u32)
     -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send;
+    /// The content of a presigned URL 100ms gave for an asset (its summary), at most `max`
+    /// bytes: a GET to 100ms's storage, without the management token.
+    fn fetch_presigned(&self, url: &str, max: usize) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send;
+
+    // Live streams (`live_streams`).
+    /// `POST /live-streams/room/{id}/start`.
+    fn start_live_stream(
+        &self,
+        room_id: &RoomId,
+        start: &StartLiveStream,
+    ) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send;
+    /// `POST /live-streams/room/{id}/stop`: every stream of the room.
+    fn stop_live_streams(&self, room_id: &RoomId) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send;
+    /// `POST /live-streams/{id}/stop`.
+    fn stop_live_stream(&self, id: &StreamId) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send;
+    /// `GET /live-streams/{id}`.
+    fn get_live_stream(&self, id: &StreamId) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send;
+    /// `GET /live-streams?room_id=`, one page.
+    fn list_live_streams(
+        &self,
+        room_id: &RoomId,
+        limit: u32,
+        start: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send;
+    /// `POST /live-streams/{id}/timed-metadata`.
+    fn timed_metadata(
+        &self,
+        id: &StreamId,
+        cue: &TimedMetadata,
+    ) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send;
 }
 
 /// The real client.
@@ -226,6 +271,18 @@ impl<S: SecretSource> HmsApi for HmsClient<S> {
         self.call(&active_rooms::end_call(room_id, reason, lock)?).await
     }
 
+    async fn send_message(&self, room_id: &RoomId, msg: &Message) -> Result<Vec<u8>, ApiError> {
+        self.call(&active_rooms::message_call(room_id, msg)?).await
+    }
+
+    async fn update_peer(&self, room_id: &RoomId, peer: &PeerId, update: &PeerUpdate) -> Result<Vec<u8>, ApiError> {
+        self.call(&active_rooms::update_peer_call(room_id, peer, update)?).await
+    }
+
+    async fn pause_recording(&self, room_id: &RoomId, pause: bool) -> Result<Vec<u8>, ApiError> {
+        self.call(&recordings::pause_call(room_id, pause)).await
+    }
+
     async fn start_recording(&self, room_id: &RoomId, start: &StartRecording) -> Result<Vec<u8>, ApiError> {
         self.call(&recordings::start_call(room_id, start)?).await
     }
@@ -234,8 +291,14 @@ impl<S: SecretSource> HmsApi for HmsClient<S> {
         self.call(&recordings::stop_call(room_id)).await
     }
 
-    async fn list_recordings(&self, room_id: &RoomId, limit: u32, start: Option<&str>) -> Result<Vec<u8>, ApiError> {
-        self.call(&recordings::list_call(room_id, limit, start)).await
+    async fn list_recordings(
+        &self,
+        room_id: &RoomId,
+        session: Option<&SessionId>,
+        limit: u32,
+        start: Option<&str>,
+    ) -> Result<Vec<u8>, ApiError> {
+        self.call(&recordings::list_call(room_id, session, limit, start)).await
     }
 
     async fn get_recording(&self, id: &RecordingId) -> Result<Vec<u8>, ApiError> {
@@ -248,5 +311,33 @@ impl<S: SecretSource> HmsApi for HmsClient<S> {
 
     async fn presigned_url(&self, asset_id: &AssetId, seconds: u32) -> Result<Vec<u8>, ApiError> {
         self.call(&recordings::presigned_call(asset_id, seconds)).await
+    }
+
+    async fn fetch_presigned(&self, url: &str, max: usize) -> Result<Vec<u8>, ApiError> {
+        self.fetch(url, max).await
+    }
+
+    async fn start_live_stream(&self, room_id: &RoomId, start: &StartLiveStream) -> Result<Vec<u8>, ApiError> {
+        self.call(&live_streams::start_call(room_id, start)?).await
+    }
+
+    async fn stop_live_streams(&self, room_id: &RoomId) -> Result<Vec<u8>, ApiError> {
+        self.call(&live_streams::stop_room_call(room_id)?).await
+    }
+
+    async fn stop_live_stream(&self, id: &StreamId) -> Result<Vec<u8>, ApiError> {
+        self.call(&live_streams::stop_call(id)?).await
+    }
+
+    async fn get_live_stream(&self, id: &StreamId) -> Result<Vec<u8>, ApiError> {
+        self.call(&live_streams::get_call(id)).await
+    }
+
+    async fn list_live_streams(&self, room_id: &RoomId, limit: u32, start: Option<&str>) -> Result<Vec<u8>, ApiError> {
+        self.call(&live_streams::list_call(room_id, limit, start)).await
+    }
+
+    async fn timed_metadata(&self, id: &StreamId, cue: &TimedMetadata) -> Result<Vec<u8>, ApiError> {
+        self.call(&live_streams::timed_metadata_call(id, cue)?).await
     }
 }

@@ -1,16 +1,17 @@
-//! 100ms recordings (composite, browser-based) and their assets: start, stop, list, one
-//! recording with its assets, and a presigned URL for an asset.
+//! 100ms recordings (composite, browser-based) and their assets: start (with transcription and
+//! an AI summary), stop, pause, resume, list, one recording with its assets, and a presigned URL
+//! for an asset.
 
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
 use super::call::Call;
 use crate::error::ApiError;
-use crate::input::{AssetId, RecordingId, RoomId};
+use crate::input::{AssetId, RecordingId, RoomId, SessionId};
 
 /// The body of a recording start; only the fields that are set are sent (the template's settings
 /// apply to the rest).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct StartRecording {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_url: Option<String>,
@@ -20,6 +21,45 @@ pub struct StartRecording {
     pub audio_only: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub destination: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transcription: Option<Transcription>,
+}
+
+/// 100ms's `transcription` settings of a recording or a live stream (checked at the edge);
+/// only what is set is sent, the template's settings apply to the rest.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Transcription {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Live streams only: `recorded` and/or `live`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub modes: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_modes: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custom_vocabulary: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<Summary>,
+}
+
+/// The AI summary of a transcript.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Summary {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sections: Option<Vec<SummarySection>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SummarySection {
+    pub title: String,
+    /// `bullets` or `paragraph`.
+    pub format: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -63,6 +103,9 @@ pub struct Asset {
     pub duration: Option<u64>,
     #[serde(default)]
     pub created_at: Option<String>,
+    /// By type: a transcript's `output_mode` (`txt`, `srt`, `json`), a composite's resolution.
+    #[serde(default)]
+    pub metadata: Option<serde_json::Value>,
 }
 
 /// `GET /recording-assets/{id}/presigned-url`: `{id, path, url, expiry}`.
@@ -84,9 +127,19 @@ pub(crate) fn stop_call(room_id: &RoomId) -> Call {
     Call::new(Method::POST, format!("/recordings/room/{room_id}/stop")).idempotent(true)
 }
 
-/// `GET /recordings?room_id=&limit=[&start=]`, one page, newest first.
-pub(crate) fn list_call(room_id: &RoomId, limit: u32, start: Option<&str>) -> Call {
+/// `POST /recordings/room/{id}/pause` or `.../resume`: the state asked for, so a repeat
+/// changes nothing more; retried.
+pub(crate) fn pause_call(room_id: &RoomId, pause: bool) -> Call {
+    let verb = if pause { "pause" } else { "resume" };
+    Call::new(Method::POST, format!("/recordings/room/{room_id}/{verb}")).idempotent(true)
+}
+
+/// `GET /recordings?room_id=[&session_id=]&limit=[&start=]`, one page, newest first.
+pub(crate) fn list_call(room_id: &RoomId, session: Option<&SessionId>, limit: u32, start: Option<&str>) -> Call {
     let mut query = vec![("room_id", room_id.to_string()), ("limit", limit.to_string())];
+    if let Some(session) = session {
+        query.push(("session_id", session.to_string()));
+    }
     if let Some(start) = start {
         query.push(("start", start.to_string()));
     }
@@ -113,6 +166,7 @@ pub(crate) fn presigned_call(asset_id: &AssetId, seconds: u32) -> Call {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::Parse;
 
     fn example(name: &str) -> Vec<u8> {
         std::fs::read(format!("{}/tests/fixtures/100ms-examples/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
@@ -148,5 +202,57 @@ mod tests {
         let doc: serde_json::Value =
             serde_json::from_slice(&example("recording_start_request_resolution_only.json")).unwrap();
         assert_eq!(body, doc);
+        let start: serde_json::Value = example_json("recording_start_request.json");
+        let t = &start["transcription"];
+        let ours = StartRecording {
+            meeting_url: start["meeting_url"].as_str().map(String::from),
+            resolution: Some(Resolution {
+                width: start["resolution"]["width"].as_u64().unwrap(),
+                height: start["resolution"]["height"].as_u64().unwrap(),
+            }),
+            destination: start["destination"].as_str().map(String::from),
+            audio_only: start["audio_only"].as_bool(),
+            transcription: Some(Transcription {
+                enabled: t["enabled"].as_bool(),
+                modes: None,
+                output_modes: strings(&t["output_modes"]),
+                custom_vocabulary: strings(&t["custom_vocabulary"]),
+                summary: Some(Summary {
+                    enabled: t["summary"]["enabled"].as_bool(),
+                    context: t["summary"]["context"].as_str().map(String::from),
+                    temperature: t["summary"]["temperature"].as_f64(),
+                    sections: Some(
+                        t["summary"]["sections"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|s| SummarySection {
+                                title: s["title"].as_str().unwrap().into(),
+                                format: s["format"].as_str().unwrap().into(),
+                            })
+                            .collect(),
+                    ),
+                }),
+            }),
+        };
+        assert_eq!(serde_json::to_value(ours).unwrap(), start, "the docs' full start body, field for field");
+    }
+
+    fn example_json(name: &str) -> serde_json::Value {
+        serde_json::from_slice(&example(name)).unwrap()
+    }
+
+    fn strings(v: &serde_json::Value) -> Option<Vec<String>> {
+        v.as_array().map(|a| a.iter().map(|s| s.as_str().unwrap().to_string()).collect())
+    }
+
+    #[test]
+    fn pause_and_resume_are_the_room_paths() {
+        let room = RoomId::parse("631b2654f771854d9bf633df").unwrap();
+        assert_eq!(pause_call(&room, true).path(), "/recordings/room/631b2654f771854d9bf633df/pause");
+        assert_eq!(pause_call(&room, false).path(), "/recordings/room/631b2654f771854d9bf633df/resume");
+        assert!(pause_call(&room, true).body().is_none() && pause_call(&room, true).is_idempotent());
+        let paused: Recording = serde_json::from_slice(&example("recording_pause_response.json")).unwrap();
+        assert_eq!(paused.status.as_deref(), Some("running"));
     }
 }

@@ -1,12 +1,17 @@
 //! `room-control`: what a host does with a room beyond creating it. Room codes ([`codes`]), who
-//! is in the room, removing a peer and ending the session ([`peers`]), recordings and their
-//! links ([`recordings`]). Every route is a host operation: with `CALLER_AUTH=jwt` each is for the
-//! room's owner and admins (`owners`); anyone else hears 404.
+//! is in the room, removing a peer and ending the session ([`peers`]), messages, a peer's role
+//! or name, locking and unlocking ([`live`]), recordings, their transcripts, summaries and links
+//! ([`recordings`], [`transcription`]), HLS live streams ([`streams`]), who may join
+//! ([`members`]). Every route is a host operation: with `CALLER_AUTH=jwt` each is for the room's
+//! owner and admins (`owners`); anyone else hears 404.
 
 pub mod codes;
+pub mod live;
 pub mod members;
 pub mod peers;
 pub mod recordings;
+pub mod streams;
+pub mod transcription;
 
 use lambda_http::http::Method;
 
@@ -21,11 +26,16 @@ use crate::input::{AssetId, RoomId};
 use crate::owners::RoomAccess;
 
 pub use codes::{ROOM_CODES_DISABLE_PATH, ROOM_CODES_ENABLE_PATH, ROOM_CODES_PATH};
+pub use live::{ROOM_ENABLED_PATH, SEND_MESSAGE_PATH, UPDATE_PEER_PATH};
 pub use members::{
     ROOM_ACCESS_PATH, ROOM_MEMBERS_BAN_PATH, ROOM_MEMBERS_PATH, ROOM_MEMBERS_REMOVE_PATH, ROOM_MEMBERS_UNBAN_PATH,
 };
 pub use peers::{ACTIVE_PEERS_PATH, END_ROOM_PATH, REMOVE_PEER_PATH};
-pub use recordings::{RECORDING_URL_PATH, RECORDINGS_PATH, RECORDINGS_START_PATH, RECORDINGS_STOP_PATH};
+pub use recordings::{
+    RECORDING_SUMMARY_PATH, RECORDING_URL_PATH, RECORDINGS_PATH, RECORDINGS_PAUSE_PATH, RECORDINGS_RESUME_PATH,
+    RECORDINGS_START_PATH, RECORDINGS_STOP_PATH,
+};
+pub use streams::{LIVE_STREAMS_PATH, LIVE_STREAMS_START_PATH, LIVE_STREAMS_STOP_PATH, TIMED_METADATA_PATH};
 
 /// The `room-control` function.
 pub struct RoomControl<H> {
@@ -57,6 +67,16 @@ impl<H: HmsApi> Function for RoomControl<H> {
         Route { path: ROOM_MEMBERS_REMOVE_PATH, method: Method::POST },
         Route { path: ROOM_MEMBERS_BAN_PATH, method: Method::POST },
         Route { path: ROOM_MEMBERS_UNBAN_PATH, method: Method::POST },
+        Route { path: SEND_MESSAGE_PATH, method: Method::POST },
+        Route { path: UPDATE_PEER_PATH, method: Method::POST },
+        Route { path: ROOM_ENABLED_PATH, method: Method::POST },
+        Route { path: RECORDINGS_PAUSE_PATH, method: Method::POST },
+        Route { path: RECORDINGS_RESUME_PATH, method: Method::POST },
+        Route { path: RECORDING_SUMMARY_PATH, method: Method::GET },
+        Route { path: LIVE_STREAMS_START_PATH, method: Method::POST },
+        Route { path: LIVE_STREAMS_STOP_PATH, method: Method::POST },
+        Route { path: LIVE_STREAMS_PATH, method: Method::GET },
+        Route { path: TIMED_METADATA_PATH, method: Method::POST },
     ];
 
     /// Every route parses its input first (a caller's mistake is a 400 whoever calls), then
@@ -140,13 +160,19 @@ impl<H: HmsApi> Function for RoomControl<H> {
                 access.require_room(&caller, &ask).await?;
                 recordings::stop(hms, &ask).await
             }
+            (RECORDINGS_PAUSE_PATH | RECORDINGS_RESUME_PATH, _) => {
+                let room = recordings::room_request(body)?;
+                access.require_room(&caller, &room).await?;
+                recordings::pause(hms, &room, route == RECORDINGS_PAUSE_PATH).await
+            }
             (RECORDINGS_PATH, _) => {
                 let room_id: RoomId = req.required_param("room_id")?;
+                let session = req.param("session_id")?;
                 let limit =
                     req.param("limit")?.unwrap_or(recordings::RecordingListLimit::new(recordings::DEFAULT_LIMIT));
                 let cursor = req.param("cursor")?;
                 access.require_room(&caller, &room_id).await?;
-                recordings::list(hms, &room_id, limit, cursor.as_ref()).await
+                recordings::list(hms, &room_id, session.as_ref(), limit, cursor.as_ref()).await
             }
             (RECORDING_URL_PATH, _) => {
                 let asset_id = req.required_param("asset_id")?;
@@ -155,6 +181,57 @@ impl<H: HmsApi> Function for RoomControl<H> {
                     asset_room(self, &caller, &asset_id).await?;
                 }
                 recordings::url(hms, &asset_id, duration, chrono::Utc::now()).await
+            }
+            (RECORDING_SUMMARY_PATH, _) => {
+                let asset_id = req.required_param("asset_id")?;
+                let asset = asset_room(self, &caller, &asset_id).await?;
+                recordings::summary(hms, &asset_id, &asset).await
+            }
+            (SEND_MESSAGE_PATH, _) => {
+                let ask = live::message_request(body)?;
+                access.require_room(&caller, &ask.room_id).await?;
+                live::send(hms, &ask).await
+            }
+            (UPDATE_PEER_PATH, _) => {
+                let ask = live::update_request(body)?;
+                access.require_room(&caller, &ask.room_id).await?;
+                // A role is given only by someone who could get a token of it in this room.
+                if let Some(role) = &ask.update.role {
+                    caller.require_role(role, &self.roles)?;
+                    access.require_join(&caller, &ask.room_id, role).await?;
+                }
+                live::update(hms, &ask).await
+            }
+            (ROOM_ENABLED_PATH, _) => {
+                let (room, enabled) = live::enabled_request(body)?;
+                access.require_room(&caller, &room).await?;
+                live::set_enabled(hms, &room, enabled).await
+            }
+            (LIVE_STREAMS_START_PATH, _) => {
+                let ask = streams::start_request(body, &self.meeting_hosts)?;
+                access.require_room(&caller, &ask.room_id).await?;
+                streams::start(hms, &ask).await
+            }
+            (LIVE_STREAMS_STOP_PATH, _) => {
+                let (room, one) = streams::stop_request(body)?;
+                access.require_room(&caller, &room).await?;
+                if let Some(id) = &one {
+                    streams::require_stream_of(hms, &room, id).await?;
+                }
+                streams::stop(hms, &room, one.as_ref()).await
+            }
+            (LIVE_STREAMS_PATH, _) => {
+                let room_id: RoomId = req.required_param("room_id")?;
+                let limit = req.param("limit")?.unwrap_or(streams::StreamListLimit::new(streams::DEFAULT_LIMIT));
+                let cursor = req.param("cursor")?;
+                access.require_room(&caller, &room_id).await?;
+                streams::list(hms, &room_id, limit, cursor.as_ref()).await
+            }
+            (TIMED_METADATA_PATH, _) => {
+                let ask = streams::cue_request(body)?;
+                access.require_room(&caller, &ask.room_id).await?;
+                streams::require_stream_of(hms, &ask.room_id, &ask.stream_id).await?;
+                streams::cue(hms, &ask).await
             }
             (ROOM_ACCESS_PATH, _) => {
                 let (room, room_access) = members::access_request(body)?;
@@ -188,11 +265,15 @@ impl<H: HmsApi> Function for RoomControl<H> {
     }
 }
 
-/// Fails with 404 unless the asset exists and the caller may run its room: an asset of someone
-/// else's room is as unknown as one that does not exist.
+/// The asset, after a check that it exists and the caller may run its room: an asset of someone
+/// else's room is as unknown as one that does not exist (404). Admins may run every room.
 /// 100ms's words are left out of this 404: with them, an asset of another room and one that
 /// does not exist would read differently.
-async fn asset_room<H: HmsApi>(f: &RoomControl<H>, caller: &Caller<'_>, asset_id: &AssetId) -> Result<(), ApiError> {
+async fn asset_room<H: HmsApi>(
+    f: &RoomControl<H>,
+    caller: &Caller<'_>,
+    asset_id: &AssetId,
+) -> Result<serde_json::Value, ApiError> {
     let unknown =
         || ApiError::NotFound { code: ErrorCode::UpstreamNotFound, msg: format!("asset {asset_id} does not exist") };
     let bytes = f.hms.get_asset(asset_id).await.map_err(|e| match e {
@@ -202,11 +283,15 @@ async fn asset_room<H: HmsApi>(f: &RoomControl<H>, caller: &Caller<'_>, asset_id
     let asset: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| {
         ApiError::upstream(ErrorCode::UpstreamInvalidResponse, "100ms answered GET /recording-assets/{id} with no JSON")
     })?;
+    if caller.is_admin() {
+        return Ok(asset);
+    }
     let room = asset["room_id"].as_str().and_then(|r| crate::input::Parse::parse(r).ok()).ok_or_else(unknown)?;
     f.access.require_room(caller, &room).await.map_err(|e| match e {
         ApiError::NotFound { .. } => unknown(),
         other => other,
-    })
+    })?;
+    Ok(asset)
 }
 
 /// 100ms's 404 as this API's 404: `code`, then what is missing from the route's point of view

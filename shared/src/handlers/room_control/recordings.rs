@@ -1,8 +1,11 @@
-//! Recordings: `POST /recordings/start`, `POST /recordings/stop`, `GET /recordings` (status, and
-//! the assets of finished ones) and `GET /recording-url` (a fresh presigned link to an asset).
+//! Recordings: `POST /recordings/start` (with transcription and an AI summary),
+//! `POST /recordings/stop`, `POST /recordings/pause` and `/resume`, `GET /recordings` (status,
+//! and the assets of finished ones: the recording, its chat, transcripts and summary),
+//! `GET /recording-url` (a fresh presigned link to an asset) and `GET /recording-summary` (a
+//! summary's sections, as text).
 
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::{no_live_session, upstream_404};
 use crate::edge::Reply;
@@ -11,13 +14,20 @@ use crate::hms::HmsApi;
 use crate::hms::recordings::{PresignedUrl, Recording, Resolution, StartRecording};
 use crate::hms::sessions::{self, Page};
 use crate::hosts::HostPatterns;
-use crate::input::{AssetId, Parse, RecordingId, RoomId, json_object, only_fields, opt_bool, opt_str, req_field};
+use crate::input::{
+    AssetId, Parse, RecordingId, RoomId, SessionId, json_object, only_fields, opt_bool, opt_str, req_field,
+};
 use crate::paging::{Cursor, Limit};
 
 pub const RECORDINGS_START_PATH: &str = "/recordings/start";
 pub const RECORDINGS_STOP_PATH: &str = "/recordings/stop";
 pub const RECORDINGS_PATH: &str = "/recordings";
 pub const RECORDING_URL_PATH: &str = "/recording-url";
+pub const RECORDINGS_PAUSE_PATH: &str = "/recordings/pause";
+pub const RECORDINGS_RESUME_PATH: &str = "/recordings/resume";
+pub const RECORDING_SUMMARY_PATH: &str = "/recording-summary";
+/// Largest summary file read from 100ms's storage (the docs' example is 1 KB).
+pub const MAX_SUMMARY_BYTES: usize = 256 * 1024;
 
 /// Recordings on a page of `GET /recordings` unless `limit` says otherwise.
 pub const DEFAULT_LIMIT: u32 = 10;
@@ -57,50 +67,21 @@ impl Parse for UrlSeconds {
 }
 
 /// A parsed `POST /recordings/start`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StartRequest {
     pub room_id: RoomId,
     pub start: StartRecording,
 }
 
-/// Parses `{room_id, meeting_url?, resolution?: {width, height}, audio_only?, destination?}`.
-/// The resolution is checked against the limits 100ms documents for its external streams
-/// (500x480 to 1920x1080 landscape, 500x500 to 1080x1920 portrait), which its recording page
-/// does not restate.
-/// `meeting_url` is the page 100ms's recorder loads and records: only an `https` URL on a host
-/// of `hosts` (`MEETING_URL_HOSTS`), never any page a host names.
+/// Parses `{room_id, meeting_url?, resolution?: {width, height}, audio_only?, destination?,
+/// transcription?}`. The resolution is checked against the limits 100ms documents for its
+/// external streams (500x480 to 1920x1080 landscape, 500x500 to 1080x1920 portrait), which its
+/// recording page does not restate; `transcription` as [`super::transcription`] says.
 pub fn start_request(body: Option<&[u8]>, hosts: &HostPatterns) -> Result<StartRequest, ApiError> {
     let map = json_object(body)?;
-    only_fields(&map, &["room_id", "meeting_url", "resolution", "audio_only", "destination"])?;
-    let meeting_url = opt_str(&map, "meeting_url")?;
-    if let Some(url) = meeting_url {
-        let ok = url.len() <= MAX_MEETING_URL_LEN
-            && url.strip_prefix("https://").is_some_and(|rest| !rest.is_empty())
-            && !url.chars().any(|c| c.is_whitespace() || c.is_control());
-        if !ok {
-            return Err(ApiError::invalid_field(
-                "meeting_url",
-                format!("must be an https:// URL of at most {MAX_MEETING_URL_LEN} characters"),
-            ));
-        }
-        if !hosts.allows_url(url) {
-            return Err(ApiError::invalid_field(
-                "meeting_url",
-                "must be on a host this deployment allows (MEETING_URL_HOSTS; by default 100ms's *.app.100ms.live), without credentials or a port",
-            ));
-        }
-    }
-    let destination = opt_str(&map, "destination")?;
-    if destination.is_some_and(|d| {
-        d.is_empty()
-            || d.len() > MAX_DESTINATION_LEN
-            || !d.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    }) {
-        return Err(ApiError::invalid_field(
-            "destination",
-            format!("must be 1 to {MAX_DESTINATION_LEN} letters, digits, - or _"),
-        ));
-    }
+    only_fields(&map, &["room_id", "meeting_url", "resolution", "audio_only", "destination", "transcription"])?;
+    let meeting_url = meeting_url(&map, hosts)?;
+    let destination = destination(&map)?;
     let resolution = match map.get("resolution") {
         None | Some(Value::Null) => None,
         Some(Value::Object(r)) => {
@@ -127,12 +108,51 @@ pub fn start_request(body: Option<&[u8]>, hosts: &HostPatterns) -> Result<StartR
     Ok(StartRequest {
         room_id: req_field(&map, "room_id")?,
         start: StartRecording {
-            meeting_url: meeting_url.map(String::from),
+            meeting_url,
             resolution,
             audio_only: opt_bool(&map, "audio_only")?,
-            destination: destination.map(String::from),
+            destination,
+            transcription: super::transcription::parse(&map, false)?,
         },
     })
+}
+
+/// `meeting_url`, the page 100ms's recorder (or streamer) loads: only an `https` URL on a host
+/// of `hosts` (`MEETING_URL_HOSTS`), never any page a host names.
+pub(crate) fn meeting_url(map: &Map<String, Value>, hosts: &HostPatterns) -> Result<Option<String>, ApiError> {
+    let Some(url) = opt_str(map, "meeting_url")? else { return Ok(None) };
+    let ok = url.len() <= MAX_MEETING_URL_LEN
+        && url.strip_prefix("https://").is_some_and(|rest| !rest.is_empty())
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control());
+    if !ok {
+        return Err(ApiError::invalid_field(
+            "meeting_url",
+            format!("must be an https:// URL of at most {MAX_MEETING_URL_LEN} characters"),
+        ));
+    }
+    if !hosts.allows_url(url) {
+        return Err(ApiError::invalid_field(
+            "meeting_url",
+            "must be on a host this deployment allows (MEETING_URL_HOSTS; by default 100ms's *.app.100ms.live), without credentials or a port",
+        ));
+    }
+    Ok(Some(url.to_string()))
+}
+
+/// `destination`: the name of one of the template's destinations.
+pub(crate) fn destination(map: &Map<String, Value>) -> Result<Option<String>, ApiError> {
+    let d = opt_str(map, "destination")?;
+    if d.is_some_and(|d| {
+        d.is_empty()
+            || d.len() > MAX_DESTINATION_LEN
+            || !d.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    }) {
+        return Err(ApiError::invalid_field(
+            "destination",
+            format!("must be 1 to {MAX_DESTINATION_LEN} letters, digits, - or _"),
+        ));
+    }
+    Ok(d.map(String::from))
 }
 
 /// Parses `{room_id}`.
@@ -159,6 +179,19 @@ pub async fn start(hms: &impl HmsApi, ask: &StartRequest) -> Result<Reply, ApiEr
     Reply::ok_json(&json!({"success": true, "room_id": ask.room_id, "recording": recording_json(&recording)}))
 }
 
+/// `POST /recordings/pause` (`pause`) or `/recordings/resume`: the room's running recording
+/// pauses or goes on (100ms's answer shows it `running` either way); 404 when none runs.
+pub async fn pause(hms: &impl HmsApi, room_id: &RoomId, pause: bool) -> Result<Reply, ApiError> {
+    let bytes = hms
+        .pause_recording(room_id, pause)
+        .await
+        .map_err(upstream_404(ErrorCode::UpstreamNotFound, || format!("no recording runs in room {room_id}")))?;
+    let recording: Recording = sessions::parse(&bytes, "recording")?;
+    Reply::ok_json(&json!({
+        "success": true, "room_id": room_id, "paused": pause, "recording": recording_json(&recording),
+    }))
+}
+
 /// `POST /recordings/stop`: stops every recording of the room; 404 when none runs.
 pub async fn stop(hms: &impl HmsApi, room_id: &RoomId) -> Result<Reply, ApiError> {
     let bytes = hms
@@ -170,17 +203,19 @@ pub async fn stop(hms: &impl HmsApi, room_id: &RoomId) -> Result<Reply, ApiError
     Reply::ok_json(&json!({"success": true, "room_id": room_id, "count": stopped.len(), "recordings": stopped}))
 }
 
-/// `GET /recordings?room_id=[&limit=][&cursor=]`: one page of the room's recordings, newest
-/// first, each with its status; the completed ones with their assets (ids, types, sizes), which
-/// `GET /recording-url` turns into links. The cursor is 100ms's own.
+/// `GET /recordings?room_id=[&session_id=][&limit=][&cursor=]`: one page of the room's (or one
+/// session's) recordings, newest first, each with its status; the completed ones with their
+/// assets (ids, types, sizes, a transcript's output mode), which `GET /recording-url` turns into
+/// links. The cursor is 100ms's own.
 pub async fn list(
     hms: &impl HmsApi,
     room_id: &RoomId,
+    session: Option<&SessionId>,
     limit: RecordingListLimit,
     cursor: Option<&Cursor>,
 ) -> Result<Reply, ApiError> {
     let start = cursor.map(Cursor::as_str);
-    let bytes = hms.list_recordings(room_id, limit.get(), start).await?;
+    let bytes = hms.list_recordings(room_id, session, limit.get(), start).await?;
     let page: Page<Recording> = sessions::parse(&bytes, "recording list")?;
     let with_assets = page.data.iter().map(|r| async move {
         if r.status.as_deref() != Some("completed") {
@@ -223,6 +258,63 @@ pub async fn url(
     }))
 }
 
+/// One section of an AI summary as the page shows it: a title, and bullets or a paragraph.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SummaryText {
+    pub title: String,
+    pub format: &'static str,
+    /// The bullets (`bullets`), or the one paragraph (`paragraph`).
+    pub text: Vec<String>,
+}
+
+/// Reads a summary file. 100ms documents the settings (sections of a title and a format) and
+/// the asset (`type: summary`, `output_mode: json`), not the file itself: this reads a list of
+/// sections under `sections` or `summary`, each with `title`, `format` and its text under
+/// `bullets` (a list) or `paragraph` (also `content` or `text`, a string or a list). `None` when
+/// the file is not that.
+pub fn summary_sections(file: &[u8]) -> Option<Vec<SummaryText>> {
+    let doc: Value = serde_json::from_slice(file).ok()?;
+    let list = doc.get("sections").or_else(|| doc.get("summary")).unwrap_or(&doc).as_array()?;
+    let lines = |v: &Value| -> Option<Vec<String>> {
+        match v {
+            Value::String(s) => Some(vec![s.clone()]),
+            Value::Array(items) => items.iter().map(|i| i.as_str().map(String::from)).collect(),
+            _ => None,
+        }
+    };
+    list.iter()
+        .map(|sec| {
+            let title = sec.get("title")?.as_str()?.to_string();
+            let body = ["bullets", "paragraph", "content", "text"].iter().find_map(|k| sec.get(*k).and_then(lines))?;
+            let format = match sec.get("format").and_then(Value::as_str) {
+                Some("paragraph") => "paragraph",
+                Some("bullets") => "bullets",
+                _ if sec.get("paragraph").is_some() => "paragraph",
+                _ => "bullets",
+            };
+            Some(SummaryText { title, format, text: body })
+        })
+        .collect()
+}
+
+/// `GET /recording-summary?asset_id=`: the sections of a summary asset, read from 100ms's
+/// storage through a presigned URL that lives a minute and never leaves this function.
+pub async fn summary(hms: &impl HmsApi, asset_id: &AssetId, asset: &Value) -> Result<Reply, ApiError> {
+    if asset["type"].as_str() != Some("summary") {
+        return Err(ApiError::invalid_parameter("asset_id", "is not a summary asset (type 'summary')"));
+    }
+    let bytes = hms
+        .presigned_url(asset_id, MIN_URL_SECONDS)
+        .await
+        .map_err(upstream_404(ErrorCode::UpstreamNotFound, || format!("asset {asset_id} does not exist")))?;
+    let presigned: PresignedUrl = sessions::parse(&bytes, "presigned URL")?;
+    let file = hms.fetch_presigned(&presigned.url, MAX_SUMMARY_BYTES).await?;
+    let sections = summary_sections(&file).ok_or_else(|| {
+        ApiError::upstream(ErrorCode::UpstreamInvalidResponse, "100ms's summary file is not a list of sections")
+    })?;
+    Reply::ok_json(&json!({"success": true, "asset_id": asset_id, "sections": sections}))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,10 +341,28 @@ mod tests {
             (r#","resolution":{"width":1280,"height":720,"fps":30}"#, "unknown_field"),
             (r#","resolution":"720p""#, "invalid_field"),
             (r#","destination":"a/b""#, "invalid_field"),
-            (r#","transcription":{"enabled":true}"#, "unknown_field"),
+            (r#","transcription":{"enabled":true,"modes":["live"]}"#, "unknown_field"),
+            (r#","transcription":{"output_modes":["docx"]}"#, "invalid_field"),
             (r#","audio_only":"yes""#, "invalid_field"),
         ] {
             assert_eq!(start_body(extra).unwrap_err().code().as_str(), code, "{extra}");
+        }
+    }
+
+    #[test]
+    fn summaries_read_as_sections_of_text() {
+        let file = br#"{"sections":[{"title":"Agenda","format":"bullets","bullets":["Fractions","Quiz"]},
+            {"title":"Short Summary","format":"paragraph","paragraph":"We added fractions."}]}"#;
+        let got = summary_sections(file).unwrap();
+        assert_eq!(
+            got[0],
+            SummaryText { title: "Agenda".into(), format: "bullets", text: vec!["Fractions".into(), "Quiz".into()] }
+        );
+        assert_eq!((got[1].format, got[1].text.as_slice()), ("paragraph", &["We added fractions.".to_string()][..]));
+        let other = br#"{"summary":[{"title":"Key Points","content":["a","b"]}]}"#;
+        assert_eq!(summary_sections(other).unwrap()[0].text, ["a", "b"]);
+        for bad in [&b"not json"[..], br#"{"sections":7}"#, br#"{"sections":[{"title":1,"bullets":[]}]}"#] {
+            assert!(summary_sections(bad).is_none());
         }
     }
 

@@ -107,6 +107,46 @@ fn page_limits_match_the_code() {
 }
 
 #[test]
+fn the_live_class_bounds_match_the_code() {
+    use hms_shared::handlers::room_control::{live, streams, transcription as t};
+    let s = spec();
+    let schema = |name: &str| at(&s, &["components", "schemas", name]).clone();
+    let msg = schema("SendMessageRequest");
+    assert_eq!(num(&msg, &["properties", "message", "maxLength"]) as usize, live::MAX_MESSAGE_CHARS);
+    let peer = schema("UpdatePeerRequest");
+    assert_eq!(num(&peer, &["properties", "name", "maxLength"]) as usize, live::MAX_PEER_NAME_CHARS);
+    assert_eq!(num(&peer, &["properties", "metadata", "maxLength"]) as usize, live::MAX_METADATA_CHARS);
+    let ty = at(&msg, &["properties", "type", "pattern"]).as_str().unwrap().to_string();
+    assert!(ty.ends_with(&format!("{{1,{}}}$", live::MAX_TYPE_CHARS)), "{ty}");
+    let cue = schema("TimedMetadataRequest");
+    assert_eq!(num(&cue, &["properties", "payload", "maxLength"]) as usize, streams::MAX_PAYLOAD_CHARS);
+    assert_eq!(num(&cue, &["properties", "duration", "maximum"]), streams::MAX_CUE_SECONDS);
+    let tr = schema("Transcription");
+    let summary = at(&tr, &["properties", "summary", "properties"]);
+    assert_eq!(num(summary, &["context", "maxLength"]) as usize, t::MAX_CONTEXT_CHARS);
+    assert_eq!(num(summary, &["sections", "maxItems"]) as usize, t::MAX_SECTIONS);
+    let title = at(summary, &["sections", "items", "properties", "title", "maxLength"]);
+    assert_eq!(title.as_u64().unwrap() as usize, t::MAX_SECTION_TITLE_CHARS);
+    assert_eq!(at(summary, &["temperature", "minimum"]).as_f64(), Some(t::MIN_TEMPERATURE));
+    assert_eq!(at(summary, &["temperature", "maximum"]).as_f64(), Some(t::MAX_TEMPERATURE));
+    assert_eq!(num(&tr, &["properties", "custom_vocabulary", "maxItems"]) as usize, t::MAX_VOCABULARY);
+    assert_eq!(num(&tr, &["properties", "custom_vocabulary", "items", "maxLength"]) as usize, t::MAX_WORD_CHARS);
+    let modes: BTreeSet<&str> = at(&tr, &["properties", "output_modes", "items", "enum"])
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(modes, t::OUTPUT_MODES.into_iter().collect());
+    let limit = at(&s, &["paths", "/live-streams", "get", "parameters"]).as_sequence().unwrap().clone();
+    let limit = limit.iter().find(|p| p.get("name").and_then(Value::as_str) == Some("limit")).unwrap();
+    assert_eq!(
+        (num(limit, &["schema", "maximum"]), num(limit, &["schema", "default"])),
+        (streams::StreamListLimit::MAX.into(), streams::DEFAULT_LIMIT.into())
+    );
+}
+
+#[test]
 fn error_codes_are_exactly_those_the_code_answers_with() {
     let s = spec();
     let spec_codes: BTreeSet<String> = at(&s, &["components", "schemas", "Error", "properties", "error", "enum"])

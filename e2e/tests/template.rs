@@ -7,7 +7,7 @@ use serde_yaml_ng::Value;
 
 const TEMPLATE: &str = include_str!("../../template.yaml");
 // What scripts/run.sh's front door routes locally must be what the template deploys.
-const PATHS: [&str; 23] = local_api::ROUTES;
+const PATHS: [&str; 33] = local_api::ROUTES;
 const BINARIES: [&str; 7] = {
     let f = local_api::FUNCTIONS;
     let i = hms_test_support::binaries::INVOKED;

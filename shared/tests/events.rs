@@ -272,6 +272,12 @@ async fn check(name: &str) {
         "remove-peer-both.json" => expect_error(name, 400, "invalid_body", &body, status, "not both"),
         "recordings-start-bad-resolution.json" => expect_error(name, 400, "invalid_field", &body, status, "resolution"),
         "recording-url-bad-duration.json" => expect_error(name, 400, "invalid_parameter", &body, status, "'duration'"),
+        "send-message-both.json" => expect_error(name, 400, "invalid_body", &body, status, "not both"),
+        "update-peer-nothing.json" => expect_error(name, 400, "missing_field", &body, status, "at least one"),
+        "recordings-start-seven-sections.json" => {
+            expect_error(name, 400, "invalid_field", &body, status, "transcription.summary.sections")
+        }
+        "live-streams-timed-metadata-long.json" => expect_error(name, 400, "invalid_field", &body, status, "'payload'"),
         "room-codes.json"
         | "room-codes-list.json"
         | "room-codes-disable.json"
@@ -281,7 +287,18 @@ async fn check(name: &str) {
         | "recordings-start.json"
         | "recordings-stop.json"
         | "recordings.json"
-        | "recording-url.json" => {
+        | "recording-url.json"
+        | "send-message.json"
+        | "update-peer.json"
+        | "room-enabled.json"
+        | "recordings-pause.json"
+        | "recordings-resume.json"
+        | "recordings-start-transcription.json"
+        | "recording-summary.json"
+        | "live-streams.json"
+        | "live-streams-start.json"
+        | "live-streams-stop.json"
+        | "live-streams-timed-metadata.json" => {
             expect_error(name, 502, "upstream_unreachable", &body, status, "100ms could not be reached")
         }
         "webhooks-wrong-secret.json" => {

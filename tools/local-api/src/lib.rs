@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 pub const INTEGRATION_TIMEOUT: Duration = Duration::from_secs(29);
 
 /// The API's paths, as `template.yaml` routes them (a test checks the two agree).
-pub const ROUTES: [&str; 23] = [
+pub const ROUTES: [&str; 33] = [
     "/create-room",
     "/room-owner",
     "/auth-token",
@@ -41,6 +41,16 @@ pub const ROUTES: [&str; 23] = [
     "/room-members/remove",
     "/room-members/ban",
     "/room-members/unban",
+    "/send-message",
+    "/update-peer",
+    "/room-enabled",
+    "/recordings/pause",
+    "/recordings/resume",
+    "/recording-summary",
+    "/live-streams",
+    "/live-streams/start",
+    "/live-streams/stop",
+    "/live-streams/timed-metadata",
     "/webhooks/100ms",
 ];
 

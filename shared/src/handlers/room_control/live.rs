@@ -3,7 +3,7 @@
 //! (`POST /room-enabled`).
 //!
 //! 100ms documents no bound on a message, a peer's name or its metadata; we pass on at most
-//! [`MAX_MESSAGE_CHARS`], [`MAX_PEER_NAME_CHARS`] and [`MAX_METADATA_BYTES`], and a `type` of
+//! [`MAX_MESSAGE_CHARS`], [`MAX_PEER_NAME_CHARS`] and [`MAX_METADATA_CHARS`], and a `type` of
 //! 1 to [`MAX_TYPE_CHARS`] letters, digits, `_`, `-` or `.` (the docs' `chat`, `emoji`,
 //! `custom_event`, or an app's own name).
 
@@ -24,7 +24,7 @@ pub const ROOM_ENABLED_PATH: &str = "/room-enabled";
 pub const MAX_MESSAGE_CHARS: usize = 4_096;
 pub const MAX_TYPE_CHARS: usize = 64;
 pub const MAX_PEER_NAME_CHARS: usize = 100;
-pub const MAX_METADATA_BYTES: usize = 4_096;
+pub const MAX_METADATA_CHARS: usize = 4_096;
 
 /// A parsed `POST /send-message`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,10 +123,10 @@ pub fn update_request(body: Option<&[u8]>) -> Result<UpdatePeer, ApiError> {
         ));
     }
     let metadata = opt_str(&map, "metadata")?;
-    if metadata.is_some_and(|m| m.len() > MAX_METADATA_BYTES) {
+    if metadata.is_some_and(|m| m.chars().count() > MAX_METADATA_CHARS) {
         return Err(ApiError::invalid_field(
             "metadata",
-            format!("must be at most {MAX_METADATA_BYTES} bytes (100ms's convention: a JSON text)"),
+            format!("must be at most {MAX_METADATA_CHARS} characters (100ms's convention: a JSON text)"),
         ));
     }
     let update = PeerUpdate {
@@ -167,7 +167,7 @@ pub async fn set_enabled(hms: &impl HmsApi, room: &RoomId, enabled: bool) -> Res
         .set_room_enabled(room, enabled)
         .await
         .map_err(upstream_404(ErrorCode::RoomNotFound, || format!("room {room} not found")))?;
-    let answered: Value = sessions::parse(&bytes, "room")?;
+    let answered: serde_json::Map<String, Value> = sessions::parse(&bytes, "room")?;
     let now = answered.get("enabled").and_then(Value::as_bool).unwrap_or(enabled);
     Reply::ok_json(&json!({"success": true, "room_id": room, "enabled": now}))
 }

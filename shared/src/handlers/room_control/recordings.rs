@@ -300,8 +300,15 @@ pub fn summary_sections(file: &[u8]) -> Option<Vec<SummaryText>> {
 /// `GET /recording-summary?asset_id=`: the sections of a summary asset, read from 100ms's
 /// storage through a presigned URL that lives a minute and never leaves this function.
 pub async fn summary(hms: &impl HmsApi, asset_id: &AssetId, asset: &Value) -> Result<Reply, ApiError> {
-    if asset["type"].as_str() != Some("summary") {
-        return Err(ApiError::invalid_parameter("asset_id", "is not a summary asset (type 'summary')"));
+    match asset["type"].as_str() {
+        Some("summary") => {}
+        Some(_) => return Err(ApiError::invalid_parameter("asset_id", "is not a summary asset (type 'summary')")),
+        None => {
+            return Err(ApiError::upstream(
+                ErrorCode::UpstreamInvalidResponse,
+                "100ms answered an asset without a type",
+            ));
+        }
     }
     let bytes = hms
         .presigned_url(asset_id, MIN_URL_SECONDS)

@@ -194,7 +194,7 @@ attendance_page() {
   linted cargo test --workspace --locked --test attendance_page -- --ignored
   echo "== screenshots: target/attendance-page.png, target/attendance-page-phone.png"
 }
-run "the attendance page in Debian's Chromium, headless (e2e/tests/attendance_page.rs)" attendance_page
+run "the attendance page and the class report in Debian's Chromium, headless (e2e/tests/attendance_page.rs)" attendance_page
 run "schemathesis against the local API (openapi.yaml)" scripts/schemathesis.sh
 run "README: its local commands, verbatim (scripts/readme-check.py)" python3 scripts/readme-check.py
 run "run.sh --jwt: sign in with moto's Cognito, forged, expired and other-client tokens refused (scripts/jwt-check.py)" \

@@ -152,7 +152,7 @@ async fn a_room_is_locked_and_unlocked() {
     assert!(hms.disabled.lock().unwrap().is_empty());
     hms.fail_next("set_room_enabled", ApiError::UpstreamRejected { status: 404, msg: "room not found".into() });
     let (s, b) = call(&f, send("/room-enabled", json!({"room_id": ROOM, "enabled": true}))).await;
-    assert_eq!((s, b["error"].as_str()), (404, Some("room_not_found")), "{b}");
+    assert_eq!((s, b["error"].as_str()), (404, Some("upstream_not_found")), "{b}");
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@
   const LIVE_REFRESH_MS = 10000;
   const $ = (id) => document.getElementById(id);
   const state = { room: "", sessions: new Map(), listCursor: null, historyCursor: null, current: null,
-    rows: [], sort: { key: "duration", dir: -1 }, timer: null, seq: 0 };
+    rows: [], sort: { key: "duration", dir: -1 }, timer: null, seq: 0, reportSeq: 0, span: null };
 
   // The token: from the URL's fragment (never sent to a server) or the form, kept in
   // sessionStorage, which the browser drops with the tab.
@@ -163,9 +163,11 @@
     }
     if (seq !== state.seq) return;
     s.active = !!report.active;
+    const fresh = !state.current || state.current.session.id !== s.id;
     state.current = { session: s, report };
     state.rows = report.user_duration_list.map((a, i) => ({ ...a, order: i }));
     render();
+    if (fresh || !quiet) loadClassReport(s);
     status("Session " + id + (report.active ? " is live: refreshed every " + LIVE_REFRESH_MS / 1000 + " s." : "."));
     stopLive();
     // Only while this session is still the one shown.
@@ -178,25 +180,139 @@
     const { report } = state.current;
     const start = ms(report.session_started_at);
     const end = report.active ? Date.now() : start + report.session_duration * 60000;
+    state.span = [start, end];
     $("session-title").textContent = "Session " + report.session_id + (report.active ? " (live)" : "");
     $("facts").textContent = "Started " + day(start) + " · " + minutes(report.session_duration) +
       " · " + report.attendee_count + (report.attendee_count === 1 ? " attendee" : " attendees") +
       " · " + minutes(report.total_peer_duration) + " attended in all";
+    $("view").hidden = false;
     renderAxis(start, end);
     renderTimeline(start, end);
     renderTable();
-    $("view").hidden = false;
   }
 
+  // The axis: as many labels as fit the width without touching (2 to 5), with the date when the
+  // session spans more than one day, seconds only when it is short.
   function renderAxis(start, end) {
+    const axis = $("axis");
+    const multiDay = new Date(start).toDateString() !== new Date(end).toDateString();
+    const opts = multiDay ? { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" }
+      : end - start <= 10 * 60000 ? { hour: "2-digit", minute: "2-digit", second: "2-digit" }
+      : { hour: "2-digit", minute: "2-digit" };
+    const fmt = (t) => new Date(t).toLocaleString([], opts);
+    const probe = document.createElement("span");
+    probe.textContent = fmt(end);
+    axis.replaceChildren(probe);
+    const room = axis.clientWidth, wide = probe.offsetWidth + 16;
+    const n = Math.max(2, Math.min(5, Math.floor(room / Math.max(wide, 1))));
     const ticks = [];
-    for (let i = 0; i <= 4; i++) {
+    for (let i = 0; i < n; i++) {
       const t = document.createElement("span");
-      t.style.left = i * 25 + "%";
-      t.textContent = clock(start + ((end - start) * i) / 4);
+      t.style.left = (i * 100) / (n - 1) + "%";
+      t.textContent = fmt(start + ((end - start) * i) / (n - 1));
       ticks.push(t);
     }
-    $("axis").replaceChildren(...ticks);
+    axis.replaceChildren(...ticks);
+    axis.dataset.ticks = String(n);
+  }
+
+  // The class report: what was recorded in the session (room-control's /recordings), each asset a
+  // button that asks for a fresh link when clicked (no link is in the page before), and the AI
+  // summary's sections as text.
+  const ASSET_NAMES = { "room-composite": "Recording", "room-vod": "Recording (HLS)", chat: "Chat", transcript: "Transcript" };
+
+  async function loadClassReport(s) {
+    const seq = ++state.reportSeq;
+    const note = $("report-status");
+    $("recordings").replaceChildren();
+    $("summary").replaceChildren();
+    note.textContent = "Reading what was recorded…";
+    let page;
+    try {
+      page = await api("recordings", { room_id: state.room, session_id: s.id, limit: 20 });
+    } catch (e) {
+      if (seq === state.reportSeq) note.textContent = "The recordings could not be read: " + e.message;
+      return;
+    }
+    if (seq !== state.reportSeq) return;
+    const recs = page.recordings || [];
+    note.textContent = recs.length ? recs.length + (recs.length === 1 ? " recording." : " recordings.") : "Nothing was recorded in this session.";
+    const summaries = [];
+    $("recordings").replaceChildren(...recs.map((r) => {
+      const li = document.createElement("li");
+      li.className = "recording";
+      li.dataset.recordingId = r.id;
+      const started = ms(r.started_at || r.created_at);
+      li.append("Recording of " + (isNaN(started) ? "?" : clock(started)) + " · " + (r.status || "unknown"));
+      const assets = document.createElement("div");
+      assets.className = "assets";
+      for (const a of r.assets || []) {
+        if (a.status && a.status !== "completed") continue;
+        if (a.type === "summary") { summaries.push(a.id); continue; }
+        const mode = a.metadata && a.metadata.output_mode;
+        const b = document.createElement("button");
+        b.type = "button";
+        b.className = "asset";
+        b.dataset.assetId = a.id;
+        b.dataset.type = a.type || "";
+        b.textContent = (ASSET_NAMES[a.type] || a.type || "File") + (mode ? " (" + mode + ")" : "");
+        assets.append(b);
+      }
+      li.append(assets);
+      return li;
+    }));
+    for (const id of summaries) {
+      try {
+        const sum = await api("recording-summary", { asset_id: id });
+        if (seq !== state.reportSeq) return;
+        renderSummary(sum.sections);
+      } catch (e) {
+        if (seq === state.reportSeq) note.textContent += " The summary could not be read: " + e.message;
+      }
+    }
+  }
+
+  function renderSummary(sections) {
+    const box = $("summary");
+    const h = document.createElement("h3");
+    h.textContent = "AI summary";
+    box.append(h);
+    for (const sec of sections) {
+      const t = document.createElement("h4");
+      t.textContent = sec.title;
+      box.append(t);
+      if (sec.format === "paragraph") {
+        for (const line of sec.text) { const p = document.createElement("p"); p.textContent = line; box.append(p); }
+      } else {
+        const ul = document.createElement("ul");
+        for (const line of sec.text) { const li = document.createElement("li"); li.textContent = line; ul.append(li); }
+        box.append(ul);
+      }
+    }
+  }
+
+  // A click on an asset: a fresh presigned link from the API, shown with when it stops working.
+  async function openAsset(button) {
+    const holder = button.parentElement;
+    let link = holder.querySelector('a[data-asset-id="' + button.dataset.assetId + '"]');
+    button.disabled = true;
+    try {
+      const got = await api("recording-url", { asset_id: button.dataset.assetId });
+      if (!link) {
+        link = document.createElement("a");
+        link.dataset.assetId = button.dataset.assetId;
+        link.target = "_blank";
+        link.rel = "noopener noreferrer";
+        button.after(link);
+      }
+      link.href = got.url;
+      link.dataset.expiresAt = got.expires_at;
+      link.textContent = "open (link valid until " + clock(ms(got.expires_at)) + ")";
+    } catch (e) {
+      showError(e);
+    } finally {
+      button.disabled = false;
+    }
   }
 
   function label(a) {
@@ -334,6 +450,11 @@
     tl.addEventListener("focusin", (e) => tip(e.target.closest(".bar")));
     tl.addEventListener("focusout", () => tip(null));
     document.addEventListener("keydown", (e) => { if (e.key === "Escape") tip(null); });
+    $("recordings").addEventListener("click", (e) => {
+      const b = e.target.closest("button.asset");
+      if (b) openAsset(b);
+    });
+    window.addEventListener("resize", () => { if (state.span && !$("view").hidden) renderAxis(state.span[0], state.span[1]); });
   }
 
   wire();

@@ -166,7 +166,7 @@ pub async fn set_enabled(hms: &impl HmsApi, room: &RoomId, enabled: bool) -> Res
     let bytes = hms
         .set_room_enabled(room, enabled)
         .await
-        .map_err(upstream_404(ErrorCode::RoomNotFound, || format!("room {room} not found")))?;
+        .map_err(upstream_404(ErrorCode::UpstreamNotFound, || format!("room {room} does not exist")))?;
     let answered: serde_json::Map<String, Value> = sessions::parse(&bytes, "room")?;
     let now = answered.get("enabled").and_then(Value::as_bool).unwrap_or(enabled);
     Reply::ok_json(&json!({"success": true, "room_id": room, "enabled": now}))

@@ -77,18 +77,19 @@ if [ "$profile" = all ] && [ ! -f "$(stamp all)" ]; then
   touch "$(stamp all)"
 fi
 
-# dynalite, for the events table (tests and the local API): npm ci from the lock file, again only
+# dynalite, for the events table (tests and the local API), and 100ms's official Node server SDK,
+# which e2e/tests/node_sdk.rs runs against the emulator: npm ci from each lock file, again only
 # when it changed.
-if true; then
-  command -v node >/dev/null || { echo "setup: node is missing (Node.js 20 or later, for dynalite)" >&2; exit 1; }
-  lock_hash=$(sha256sum tools/dynalite/package-lock.json | cut -c1-16)
-  if [ ! -f "tools/dynalite/node_modules/.installed-$lock_hash" ]; then
-    echo "setup: installing dynalite (pinned) into tools/dynalite/node_modules/ (seconds, once)"
-    rm -rf tools/dynalite/node_modules
-    (cd tools/dynalite && npm ci --no-audit --no-fund --silent)
-    touch "tools/dynalite/node_modules/.installed-$lock_hash"
+command -v node >/dev/null || { echo "setup: node is missing (Node.js 20 or later, for dynalite)" >&2; exit 1; }
+for pkg in dynalite node-sdk; do
+  lock_hash=$(sha256sum "tools/$pkg/package-lock.json" | cut -c1-16)
+  if [ ! -f "tools/$pkg/node_modules/.installed-$lock_hash" ]; then
+    echo "setup: installing tools/$pkg (pinned) into tools/$pkg/node_modules/ (seconds, once)"
+    rm -rf "tools/$pkg/node_modules"
+    (cd "tools/$pkg" && npm ci --no-audit --no-fund --silent)
+    touch "tools/$pkg/node_modules/.installed-$lock_hash"
   fi
-fi
+done
 
 # The arm64 standard library, for `sam build` (cargo-lambda cross-compiles with zig).
 if [ "$profile" = all ] && command -v rustup >/dev/null &&

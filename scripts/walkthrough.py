@@ -5,8 +5,11 @@ emulator (Bob leaves and comes back, Alice is on two devices at once), then prin
 table from /session-analytics-by-room and checks it against the definitions in docs/attendance.md.
 
 Then the next class, run by its host through room-control: room codes for the class, students
-joining by code (as 100ms's client SDKs do), the host listing who is in, removing one, recording,
-ending the room with lock, a rejoin refused, and the recording's link.
+joining by code (as 100ms's client SDKs do), the host listing who is in, removing one, an
+announcement to the room, a student brought on stage and back, a recording with a transcript and
+an AI summary, paused and resumed, ending the room with lock, a rejoin refused, unlocking it,
+and the class report: the recording's link and the summary's sections, as the attendance page
+shows them.
 
 Last, the room's attendance history: the emulator sent 100ms's webhooks to /webhooks/100ms as
 things happened, and both classes' reports are read back from the events table, as JSON (the
@@ -124,26 +127,74 @@ def next_class(room_id):
     if left != 3:
         sys.exit(f"MISMATCH: expected 3 peers after the removal, got {left}")
 
-    rec = ok(*call("POST", f"{API}/recordings/start", {"room_id": room_id}), "recordings/start")["recording"]
-    ok(*call("POST", f"{EMULATOR}/_emulator/clock", {"advance_seconds": 60}), "clock")
+    live_class(room_id, students)
+    summary = {"enabled": True, "sections": [{"title": "Key Points", "format": "bullets"},
+                                             {"title": "Homework", "format": "paragraph"}]}
+    start = {"room_id": room_id, "transcription": {"enabled": True, "output_modes": ["txt"], "summary": summary}}
+    rec = ok(*call("POST", f"{API}/recordings/start", start), "recordings/start")["recording"]
+    clock(40)
+    ok(*call("POST", f"{API}/recordings/pause", {"room_id": room_id}), "recordings/pause")
+    clock(30)
+    ok(*call("POST", f"{API}/recordings/resume", {"room_id": room_id}), "recordings/resume")
+    clock(23)
     ok(*call("POST", f"{API}/recordings/stop", {"room_id": room_id}), "recordings/stop")
-    print(f"10. recording {rec['id']} started, ran a minute (on the emulator's clock), stopped")
+    print(f"12. recording {rec['id']} (with a transcript and an AI summary) starts, records 37 s, pauses")
+    print("    30 s for a break, resumes, records 23 s more and stops (on the emulator's clock)")
 
     ended = ok(*call("POST", f"{API}/end-room", {"room_id": room_id, "reason": "Class has ended", "lock": True}), "end-room")
     status, refused = join_by_code(by_role["guest"], "student-2")
-    print(f"11. the host ends the room with lock (ended {ended['ended']}, locked {ended['locked']});")
+    print(f"13. the host ends the room with lock (ended {ended['ended']}, locked {ended['locked']});")
     print(f"    a rejoin by code is refused: {status} {refused.get('message')}")
     if status != 403:
         sys.exit(f"MISMATCH: a rejoin of a locked room should be refused, got {status} {refused}")
+    unlocked = ok(*call("POST", f"{API}/room-enabled", {"room_id": room_id, "enabled": True}), "room-enabled")
+    print(f"14. and unlocks it for the next class (enabled {unlocked['enabled']}), no dashboard needed")
 
-    ok(*call("POST", f"{EMULATOR}/_emulator/clock", {"advance_seconds": 120}), "clock")
-    recordings = ok(*call("GET", f"{API}/recordings?room_id={room_id}"), "recordings")["recordings"]
-    done = next(r for r in recordings if r["id"] == rec["id"])
-    asset = next(a for a in done.get("assets", []) if a["type"] == "room-composite")
-    link = ok(*call("GET", f"{API}/recording-url?asset_id={asset['id']}&duration=600"), "recording-url")
-    print(f"12. the recording is {done['status']}: {asset['type']}, {asset['duration']} s; a link valid until {link['expires_at']}:")
-    print(f"    {link['url'][:100]}...")
+    clock(120)
+    class_report(room_id, rec["id"])
     history(room_id)
+
+
+def clock(seconds):
+    ok(*call("POST", f"{EMULATOR}/_emulator/clock", {"advance_seconds": seconds}), "clock")
+
+
+def live_class(room_id, students):
+    """During class: an announcement to the room, a student on stage and back."""
+    sent = ok(*call("POST", f"{API}/send-message", {"room_id": room_id, "message": "Quiz starts in 5 minutes", "type": "quiz-start"}), "send-message")
+    reached = ok(*call("GET", f"{EMULATOR}/_emulator/messages"), "messages")["messages"][-1]["to"]
+    print(f"10. an announcement to the room ({sent['message']}, reached {len(reached)} peers, type quiz-start)")
+    if len(reached) != 3:
+        sys.exit(f"MISMATCH: expected the announcement to reach the 3 peers in the room, got {reached}")
+    roles = []
+    for role in ("host", "guest"):
+        peer = ok(*call("POST", f"{API}/update-peer", {"room_id": room_id, "peer_id": students[1], "role": role}), "update-peer")["peer"]
+        peers = ok(*call("GET", f"{API}/active-peers?room_id={room_id}"), "active-peers")["peers"]
+        roles.append(next(p["role"] for p in peers if p["id"] == peer["id"]))
+    print(f"11. student-2 comes on stage and goes back: role {roles[0]}, then {roles[1]} (as /active-peers shows it)")
+    if roles != ["host", "guest"]:
+        sys.exit(f"MISMATCH: expected host then guest, got {roles}")
+
+
+def class_report(room_id, recording_id):
+    """What the attendance page's class report shows: the recording's assets, a link on demand, the summary."""
+    recordings = ok(*call("GET", f"{API}/recordings?room_id={room_id}"), "recordings")["recordings"]
+    done = next(r for r in recordings if r["id"] == recording_id)
+    assets = {a["type"]: a for a in done.get("assets", [])}
+    video, transcript, summary = assets["room-composite"], assets.get("transcript"), assets.get("summary")
+    if video["duration"] != 60 or not transcript or not summary:
+        sys.exit(f"MISMATCH: expected 60 s recorded (the break left out), a transcript and a summary: {done}")
+    link = ok(*call("GET", f"{API}/recording-url?asset_id={transcript['id']}&duration=600"), "recording-url")
+    print(f"15. the class report: the recording is {done['status']}, {video['duration']} s (the break left out),")
+    print(f"    with {', '.join(sorted(assets))}; the transcript's link, valid until {link['expires_at']}:")
+    print(f"    {link['url'][:100]}...")
+    sections = ok(*call("GET", f"{API}/recording-summary?asset_id={summary['id']}"), "recording-summary")["sections"]
+    print("    the AI summary (the emulator's stand-in text):")
+    for sec in sections:
+        print(f"      {sec['title']}: {' / '.join(sec['text'])}")
+    if [s["title"] for s in sections] != ["Key Points", "Homework"]:
+        sys.exit(f"MISMATCH: expected the two sections asked for, got {sections}")
+    print(f"    the attendance page shows the same: {API}/attendance?room_id={room_id}")
 
 
 def history(room_id):
@@ -157,7 +208,7 @@ def history(room_id):
             sys.exit(f"MISMATCH: expected both classes in the attendance history within 60 s, got {page}")
         time.sleep(0.5)
     newest, first = page["reports"]
-    print(f"13. the attendance history (from 100ms's webhooks, kept in the events table): {page['count']} classes")
+    print(f"16. the attendance history (from 100ms's webhooks, kept in the events table): {page['count']} classes")
     for r in (newest, first):
         people = ", ".join(f"{a['user_id']} {a['duration']}" for a in r["user_duration_list"])
         print(f"    session {r['session_id']} started {r['session_started_at']}: {people}")
@@ -173,7 +224,7 @@ def history(room_id):
     attendees = len(newest["user_duration_list"]) + len(first["user_duration_list"])
     if not ctype.startswith("text/csv") or len([r for r in rows if r]) != attendees + 1:
         sys.exit(f"MISMATCH: expected a CSV with a header and {attendees} rows, got {ctype}: {csv[:300]}")
-    print(f"14. the same as CSV for a spreadsheet ({attendees} rows):")
+    print(f"17. the same as CSV for a spreadsheet ({attendees} rows):")
     for row in rows[:3]:
         print(f"    {row[:110]}")
 

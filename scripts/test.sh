@@ -191,8 +191,9 @@ PY
 run "lambda-bench smoke (the harness behind scripts/bench.sh: 1 run, 20 invocations, no figures kept)" bench_smoke
 
 attendance_page() {
-  linted cargo test --workspace --locked --test attendance_page -- --ignored
-  echo "== screenshots: target/attendance-page.png, target/attendance-page-phone.png"
+  # One browser at a time: each test floods its own stack with a class's webhooks.
+  linted cargo test --workspace --locked --test attendance_page -- --ignored --test-threads 1
+  echo "== screenshots: target/attendance-page.png, target/attendance-page-phone.png, target/class-report-page.png, target/class-report-page-phone.png"
 }
 run "the attendance page and the class report in Debian's Chromium, headless (e2e/tests/attendance_page.rs)" attendance_page
 run "schemathesis against the local API (openapi.yaml)" scripts/schemathesis.sh

@@ -19,7 +19,6 @@
 use std::time::{Duration, Instant};
 
 use fantoccini::Locator;
-use hms_e2e::{Options, Stack};
 use hms_test_support::binaries::workspace_root;
 use serde_json::{Value, json};
 
@@ -39,25 +38,11 @@ async fn a_host_sees_the_class_in_a_real_browser() {
     let (profile, downloads) = (out.join("profile"), out.join("downloads"));
     std::fs::create_dir_all(&downloads).unwrap();
 
-    let stack = Stack::start("attendance-page", Options { jwt: true, ..Options::default() }).await;
-    // 100ms's webhooks go to the stack as they happen, as scripts/run.sh has them.
-    stack
-        .hms
-        .control(
-            reqwest::Method::PUT,
-            "webhook",
-            json!({"url": format!("{}/webhooks/100ms", stack.api),
-                   "headers": {hms_shared::webhooks::DEFAULT_HEADER_NAME: stack.webhook_secret}}),
-        )
-        .await;
+    let stack = stack_with_webhooks("attendance-page").await;
     let teacher = stack.token("teacher-ada", &["teachers"]).await;
     let call = |method: &'static str, path: String, body: Option<Value>| {
         let (stack, teacher) = (&stack, teacher.clone());
-        async move {
-            let body = body.map(|b| b.to_string());
-            let (status, json, _) = stack.call_as(Some(&teacher), method, &path, body.as_deref()).await;
-            (status, json)
-        }
+        async move { call_as(stack, &teacher, method, &path, body).await }
     };
 
     // The walkthrough's class.

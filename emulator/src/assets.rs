@@ -47,6 +47,16 @@ pub(crate) struct Asset {
 }
 
 impl Asset {
+    /// The asset as a recording or a stream lists it: without `job_id`, `room_id` and
+    /// `session_id` (the docs' examples of GET by id).
+    pub(crate) fn embedded(&self) -> Value {
+        let mut a = serde_json::to_value(self).expect("an asset serializes");
+        for k in ["job_id", "room_id", "session_id"] {
+            a.as_object_mut().expect("an object").remove(k);
+        }
+        a
+    }
+
     /// The id of the recording (or stream) it is of.
     pub(crate) fn job_id(&self) -> &str {
         &self.job_id

@@ -234,18 +234,7 @@ impl Inner {
             "recording_assets": Value::Null,
         });
         if with_assets {
-            let assets: Vec<Value> = self
-                .assets
-                .iter()
-                .filter(|a| a.job_id() == s.id)
-                .map(|a| {
-                    let mut a = serde_json::to_value(a).expect("an asset serializes");
-                    for k in ["job_id", "room_id", "session_id"] {
-                        a.as_object_mut().expect("an object").remove(k);
-                    }
-                    a
-                })
-                .collect();
+            let assets: Vec<Value> = self.assets.iter().filter(|a| a.job_id() == s.id).map(Asset::embedded).collect();
             if !assets.is_empty() {
                 v["recording_assets"] = json!(assets);
             }

@@ -197,18 +197,7 @@ impl Inner {
             "asset_types": asset_types(r),
         });
         if with_assets {
-            let assets: Vec<Value> = self
-                .assets
-                .iter()
-                .filter(|a| a.job_id == r.id)
-                .map(|a| {
-                    let mut a = serde_json::to_value(a).expect("an asset serializes");
-                    for k in ["job_id", "room_id", "session_id"] {
-                        a.as_object_mut().expect("an object").remove(k);
-                    }
-                    a
-                })
-                .collect();
+            let assets: Vec<Value> = self.assets.iter().filter(|a| a.job_id == r.id).map(Asset::embedded).collect();
             v["recording_assets"] = if assets.is_empty() { Value::Null } else { json!(assets) };
         }
         v

@@ -147,3 +147,20 @@ pub(crate) async fn downloaded(dir: &Path) -> (PathBuf, Vec<u8>) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// A stack whose callers sign in, with the emulator's webhooks going to it as they happen (as
+/// scripts/run.sh has them).
+pub(crate) async fn stack_with_webhooks(name: &str) -> Stack {
+    let stack = Stack::start(name, hms_e2e::Options { jwt: true, ..hms_e2e::Options::default() }).await;
+    let hook = json!({"url": format!("{}/webhooks/100ms", stack.api),
+                      "headers": {hms_shared::webhooks::DEFAULT_HEADER_NAME: stack.webhook_secret}});
+    stack.hms.control(reqwest::Method::PUT, "webhook", hook).await;
+    stack
+}
+
+/// Calls the API as `token`'s holder: status and JSON.
+pub(crate) async fn call_as(stack: &Stack, token: &str, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    let body = body.map(|b| b.to_string());
+    let (status, json, _) = stack.call_as(Some(token), method, path, body.as_deref()).await;
+    (status, json)
+}

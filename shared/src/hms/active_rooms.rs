@@ -128,13 +128,9 @@ pub(crate) fn end_call(room_id: &RoomId, reason: &Reason, lock: bool) -> Result<
 
 #[cfg(test)]
 mod tests {
+    use super::super::example;
     use super::*;
     use crate::input::Parse;
-
-    fn example(name: &str) -> serde_json::Value {
-        let path = format!("{}/tests/fixtures/100ms-examples/{name}", env!("CARGO_MANIFEST_DIR"));
-        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-    }
 
     #[test]
     fn messages_and_updates_send_the_docs_bodies() {
@@ -178,14 +174,7 @@ mod tests {
         names.sort();
         assert_eq!(names, ["John", "Nick"]);
         assert_eq!(peers.peers.iter().find(|p| p.name == "Nick").unwrap().user_id, "teacher-81");
-        let updated: ActivePeer = serde_json::from_slice(
-            &std::fs::read(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/fixtures/100ms-examples/active_room_peer_update_response.json"
-            ))
-            .unwrap(),
-        )
-        .unwrap();
+        let updated: ActivePeer = serde_json::from_value(example("active_room_peer_update_response.json")).unwrap();
         assert_eq!((updated.name.as_str(), updated.role.as_str()), ("nixon-test2", "host"));
         for empty in [r#"{"peers":{}}"#, r#"{"peers":[]}"#, r#"{"peers":null}"#, "{}"] {
             assert!(serde_json::from_str::<ActivePeers>(empty).unwrap().peers.is_empty(), "{empty}");

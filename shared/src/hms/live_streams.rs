@@ -114,14 +114,10 @@ pub(crate) fn timed_metadata_call(id: &StreamId, cue: &TimedMetadata) -> Result<
 
 #[cfg(test)]
 mod tests {
+    use super::super::example;
     use super::*;
     use crate::hms::recordings::{Summary, SummarySection};
     use crate::input::Parse;
-
-    fn example(name: &str) -> serde_json::Value {
-        let path = format!("{}/tests/fixtures/100ms-examples/{name}", env!("CARGO_MANIFEST_DIR"));
-        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-    }
 
     #[test]
     fn the_docs_examples_parse() {

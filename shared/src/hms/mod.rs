@@ -184,6 +184,14 @@ pub trait HmsApi: Send + Sync {
     ) -> impl Future<Output = Result<Vec<u8>, ApiError>> + Send;
 }
 
+/// A verbatim example of 100ms's docs (`tests/fixtures/100ms-examples/`), for the area files'
+/// tests.
+#[cfg(test)]
+pub(crate) fn example(name: &str) -> serde_json::Value {
+    let path = format!("{}/tests/fixtures/100ms-examples/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_slice(&std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))).unwrap()
+}
+
 /// The real client.
 #[derive(Debug)]
 pub struct HmsClient<S> {

@@ -202,7 +202,7 @@ mod tests {
         let doc: serde_json::Value =
             serde_json::from_slice(&example("recording_start_request_resolution_only.json")).unwrap();
         assert_eq!(body, doc);
-        let start: serde_json::Value = example_json("recording_start_request.json");
+        let start: serde_json::Value = super::super::example("recording_start_request.json");
         let t = &start["transcription"];
         let ours = StartRecording {
             meeting_url: start["meeting_url"].as_str().map(String::from),
@@ -236,10 +236,6 @@ mod tests {
             }),
         };
         assert_eq!(serde_json::to_value(ours).unwrap(), start, "the docs' full start body, field for field");
-    }
-
-    fn example_json(name: &str) -> serde_json::Value {
-        serde_json::from_slice(&example(name)).unwrap()
     }
 
     fn strings(v: &serde_json::Value) -> Option<Vec<String>> {

@@ -9,7 +9,7 @@
 
 use serde_json::{Value, json};
 
-use super::{no_live_session, upstream_404};
+use super::{no_live_session, upstream_404, upstream_message};
 use crate::edge::Reply;
 use crate::error::{ApiError, ErrorCode};
 use crate::hms::HmsApi;
@@ -170,14 +170,6 @@ pub async fn set_enabled(hms: &impl HmsApi, room: &RoomId, enabled: bool) -> Res
     let answered: serde_json::Map<String, Value> = sessions::parse(&bytes, "room")?;
     let now = answered.get("enabled").and_then(Value::as_bool).unwrap_or(enabled);
     Reply::ok_json(&json!({"success": true, "room_id": room, "enabled": now}))
-}
-
-/// 100ms's `{"message": ...}`, or empty.
-fn upstream_message(bytes: &[u8]) -> String {
-    serde_json::from_slice::<Value>(bytes)
-        .ok()
-        .and_then(|v| v.get("message").and_then(Value::as_str).map(String::from))
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -310,3 +310,11 @@ pub(crate) fn upstream_404(code: ErrorCode, what: impl FnOnce() -> String) -> im
 pub(crate) fn no_live_session(room_id: &RoomId) -> impl FnOnce(ApiError) -> ApiError + '_ {
     upstream_404(ErrorCode::SessionNotFound, move || format!("room {room_id} has no live session"))
 }
+
+/// 100ms's `{"message": ...}` (an action's answer: "message sent", "session is ending"), or empty.
+pub(crate) fn upstream_message(bytes: &[u8]) -> String {
+    serde_json::from_slice::<serde_json::Value>(bytes)
+        .ok()
+        .and_then(|v| v.get("message").and_then(serde_json::Value::as_str).map(String::from))
+        .unwrap_or_default()
+}

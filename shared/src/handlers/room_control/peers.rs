@@ -1,9 +1,9 @@
 //! Who is in the room now (`GET /active-peers`), removing someone (`POST /remove-peer`) and
 //! ending the session (`POST /end-room`, with `lock` so nobody rejoins).
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::{no_live_session, upstream_404};
+use super::{no_live_session, upstream_404, upstream_message};
 use crate::edge::Reply;
 use crate::error::{ApiError, ErrorCode};
 use crate::hms::HmsApi;
@@ -146,14 +146,6 @@ pub async fn end(hms: &impl HmsApi, ask: &EndRoom) -> Result<Reply, ApiError> {
         "success": true, "room_id": ask.room_id, "ended": ended.is_some(), "locked": ask.lock,
         "message": ended.unwrap_or_else(|| "no live session; the room is disabled".into()),
     }))
-}
-
-/// 100ms's `{"message": ...}`, or empty.
-fn upstream_message(bytes: &[u8]) -> String {
-    serde_json::from_slice::<Value>(bytes)
-        .ok()
-        .and_then(|v| v.get("message").and_then(Value::as_str).map(String::from))
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! URL points at this emulator (`/_emulator/assets/{id}?token=`), signed with the app secret;
 //! after its expiry it is refused with 403, as S3 refuses one. `presign_duration` is any whole
 //! number of seconds from 1, 3 days by default. Transcripts and summaries serve their text
-//! ([`crate::transcription::content`]); other assets a line naming them.
+//! (made with them, [`crate::transcription`]); other assets a line naming them.
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -44,6 +44,9 @@ pub(crate) struct Asset {
     pub(crate) created_at: String,
     pub(crate) thumbnails: Option<Vec<String>>,
     pub(crate) metadata: Value,
+    /// What its link serves (a transcript's lines, a summary's file); a line naming it if none.
+    #[serde(skip)]
+    pub(crate) content: Option<String>,
 }
 
 impl Asset {
@@ -75,6 +78,7 @@ impl Asset {
         metadata: Value,
     ) -> Self {
         Self {
+            content: None,
             id: id.into(),
             job_id: of.0.into(),
             room_id: of.1.into(),
@@ -205,13 +209,6 @@ pub(crate) async fn download(
     let Some(a) = s.assets.iter().find(|a| a.id == id) else {
         return (StatusCode::NOT_FOUND, "NoSuchKey").into_response();
     };
-    let body = match a.kind.as_str() {
-        "transcript" | "summary" => {
-            let settings = crate::recordings::transcription_of(&s, &a.job_id);
-            let mode = a.metadata["output_mode"].as_str().unwrap_or("txt");
-            crate::transcription::content(&a.kind, mode, settings, a.duration)
-        }
-        _ => format!("asset {} ({})", a.id, a.kind),
-    };
+    let body = a.content.clone().unwrap_or_else(|| format!("asset {} ({})", a.id, a.kind));
     ([(header::CONTENT_TYPE, "application/octet-stream")], body).into_response()
 }

@@ -128,20 +128,9 @@ impl Inner {
                     _ => ("json", json!({}), 74, 0),
                 };
                 let id = new_id();
-                self.assets.push(Asset {
-                    path: format!("s3://emulator-recordings/{}/{}/{id}.{ext}", r.room_id, r.id),
-                    id,
-                    job_id: r.id.clone(),
-                    room_id: r.room_id.clone(),
-                    session_id: r.session_id.clone(),
-                    kind: kind.into(),
-                    status: "completed".into(),
-                    size,
-                    duration: dur,
-                    created_at: ts(done),
-                    thumbnails: None,
-                    metadata,
-                });
+                let path = format!("s3://emulator-recordings/{}/{}/{id}.{ext}", r.room_id, r.id);
+                let of = (r.id.as_str(), r.room_id.as_str(), r.session_id.as_str());
+                self.assets.push(Asset::new(&id, of, kind, &path, size, dur, ts(done), metadata));
             }
             let asset = |kind: &str| self.assets.iter().rev().find(|a| a.job_id == r.id && a.kind == kind);
             let (composite, chat) = (asset("room-composite"), asset("chat"));
@@ -401,9 +390,4 @@ async fn list(State(emu): State<Emulator>, headers: HeaderMap, Query(q): Query<L
         .map(|r| (r.id.clone(), s.recording_json(r, false)))
         .collect();
     Json(page(items, limit, q.start.as_deref())).into_response()
-}
-
-/// The `transcription` settings recording `id` was started with.
-pub(crate) fn transcription_of<'a>(s: &'a Inner, id: &str) -> Option<&'a Value> {
-    s.recordings.iter().find(|r| r.id == id).and_then(|r| r.transcription.as_ref())
 }

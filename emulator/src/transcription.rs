@@ -165,7 +165,7 @@ impl Inner {
             } else {
                 40 * duration.max(1)
             };
-            self.assets.push(Asset::new(
+            let mut asset = Asset::new(
                 &id,
                 (job, room, session),
                 kind,
@@ -174,7 +174,9 @@ impl Inner {
                 duration,
                 crate::ts(done),
                 json!({"output_mode": mode}),
-            ));
+            );
+            asset.content = Some(content(kind, &mode, t, duration));
+            self.assets.push(asset);
             started.insert(format!("{prefix}_asset_id"), json!(id));
             success.insert(format!("{prefix}_asset_id"), json!(id));
             success.insert(format!("{prefix}_path"), json!(path));

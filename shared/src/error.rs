@@ -151,11 +151,8 @@ impl ErrorCode {
             Self::PayloadTooLarge => 413,
             Self::ResponseTooLarge => 422,
             Self::Config | Self::Internal => 500,
-            Self::UpstreamError
-            | Self::UpstreamRateLimited
-            | Self::UpstreamInvalidResponse
-            | Self::UpstreamUnreachable
-            | Self::UpstreamAuth => 502,
+            Self::UpstreamRateLimited => 429,
+            Self::UpstreamError | Self::UpstreamInvalidResponse | Self::UpstreamUnreachable | Self::UpstreamAuth => 502,
             Self::CredentialsUnavailable | Self::EventsTableUnavailable => 503,
             Self::UpstreamTimeout => 504,
         }

@@ -129,7 +129,7 @@ async fn fault_matrix() {
         (
             "429",
             Fault::Emulator(json!({"kind": "status", "status": 429, "retry_after": 1}), 3),
-            502,
+            429,
             "upstream_rate_limited",
         ),
         ("500", Fault::Emulator(json!({"kind": "status", "status": 500}), 3), 502, "upstream_error"),

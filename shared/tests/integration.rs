@@ -202,7 +202,7 @@ async fn upstream_errors_map_to_clean_answers_and_the_next_call_succeeds() {
     let cases = [
         (json!({"kind": "status", "status": 500, }), 3, 502, "upstream_error"),
         (json!({"kind": "status", "status": 503}), 3, 502, "upstream_error"),
-        (json!({"kind": "status", "status": 429, "retry_after": 1}), 3, 502, "upstream_rate_limited"),
+        (json!({"kind": "status", "status": 429, "retry_after": 1}), 3, 429, "upstream_rate_limited"),
         (json!({"kind": "malformed"}), 1, 502, "upstream_invalid_response"),
         (json!({"kind": "close"}), 1, 502, "upstream_error"),
         (json!({"kind": "status", "status": 404}), 1, 404, "upstream_not_found"),

@@ -128,7 +128,7 @@ async fn hundred_ms_errors_keep_their_meaning() {
         ),
         (
             ApiError::upstream(hms_shared::ErrorCode::UpstreamRateLimited, "100ms is rate-limiting us"),
-            502,
+            429,
             "upstream_rate_limited",
         ),
     ] {

@@ -298,6 +298,8 @@
     button.disabled = true;
     try {
       const got = await api("recording-url", { asset_id: button.dataset.assetId });
+      // Only a web link becomes the anchor's target (never a javascript: or data: URL).
+      if (!/^https?:\/\//i.test(got.url)) throw new Error("the API gave a link that is not http(s)");
       if (!link) {
         link = document.createElement("a");
         link.dataset.assetId = button.dataset.assetId;

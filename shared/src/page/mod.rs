@@ -31,7 +31,7 @@ pub const PAGE: &str = concat!(
 /// What the page may load and run: its own inline style and script (by hash), requests to this
 /// API, and an empty icon (`data:`) so the browser asks the API for no `/favicon.ico`.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; \
-     script-src 'sha256-9DmI5lLPK2DOJovN1GTmBJMg4OlxoAt9lwOEcWi5pk0='; \
+     script-src 'sha256-FqZnYWxKMjga6BwiORO+Gg+rKdRUGIpAS7hRTQnjn2M='; \
      style-src 'sha256-zVW+sQnOcsxJG2ed1pqFYVhQIVG2d1FY+Bvm6P8S104='; \
      connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 

@@ -249,12 +249,7 @@ async fn an_owner_reaches_codes_and_assets_of_their_rooms_only() {
 async fn an_unreadable_answer_is_502_on_every_route_that_reads_one() {
     let asset = "6425320e94091a5af841456f";
     for garbage in GARBAGE {
-        let f = RoomControl {
-            hms: Garbled(garbage),
-            roles: RoleAllowList::Any,
-            access: hms_test_support::open_access(),
-            meeting_hosts: Default::default(),
-        };
+        let f = hms_test_support::room_control(Garbled(garbage));
         let what = String::from_utf8_lossy(garbage);
         for ev in [
             post("/room-codes", &body(json!({"room_id": ROOM}))),

@@ -68,6 +68,16 @@ pub fn open_access() -> hms_shared::owners::RoomAccess {
     hms_shared::owners::RoomAccess::open()
 }
 
+/// `room-control` over `hms` on an open API, every role allowed (`ALLOWED_ROLES=*`).
+pub fn room_control<H>(hms: H) -> hms_shared::handlers::RoomControl<H> {
+    hms_shared::handlers::RoomControl {
+        hms,
+        roles: hms_shared::auth::RoleAllowList::Any,
+        access: open_access(),
+        meeting_hosts: Default::default(),
+    }
+}
+
 /// `session-analytics` over `hms` on an open API without the events table.
 pub fn analytics<H>(hms: H) -> hms_shared::handlers::SessionAnalytics<H> {
     let no_table = hms_shared::error::ConfigError("EVENTS_TABLE is not set: there is no attendance history".into());

@@ -430,6 +430,7 @@ mod tests {
             (400, r#"{"message":"template not found"}"#, 400, "upstream_rejected"),
             (404, r#"{"message":"room not found"}"#, 404, "upstream_not_found"),
             (422, "", 400, "upstream_rejected"),
+            (409, r#"{"message":"stream already running"}"#, 409, "upstream_conflict"),
             (429, "", 429, "upstream_rate_limited"),
             (500, "", 502, "upstream_error"),
             (503, "", 502, "upstream_error"),

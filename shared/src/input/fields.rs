@@ -90,10 +90,16 @@ pub fn opt_u64(map: &Map<String, Value>, field: &str) -> Result<Option<u64>, Api
 
 /// Reads an optional boolean; `null` counts as absent.
 pub fn opt_bool(map: &Map<String, Value>, field: &str) -> Result<Option<bool>, ApiError> {
+    opt_bool_as(map, field, field)
+}
+
+/// As [`opt_bool`], an error naming the field `shown` (a field inside an object:
+/// `recording.hls_vod`).
+pub fn opt_bool_as(map: &Map<String, Value>, field: &str, shown: &str) -> Result<Option<bool>, ApiError> {
     match map.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(_) => Err(ApiError::invalid_field(field, "must be true or false")),
+        Some(_) => Err(ApiError::invalid_field(shown, "must be true or false")),
     }
 }
 

@@ -80,16 +80,12 @@ pub fn message_request(body: Option<&[u8]>) -> Result<SendMessage, ApiError> {
 /// who is not.
 pub async fn send(hms: &impl HmsApi, ask: &SendMessage) -> Result<Reply, ApiError> {
     let room = &ask.room_id;
-    let result = hms.send_message(room, &ask.message).await;
-    let bytes = match (&ask.message.to, result) {
-        (_, Ok(bytes)) => bytes,
-        (Recipient::Peer(peer), Err(e)) => {
-            return Err(upstream_404(ErrorCode::UpstreamNotFound, || {
-                format!("peer {peer} is not in room {room}'s live session")
-            })(e));
+    let bytes = hms.send_message(room, &ask.message).await.map_err(|e| match &ask.message.to {
+        Recipient::Peer(peer) => {
+            upstream_404(ErrorCode::UpstreamNotFound, || format!("peer {peer} is not in room {room}'s live session"))(e)
         }
-        (_, Err(e)) => return Err(no_live_session(room)(e)),
-    };
+        _ => no_live_session(room)(e),
+    })?;
     let (peer_id, role) = match &ask.message.to {
         Recipient::Peer(p) => (Some(p.as_str()), None),
         Recipient::Role(r) => (None, Some(r.as_str())),
@@ -176,11 +172,7 @@ pub async fn set_enabled(hms: &impl HmsApi, room: &RoomId, enabled: bool) -> Res
 mod tests {
     use super::*;
 
-    const ROOM: &str = "631b2654f771854d9bf633df";
-
-    fn body(extra: &str) -> Vec<u8> {
-        format!(r#"{{"room_id":"{ROOM}"{extra}}}"#).into_bytes()
-    }
+    use super::super::test_body as body;
 
     #[test]
     fn messages_go_to_everyone_a_role_or_one_peer() {

@@ -311,6 +311,12 @@ pub(crate) fn no_live_session(room_id: &RoomId) -> impl FnOnce(ApiError) -> ApiE
     upstream_404(ErrorCode::SessionNotFound, move || format!("room {room_id} has no live session"))
 }
 
+/// A room-control body for the unit tests: `{"room_id": <a room>` then `extra` (`,"k":v...`).
+#[cfg(test)]
+pub(crate) fn test_body(extra: &str) -> Vec<u8> {
+    format!(r#"{{"room_id":"631b2654f771854d9bf633df"{extra}}}"#).into_bytes()
+}
+
 /// 100ms's `{"message": ...}` (an action's answer: "message sent", "session is ending"), or empty.
 pub(crate) fn upstream_message(bytes: &[u8]) -> String {
     serde_json::from_slice::<serde_json::Value>(bytes)

@@ -16,7 +16,7 @@ use crate::hms::HmsApi;
 use crate::hms::live_streams::{LiveStream, StartLiveStream, StreamRecording, TimedMetadata};
 use crate::hms::sessions::{self, Page};
 use crate::hosts::HostPatterns;
-use crate::input::{RoomId, StreamId, json_object, only_fields, opt_field, opt_str, opt_u64, req_field};
+use crate::input::{RoomId, StreamId, json_object, only_fields, opt_bool_as, opt_field, opt_str, opt_u64, req_field};
 use crate::paging::{Cursor, Limit};
 
 pub const LIVE_STREAMS_PATH: &str = "/live-streams";
@@ -50,12 +50,10 @@ pub fn start_request(body: Option<&[u8]>, hosts: &HostPatterns) -> Result<StartR
         None | Some(Value::Null) => None,
         Some(Value::Object(r)) => {
             only_fields(r, &["hls_vod", "single_file_per_layer"])?;
-            let flag = |k: &str| match r.get(k) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::Bool(b)) => Ok(Some(*b)),
-                Some(_) => Err(ApiError::invalid_field(&format!("recording.{k}"), "must be true or false")),
-            };
-            Some(StreamRecording { hls_vod: flag("hls_vod")?, single_file_per_layer: flag("single_file_per_layer")? })
+            Some(StreamRecording {
+                hls_vod: opt_bool_as(r, "hls_vod", "recording.hls_vod")?,
+                single_file_per_layer: opt_bool_as(r, "single_file_per_layer", "recording.single_file_per_layer")?,
+            })
         }
         Some(_) => {
             return Err(ApiError::invalid_field("recording", "must be an object {hls_vod, single_file_per_layer}"));
@@ -118,7 +116,7 @@ pub async fn start(hms: &impl HmsApi, ask: &StartRequest) -> Result<Reply, ApiEr
 }
 
 /// Fails with 404 unless stream `id` exists and is `room`'s.
-pub async fn require_stream_of(hms: &impl HmsApi, room: &RoomId, id: &StreamId) -> Result<LiveStream, ApiError> {
+pub async fn require_stream_of(hms: &impl HmsApi, room: &RoomId, id: &StreamId) -> Result<(), ApiError> {
     let unknown = || ApiError::NotFound {
         code: ErrorCode::UpstreamNotFound,
         msg: format!("live stream {id} does not exist in room {room}"),
@@ -128,7 +126,7 @@ pub async fn require_stream_of(hms: &impl HmsApi, room: &RoomId, id: &StreamId) 
         other => other,
     })?;
     let stream: LiveStream = sessions::parse(&bytes, "live stream")?;
-    if stream.room_id.as_deref() == Some(room.as_str()) { Ok(stream) } else { Err(unknown()) }
+    if stream.room_id.as_deref() == Some(room.as_str()) { Ok(()) } else { Err(unknown()) }
 }
 
 /// `POST /live-streams/stop`: one stream (after [`require_stream_of`]), or every stream of the
@@ -186,11 +184,7 @@ pub async fn cue(hms: &impl HmsApi, ask: &CueRequest) -> Result<Reply, ApiError>
 mod tests {
     use super::*;
 
-    const ROOM: &str = "631b2654f771854d9bf633df";
-
-    fn body(extra: &str) -> Vec<u8> {
-        format!(r#"{{"room_id":"{ROOM}"{extra}}}"#).into_bytes()
-    }
+    use super::super::test_body as body;
 
     #[test]
     fn starts_take_the_documented_fields() {

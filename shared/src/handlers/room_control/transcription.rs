@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use crate::error::ApiError;
 use crate::hms::recordings::{Summary, SummarySection, Transcription};
-use crate::input::only_fields;
+use crate::input::{only_fields, opt_bool_as};
 
 pub const MAX_CONTEXT_CHARS: usize = 300;
 pub const MAX_SECTIONS: usize = 6;
@@ -53,20 +53,12 @@ pub fn parse(body: &Map<String, Value>, live: bool) -> Result<Option<Transcripti
         }
     };
     Ok(Some(Transcription {
-        enabled: flag(t, "enabled", "transcription.enabled")?,
+        enabled: opt_bool_as(t, "enabled", "transcription.enabled")?,
         modes: if live { one_of_each(t, "modes", &MODES)? } else { None },
         output_modes: one_of_each(t, "output_modes", &OUTPUT_MODES)?,
         custom_vocabulary,
         summary: summary(t)?,
     }))
-}
-
-fn flag(map: &Map<String, Value>, key: &str, shown: &str) -> Result<Option<bool>, ApiError> {
-    match map.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(_) => Err(ApiError::invalid_field(shown, "must be true or false")),
-    }
 }
 
 fn strings(v: &Value, shown: &str) -> Result<Vec<String>, ApiError> {
@@ -134,7 +126,12 @@ fn summary(t: &Map<String, Value>) -> Result<Option<Summary>, ApiError> {
             ));
         }
     };
-    Ok(Some(Summary { enabled: flag(s, "enabled", "transcription.summary.enabled")?, context, temperature, sections }))
+    Ok(Some(Summary {
+        enabled: opt_bool_as(s, "enabled", "transcription.summary.enabled")?,
+        context,
+        temperature,
+        sections,
+    }))
 }
 
 fn section(i: usize, v: &Value) -> Result<SummarySection, ApiError> {
